@@ -1,0 +1,7 @@
+"""Allow ``python -m grantops``."""
+
+import sys
+
+from grantops.cli import main
+
+sys.exit(main())

@@ -1,0 +1,263 @@
+"""The file formats: grants (``grants/**/*.yaml``) and the policy (``grants/policy.yaml``).
+
+Models are frozen and forbid unknown keys, so a typo such as ``expire:`` is an error
+instead of a grant that never ends. A grant names its target in exactly one of three
+forms, chosen by the keys present (the "target form"):
+
+* ``user`` + ``repo``/``repos`` + ``permission``: a direct collaborator;
+* ``user`` + ``team`` (+ ``role``): team membership;
+* ``team`` + ``repo``/``repos`` + ``permission``: a team's access to repositories.
+
+Checks that need the policy (scope, allowed permissions, durations) live in
+:mod:`grantops.rules`, because a grant file alone cannot know them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+from grantops.access import REPO_PERMISSIONS, Levels, Principal, Target, TargetKind
+from grantops.values import (
+    Duration,
+    Login,
+    Reason,
+    RepoGlob,
+    RepoName,
+    RoleName,
+    TeamSlug,
+    Timestamp,
+)
+
+TeamRole = Literal["member", "maintainer"]
+BuiltinPermission = Literal["pull", "triage", "push", "maintain", "admin"]
+
+Grantable = tuple[Principal, Target, str]
+"""One (principal, target, level) that a grant or baseline entry gives."""
+
+
+class KeyConflict(ValueError):
+    """A cross-field rule broken at one key; the loader reports that key's line."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _RepoTargets(_Strict):
+    repo: RepoName | None = None
+    repos: Annotated[list[RepoName], Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_repo_key(self) -> _RepoTargets:
+        if self.repo is not None and self.repos is not None:
+            raise KeyConflict("repos", "give either 'repo' or 'repos', not both")
+        if self.repo is None and self.repos is None:
+            raise KeyConflict("", "missing 'repo' (or 'repos'): which repository is this for?")
+        if self.repos is not None and len({r.lower() for r in self.repos}) != len(self.repos):
+            raise KeyConflict("repos", "'repos' lists a repository twice")
+        return self
+
+    @property
+    def repo_names(self) -> tuple[str, ...]:
+        return (self.repo,) if self.repo is not None else tuple(self.repos or ())
+
+
+class UserRepoAccess(_RepoTargets):
+    """A user as a direct collaborator on one or more repositories."""
+
+    form: ClassVar[str] = "user-repo"
+    user: Login
+    permission: RoleName
+
+    def grantables(self, org: str) -> list[Grantable]:
+        who = Principal.user(self.user)
+        return [(who, Target.repo(org, r), self.permission) for r in self.repo_names]
+
+
+class UserTeamAccess(_Strict):
+    """A user as a member (or maintainer) of a team."""
+
+    form: ClassVar[str] = "user-team"
+    user: Login
+    team: TeamSlug
+    role: TeamRole = "member"
+
+    def grantables(self, org: str) -> list[Grantable]:
+        return [(Principal.user(self.user), Target.team(org, self.team), self.role)]
+
+
+class TeamRepoAccess(_RepoTargets):
+    """A team's access to one or more repositories."""
+
+    form: ClassVar[str] = "team-repo"
+    team: TeamSlug
+    permission: RoleName
+
+    def grantables(self, org: str) -> list[Grantable]:
+        who = Principal.team(self.team)
+        return [(who, Target.repo(org, r), self.permission) for r in self.repo_names]
+
+
+class _Window(_Strict):
+    expires: Timestamp
+    starts: Timestamp | None = None
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _starts_before_expires(self) -> _Window:
+        if self.starts is not None and self.starts >= self.expires:
+            raise KeyConflict("expires", "'expires' must be later than 'starts'")
+        return self
+
+
+class UserRepoGrant(UserRepoAccess, _Window):
+    """Temporary collaborator access."""
+
+
+class UserTeamGrant(UserTeamAccess, _Window):
+    """Temporary team membership."""
+
+
+class TeamRepoGrant(TeamRepoAccess, _Window):
+    """Temporary team access to repositories."""
+
+
+def _target_form(value: Any) -> str | None:
+    """Pick the target form from which of ``user`` and ``team`` are present."""
+    if isinstance(value, dict):
+        has_user, has_team = value.get("user") is not None, value.get("team") is not None
+    else:
+        has_user, has_team = hasattr(value, "user"), hasattr(value, "team")
+    if has_user and has_team:
+        return "user-team"
+    if has_user:
+        return "user-repo"
+    if has_team:
+        return "team-repo"
+    return None
+
+
+_FORM_ERROR = dict(
+    custom_error_type="target_form",
+    custom_error_message=(
+        "missing 'user' or 'team': say who gets access "
+        "(user + repo, user + team, or team + repo)"
+    ),
+)
+
+GrantSpec = Annotated[
+    Annotated[UserRepoGrant, Tag("user-repo")]
+    | Annotated[UserTeamGrant, Tag("user-team")]
+    | Annotated[TeamRepoGrant, Tag("team-repo")],
+    Discriminator(_target_form, **_FORM_ERROR),  # type: ignore[arg-type]
+]
+"""The content of one grant file."""
+
+BaselineEntry = Annotated[
+    Annotated[UserRepoAccess, Tag("user-repo")]
+    | Annotated[UserTeamAccess, Tag("user-team")]
+    | Annotated[TeamRepoAccess, Tag("team-repo")],
+    Discriminator(_target_form, **_FORM_ERROR),  # type: ignore[arg-type]
+]
+"""One permanent access in the policy's baseline."""
+
+
+class Managed(_Strict):
+    """The scope grantops reconciles: nothing outside it is read for removal or touched."""
+
+    repos: list[RepoGlob] = []
+    teams: list[TeamSlug] = []
+
+
+class Limits(_Strict):
+    max_duration: Duration = timedelta(hours=72)
+    permissions: list[RoleName] = ["pull", "triage", "push", "maintain"]
+
+
+class Approval(_Strict):
+    required: Annotated[int, Field(ge=0, le=10)] = 1
+    approvers: TeamSlug | None = None
+
+
+class Safety(_Strict):
+    max_removals: Annotated[int, Field(ge=0)] = 10
+    max_removal_fraction: Annotated[float, Field(gt=0, le=1)] = 0.25
+
+
+class Policy(_Strict):
+    """``grants/policy.yaml``: the org, its managed scope, permanent access and limits."""
+
+    org: Login
+    managed: Managed
+    baseline: list[BaselineEntry] = []
+    roles: dict[RoleName, BuiltinPermission] = Field(
+        default={}, description="Custom repository roles of the org, each with its base role."
+    )
+    limits: Limits = Limits()
+    approval: Approval = Approval()
+    protected: list[Login] = Field(default=[], description="Accounts never removed or changed.")
+    safety: Safety = Safety()
+
+    @model_validator(mode="after")
+    def _custom_roles_are_new(self) -> Policy:
+        for name in self.roles:
+            if name.lower() in REPO_PERMISSIONS:
+                raise KeyConflict("roles", f"'{name}' is a built-in role; custom roles need new names")
+        return self
+
+    @property
+    def levels(self) -> Levels:
+        return Levels(tuple(sorted((k.lower(), v) for k, v in self.roles.items())))
+
+    @property
+    def protected_keys(self) -> frozenset[str]:
+        return frozenset(login.lower() for login in self.protected)
+
+    def repo_in_scope(self, name: str) -> bool:
+        lowered = name.lower()
+        return any(fnmatch.fnmatchcase(lowered, p.lower()) for p in self.managed.repos)
+
+    def team_in_scope(self, slug: str) -> bool:
+        return slug.lower() in {t.lower() for t in self.managed.teams}
+
+    def in_scope(self, target: Target) -> bool:
+        if target.kind == "repo":
+            return self.repo_in_scope(target.name)
+        return self.team_in_scope(target.name)
+
+    def permission_allowed(self, kind: TargetKind, level: str) -> bool:
+        if kind == "team":
+            return True
+        return level.lower() in {p.lower() for p in self.limits.permissions}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One grant file, loaded: where it came from and what it says."""
+
+    path: str
+    spec: UserRepoGrant | UserTeamGrant | TeamRepoGrant
+
+    @property
+    def starts(self) -> datetime | None:
+        return self.spec.starts
+
+    @property
+    def expires(self) -> datetime:
+        return self.spec.expires
+
+    def grantables(self, org: str) -> list[Grantable]:
+        return self.spec.grantables(org)
+
+    def active_at(self, now: datetime) -> bool:
+        """Inside its window: ``starts <= now < expires`` (no ``starts``: already open)."""
+        return (self.starts is None or self.starts <= now) and now < self.expires

@@ -1,0 +1,168 @@
+"""The plan: a pure, deterministic diff of desired against actual access.
+
+Only targets in the policy's managed scope are compared, so nothing outside it can
+ever appear in a plan. Every change records its cause (``grant``, ``baseline``,
+``expired`` or ``undeclared``) and the file behind it, because safety checks and
+people reading the plan both need to know *why* access moves.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from grantops.access import AccessKey, Principal, Target
+from grantops.desired import Desired, DesiredState
+from grantops.model import Policy
+from grantops.state import ActualState
+from grantops.values import format_timestamp
+
+Action = Literal["add", "update", "remove", "cancel_invitation"]
+Cause = Literal["grant", "baseline", "expired", "undeclared"]
+ACTIONS: tuple[Action, ...] = ("add", "update", "remove", "cancel_invitation")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One step that moves actual access towards desired access."""
+
+    action: Action
+    principal: Principal
+    target: Target
+    before: str | None
+    after: str | None
+    cause: Cause
+    source: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "principal": str(self.principal),
+            "target": str(self.target),
+            "from": self.before,
+            "to": self.after,
+            "cause": self.cause,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Access the plan would have removed or lowered but leaves alone, and why."""
+
+    principal: Principal
+    target: Target
+    level: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    now: datetime
+    org: str
+    changes: tuple[Change, ...]
+    kept: tuple[Kept, ...] = ()
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = Counter(change.action for change in self.changes)
+        return {action: counts.get(action, 0) for action in ACTIONS}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "now": format_timestamp(self.now),
+            "org": self.org,
+            "changes": [change.to_json() for change in self.changes],
+            "kept": [
+                {
+                    "principal": str(k.principal),
+                    "target": str(k.target),
+                    "level": k.level,
+                    "reason": k.reason,
+                }
+                for k in self.kept
+            ],
+            "summary": self.summary,
+        }
+
+
+def make_plan(
+    policy: Policy, desired: DesiredState, actual: ActualState, now: datetime
+) -> Plan:
+    """Changes that turn ``actual`` into ``desired`` within managed scope.
+
+    Ordered by target, then principal, with an invitation's cancellation before the add
+    that replaces it. Protected accounts and org owners are never removed or lowered:
+    such cases land in ``kept`` so the output can say so.
+    """
+    keys = set(desired.access) | set(actual.access) | set(actual.invitations)
+    in_scope = sorted(
+        (key for key in keys if policy.in_scope(key[1])), key=lambda key: (key[1], key[0])
+    )
+    untouchable = policy.protected_keys | actual.owners
+    changes: list[Change] = []
+    kept: list[Kept] = []
+    for key in in_scope:
+        principal, target = key
+        protected = principal.kind == "user" and principal.key in untouchable
+        step = _diff_key(policy, key, desired, actual)
+        for change in step:
+            lowers = change.action in ("remove", "cancel_invitation") or (
+                change.action == "update" and _is_lower(policy, change)
+            )
+            if protected and lowers and change.before is not None:
+                reason = "org owner" if principal.key in actual.owners else "protected account"
+                kept.append(Kept(principal, target, change.before, reason))
+            else:
+                changes.append(change)
+    return Plan(now, policy.org, tuple(changes), tuple(kept))
+
+
+def _diff_key(
+    policy: Policy, key: AccessKey, desired: DesiredState, actual: ActualState
+) -> list[Change]:
+    principal, target = key
+    want: Desired | None = desired.access.get(key)
+    have = actual.access.get(key)
+    invited = actual.invitations.get(key)
+    if want is None:
+        ended_source = desired.ended.get(key)
+        cause: Cause = "expired" if ended_source else "undeclared"
+        steps = []
+        if have is not None:
+            steps.append(Change("remove", principal, target, have, None, cause, ended_source))
+        if invited is not None:
+            steps.append(
+                Change("cancel_invitation", principal, target, invited, None, cause, ended_source)
+            )
+        return steps
+    if have is not None:
+        if _same(have, want.level):
+            return []
+        change = Change("update", principal, target, have, want.level, want.cause, want.source)
+        ended_source = desired.ended.get(key)
+        if ended_source and _is_lower(policy, change):
+            change = Change("update", principal, target, have, want.level, "expired", ended_source)
+        return [change]
+    if invited is not None and _same(invited, want.level):
+        return []  # the invitation is out; access starts when it is accepted
+    steps = []
+    if invited is not None:
+        steps.append(
+            Change("cancel_invitation", principal, target, invited, None, want.cause, want.source)
+        )
+    steps.append(Change("add", principal, target, None, want.level, want.cause, want.source))
+    return steps
+
+
+def _same(a: str, b: str) -> bool:
+    return a.lower() == b.lower()
+
+
+def _is_lower(policy: Policy, change: Change) -> bool:
+    if change.before is None or change.after is None:
+        return False
+    levels, kind = policy.levels, change.target.kind
+    return levels.rank(kind, change.after) < levels.rank(kind, change.before)

@@ -1,0 +1,146 @@
+"""Scalar value types of grant and policy files: names, timestamps, durations.
+
+Each is an ``Annotated`` type, so the same rule validates a file and shows up in the
+generated JSON Schema that editors use. Parsing is strict on purpose: a timestamp
+without an offset means different instants on different machines, and a date alone
+does not say when access ends.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+
+LOGIN_PATTERN = r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$"
+"""GitHub logins: alphanumeric or single hyphens, not at either end (and 1-39 long)."""
+
+TEAM_SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$"
+REPO_NAME_PATTERN = r"^\.*[A-Za-z0-9_-][A-Za-z0-9._-]*$"
+"""Letters, digits, ".", "-", "_", and not only dots (``.github`` is fine, ``..`` is not)."""
+REPO_GLOB_PATTERN = r"^[A-Za-z0-9._*?\[\]!-]{1,100}$"
+ROLE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,99}$"
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_RFC3339_SCHEMA = (
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+_DURATION_SCHEMA = r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?$"
+
+
+def parse_timestamp(value: object) -> datetime:
+    """RFC 3339 with an explicit offset (``Z`` or ``+02:00``), returned in UTC."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("timestamp has no UTC offset")
+        return value.astimezone(UTC)
+    if not isinstance(value, str):
+        raise ValueError("expected an RFC 3339 timestamp such as 2026-11-30T18:00:00Z")
+    match = _RFC3339.match(value)
+    if not match:
+        if re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+            raise ValueError(f"'{value}' is a date without a time; write e.g. {value}T18:00:00Z")
+        if re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", value):
+            raise ValueError(f"'{value}' has no UTC offset; add Z or an offset like +02:00")
+        raise ValueError(f"'{value}' is not an RFC 3339 timestamp such as 2026-11-30T18:00:00Z")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    try:
+        parsed = datetime.fromisoformat(
+            f"{year}-{month}-{day}T{hour}:{minute}:{second}{fraction or ''}"
+            f"{'+00:00' if offset in ('Z', 'z') else offset}"
+        )
+    except ValueError as exc:
+        raise ValueError(f"'{value}' is not a real date and time ({exc})") from None
+    return parsed.astimezone(UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    """UTC, second precision, ``Z`` suffix: the one form grantops writes."""
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def parse_duration(value: object) -> timedelta:
+    """``30m``, ``8h``, ``7d``, ``2w`` or combinations such as ``1d12h``; never zero."""
+    if isinstance(value, timedelta):
+        return value
+    text = value if isinstance(value, str) else ""
+    match = _DURATION.match(text)
+    if not text or not match:
+        raise ValueError(f"'{value}' is not a duration such as 30m, 8h, 7d or 1d12h")
+    weeks, days, hours, minutes = (int(g) if g else 0 for g in match.groups())
+    duration = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
+    if duration <= timedelta(0):
+        raise ValueError("a duration must be longer than zero")
+    return duration
+
+
+def format_duration(value: timedelta) -> str:
+    """Inverse of :func:`parse_duration` for whole minutes (``1d12h``)."""
+    minutes = int(value.total_seconds() // 60)
+    parts = []
+    for unit, size in (("d", 1440), ("h", 60), ("m", 1)):
+        count, minutes = divmod(minutes, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0m"
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(parse_timestamp),
+    PlainSerializer(format_timestamp, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": _RFC3339_SCHEMA,
+            "description": "RFC 3339 with an explicit offset, e.g. 2026-11-30T18:00:00Z",
+        }
+    ),
+]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _DURATION_SCHEMA,
+            "description": "weeks, days, hours, minutes: 30m, 8h, 7d, 1d12h",
+        }
+    ),
+]
+Login = Annotated[
+    str,
+    Field(
+        pattern=LOGIN_PATTERN, max_length=39, description="A GitHub login (case-insensitive)."
+    ),
+]
+TeamSlug = Annotated[str, Field(pattern=TEAM_SLUG_PATTERN, description="A team's slug.")]
+RepoName = Annotated[
+    str,
+    Field(
+        pattern=REPO_NAME_PATTERN,
+        max_length=100,
+        description="A repository name, without the owner.",
+    ),
+]
+RepoGlob = Annotated[
+    str,
+    Field(pattern=REPO_GLOB_PATTERN, description="A repository name or glob such as deploy-*."),
+]
+RoleName = Annotated[
+    str,
+    Field(
+        pattern=ROLE_NAME_PATTERN,
+        description="pull, triage, push, maintain, admin, or a custom role the policy declares.",
+    ),
+]
+Reason = Annotated[
+    str, Field(min_length=3, max_length=1000, description="Why the access is needed.")
+]
