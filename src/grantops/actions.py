@@ -32,7 +32,7 @@ def annotation(problem: Problem) -> str:
     )
 
 
-def annotations(problems: Iterable[Problem]) -> list[str]:
+def annotation_lines(problems: Iterable[Problem]) -> list[str]:
     return [annotation(p) for p in problems]
 
 

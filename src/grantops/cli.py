@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -52,7 +53,7 @@ def _timestamp(value: str) -> datetime:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--root", type=Path, default=Path("."), help="access repository (default: .)")
+    common.add_argument("--root", type=Path, default=Path(), help="access repository (default: .)")
     common.add_argument(
         "--now", type=_timestamp, help="evaluate at this RFC 3339 time instead of the clock"
     )
@@ -64,9 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"grantops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser(
-        "validate", parents=[common], help="check the policy and every grant file"
-    )
+    sub.add_parser("validate", parents=[common], help="check the policy and every grant file")
 
     plan = sub.add_parser("plan", parents=[common], help="show what apply would change")
     plan.add_argument(
@@ -92,7 +91,8 @@ def main(
     io = _Io(os.environ if environ is None else environ, stdout or sys.stdout, stderr or sys.stderr)
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        with redirect_stdout(io.stdout), redirect_stderr(io.stderr):
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
         return int(exc.code or 0)
     now = args.now or datetime.now(UTC)
@@ -117,7 +117,7 @@ def _report_problems(io: _Io, args: argparse.Namespace, problems: Sequence[Probl
         if errors:
             io.err(f"grantops: {len(errors)} error(s); nothing was planned or changed")
     if actions.in_actions(io.environ):
-        for line in actions.annotations(problems):
+        for line in actions.annotation_lines(problems):
             io.out(line)
         body = "\n".join(f"- `{p.path}:{p.line}` {p.severity}: {p.message}" for p in problems)
         title = "grant files have errors" if errors else "grant files are valid"
@@ -156,7 +156,7 @@ def _validate(args: argparse.Namespace, now: datetime, io: _Io) -> int:
             f"(at {format_timestamp(now)})."
         )
     if actions.in_actions(io.environ):
-        for line in actions.annotations(loaded.warnings):
+        for line in actions.annotation_lines(loaded.warnings):
             io.out(line)
     return EXIT_OK
 

@@ -41,7 +41,7 @@ class DesiredState:
 
 
 def desired_access(policy: Policy, grants: Iterable[Grant], now: datetime) -> DesiredState:
-    """Baseline ∪ grants with ``starts <= now < expires``; the highest level wins per key.
+    """Baseline plus grants with ``starts <= now < expires``; the highest level wins per key.
 
     Ties between equal levels go to the baseline, then to the grant file that sorts first,
     so the chosen ``source`` is deterministic.

@@ -146,19 +146,18 @@ def _target_form(value: Any) -> str | None:
     return None
 
 
-_FORM_ERROR = dict(
-    custom_error_type="target_form",
-    custom_error_message=(
-        "missing 'user' or 'team': say who gets access "
-        "(user + repo, user + team, or team + repo)"
+_FORM_ERROR = {
+    "custom_error_type": "target_form",
+    "custom_error_message": (
+        "missing 'user' or 'team': say who gets access (user + repo, user + team, or team + repo)"
     ),
-)
+}
 
 GrantSpec = Annotated[
     Annotated[UserRepoGrant, Tag("user-repo")]
     | Annotated[UserTeamGrant, Tag("user-team")]
     | Annotated[TeamRepoGrant, Tag("team-repo")],
-    Discriminator(_target_form, **_FORM_ERROR),  # type: ignore[arg-type]
+    Discriminator(_target_form, **_FORM_ERROR),
 ]
 """The content of one grant file."""
 
@@ -166,7 +165,7 @@ BaselineEntry = Annotated[
     Annotated[UserRepoAccess, Tag("user-repo")]
     | Annotated[UserTeamAccess, Tag("user-team")]
     | Annotated[TeamRepoAccess, Tag("team-repo")],
-    Discriminator(_target_form, **_FORM_ERROR),  # type: ignore[arg-type]
+    Discriminator(_target_form, **_FORM_ERROR),
 ]
 """One permanent access in the policy's baseline."""
 
@@ -211,7 +210,9 @@ class Policy(_Strict):
     def _custom_roles_are_new(self) -> Policy:
         for name in self.roles:
             if name.lower() in REPO_PERMISSIONS:
-                raise KeyConflict("roles", f"'{name}' is a built-in role; custom roles need new names")
+                raise KeyConflict(
+                    "roles", f"'{name}' is a built-in role; custom roles need new names"
+                )
         return self
 
     @property

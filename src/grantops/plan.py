@@ -88,9 +88,7 @@ class Plan:
         }
 
 
-def make_plan(
-    policy: Policy, desired: DesiredState, actual: ActualState, now: datetime
-) -> Plan:
+def make_plan(policy: Policy, desired: DesiredState, actual: ActualState, now: datetime) -> Plan:
     """Changes that turn ``actual`` into ``desired`` within managed scope.
 
     Ordered by target, then principal, with an invitation's cancellation before the add

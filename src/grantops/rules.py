@@ -32,7 +32,11 @@ def check_policy(policy: Policy) -> Iterator[Finding]:
     levels = policy.levels
     for index, permission in enumerate(policy.limits.permissions):
         if not levels.is_known("repo", permission):
-            yield (("limits", "permissions", index), _unknown_permission(policy, permission), "error")
+            yield (
+                ("limits", "permissions", index),
+                _unknown_permission(policy, permission),
+                "error",
+            )
     for index, entry in enumerate(policy.baseline):
         for loc, message in _check_target(policy, entry):
             yield (("baseline", index, *loc), message, "error")
@@ -42,13 +46,14 @@ def check_grant(policy: Policy, spec: AccessSpec, now: datetime) -> Iterator[Fin
     """Whether the policy allows one grant, plus a warning when it already ended."""
     for loc, message in _check_target(policy, spec):
         yield (loc, message, "error")
-    if isinstance(spec, UserRepoAccess | TeamRepoAccess) and policy.levels.is_known(
-        "repo", spec.permission
+    if (
+        isinstance(spec, UserRepoAccess | TeamRepoAccess)
+        and policy.levels.is_known("repo", spec.permission)
+        and not policy.permission_allowed("repo", spec.permission)
     ):
-        if not policy.permission_allowed("repo", spec.permission):
-            allowed = ", ".join(policy.limits.permissions)
-            message = f"permission '{spec.permission}' is not grantable; limits.permissions: {allowed}"
-            yield (("permission",), message, "error")
+        allowed = ", ".join(policy.limits.permissions)
+        message = f"permission '{spec.permission}' is not grantable; limits.permissions: {allowed}"
+        yield (("permission",), message, "error")
     starts = getattr(spec, "starts", None)
     expires = getattr(spec, "expires", None)
     if expires is None:
@@ -76,7 +81,9 @@ def _check_target(policy: Policy, spec: AccessSpec) -> Iterator[tuple[Loc, str]]
             yield (("team",), f"team '{spec.team}' is not in managed.teams ({managed})")
         return
     repo_locs: list[Loc] = (
-        [("repo",)] if spec.repo is not None else [("repos", i) for i in range(len(spec.repo_names))]
+        [("repo",)]
+        if spec.repo is not None
+        else [("repos", i) for i in range(len(spec.repo_names))]
     )
     for loc, repo in zip(repo_locs, spec.repo_names, strict=True):
         if not policy.repo_in_scope(repo):

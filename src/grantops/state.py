@@ -87,7 +87,9 @@ def read_state_file(path: Path) -> StateFile:
     try:
         data: Any = json.loads(path.read_bytes())
     except OSError as exc:
-        raise InvalidInput([Problem(shown, 1, f"cannot read the state file: {exc.strerror}")]) from None
+        raise InvalidInput(
+            [Problem(shown, 1, f"cannot read the state file: {exc.strerror}")]
+        ) from None
     except ValueError as exc:
         line = getattr(exc, "lineno", 1)
         raise InvalidInput([Problem(shown, line, f"not valid JSON: {exc}")]) from None

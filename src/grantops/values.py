@@ -26,9 +26,7 @@ ROLE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,99}$"
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
-_RFC3339_SCHEMA = (
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339_SCHEMA = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 _DURATION_SCHEMA = r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?$"
 
@@ -117,9 +115,7 @@ Duration = Annotated[
 ]
 Login = Annotated[
     str,
-    Field(
-        pattern=LOGIN_PATTERN, max_length=39, description="A GitHub login (case-insensitive)."
-    ),
+    Field(pattern=LOGIN_PATTERN, max_length=39, description="A GitHub login (case-insensitive)."),
 ]
 TeamSlug = Annotated[str, Field(pattern=TEAM_SLUG_PATTERN, description="A team's slug.")]
 RepoName = Annotated[

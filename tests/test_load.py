@@ -1,0 +1,289 @@
+"""Loading an access repository: every bad input is an error at PATH:LINE, all at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grantops.errors import InvalidInput
+from grantops.load import load_repo
+from grantops.model import TeamRepoGrant, UserRepoGrant, UserTeamGrant
+
+from .conftest import GRANT, NOW, POLICY, WriteRepo
+
+G = "grants/g.yaml"
+
+
+def _errors(
+    write_repo: WriteRepo, grants: dict[str, str | bytes], policy: str = POLICY
+) -> list[str]:
+    root = write_repo(grants, policy)
+    with pytest.raises(InvalidInput) as caught:
+        load_repo(root, NOW)
+    return [str(p) for p in caught.value.problems if p.severity == "error"]
+
+
+def test_valid_repository_loads_every_form(write_repo: WriteRepo) -> None:
+    root = write_repo(
+        {
+            "a/collaborator.yaml": GRANT,
+            "b/team-member.yml": "user: hubot\nteam: prod-deployers\nrole: maintainer\n"
+            "expires: 2026-12-01T09:00:00Z\nreason: on-call release\n",
+            "c/team-repo.yaml": "team: sre\nrepos: [ledger, deploy-x]\npermission: maintain\n"
+            "expires: 2026-12-01T09:00:00+01:00\nreason: ledger migration\n",
+            "notes.txt": "not a grant; ignored",
+        }
+    )
+    loaded = load_repo(root, NOW)
+    kinds = {type(g.spec) for g in loaded.grants}
+    assert kinds == {UserRepoGrant, UserTeamGrant, TeamRepoGrant}
+    assert [g.path for g in loaded.grants] == [
+        "grants/a/collaborator.yaml",
+        "grants/b/team-member.yml",
+        "grants/c/team-repo.yaml",
+    ]
+    assert loaded.warnings == ()
+
+
+BAD_GRANTS = [
+    # YAML 1.1 surprises and name rules
+    (
+        "user: no\nrepo: payments-api\npermission: push\nexpires: 2026-11-30T18:00:00Z\nreason: x y z",
+        None,
+    ),  # 'no' is a valid login, kept as the string "no"
+    (
+        "user: -bob\n" + GRANT.split("\n", 1)[1],
+        "g.yaml:1: error: user: '-bob' is not a GitHub login",
+    ),
+    (
+        "user: bo--b\n" + GRANT.split("\n", 1)[1],
+        "g.yaml:1: error: user: 'bo--b' is not a GitHub login",
+    ),
+    (
+        "user: " + "a" * 40 + "\n" + GRANT.split("\n", 1)[1],
+        "g.yaml:1: error: user: string should have at most 39",
+    ),
+    (
+        GRANT.replace("repo: payments-api", "repo: ../x"),
+        "g.yaml:2: error: repo: '../x' is not a repository name",
+    ),
+    (
+        GRANT.replace("repo: payments-api", "repo: 1.10"),
+        "g.yaml:2: error: repository '1.10' is not in managed.repos",
+    ),
+    # timestamps
+    (
+        GRANT.replace("2026-11-30T18:00:00Z", "2026-11-30"),
+        "g.yaml:5: error: expires: '2026-11-30' is a date without a time",
+    ),
+    (
+        GRANT.replace("2026-11-30T18:00:00Z", "2026-11-30T18:00:00"),
+        "g.yaml:5: error: expires: '2026-11-30T18:00:00' has no UTC offset",
+    ),
+    (
+        GRANT.replace("2026-11-30T18:00:00Z", "2026-02-30T18:00:00Z"),
+        "g.yaml:5: error: expires: '2026-02-30T18:00:00Z' is not a real date",
+    ),
+    (
+        GRANT.replace("starts: 2026-11-30T09:00:00Z", "starts: 2026-11-30T19:00:00Z"),
+        "g.yaml:5: error: 'expires' must be later than 'starts'",
+    ),
+    # shape
+    (
+        GRANT.replace("expires: 2026-11-30T18:00:00Z\n", ""),
+        "g.yaml:1: error: missing required key 'expires'",
+    ),
+    (
+        GRANT + "expire: 2026-11-30T18:00:00Z\n",
+        "g.yaml:7: error: unknown key 'expire' in a user + repo grant",
+    ),
+    (GRANT + "role: maintainer\n", "g.yaml:7: error: unknown key 'role' in a user + repo grant"),
+    (GRANT + "repos: [ledger]\n", "g.yaml:7: error: give either 'repo' or 'repos', not both"),
+    (GRANT.replace("repo: payments-api\n", ""), "g.yaml:1: error: missing 'repo' (or 'repos')"),
+    (GRANT.replace("user: octocat\n", ""), "g.yaml:1: error: missing 'user' or 'team'"),
+    (
+        "user: hubot\nteam: prod-deployers\nrole: owner\nexpires: 2026-11-30T18:00:00Z\nreason: abc",
+        "g.yaml:3: error: role: input should be 'member' or 'maintainer'",
+    ),
+    (
+        "user: hubot\nteam: prod-deployers\nrepo: ledger\nexpires: 2026-11-30T18:00:00Z\nreason: abc",
+        "g.yaml:3: error: unknown key 'repo' in a user + team grant",
+    ),
+    (
+        GRANT.replace("reason: INC-4821 hotfix", "reason: [a, b]"),
+        "g.yaml:6: error: reason: expected a string, got a list",
+    ),
+    (
+        GRANT.replace("reason: INC-4821 hotfix", "reason:"),
+        "g.yaml:6: error: reason: expected a string, got nothing",
+    ),
+    (
+        GRANT.replace("repos", "x").replace("repo: payments-api", "repos: [ledger, Ledger]"),
+        "g.yaml:2: error: 'repos' lists a repository twice",
+    ),
+    # policy rules
+    (
+        GRANT.replace("repo: payments-api", "repo: website"),
+        "g.yaml:2: error: repository 'website' is not in managed.repos",
+    ),
+    (
+        "team: sre\nrepos: [ledger, website]\npermission: push\nexpires: 2026-11-30T18:00:00Z\nreason: abc",
+        "g.yaml:2: error: repository 'website' is not in managed.repos",
+    ),
+    (
+        GRANT.replace("permission: push", "permission: admin"),
+        "g.yaml:3: error: permission 'admin' is not grantable",
+    ),
+    (
+        GRANT.replace("permission: push", "permission: auditor"),
+        "g.yaml:3: error: unknown permission 'auditor'",
+    ),
+    (
+        "user: hubot\nteam: sre\nexpires: 2026-11-30T18:00:00Z\nreason: abc",
+        "g.yaml:2: error: team 'sre' is not in managed.teams",
+    ),
+    (
+        GRANT.replace("2026-11-30T18:00:00Z", "2026-12-04T18:00:00Z"),
+        "g.yaml:5: error: the access window is 4d9h, longer than limits.max_duration 3d",
+    ),
+    (
+        GRANT.replace("starts: 2026-11-30T09:00:00Z\n", "").replace(
+            "2026-11-30T18:00:00Z", "2026-12-04T12:00:01Z"
+        ),
+        "g.yaml:4: error: the access window is 4d, longer than",
+    ),
+    # whole-file problems
+    ("- user: octocat", "g.yaml:1: error: the file must be a mapping"),
+    ("just text", "g.yaml:1: error: the file must be a mapping"),
+    (GRANT + "---\nuser: x\n", "g.yaml:7: error: only one YAML document per file is allowed"),
+    (GRANT.replace("permission: push", "permission: !!str push"), "g.yaml:3: error: tags"),
+    (GRANT + "user: mallory\n", "g.yaml:7: error: duplicate key 'user' (first on line 1)"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_GRANTS)
+def test_bad_grant_is_reported_at_its_line(
+    write_repo: WriteRepo, text: str, expected: str | None
+) -> None:
+    if expected is None:
+        loaded = load_repo(write_repo({"g.yaml": text}), NOW)
+        assert loaded.grants[0].spec.user == "no"  # type: ignore[union-attr]
+        return
+    errors = _errors(write_repo, {"g.yaml": text})
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("grants/" + expected), errors
+
+
+def test_binary_and_oversize_files(write_repo: WriteRepo) -> None:
+    errors = _errors(
+        write_repo,
+        {
+            "latin1.yaml": GRANT.replace("hotfix", "caf\xe9").encode("latin-1"),
+            "big.yaml": GRANT + "#" * 70000,
+        },
+    )
+    assert errors == [
+        "grants/big.yaml:1: error: file is 70133 bytes; the limit is 65536",
+        "grants/latin1.yaml:6: error: file is not valid UTF-8 (byte 129)",
+    ]
+
+
+def test_all_errors_of_all_files_in_one_run(write_repo: WriteRepo) -> None:
+    errors = _errors(
+        write_repo,
+        {
+            "a.yaml": GRANT.replace("permission: push", "permission: admin"),
+            "b.yaml": GRANT.replace("user: octocat", "user: -x").replace(
+                "repo: payments-api", "repo: website"
+            ),
+            "ok.yaml": GRANT,
+        },
+    )
+    assert errors == [
+        "grants/a.yaml:3: error: permission 'admin' is not grantable; limits.permissions: "
+        "pull, triage, push, maintain, security-auditor",
+        "grants/b.yaml:1: error: user: '-x' is not a GitHub login (1-39 letters, digits or single "
+        "hyphens, not starting or ending with a hyphen)",
+    ]
+
+
+def test_expired_grant_is_a_warning(write_repo: WriteRepo) -> None:
+    text = GRANT.replace("2026-11-30T09:00:00Z", "2026-11-29T09:00:00Z").replace(
+        "2026-11-30T18:00:00Z", "2026-11-29T18:00:00Z"
+    )
+    loaded = load_repo(write_repo({"old.yaml": text}), NOW)
+    assert [str(w) for w in loaded.warnings] == [
+        "grants/old.yaml:5: warning: expired at 2026-11-29T18:00:00Z; it gives no access and can be deleted"
+    ]
+
+
+BAD_POLICIES = [
+    (
+        POLICY.replace("org: acme", "org: -acme"),
+        "policy.yaml:1: error: org: '-acme' is not a GitHub login",
+    ),
+    (
+        POLICY.replace("max_duration: 72h", "max_duration: 3 days"),
+        "policy.yaml:11: error: limits.max_duration: '3 days' is not a duration",
+    ),
+    (
+        POLICY.replace("permission: maintain}", "permission: owner}"),
+        "policy.yaml:6: error: unknown permission 'owner'",
+    ),
+    (
+        POLICY.replace(
+            "repo: payments-api, permission: maintain", "repo: website, permission: maintain"
+        ),
+        "policy.yaml:6: error: repository 'website' is not in managed.repos",
+    ),
+    (
+        POLICY.replace("security-auditor: triage", "security-auditor: superuser"),
+        "policy.yaml:9: error: roles.security-auditor: input should be",
+    ),
+    (
+        POLICY.replace("security-auditor: triage", "push: triage"),
+        "policy.yaml:8: error: 'push' is a built-in role",
+    ),
+    (
+        POLICY.replace("  permissions: [pull,", "  permissions: [owner, pull,"),
+        "policy.yaml:12: error: unknown permission 'owner'",
+    ),
+    (
+        POLICY + "safety:\n  max_removals: ten\n",
+        "policy.yaml:15: error: safety.max_removals: input should be a valid integer",
+    ),
+    (
+        POLICY + "approval:\n  required: -1\n",
+        "policy.yaml:15: error: approval.required: input should be greater than or equal to 0",
+    ),
+    (POLICY.replace("org: acme\n", ""), "policy.yaml:1: error: missing required key 'org'"),
+    (POLICY + "owner: me\n", "policy.yaml:14: error: unknown key 'owner'"),
+]
+
+
+@pytest.mark.parametrize(("policy", "expected"), BAD_POLICIES)
+def test_bad_policy_is_reported_at_its_line(
+    write_repo: WriteRepo, policy: str, expected: str
+) -> None:
+    errors = _errors(write_repo, {}, policy)
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("grants/" + expected), errors
+
+
+def test_missing_policy(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        load_repo(tmp_path, NOW)
+    assert [str(p) for p in caught.value.problems] == [
+        "grants/policy.yaml:1: error: the policy file is missing"
+    ]
+
+
+def test_policy_values_are_typed(write_repo: WriteRepo) -> None:
+    policy = (
+        POLICY + "safety:\n  max_removals: '5'\napproval:\n  required: 2\n  approvers: security\n"
+    )
+    loaded = load_repo(write_repo({}, policy), NOW)
+    assert loaded.policy.safety.max_removals == 5
+    assert loaded.policy.approval.required == 2
+    assert loaded.policy.approval.approvers == "security"
