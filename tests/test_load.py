@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from grantops import load
 from grantops.errors import InvalidInput
 from grantops.load import load_repo
 from grantops.model import TeamRepoGrant, UserRepoGrant, UserTeamGrant
@@ -287,3 +288,32 @@ def test_policy_values_are_typed(write_repo: WriteRepo) -> None:
     assert loaded.policy.safety.max_removals == 5
     assert loaded.policy.approval.required == 2
     assert loaded.policy.approval.approvers == "security"
+
+
+def test_parallel_loading_matches_serial(
+    write_repo: WriteRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grants: dict[str, str | bytes] = {
+        f"u{i:02d}/g.yaml": GRANT.replace("octocat", f"user{i}") for i in range(40)
+    }
+    grants["u07/g.yaml"] = GRANT.replace("permission: push", "permission: admin")
+    grants["u31/g.yaml"] = GRANT + "expire: x\n"
+    root = write_repo(grants)
+    with pytest.raises(InvalidInput) as serial:
+        load_repo(root, NOW)
+    monkeypatch.setattr(load, "PARALLEL_THRESHOLD", 10)
+    with pytest.raises(InvalidInput) as parallel:
+        load_repo(root, NOW)
+    assert parallel.value.problems == serial.value.problems
+    assert [str(p) for p in parallel.value.problems] == [
+        "grants/u07/g.yaml:3: error: permission 'admin' is not grantable; limits.permissions: "
+        "pull, triage, push, maintain, security-auditor",
+        "grants/u31/g.yaml:7: error: unknown key 'expire' in a user + repo grant",
+    ]
+    del grants["u07/g.yaml"], grants["u31/g.yaml"]
+    (root / "grants" / "u07" / "g.yaml").unlink()
+    (root / "grants" / "u31" / "g.yaml").unlink()
+    loaded = load_repo(root, NOW)
+    monkeypatch.setattr(load, "PARALLEL_THRESHOLD", 10**9)
+    assert load_repo(root, NOW) == loaded
+    assert len(loaded.grants) == 38

@@ -35,10 +35,10 @@ def test_write_then_check(tmp_path: Path) -> None:
 
 def test_example_files_satisfy_the_schemas_and_name_them() -> None:
     grant_schema = _validator("grant.schema.json")
-    for path in grant_paths(PROJECT):
-        text = path.read_text()
+    for relative in grant_paths(PROJECT):
+        text = (PROJECT / relative).read_text()
         assert text.startswith("# yaml-language-server: $schema=")
-        assert list(grant_schema.iter_errors(parse(text).data)) == [], path
+        assert list(grant_schema.iter_errors(parse(text).data)) == [], relative
     policy_text = (PROJECT / "grants" / "policy.yaml").read_text()
     assert policy_text.startswith("# yaml-language-server: $schema=../schema/policy.schema.json")
     # editors type YAML scalars (1 is an integer to them), so check what they see

@@ -15,8 +15,10 @@ Checks that need the policy (scope, allowed permissions, durations) live in
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
@@ -215,7 +217,7 @@ class Policy(_Strict):
                 )
         return self
 
-    @property
+    @cached_property
     def levels(self) -> Levels:
         return Levels(tuple(sorted((k.lower(), v) for k, v in self.roles.items())))
 
@@ -223,12 +225,24 @@ class Policy(_Strict):
     def protected_keys(self) -> frozenset[str]:
         return frozenset(login.lower() for login in self.protected)
 
+    @cached_property
+    def _repo_matcher(self) -> re.Pattern[str]:
+        patterns = [fnmatch.translate(p.lower()) for p in self.managed.repos] or ["(?!)"]
+        return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+    @cached_property
+    def _team_keys(self) -> frozenset[str]:
+        return frozenset(t.lower() for t in self.managed.teams)
+
+    @cached_property
+    def _grantable_keys(self) -> frozenset[str]:
+        return frozenset(p.lower() for p in self.limits.permissions)
+
     def repo_in_scope(self, name: str) -> bool:
-        lowered = name.lower()
-        return any(fnmatch.fnmatchcase(lowered, p.lower()) for p in self.managed.repos)
+        return self._repo_matcher.match(name.lower()) is not None
 
     def team_in_scope(self, slug: str) -> bool:
-        return slug.lower() in {t.lower() for t in self.managed.teams}
+        return slug.lower() in self._team_keys
 
     def in_scope(self, target: Target) -> bool:
         if target.kind == "repo":
@@ -238,7 +252,7 @@ class Policy(_Strict):
     def permission_allowed(self, kind: TargetKind, level: str) -> bool:
         if kind == "team":
             return True
-        return level.lower() in {p.lower() for p in self.limits.permissions}
+        return level.lower() in self._grantable_keys
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ stream ourselves and build plain data with these rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,8 +72,7 @@ def parse(text: str) -> YamlDocument:
     lines: dict[Loc, int] = {}
     parser = _Loader(text)
     try:
-        events = _events(parser)
-        data = _document(events, lines)
+        data = _document(parser.get_event, lines)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -83,65 +82,67 @@ def parse(text: str) -> YamlDocument:
     return YamlDocument(data, lines)
 
 
-def _events(parser: Any) -> Iterator[Any]:
-    while parser.check_event():
-        yield parser.get_event()
+# ``next_event`` is the parser's bound ``get_event``: the walk below is the hot path of
+# validating many files, so it calls it directly and compares event classes exactly.
+_Next = Callable[[], Any]
 
 
 def _line(event: Any) -> int:
     return int(event.start_mark.line) + 1
 
 
-def _document(events: Iterator[Any], lines: dict[Loc, int]) -> Any:
-    next(events)  # StreamStart
-    start = next(events)
-    if isinstance(start, yaml.StreamEndEvent):
+def _document(next_event: _Next, lines: dict[Loc, int]) -> Any:
+    next_event()  # StreamStart
+    if type(next_event()) is yaml.StreamEndEvent:
         raise YamlError(1, "file is empty")
-    data = _node(events, next(events), (), lines)
-    next(events)  # DocumentEnd
-    after = next(events)
-    if not isinstance(after, yaml.StreamEndEvent):
+    data = _node(next_event, next_event(), (), lines)
+    next_event()  # DocumentEnd
+    after = next_event()
+    if type(after) is not yaml.StreamEndEvent:
         raise YamlError(_line(after), "only one YAML document per file is allowed")
     return data
 
 
-def _node(events: Iterator[Any], event: Any, loc: Loc, lines: dict[Loc, int]) -> Any:
-    if isinstance(event, yaml.AliasEvent):
+def _node(next_event: _Next, event: Any, loc: Loc, lines: dict[Loc, int]) -> Any:
+    kind = type(event)
+    if kind is yaml.AliasEvent:
         raise YamlError(_line(event), "aliases (*name) are not allowed")
     if event.anchor is not None:
         raise YamlError(_line(event), "anchors (&name) are not allowed")
     if event.tag is not None:
         raise YamlError(_line(event), f"tags ({event.tag}) are not allowed")
-    if isinstance(event, yaml.ScalarEvent):
+    if kind is yaml.ScalarEvent:
         if not event.style and event.value in _NULLS:  # plain, not quoted
             return None
         return event.value
-    if isinstance(event, yaml.SequenceStartEvent):
+    if kind is yaml.MappingStartEvent:
+        return _mapping(next_event, loc, lines)
+    if kind is yaml.SequenceStartEvent:
         items: list[Any] = []
-        for index, item in enumerate(iter(lambda: next(events), None)):
-            if isinstance(item, yaml.SequenceEndEvent):
-                break
-            lines[(*loc, index)] = _line(item)
-            items.append(_node(events, item, (*loc, index), lines))
+        item = next_event()
+        while type(item) is not yaml.SequenceEndEvent:
+            item_loc = (*loc, len(items))
+            lines[item_loc] = _line(item)
+            items.append(_node(next_event, item, item_loc, lines))
+            item = next_event()
         return items
-    if isinstance(event, yaml.MappingStartEvent):
-        return _mapping(events, loc, lines)
-    raise YamlError(_line(event), f"unexpected YAML event {type(event).__name__}")
+    raise YamlError(_line(event), f"unexpected YAML event {kind.__name__}")
 
 
-def _mapping(events: Iterator[Any], loc: Loc, lines: dict[Loc, int]) -> dict[str, Any]:
+def _mapping(next_event: _Next, loc: Loc, lines: dict[Loc, int]) -> dict[str, Any]:
     mapping: dict[str, Any] = {}
-    while True:
-        key_event = next(events)
-        if isinstance(key_event, yaml.MappingEndEvent):
-            return mapping
+    key_event = next_event()
+    while type(key_event) is not yaml.MappingEndEvent:
         line = _line(key_event)
-        key = _node(events, key_event, loc, lines)
-        if not isinstance(key, str):
+        key = _node(next_event, key_event, loc, lines)
+        if type(key) is not str:
             raise YamlError(line, "keys must be plain strings")
         if key == "<<":
             raise YamlError(line, "merge keys (<<) are not allowed")
+        key_loc = (*loc, key)
         if key in mapping:
-            raise YamlError(line, f"duplicate key '{key}' (first on line {lines[(*loc, key)]})")
-        lines[(*loc, key)] = line
-        mapping[key] = _node(events, next(events), (*loc, key), lines)
+            raise YamlError(line, f"duplicate key '{key}' (first on line {lines[key_loc]})")
+        lines[key_loc] = line
+        mapping[key] = _node(next_event, next_event(), key_loc, lines)
+        key_event = next_event()
+    return mapping
