@@ -95,9 +95,15 @@ def make_plan(policy: Policy, desired: DesiredState, actual: ActualState, now: d
     that replaces it. Protected accounts and org owners are never removed or lowered:
     such cases land in ``kept`` so the output can say so.
     """
-    keys = set(desired.access) | set(actual.access) | set(actual.invitations)
+    keys = (
+        set(desired.access)
+        | set(actual.access)
+        | set(actual.invitations)
+        | set(actual.expired_invitations)
+    )
     in_scope = sorted(
-        (key for key in keys if policy.in_scope(key[1])), key=lambda key: (key[1], key[0])
+        (key for key in keys if policy.in_scope(key[1]) and key[1] not in actual.unreadable),
+        key=lambda key: (key[1], key[0]),
     )
     untouchable = policy.protected_keys | actual.owners
     changes: list[Change] = []
@@ -125,19 +131,23 @@ def _diff_key(
     want: Desired | None = desired.access.get(key)
     have = actual.access.get(key)
     invited = actual.invitations.get(key)
+    stale = actual.expired_invitations.get(key)
     if want is None:
         ended_source = desired.ended.get(key)
         cause: Cause = "expired" if ended_source else "undeclared"
         steps = []
         if have is not None:
             steps.append(Change("remove", principal, target, have, None, cause, ended_source))
-        if invited is not None:
-            steps.append(
-                Change("cancel_invitation", principal, target, invited, None, cause, ended_source)
-            )
+        for pending in (invited, stale):
+            if pending is not None:
+                steps.append(
+                    Change(
+                        "cancel_invitation", principal, target, pending, None, cause, ended_source
+                    )
+                )
         return steps
     if have is not None:
-        if _same(have, want.level):
+        if _same(have, want.level) or _inherited_covers(policy, actual, key, have, want.level):
             return []
         change = Change("update", principal, target, have, want.level, want.cause, want.source)
         ended_source = desired.ended.get(key)
@@ -146,13 +156,30 @@ def _diff_key(
         return [change]
     if invited is not None and _same(invited, want.level):
         return []  # the invitation is out; access starts when it is accepted
-    steps = []
-    if invited is not None:
-        steps.append(
-            Change("cancel_invitation", principal, target, invited, None, want.cause, want.source)
-        )
+    # A wrong-level or expired invitation is cancelled before a fresh one is sent.
+    steps = [
+        Change("cancel_invitation", principal, target, pending, None, want.cause, want.source)
+        for pending in (invited, stale)
+        if pending is not None
+    ]
     steps.append(Change("add", principal, target, None, want.level, want.cause, want.source))
     return steps
+
+
+def _inherited_covers(
+    policy: Policy, actual: ActualState, key: AccessKey, have: str, want: str
+) -> bool:
+    """True when ``have`` comes from a team or the base role and already covers ``want``.
+
+    GitHub lists a direct collaborator with the highest level of all sources. When that
+    level is also held through another source, lowering the direct grant would change
+    nothing visible and would be planned again on every run, so it is left as is.
+    """
+    inherited = actual.inherited.get(key)
+    if inherited is None:
+        return False
+    levels, kind = policy.levels, key[1].kind
+    return levels.rank(kind, inherited) >= levels.rank(kind, have) > levels.rank(kind, want)
 
 
 def _same(a: str, b: str) -> bool:

@@ -6,11 +6,14 @@ target, arrows for changes of level, and a summary line a person can quote.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 
 from tabulate import tabulate
 
+from grantops.access import Target
 from grantops.errors import Problem
+from grantops.github.write import Outcome
 from grantops.plan import Change, Plan
 from grantops.values import format_timestamp
 
@@ -81,6 +84,30 @@ def plan_markdown(plan: Plan) -> str:
         lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
     lines.append(plan_summary(plan))
     return "\n".join(lines) + "\n"
+
+
+def outcome_line(outcome: Outcome) -> str:
+    """One applied change: what, on whom, and how it went."""
+    change = outcome.change
+    mark = {"done": "ok     ", "invited": "invited", "failed": "FAILED "}[outcome.result]
+    text = (
+        f"  {mark} {_VERB[change.action]} {change.principal} on {change.target} ({_levels(change)})"
+    )
+    return f"{text}: {outcome.detail}" if outcome.detail else text
+
+
+def outcomes_summary(outcomes: Sequence[Outcome]) -> str:
+    counts = Counter(o.result for o in outcomes)
+    return (
+        f"Applied {len(outcomes)} change(s): {counts['done']} done, "
+        f"{counts['invited']} awaiting acceptance, {counts['failed']} failed."
+    )
+
+
+def unreadable_text(unreadable: Mapping[Target, str]) -> str:
+    lines = ["Not read completely, so left untouched this run:"]
+    lines += [f"  {target}: {reason}" for target, reason in sorted(unreadable.items())]
+    return "\n".join(lines)
 
 
 def problems_text(problems: Iterable[Problem]) -> str:

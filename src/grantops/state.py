@@ -9,6 +9,7 @@ members have ``member`` or ``maintainer``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,20 +29,30 @@ class _Strict(BaseModel):
 class RepoState(_Strict):
     collaborators: dict[str, str] = {}
     invitations: dict[str, str] = {}
+    expired_invitations: dict[str, str] = {}
     teams: dict[str, str] = {}
 
 
 class TeamState(_Strict):
     members: dict[str, TeamRole] = {}
+    pending: dict[str, TeamRole] = {}
+    """Memberships offered to people who have not joined the org yet."""
 
 
 class StateFile(_Strict):
-    """The JSON document: org, its people, and access per repository and team."""
+    """The JSON document: org, its people, and access per repository and team.
+
+    ``base_permission`` is the org's base role for members on every repository
+    (``none`` by default) and ``custom_roles`` maps the org's custom repository roles
+    to the built-in role each extends; both only matter to the sandbox's answers.
+    """
 
     org: str
     owners: list[str] = []
     members: list[str] = []
     users: list[str] = []
+    base_permission: str = "none"
+    custom_roles: dict[str, str] = {}
     repos: dict[str, RepoState] = {}
     teams: dict[str, TeamState] = {}
 
@@ -59,6 +70,14 @@ class ActualState:
     access: dict[AccessKey, str] = field(default_factory=dict)
     invitations: dict[AccessKey, str] = field(default_factory=dict)
     owners: frozenset[str] = frozenset()
+    expired_invitations: dict[AccessKey, str] = field(default_factory=dict)
+    """Repository invitations GitHub marks expired: no access, and no longer pending."""
+    inherited: dict[AccessKey, str] = field(default_factory=dict)
+    """For direct collaborators: a level the user also holds through a team or the org's
+    base role. GitHub reports only the highest level of all sources, so when that equals
+    the inherited level the direct grant itself cannot be seen."""
+    unreadable: dict[Target, str] = field(default_factory=dict)
+    """Targets whose access could not be read completely, with the reason."""
 
 
 def actual_from_state(state: StateFile) -> ActualState:
@@ -66,19 +85,62 @@ def actual_from_state(state: StateFile) -> ActualState:
     org = state.org
     access: dict[AccessKey, str] = {}
     invitations: dict[AccessKey, str] = {}
+    expired: dict[AccessKey, str] = {}
     for repo, repo_state in state.repos.items():
         target = Target.repo(org, repo)
         for login, permission in repo_state.collaborators.items():
             access[(Principal.user(login), target)] = permission
         for login, permission in repo_state.invitations.items():
             invitations[(Principal.user(login), target)] = permission
+        for login, permission in repo_state.expired_invitations.items():
+            expired[(Principal.user(login), target)] = permission
         for slug, permission in repo_state.teams.items():
             access[(Principal.team(slug), target)] = permission
     for slug, team_state in state.teams.items():
         target = Target.team(org, slug)
         for login, role in team_state.members.items():
             access[(Principal.user(login), target)] = role
-    return ActualState(org, access, invitations, frozenset(o.lower() for o in state.owners))
+        for login, role in team_state.pending.items():
+            invitations[(Principal.user(login), target)] = role
+    owners = frozenset(o.lower() for o in state.owners)
+    return ActualState(org, access, invitations, owners, expired)
+
+
+def state_from_read(
+    actual: ActualState, members: Iterable[str], base_permission: str = "none"
+) -> StateFile:
+    """The state-file form of what a read of GitHub found (``grantops snapshot``)."""
+    repos: dict[str, RepoState] = {}
+    teams: dict[str, TeamState] = {}
+    for (principal, target), level in sorted(
+        actual.access.items(), key=lambda i: (i[0][1], i[0][0])
+    ):
+        if target.kind == "repo":
+            repo = repos.setdefault(target.name, RepoState())
+            side = repo.teams if principal.kind == "team" else repo.collaborators
+            side[principal.name] = level
+        else:
+            teams.setdefault(target.name, TeamState()).members[principal.name] = level  # type: ignore[assignment]
+    for (principal, target), level in sorted(
+        actual.invitations.items(), key=lambda i: (i[0][1], i[0][0])
+    ):
+        if target.kind == "repo":
+            repos.setdefault(target.name, RepoState()).invitations[principal.name] = level
+        else:
+            teams.setdefault(target.name, TeamState()).pending[principal.name] = level  # type: ignore[assignment]
+    for (principal, target), level in sorted(
+        actual.expired_invitations.items(), key=lambda i: (i[0][1], i[0][0])
+    ):
+        repos.setdefault(target.name, RepoState()).expired_invitations[principal.name] = level
+    owners = sorted(actual.owners)
+    return StateFile(
+        org=actual.org,
+        owners=owners,
+        members=sorted(m for m in members if m.lower() not in actual.owners),
+        base_permission=base_permission,
+        repos=repos,
+        teams=teams,
+    )
 
 
 def read_state_file(path: Path) -> StateFile:

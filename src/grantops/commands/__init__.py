@@ -1,0 +1,1 @@
+"""One module per ``grantops`` subcommand; :mod:`grantops.cli` wires them together."""

@@ -1,0 +1,78 @@
+"""What every command shares: its view of the world and how it reaches GitHub."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from grantops import actions
+from grantops.errors import Problem, UsageError
+from grantops.github import DEFAULT_API_URL, GitHub, RetryPolicy
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNSAFE, EXIT_CHANGES = 0, 1, 2, 3, 4
+
+
+class Io:
+    """The world a command may touch, passed in so tests can supply their own."""
+
+    def __init__(self, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> None:
+        self.environ, self.stdout, self.stderr = environ, stdout, stderr
+
+    def out(self, text: str = "") -> None:
+        print(text, file=self.stdout, flush=True)
+
+    def err(self, text: str) -> None:
+        print(text, file=self.stderr, flush=True)
+
+    def json(self, document: Any) -> None:
+        self.out(json.dumps(document, indent=2))
+
+    @property
+    def in_actions(self) -> bool:
+        return actions.in_actions(self.environ)
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    return {
+        "path": problem.path,
+        "line": problem.line,
+        "severity": problem.severity,
+        "message": problem.message,
+    }
+
+
+def show_warnings(io: Io, warnings: tuple[Problem, ...]) -> None:
+    for warning in warnings:
+        io.err(str(warning))
+    if io.in_actions:
+        for line in actions.annotation_lines(warnings):
+            io.out(line)
+
+
+def add_api_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api-url",
+        help=f"GitHub API base URL (default: $GITHUB_API_URL or {DEFAULT_API_URL}; "
+        "GitHub Enterprise Server: https://HOST/api/v3)",
+    )
+    parser.add_argument(
+        "--mutation-interval",
+        type=float,
+        default=1.0,
+        help="seconds between changes sent to GitHub (default: 1, as GitHub asks)",
+    )
+
+
+def api_url(args: argparse.Namespace, io: Io) -> str:
+    return str(args.api_url or io.environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
+
+
+def github_client(args: argparse.Namespace, io: Io) -> GitHub:
+    """A client for ``--api-url`` with the token from ``GITHUB_TOKEN`` or ``GH_TOKEN``."""
+    token = io.environ.get("GITHUB_TOKEN") or io.environ.get("GH_TOKEN")
+    if not token:
+        raise UsageError("set GITHUB_TOKEN or GH_TOKEN to a token that may read the org's access")
+    retry = RetryPolicy(mutation_interval=max(args.mutation_interval, 0.0))
+    return GitHub(api_url(args, io), token, retry=retry)

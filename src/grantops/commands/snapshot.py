@@ -1,0 +1,47 @@
+"""``grantops snapshot``: write today's access in managed scope as a state file.
+
+Bootstraps an access repository: the snapshot shows who has what, from which the
+policy's ``baseline`` is written, and it is the format ``plan --state`` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from pathlib import Path
+
+from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io, add_api_options, github_client
+from grantops.load import load_repo
+from grantops.render import unreadable_text
+from grantops.state import state_from_read
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    parser = sub.add_parser(
+        "snapshot", parents=[common], help="write actual access as a state file"
+    )
+    parser.add_argument("--out", type=Path, help="write here instead of standard output")
+    add_api_options(parser)
+
+
+def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
+    loaded = load_repo(args.root, now)
+    github = github_client(args, io)
+    try:
+        result = github.read(loaded.policy, with_members=True)
+    finally:
+        github.close()
+    state = state_from_read(result.actual, result.members, result.base_permission)
+    text = json.dumps(state.model_dump(), indent=2) + "\n"
+    if args.out is None:
+        io.out(text.rstrip("\n"))
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        io.err(f"wrote {args.out}")
+    if result.actual.unreadable:
+        io.err(unreadable_text(result.actual.unreadable))
+        return EXIT_ERROR
+    return EXIT_OK

@@ -1,0 +1,101 @@
+"""grantops' GitHub client: read actual access, apply changes, over GitHub's REST API.
+
+Works against api.github.com, GitHub Enterprise Server (``--api-url
+https://HOST/api/v3``) and the sandbox alike.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from grantops.access import AccessKey
+from grantops.github.read import ReadResult, read_actual
+from grantops.github.transport import DEFAULT_API_URL, GitHubError, RetryPolicy, Transport
+from grantops.github.write import Outcome, apply_change
+from grantops.model import Policy
+from grantops.plan import Change
+from grantops.state import ActualState
+
+__all__ = ["DEFAULT_API_URL", "GitHub", "GitHubError", "Outcome", "RetryPolicy"]
+
+
+class GitHub:
+    """The access-management face of the GitHub API for one org."""
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.transport = Transport(
+            api_url, token, timeout=timeout, retry=retry, sleep=sleep, clock=clock
+        )
+        self._last_read: ReadResult | None = None
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def read(self, policy: Policy, with_members: bool = False) -> ReadResult:
+        self._last_read = read_actual(self.transport, policy, with_members)
+        return self._last_read
+
+    def viewer(self) -> str:
+        """The login of the token's own account."""
+        return str(
+            self.transport.get("read the token's account", "users", "get_authenticated")["login"]
+        )
+
+    def inherited_levels(
+        self, policy: Policy, actual: ActualState, keys: Iterable[AccessKey]
+    ) -> dict[AccessKey, str]:
+        """For direct collaborators, the level each also holds via a team or the base role.
+
+        Asked only for the few keys where a plan would lower a collaborator, since GitHub
+        reports the highest level of all sources and only this tells whether lowering
+        the direct grant would change anything.
+        """
+        org = policy.org
+        base = self._last_read.base_permission if self._last_read else "none"
+        found: dict[AccessKey, str] = {}
+        for key in keys:
+            principal, target = key
+            have = actual.access.get(key)
+            if have is None or principal.kind != "user" or target.kind != "repo":
+                continue
+            if base == have and self.transport.exists(
+                f"check org membership of {principal.name}",
+                "orgs",
+                "check_membership_for_user",
+                org=org,
+                username=principal.name,
+            ):
+                found[key] = have
+                continue
+            teams = [
+                team
+                for (team, on), level in actual.access.items()
+                if team.kind == "team" and on == target and level.lower() == have.lower()
+            ]
+            for team in teams:
+                membership = self.transport.get_optional(
+                    f"read membership of {principal.name} in {team.name}",
+                    "teams",
+                    "get_membership_for_user_in_org",
+                    org=org,
+                    team_slug=team.name,
+                    username=principal.name,
+                )
+                if membership is not None and membership.get("state") == "active":
+                    found[key] = have
+                    break
+        return found
+
+    def apply(self, org: str, change: Change) -> Outcome:
+        ids = self._last_read.invitation_ids if self._last_read else {}
+        return apply_change(self.transport, org, change, ids)

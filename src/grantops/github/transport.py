@@ -1,0 +1,284 @@
+"""Requests to the GitHub REST API: the only module that imports ghapi.
+
+ghapi (over httpx2) builds each call from GitHub's OpenAPI description and adds the
+token. This layer adds what a reconciler needs on top, following GitHub's guidance:
+
+* reads are retried on 5xx and timeouts with bounded exponential backoff;
+* rate limits (403/429) wait for ``retry-after``, else ``x-ratelimit-reset`` when the
+  budget is spent, else at least a minute (secondary limits), up to a bound;
+* mutations go one at a time with a gap between them, and a mutation that timed out or
+  failed with a 5xx is *re-read* before it is sent again, since it may have applied;
+* listings follow ``Link: rel="next"`` (never requesting an empty extra page), and any
+  page that fails makes the whole listing fail: a partial list is never returned;
+* ``ETag``s are remembered and sent as ``If-None-Match``; a 304 costs no rate limit.
+
+The token only lives in the client's headers; errors and logs never include it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from fasttransport.errors import APIError
+from ghapi.all import GhApi
+
+from grantops.errors import GrantopsError
+
+DEFAULT_API_URL = "https://api.github.com"
+_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+class GitHubError(GrantopsError):
+    """A GitHub request failed for good (after any retries it deserved)."""
+
+    def __init__(self, what: str, status: int | None, message: str) -> None:
+        self.what, self.status, self.message = what, status, message
+        shown = f"HTTP {status}" if status is not None else "no response"
+        super().__init__(f"{what}: {shown}: {message}")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How patient the client is. Defaults follow GitHub's published guidance."""
+
+    attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    secondary_wait: float = 60.0
+    max_wait: float = 900.0
+    mutation_interval: float = 1.0
+
+
+class _NoAnswer(Exception):
+    """The request got no HTTP answer (timeout, connection failure)."""
+
+
+Verify = Callable[[], bool]
+
+
+class Transport:
+    """Sends requests with retries, rate-limit waits, pagination and ETags."""
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api = GhApi(  # type: ignore[no-untyped-call]
+            token=token, gh_host=api_url.rstrip("/"), sync=True, timeout=timeout
+        )
+        # One pooled connection for the whole run instead of a new one per request.
+        self.api.transport.client = httpx2.Client(timeout=timeout, follow_redirects=True)
+        self.retry = retry or RetryPolicy()
+        self.sleep, self.clock = sleep, clock
+        self.waits: list[float] = []
+        self._etags: dict[str, tuple[str, Any]] = {}
+        self._last_mutation: float | None = None
+
+    def close(self) -> None:
+        self.api.transport.close()
+
+    def op(self, group: str, name: str) -> Any:
+        return getattr(getattr(self.api, group), name)
+
+    # ----- public calls -------------------------------------------------------
+
+    def get(self, what: str, group: str, name: str, **params: Any) -> Any:
+        """One GET; returns the decoded body. 404 raises :class:`GitHubError`."""
+        response = self._read(what, group, name, params)
+        return self._body(response)
+
+    def get_optional(self, what: str, group: str, name: str, **params: Any) -> Any | None:
+        """One GET where 404 means "there is none" rather than a failure."""
+        try:
+            return self.get(what, group, name, **params)
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def exists(self, what: str, group: str, name: str, **params: Any) -> bool:
+        """A check endpoint: 2xx means yes, 404 means no."""
+        try:
+            self._read(what, group, name, params)
+        except GitHubError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def list(self, what: str, group: str, name: str, **params: Any) -> list[Any]:
+        """Every item of a listing, following ``Link: rel="next"`` to the end."""
+        response = self._read(what, group, name, {**params, "per_page": 100})
+        items = list(self._body(response))
+        while (next_url := _next_link(response.headers.get("link", ""))) is not None:
+            response = self._read_url(what, next_url)
+            items += self._body(response)
+        return items
+
+    def mutate(
+        self, what: str, group: str, name: str, verify: Verify | None = None, **params: Any
+    ) -> int:
+        """Send one mutation and return its status (e.g. 201 vs 204).
+
+        Returns 0 when the first attempt went unanswered but ``verify`` shows that it
+        applied anyway.
+        """
+        self._pace_mutations()
+        fn = self.op(group, name)
+        try:
+            response = self._send(what, lambda: fn(**params, raw_=True), verify=verify)
+            return int(response.status_code)
+        finally:
+            self._last_mutation = self.clock()
+
+    # ----- internals ----------------------------------------------------------
+
+    def _read(self, what: str, group: str, name: str, params: dict[str, Any]) -> Any:
+        fn = self.op(group, name)
+        key = f"{fn.path}?{sorted(params.items())}"
+        return self._send_cached(
+            what, key, lambda headers: fn(**params, raw_=True, headers_=headers)
+        )
+
+    def _read_url(self, what: str, url: str) -> Any:
+        transport = self.api.transport
+        return self._send_cached(
+            what,
+            url,
+            lambda headers: transport.request(  # type: ignore[no-untyped-call]
+                "GET", url, raw=True, headers=headers
+            ),
+        )
+
+    def _send_cached(self, what: str, key: str, fn: Callable[[dict[str, str]], Any]) -> Any:
+        cached = self._etags.get(key)
+        headers = {"If-None-Match": cached[0]} if cached else {}
+        response = self._send(what, lambda: fn(headers))
+        if response.status_code == 304 and cached:
+            return _Cached(response.headers, cached[1])
+        etag = response.headers.get("etag")
+        if etag:
+            self._etags[key] = (etag, response.json() if response.content else None)
+        return response
+
+    def _body(self, response: Any) -> Any:
+        if isinstance(response, _Cached):
+            return response.body
+        return response.json() if response.content else None
+
+    def _send(self, what: str, fn: Callable[[], Any], verify: Verify | None = None) -> Any:
+        """The retry loop shared by reads and mutations."""
+        status: int | None = None
+        message = "no answer"
+        for attempt in range(self.retry.attempts):
+            last = attempt == self.retry.attempts - 1
+            try:
+                response = _attempt(fn)
+            except _NoAnswer as exc:
+                message = str(exc)
+                if verify is not None and verify():
+                    return _Applied()
+                if not last:
+                    self._wait(self._backoff(attempt))
+                continue
+            status = response.status_code
+            if status < 300 or status == 304:
+                return response
+            message = _message(response)
+            wait = self._rate_limit_wait(response, attempt)
+            if wait is not None:
+                if wait > self.retry.max_wait:
+                    raise GitHubError(what, status, f"rate limited for {wait:.0f} s; giving up")
+                if not last:
+                    self._wait(wait)
+                continue
+            if status >= 500:
+                if verify is not None and verify():
+                    return _Applied()
+                if not last:
+                    self._wait(self._backoff(attempt))
+                continue
+            raise GitHubError(what, status, message)
+        raise GitHubError(what, status, f"{message} (gave up after {self.retry.attempts} attempts)")
+
+    def _rate_limit_wait(self, response: Any, attempt: int) -> float | None:
+        if response.status_code not in (403, 429):
+            return None
+        headers = response.headers
+        retry_after = headers.get("retry-after")
+        if retry_after is not None:
+            return max(float(retry_after), 0.0)
+        if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset"):
+            return max(float(headers["x-ratelimit-reset"]) - self.clock(), 0.0) + 1.0
+        if "rate limit" in _message(response).lower():
+            return max(self.retry.secondary_wait, self._backoff(attempt))
+        return None  # a plain 403: permission denied
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(self.retry.base_delay * 2**attempt, self.retry.max_delay))
+
+    def _wait(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.sleep(seconds)
+
+    def _pace_mutations(self) -> None:
+        if self._last_mutation is None or not self.retry.mutation_interval:
+            return
+        remaining = self._last_mutation + self.retry.mutation_interval - self.clock()
+        if remaining > 0:
+            self._wait(remaining)
+
+
+class _Cached:
+    """A 304 answered from the ETag cache."""
+
+    status_code = 200
+
+    def __init__(self, headers: Any, body: Any) -> None:
+        self.headers, self.body = headers, body
+
+
+class _Applied:
+    """A mutation that went unanswered but was verified as applied."""
+
+    status_code = 0
+
+
+def _attempt(fn: Callable[[], Any]) -> Any:
+    """Run one request; an HTTP error status is returned, a missing answer raised."""
+    try:
+        return fn()
+    except APIError as exc:
+        if exc.response is not None:
+            return exc.response
+        raise _NoAnswer(exc.error_type or exc.message) from None
+    except httpx2.HTTPStatusError as exc:
+        return exc.response
+    except httpx2.TransportError as exc:
+        raise _NoAnswer(type(exc).__name__) from None
+
+
+def _message(response: Any) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or f"HTTP {response.status_code}"
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return str(body["message"])
+    return f"HTTP {response.status_code}"
+
+
+def _next_link(header: str) -> str | None:
+    found = _NEXT.search(header)
+    return found.group(1) if found else None

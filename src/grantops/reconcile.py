@@ -1,0 +1,67 @@
+"""Plan and apply against a live GitHub: the glue between the pure core and the client.
+
+Reading, planning and applying stay separate steps, so ``plan`` never mutates and
+``apply`` changes exactly the plan it printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from grantops.github import GitHub, Outcome
+from grantops.load import Loaded
+from grantops.pipeline import ApprovalStep, build_plan, trust_merged
+from grantops.plan import Change, Plan
+from grantops.state import ActualState
+
+
+@dataclass(frozen=True)
+class LivePlan:
+    plan: Plan
+    actual: ActualState
+
+
+def plan_live(
+    loaded: Loaded, github: GitHub, now: datetime, approve: ApprovalStep = trust_merged
+) -> LivePlan:
+    """Read GitHub, plan, and settle collaborators whose level is inherited.
+
+    GitHub reports a direct collaborator at the highest level of all their sources, so a
+    first plan may propose lowering someone whose higher level really comes from a team.
+    Only those few keys are checked (a handful of requests), then the plan is made again.
+    """
+    actual = github.read(loaded.policy).actual
+    plan = build_plan(loaded, actual, now, approve)
+    levels = loaded.policy.levels
+    suspects = [
+        (c.principal, c.target)
+        for c in plan.changes
+        if c.action == "update"
+        and c.principal.kind == "user"
+        and c.target.kind == "repo"
+        and levels.rank("repo", c.after or "") < levels.rank("repo", c.before or "")
+    ]
+    if suspects:
+        inherited = github.inherited_levels(loaded.policy, actual, suspects)
+        if inherited:
+            actual = replace(actual, inherited=inherited)
+            plan = build_plan(loaded, actual, now, approve)
+    return LivePlan(plan, actual)
+
+
+def apply_plan(
+    plan: Plan, github: GitHub, report: Callable[[Outcome], None] = lambda outcome: None
+) -> list[Outcome]:
+    """Apply every change in order, one at a time; a failure does not stop the rest."""
+    outcomes = []
+    for change in plan.changes:
+        outcome = github.apply(plan.org, change)
+        report(outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def failed(outcomes: list[Outcome]) -> list[Change]:
+    return [o.change for o in outcomes if o.result == "failed"]

@@ -1,0 +1,273 @@
+"""GitHub's JSON objects, built the way api.github.com shapes them.
+
+Only fields grantops reads carry meaning; the rest are filled in so every body
+satisfies the response schemas of GitHub's OpenAPI description (the contract tests
+check this for every answer the test suite sees).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from grantops.sandbox.world import INVITATION_PERMISSIONS, Invitation, Repo, Team, World
+from grantops.values import format_timestamp
+
+Json = dict[str, Any]
+
+_LEVEL_NAMES = {
+    "pull": "read",
+    "triage": "triage",
+    "push": "write",
+    "maintain": "maintain",
+    "admin": "admin",
+}
+
+
+def _node_id(kind: str, ident: int) -> str:
+    return base64.b64encode(f"0:{kind}{ident}".encode()).decode()
+
+
+def user(base: str, world: World, key: str) -> Json:
+    login = world.logins[key]
+    ident = world.user_ids[key]
+    api = f"{base}/users/{login}"
+    return {
+        "login": login,
+        "id": ident,
+        "node_id": _node_id("User", ident),
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{ident}?v=4",
+        "gravatar_id": "",
+        "url": api,
+        "html_url": f"https://github.com/{login}",
+        "followers_url": f"{api}/followers",
+        "following_url": f"{api}/following{{/other_user}}",
+        "gists_url": f"{api}/gists{{/gist_id}}",
+        "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
+        "subscriptions_url": f"{api}/subscriptions",
+        "organizations_url": f"{api}/orgs",
+        "repos_url": f"{api}/repos",
+        "events_url": f"{api}/events{{/privacy}}",
+        "received_events_url": f"{api}/received_events",
+        "type": "User",
+        "site_admin": False,
+    }
+
+
+def _permissions(world: World, level: str | None) -> Json:
+    rank = world._rank(level)[0] if level else -1
+    names = ["pull", "triage", "push", "maintain", "admin"]
+    return {name: rank >= index for index, name in enumerate(names)}
+
+
+def role_name(level: str) -> str:
+    """``role_name`` uses read/write for pull/push, and custom roles by their name."""
+    return _LEVEL_NAMES.get(level, level)
+
+
+def collaborator(base: str, world: World, repo: Repo, key: str) -> Json:
+    level = world.effective(repo, key)
+    return {
+        **user(base, world, key),
+        "permissions": _permissions(world, level),
+        "role_name": role_name(level or "pull"),
+    }
+
+
+def permission_level(base: str, world: World, repo: Repo, key: str) -> Json:
+    level = world.effective(repo, key)
+    legacy = {"triage": "read", "maintain": "write"}.get(level or "")
+    permission = legacy or INVITATION_PERMISSIONS.get(level or "", level or "none")
+    if level and level.lower() in world.custom_roles:
+        base_role = world.custom_roles[level.lower()]
+        permission = {"pull": "read", "triage": "read", "push": "write", "maintain": "write"}.get(
+            base_role, base_role
+        )
+    return {
+        "permission": permission,
+        "role_name": role_name(level) if level else "none",
+        "user": {**user(base, world, key), "role_name": role_name(level) if level else "none"},
+    }
+
+
+def repository(base: str, world: World, repo: Repo) -> Json:
+    full = f"{world.org}/{repo.name}"
+    api = f"{base}/repos/{full}"
+    templates = {
+        "archive_url": "/{archive_format}{/ref}",
+        "assignees_url": "/assignees{/user}",
+        "blobs_url": "/git/blobs{/sha}",
+        "branches_url": "/branches{/branch}",
+        "collaborators_url": "/collaborators{/collaborator}",
+        "comments_url": "/comments{/number}",
+        "commits_url": "/commits{/sha}",
+        "compare_url": "/compare/{base}...{head}",
+        "contents_url": "/contents/{+path}",
+        "contributors_url": "/contributors",
+        "deployments_url": "/deployments",
+        "downloads_url": "/downloads",
+        "events_url": "/events",
+        "forks_url": "/forks",
+        "git_commits_url": "/git/commits{/sha}",
+        "git_refs_url": "/git/refs{/sha}",
+        "git_tags_url": "/git/tags{/sha}",
+        "hooks_url": "/hooks",
+        "issue_comment_url": "/issues/comments{/number}",
+        "issue_events_url": "/issues/events{/number}",
+        "issues_url": "/issues{/number}",
+        "keys_url": "/keys{/key_id}",
+        "labels_url": "/labels{/name}",
+        "languages_url": "/languages",
+        "merges_url": "/merges",
+        "milestones_url": "/milestones{/number}",
+        "notifications_url": "/notifications{?since,all,participating}",
+        "pulls_url": "/pulls{/number}",
+        "releases_url": "/releases{/id}",
+        "stargazers_url": "/stargazers",
+        "statuses_url": "/statuses/{sha}",
+        "subscribers_url": "/subscribers",
+        "subscription_url": "/subscription",
+        "tags_url": "/tags",
+        "teams_url": "/teams",
+        "trees_url": "/git/trees{/sha}",
+    }
+    return {
+        "id": repo.id,
+        "node_id": _node_id("Repository", repo.id),
+        "name": repo.name,
+        "full_name": full,
+        "private": True,
+        "owner": organization_owner(base, world),
+        "html_url": f"https://github.com/{full}",
+        "description": None,
+        "fork": False,
+        "url": api,
+        **{key: api + suffix for key, suffix in templates.items()},
+    }
+
+
+def organization_owner(base: str, world: World) -> Json:
+    api = f"{base}/users/{world.org}"
+    return {
+        "login": world.org,
+        "id": 1,
+        "node_id": _node_id("Organization", 1),
+        "avatar_url": "https://avatars.githubusercontent.com/u/1?v=4",
+        "gravatar_id": "",
+        "url": api,
+        "html_url": f"https://github.com/{world.org}",
+        "followers_url": f"{api}/followers",
+        "following_url": f"{api}/following{{/other_user}}",
+        "gists_url": f"{api}/gists{{/gist_id}}",
+        "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
+        "subscriptions_url": f"{api}/subscriptions",
+        "organizations_url": f"{api}/orgs",
+        "repos_url": f"{api}/repos",
+        "events_url": f"{api}/events{{/privacy}}",
+        "received_events_url": f"{api}/received_events",
+        "type": "Organization",
+        "site_admin": False,
+    }
+
+
+def invitation(base: str, world: World, repo: Repo, item: Invitation, inviter: str) -> Json:
+    return {
+        "id": item.id,
+        "node_id": _node_id("RepositoryInvitation", item.id),
+        "repository": repository(base, world, repo),
+        "invitee": user(base, world, item.login),
+        "inviter": user(base, world, inviter),
+        "permissions": role_name(item.permission),
+        "created_at": format_timestamp(item.created_at),
+        "expired": item.expired,
+        "url": f"{base}/user/repository_invitations/{item.id}",
+        "html_url": f"https://github.com/{world.org}/{repo.name}/invitations",
+    }
+
+
+def team(base: str, world: World, item: Team, permission: str | None = None) -> Json:
+    api = f"{base}/organizations/1/team/{item.id}"
+    body: Json = {
+        "id": item.id,
+        "node_id": _node_id("Team", item.id),
+        "url": api,
+        "html_url": f"https://github.com/orgs/{world.org}/teams/{item.slug}",
+        "name": item.slug,
+        "slug": item.slug,
+        "description": None,
+        "privacy": "closed",
+        "notification_setting": "notifications_enabled",
+        "permission": permission or "pull",
+        "members_url": f"{api}/members{{/member}}",
+        "repositories_url": f"{api}/repos",
+        "parent": None,
+        "type": "team",
+    }
+    if permission is not None:
+        body["permissions"] = _permissions(world, permission)
+        body["role_name"] = role_name(permission)
+    return body
+
+
+def team_membership(base: str, world: World, item: Team, key: str, role: str, state: str) -> Json:
+    login = world.logins[key]
+    return {
+        "url": f"{base}/organizations/1/team/{item.id}/memberships/{login}",
+        "role": role,
+        "state": state,
+    }
+
+
+def org_invitation(base: str, world: World, item: Team, key: str, inviter: str) -> Json:
+    ident = world.user_ids[key]
+    return {
+        "id": ident,
+        "node_id": _node_id("OrganizationInvitation", ident),
+        "login": world.logins[key],
+        "email": None,
+        "role": "direct_member",
+        "created_at": "2026-01-01T00:00:00Z",
+        "inviter": user(base, world, inviter),
+        "team_count": 1,
+        "invitation_teams_url": f"{base}/organizations/1/invitations/{ident}/teams",
+        "invitation_source": "member",
+    }
+
+
+def organization(base: str, world: World) -> Json:
+    api = f"{base}/orgs/{world.org}"
+    return {
+        "login": world.org,
+        "id": 1,
+        "node_id": _node_id("Organization", 1),
+        "url": api,
+        "repos_url": f"{api}/repos",
+        "events_url": f"{api}/events",
+        "hooks_url": f"{api}/hooks",
+        "issues_url": f"{api}/issues",
+        "members_url": f"{api}/members{{/member}}",
+        "public_members_url": f"{api}/public_members{{/member}}",
+        "avatar_url": "https://avatars.githubusercontent.com/u/1?v=4",
+        "description": None,
+        "html_url": f"https://github.com/{world.org}",
+        "has_organization_projects": True,
+        "has_repository_projects": True,
+        "public_repos": 0,
+        "public_gists": 0,
+        "followers": 0,
+        "following": 0,
+        "type": "Organization",
+        "created_at": "2020-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "archived_at": None,
+        "default_repository_permission": role_name(world.base_permission)
+        if world.base_permission != "none"
+        else "none",
+    }
+
+
+def error(message: str, errors: list[dict[str, str]] | None = None) -> Json:
+    body: Json = {"message": message, "documentation_url": "https://docs.github.com/rest"}
+    if errors:
+        body["errors"] = errors
+    return body
