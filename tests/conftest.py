@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from .sandbox_fixtures import start_sandbox
+
+__all__ = ["start_sandbox"]
+
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 POLICY = """\

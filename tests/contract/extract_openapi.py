@@ -55,16 +55,25 @@ OPERATIONS = [
 
 
 def _strip(schema: Any) -> Any:
-    """Drop prose and examples: they are large and never affect validation."""
-    if isinstance(schema, dict):
-        return {
-            k: _strip(v)
-            for k, v in schema.items()
-            if k not in {"description", "example", "examples"}
-        }
+    """Drop prose and examples (large, never used to validate) and turn OpenAPI 3.0's
+    ``nullable: true`` into JSON Schema's ``null`` type, which validators understand."""
     if isinstance(schema, list):
         return [_strip(v) for v in schema]
-    return schema
+    if not isinstance(schema, dict):
+        return schema
+    out = {
+        k: _strip(v)
+        for k, v in schema.items()
+        if k not in {"description", "example", "examples", "nullable"}
+    }
+    if schema.get("nullable") is True:
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+            if "enum" in out:
+                out["enum"] = [*out["enum"], None]
+        else:
+            out = {"anyOf": [out, {"type": "null"}]}
+    return out
 
 
 def extract(description: dict[str, Any]) -> dict[str, Any]:

@@ -41,6 +41,12 @@ class GitHub:
     def close(self) -> None:
         self.transport.close()
 
+    def __enter__(self) -> GitHub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def read(self, policy: Policy, with_members: bool = False) -> ReadResult:
         self._last_read = read_actual(self.transport, policy, with_members)
         return self._last_read

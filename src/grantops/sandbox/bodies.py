@@ -201,7 +201,7 @@ def team(base: str, world: World, item: Team, permission: str | None = None) -> 
         "members_url": f"{api}/members{{/member}}",
         "repositories_url": f"{api}/repos",
         "parent": None,
-        "type": "team",
+        "type": "organization",
     }
     if permission is not None:
         body["permissions"] = _permissions(world, permission)

@@ -129,7 +129,10 @@ class Sandbox:
         return f"http://{host!s}:{port}"
 
     def start(self) -> Sandbox:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # a short poll interval lets stop() return promptly
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -161,17 +164,29 @@ class Sandbox:
     def handle(self, method: str, raw_path: str, headers: Any, body: Any) -> Reply:
         split = urlsplit(raw_path)
         path = split.path.rstrip("/") or "/"
-        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-        host = headers.get("Host", "127.0.0.1")
-        base = f"http://{host}"
         if path.startswith("/_sandbox/"):
             return self._control(method, path, body)
         if self.settings.latency_ms:
             time.sleep(self.settings.latency_ms / 1000)
+        route = self._match(method, path)
+        operation = route[0] if route else "unknown"
+        reply = self._answer(method, path, split.query, headers, body, route)
+        with self.lock:
+            self.exchanges.append(Exchange(operation, method, path, reply.status, reply.body))
+        return reply
+
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        raw_query: str,
+        headers: Any,
+        body: Any,
+        route: tuple[str, Handler, dict[str, str]] | None,
+    ) -> Reply:
         auth = headers.get("Authorization", "")
         if not auth or (self.settings.token and auth.split(" ", 1)[-1] != self.settings.token):
             return Reply(401, bodies.error("Requires authentication"))
-        route = self._match(method, path)
         if route is None:
             return Reply(404, bodies.error("Not Found"))
         operation, handler, params = route
@@ -184,10 +199,11 @@ class Sandbox:
         fault = self._fault(method, path)
         if fault is not None and not fault.after_apply:
             return self._fail(fault)
-        call = Call(method, params, query, body, base)
+        query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
+        base = f"http://{headers.get('Host', '127.0.0.1')}"
         try:
             with self.lock:
-                reply = handler(call)
+                reply = handler(Call(method, params, query, body, base))
         except SandboxError as exc:
             reply = Reply(exc.status, bodies.error(exc.message, exc.errors))
         if fault is not None:
@@ -196,8 +212,6 @@ class Sandbox:
             reply = _page(reply, base + path, query)
         if method == "GET" and reply.status == 200:
             reply = self._etag(reply, headers.get("If-None-Match"))
-        with self.lock:
-            self.exchanges.append(Exchange(operation, method, path, reply.status, reply.body))
         return reply
 
     def _match(self, method: str, path: str) -> tuple[str, Handler, dict[str, str]] | None:
@@ -310,6 +324,7 @@ def _page(reply: Reply, url: str, query: dict[str, str]) -> Reply:
 def _handler_class(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
     class GitHubHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms stalls
         server_version = "GitHub.com"
 
         def log_message(self, format: str, *args: Any) -> None:

@@ -1,0 +1,52 @@
+"""Check sandbox answers against GitHub's own response schemas (vendored subset)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from grantops.sandbox.server import Exchange
+
+SUBSET = Path(__file__).with_name("github-openapi-subset.json")
+
+
+@cache
+def operations() -> dict[str, Any]:
+    return dict(json.loads(SUBSET.read_text(encoding="utf-8"))["operations"])
+
+
+@cache
+def _validator(operation: str, status: str) -> Draft202012Validator | None:
+    schema = operations()[operation]["responses"][status]
+    return None if schema is None else Draft202012Validator(schema)
+
+
+def _error_shaped(body: Any) -> bool:
+    return body is None or (isinstance(body, dict) and isinstance(body.get("message"), str))
+
+
+def violations(exchange: Exchange) -> list[str]:
+    """Why one answer does not match GitHub's description (empty when it does)."""
+    spec = operations().get(exchange.operation)
+    where = f"{exchange.method} {exchange.path} -> {exchange.status}"
+    if spec is None:
+        return [f"{where}: operation {exchange.operation} is not in the vendored description"]
+    if spec["method"] != exchange.method:
+        return [f"{where}: {exchange.operation} is {spec['method']} in GitHub's description"]
+    status = str(exchange.status)
+    if status not in spec["responses"]:
+        if exchange.status in (304, 401, 403, 404, 422, 429) or exchange.status >= 500:
+            # documented once for every operation (authentication, rate limits, outages)
+            return [] if _error_shaped(exchange.body) else [f"{where}: not an error body"]
+        return [f"{where}: GitHub documents no {status} for {exchange.operation}"]
+    validator = _validator(exchange.operation, status)
+    if validator is None:
+        return [] if exchange.body is None else [f"{where}: GitHub answers {status} with no body"]
+    return [
+        f"{where}: {error.message} at {list(error.absolute_path)}"
+        for error in validator.iter_errors(exchange.body)
+    ][:3]

@@ -1,0 +1,72 @@
+"""A sandbox GitHub per test, whose every answer is checked against GitHub's schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from grantops.github import GitHub, RetryPolicy
+from grantops.sandbox import Sandbox, Settings
+from grantops.state import StateFile
+
+from .contract.openapi import violations
+
+StartSandbox = Callable[..., Sandbox]
+
+TOKEN = "ghs_sandboxtoken0123456789"
+
+BASE_STATE: dict[str, Any] = {
+    "org": "acme",
+    "owners": ["root-admin"],
+    "members": ["alice", "bob", "octocat", "hubot", "mona", "release-bot", "acme-admin-bot"],
+    "users": ["carol", "dana", "mallory"],
+    "custom_roles": {"security-auditor": "triage"},
+    "repos": {
+        "payments-api": {
+            "collaborators": {"release-bot": "push", "acme-admin-bot": "admin"},
+            "teams": {"platform": "maintain"},
+        },
+        "ledger": {"teams": {"platform": "push"}},
+        "deploy-api": {},
+        "website": {"collaborators": {"bob": "admin"}},
+    },
+    "teams": {
+        "prod-deployers": {},
+        "platform": {"members": {"alice": "member"}},
+        "sre": {"members": {"bob": "maintainer"}},
+    },
+}
+
+
+@pytest.fixture
+def start_sandbox() -> Iterator[StartSandbox]:
+    """Start sandboxes on demand; on teardown stop them and check every answer they gave."""
+    started: list[Sandbox] = []
+
+    def start(state: dict[str, Any] | None = None, **settings: Any) -> Sandbox:
+        sandbox = Sandbox(
+            StateFile.model_validate(state or BASE_STATE), settings=Settings(**settings)
+        )
+        started.append(sandbox.start())
+        return sandbox
+
+    yield start
+    problems = []
+    for sandbox in started:
+        sandbox.stop()
+        for exchange in sandbox.exchanges:
+            problems += violations(exchange)
+    assert problems == [], "sandbox answers differ from GitHub's description:\n" + "\n".join(
+        problems
+    )
+
+
+def client(
+    sandbox: Sandbox, sleeps: list[float] | None = None, timeout: float = 5.0, **retry: Any
+) -> GitHub:
+    """A client for the sandbox that records waits instead of sleeping through them."""
+    record = sleeps if sleeps is not None else []
+    policy = RetryPolicy(**{"mutation_interval": 0.0, **retry})
+    return GitHub(sandbox.url, TOKEN, timeout=timeout, retry=policy, sleep=record.append)
