@@ -28,7 +28,7 @@ BASE_STATE: dict[str, Any] = {
             "collaborators": {"release-bot": "push", "acme-admin-bot": "admin"},
             "teams": {"platform": "maintain"},
         },
-        "ledger": {"teams": {"platform": "push"}},
+        "ledger": {},
         "deploy-api": {},
         "website": {"collaborators": {"bob": "admin"}},
     },

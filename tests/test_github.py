@@ -103,7 +103,6 @@ def test_every_change_kind_and_convergence(start_sandbox: StartSandbox) -> None:
         ("remove", "team:contractors", "payments-api", "push", None),
         ("add", "user:dana", "ledger", None, "pull"),
         ("add", "team:sre", "ledger", None, "maintain"),
-        ("remove", "team:platform", "ledger", "push", None),
         ("add", "user:hubot", "prod-deployers", None, "member"),
         ("add", "user:dana", "prod-deployers", None, "member"),
         ("remove", "user:alice", "prod-deployers", "maintainer", None),

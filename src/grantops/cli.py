@@ -59,7 +59,7 @@ def main(
             args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
         return int(exc.code or 0)
-    now = args.now or datetime.now(UTC)
+    now = getattr(args, "now", None) or datetime.now(UTC)
     try:
         return _dispatch(args, now, io)
     except InvalidInput as exc:

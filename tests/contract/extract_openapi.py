@@ -102,7 +102,12 @@ def extract(description: dict[str, Any]) -> dict[str, Any]:
 
 
 def _download(workdir: Path) -> Path:
-    subprocess.run(["npm", "pack", PACKAGE], cwd=workdir, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["npm", "pack", PACKAGE, "--loglevel=warn"],
+        cwd=workdir,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     archive = next(workdir.glob("octokit-openapi-*.tgz"))
     with tarfile.open(archive) as tar:
         tar.extract(MEMBER, workdir, filter="data")

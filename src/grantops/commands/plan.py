@@ -71,7 +71,11 @@ def _make_plan(args: argparse.Namespace, now: datetime, io: Io) -> _Planned:
         actual = actual_from_state(state)
         return _Planned(loaded, build_plan(loaded, actual, now), actual, None)
     github = github_client(args, io)
-    live = plan_live(loaded, github, now)
+    try:
+        live = plan_live(loaded, github, now)
+    except BaseException:
+        github.close()
+        raise
     return _Planned(loaded, live.plan, live.actual, github)
 
 

@@ -9,6 +9,7 @@ reason; it is never mistaken for "nobody has access".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from grantops.access import AccessKey, Principal, Target
 from grantops.github.transport import GitHubError, Transport
@@ -88,7 +89,7 @@ def _read_repo(
     ids: dict[AccessKey, int],
 ) -> None:
     where = f"{org}/{target.name}"
-    params = {"owner": org, "repo": target.name}
+    params: dict[str, Any] = {"owner": org, "repo": target.name}
     collaborators = transport.list(
         f"list collaborators of {where}",
         "repos",
@@ -116,7 +117,7 @@ def _read_team(
     invitations: dict[AccessKey, str],
 ) -> None:
     where = f"{org}/{target.name}"
-    params = {"org": org, "team_slug": target.name}
+    params: dict[str, Any] = {"org": org, "team_slug": target.name}
     for role in ("maintainer", "member"):
         people = transport.list(
             f"list {role}s of team {where}", "teams", "list_members_in_org", role=role, **params

@@ -93,12 +93,12 @@ class Transport:
 
     # ----- public calls -------------------------------------------------------
 
-    def get(self, what: str, group: str, name: str, **params: Any) -> Any:
+    def get(self, what: str, group: str, name: str, /, **params: Any) -> Any:
         """One GET; returns the decoded body. 404 raises :class:`GitHubError`."""
         response = self._read(what, group, name, params)
         return self._body(response)
 
-    def get_optional(self, what: str, group: str, name: str, **params: Any) -> Any | None:
+    def get_optional(self, what: str, group: str, name: str, /, **params: Any) -> Any | None:
         """One GET where 404 means "there is none" rather than a failure."""
         try:
             return self.get(what, group, name, **params)
@@ -107,7 +107,7 @@ class Transport:
                 return None
             raise
 
-    def exists(self, what: str, group: str, name: str, **params: Any) -> bool:
+    def exists(self, what: str, group: str, name: str, /, **params: Any) -> bool:
         """A check endpoint: 2xx means yes, 404 means no."""
         try:
             self._read(what, group, name, params)
@@ -117,9 +117,11 @@ class Transport:
             raise
         return True
 
-    def list(self, what: str, group: str, name: str, **params: Any) -> list[Any]:
+    def list(
+        self, what: str, group: str, name: str, /, per_page: int = 100, **params: Any
+    ) -> list[Any]:
         """Every item of a listing, following ``Link: rel="next"`` to the end."""
-        response = self._read(what, group, name, {**params, "per_page": 100})
+        response = self._read(what, group, name, {**params, "per_page": per_page})
         items = list(self._body(response))
         while (next_url := _next_link(response.headers.get("link", ""))) is not None:
             response = self._read_url(what, next_url)
@@ -127,7 +129,7 @@ class Transport:
         return items
 
     def mutate(
-        self, what: str, group: str, name: str, verify: Verify | None = None, **params: Any
+        self, what: str, group: str, name: str, /, verify: Verify | None = None, **params: Any
     ) -> int:
         """Send one mutation and return its status (e.g. 201 vs 204).
 

@@ -264,7 +264,9 @@ class Sandbox:
         if rule.retry_after is not None:
             headers["retry-after"] = str(rule.retry_after)
         secondary = "You have exceeded a secondary rate limit. Please wait before you try again."
-        default = secondary if rule.status in (403, 429) else "Server Error"
+        default = {403: secondary, 429: secondary, 404: "Not Found"}.get(
+            rule.status, "Server Error"
+        )
         return Reply(rule.status, bodies.error(rule.message or default), headers)
 
     def _etag(self, reply: Reply, if_none_match: str | None) -> Reply:

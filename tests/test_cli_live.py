@@ -1,0 +1,205 @@
+"""The CLI against a sandbox GitHub over real HTTP: plan, apply, snapshot, demo, serve."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+
+from grantops.cli import main
+
+from .conftest import GRANT, WriteRepo
+from .sandbox_fixtures import TOKEN, StartSandbox
+from .test_cli import run
+
+AT = "2026-11-30T12:00:00Z"
+
+
+def _env(url: str) -> dict[str, str]:
+    return {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": url}
+
+
+def test_plan_reads_github_and_never_mutates(
+    start_sandbox: StartSandbox, write_repo: WriteRepo
+) -> None:
+    sandbox = start_sandbox()
+    root = write_repo({"g.yaml": GRANT})
+    code, out, err = run(
+        "plan", "--root", str(root), "--now", AT, "--detailed-exitcode", environ=_env(sandbox.url)
+    )
+    assert code == 4, err
+    assert [line.split() for line in out.splitlines() if "user:octocat" in line] == [
+        ["repo:acme/payments-api", "+", "add", "user:octocat", "push", "grant", "grants/g.yaml"]
+    ]
+    assert not any(k.split(" ")[0] in ("PUT", "DELETE") for k in sandbox.stats)
+
+
+def test_apply_is_a_dry_run_without_yes(start_sandbox: StartSandbox, write_repo: WriteRepo) -> None:
+    sandbox = start_sandbox()
+    before = sandbox.state()
+    root = write_repo({"g.yaml": GRANT})
+    code, out, _ = run("apply", "--root", str(root), "--now", AT, environ=_env(sandbox.url))
+    assert code == 0
+    assert "Dry run: nothing was changed. Run with --yes to apply 1 change(s)." in out
+    assert sandbox.state() == before
+
+
+def test_apply_yes_converges_and_reports(
+    start_sandbox: StartSandbox, write_repo: WriteRepo, tmp_path: Path
+) -> None:
+    sandbox = start_sandbox()
+    root = write_repo({"g.yaml": GRANT, "d.yaml": GRANT.replace("octocat", "dana")})
+    summary = tmp_path / "summary.md"
+    environ = {**_env(sandbox.url), "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    code, out, err = run(
+        "apply",
+        "--root",
+        str(root),
+        "--now",
+        AT,
+        "--yes",
+        "--mutation-interval",
+        "0",
+        environ=environ,
+    )
+    assert code == 0, err
+    assert "  ok      add user:octocat on repo:acme/payments-api (push)" in out
+    assert "  invited add user:dana on repo:acme/payments-api (push): invitation sent" in out
+    assert "Applied 2 change(s): 1 done, 1 awaiting acceptance, 0 failed." in out
+    assert "### grantops apply" in summary.read_text()
+    code, out, _ = run(
+        "plan", "--root", str(root), "--now", AT, "--detailed-exitcode", environ=_env(sandbox.url)
+    )
+    assert code == 0
+    assert "No changes" in out
+
+
+def test_apply_json(start_sandbox: StartSandbox, write_repo: WriteRepo) -> None:
+    sandbox = start_sandbox()
+    root = write_repo({"g.yaml": GRANT})
+    code, out, _ = run(
+        "apply",
+        "--root",
+        str(root),
+        "--now",
+        AT,
+        "--yes",
+        "--json",
+        "--mutation-interval",
+        "0",
+        environ=_env(sandbox.url),
+    )
+    assert code == 0
+    document = json.loads(out)
+    assert document["applied"] is True
+    assert document["outcomes"] == [
+        {
+            "action": "add",
+            "principal": "user:octocat",
+            "target": "repo:acme/payments-api",
+            "from": None,
+            "to": "push",
+            "cause": "grant",
+            "source": "grants/g.yaml",
+            "result": "done",
+            "detail": "",
+        }
+    ]
+    assert document["unreadable"] == {}
+
+
+def test_unreadable_repo_is_reported_and_exits_1(
+    start_sandbox: StartSandbox, write_repo: WriteRepo
+) -> None:
+    from grantops.sandbox import FaultRule
+
+    sandbox = start_sandbox(faults=[FaultRule("GET /repos/acme/ledger/teams", 404, times=-1)])
+    root = write_repo({"g.yaml": GRANT})
+    code, out, err = run("plan", "--root", str(root), "--now", AT, environ=_env(sandbox.url))
+    assert code == 1
+    assert "Not read completely, so left untouched this run:" in err
+    assert "repo:acme/ledger: list teams of acme/ledger: HTTP 404: Not Found" in err
+    assert "user:octocat" in out  # the rest is still planned
+
+
+def test_the_token_never_appears_in_output(
+    start_sandbox: StartSandbox, write_repo: WriteRepo
+) -> None:
+    sandbox = start_sandbox(token="some-other-token")
+    root = write_repo({"g.yaml": GRANT})
+    code, out, err = run("plan", "--root", str(root), "--now", AT, environ=_env(sandbox.url))
+    assert code == 1
+    assert "HTTP 401: Requires authentication" in err
+    assert TOKEN not in out + err
+
+
+def test_snapshot_writes_a_state_file_that_plans_the_same(
+    start_sandbox: StartSandbox, write_repo: WriteRepo, tmp_path: Path
+) -> None:
+    sandbox = start_sandbox()
+    root = write_repo({"g.yaml": GRANT})
+    snapshot = tmp_path / "snapshot.json"
+    code, _, err = run(
+        "snapshot", "--root", str(root), "--out", str(snapshot), environ=_env(sandbox.url)
+    )
+    assert code == 0, err
+    state = json.loads(snapshot.read_text())
+    assert state["repos"]["payments-api"]["collaborators"] == {
+        "acme-admin-bot": "admin",
+        "release-bot": "push",
+    }
+    assert "website" not in state["repos"]  # outside managed scope
+    assert "alice" in state["members"]
+    offline = run("plan", "--root", str(root), "--now", AT, "--json", "--state", str(snapshot))
+    live = run("plan", "--root", str(root), "--now", AT, "--json", environ=_env(sandbox.url))
+    assert json.loads(offline[1])["changes"] == json.loads(live[1])["changes"]
+
+
+def test_demo_runs_the_whole_loop() -> None:
+    code, out, err = run("demo")
+    assert code == 0, err
+    steps = [line for line in out.splitlines() if line.startswith("== Step")]
+    assert len(steps) == 4
+    assert "Applied 10 change(s): 9 done, 1 awaiting acceptance, 0 failed." in out
+    assert out.split("== Step 4")[1].count("No changes: access matches the policy and grants.") == 1
+
+
+def test_sandbox_serve_answers_and_saves(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"org": "acme", "members": ["alice"], "repos": {"ledger": {}}}))
+    command = [
+        sys.executable,
+        "-m",
+        "grantops",
+        "sandbox",
+        "serve",
+        "--state",
+        str(state),
+        "--save",
+    ]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            first = server.stdout.readline()
+            url = first.rsplit(" ", 1)[-1].strip()
+            assert first.startswith("Sandbox GitHub for org acme listening on http://127.0.0.1:")
+            with httpx2.Client(base_url=url, headers={"Authorization": "token t"}) as http:
+                answer = http.put(
+                    "/repos/acme/ledger/collaborators/alice", json={"permission": "triage"}
+                )
+                assert answer.status_code == 204
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    deadline = time.time() + 5
+    while "triage" not in state.read_text() and time.time() < deadline:
+        time.sleep(0.05)
+    assert json.loads(state.read_text())["repos"]["ledger"]["collaborators"] == {"alice": "triage"}
+
+
+def test_main_defaults_to_process_streams(capsys: object) -> None:
+    assert main(["--version"]) == 0
