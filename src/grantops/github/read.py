@@ -8,6 +8,7 @@ reason; it is never mistaken for "nobody has access".
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,9 @@ from grantops.github.transport import GitHubError, Transport
 from grantops.github.vocabulary import collaborator_level, level, team_level
 from grantops.model import Policy
 from grantops.state import ActualState
+
+READ_CONCURRENCY = 8
+"""Listings in flight at once: well under GitHub's limit of 100 concurrent requests."""
 
 
 @dataclass
@@ -45,23 +49,23 @@ def read_actual(transport: Transport, policy: Policy, with_members: bool = False
     ids: dict[AccessKey, int] = {}
     unreadable: dict[Target, str] = {}
 
-    for name in sorted(n for n in existing.values() if policy.repo_in_scope(n)):
-        target = Target.repo(org, name)
-        try:
-            _read_repo(transport, org, target, access, invitations, expired, ids)
-        except GitHubError as exc:
-            unreadable[target] = str(exc)
+    targets = [Target.repo(org, n) for n in sorted(existing.values()) if policy.repo_in_scope(n)]
+    targets += [Target.team(org, slug) for slug in policy.managed.teams]
+    # Listings of different targets are independent; a few run at once (GitHub allows up
+    # to 100 concurrent requests), and results are merged in a fixed order.
+    with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
+        found = list(pool.map(lambda target: _read_target(transport, org, target), targets))
+    for target, result in zip(targets, found, strict=True):
+        if isinstance(result, str):
+            unreadable[target] = result
+            continue
+        access.update(result.access)
+        invitations.update(result.invitations)
+        expired.update(result.expired)
+        ids.update(result.ids)
     for pattern in policy.managed.repos:
         if not any(ch in pattern for ch in "*?[") and pattern.lower() not in existing:
             unreadable[Target.repo(org, pattern)] = f"repository {org}/{pattern} not found"
-
-    for slug in policy.managed.teams:
-        target = Target.team(org, slug)
-        try:
-            _read_team(transport, org, target, access, invitations)
-        except GitHubError as exc:
-            reason = f"team {org}/{slug} not found" if exc.status == 404 else str(exc)
-            unreadable[target] = reason
 
     actual = ActualState(
         org=org,
@@ -79,15 +83,27 @@ def read_actual(transport: Transport, policy: Policy, with_members: bool = False
     )
 
 
-def _read_repo(
-    transport: Transport,
-    org: str,
-    target: Target,
-    access: dict[AccessKey, str],
-    invitations: dict[AccessKey, str],
-    expired: dict[AccessKey, str],
-    ids: dict[AccessKey, int],
-) -> None:
+@dataclass
+class _TargetRead:
+    access: dict[AccessKey, str] = field(default_factory=dict)
+    invitations: dict[AccessKey, str] = field(default_factory=dict)
+    expired: dict[AccessKey, str] = field(default_factory=dict)
+    ids: dict[AccessKey, int] = field(default_factory=dict)
+
+
+def _read_target(transport: Transport, org: str, target: Target) -> _TargetRead | str:
+    """Everything about one repository or team, or why it could not be read."""
+    try:
+        if target.kind == "repo":
+            return _read_repo(transport, org, target)
+        return _read_team(transport, org, target)
+    except GitHubError as exc:
+        if target.kind == "team" and exc.status == 404:
+            return f"team {org}/{target.name} not found"
+        return str(exc)
+
+
+def _read_repo(transport: Transport, org: str, target: Target) -> _TargetRead:
     where = f"{org}/{target.name}"
     params: dict[str, Any] = {"owner": org, "repo": target.name}
     collaborators = transport.list(
@@ -99,31 +115,29 @@ def _read_repo(
     )
     pending = transport.list(f"list invitations of {where}", "repos", "list_invitations", **params)
     teams = transport.list(f"list teams of {where}", "repos", "list_teams", **params)
+    found = _TargetRead()
     for item in collaborators:
-        access[(Principal.user(item["login"]), target)] = collaborator_level(item)
+        found.access[(Principal.user(item["login"]), target)] = collaborator_level(item)
     for item in pending:
         key = (Principal.user(item["invitee"]["login"]), target)
-        ids[key] = int(item["id"])
-        (expired if item.get("expired") else invitations)[key] = level(str(item["permissions"]))
+        found.ids[key] = int(item["id"])
+        side = found.expired if item.get("expired") else found.invitations
+        side[key] = level(str(item["permissions"]))
     for item in teams:
-        access[(Principal.team(item["slug"]), target)] = team_level(item)
+        found.access[(Principal.team(item["slug"]), target)] = team_level(item)
+    return found
 
 
-def _read_team(
-    transport: Transport,
-    org: str,
-    target: Target,
-    access: dict[AccessKey, str],
-    invitations: dict[AccessKey, str],
-) -> None:
+def _read_team(transport: Transport, org: str, target: Target) -> _TargetRead:
     where = f"{org}/{target.name}"
     params: dict[str, Any] = {"org": org, "team_slug": target.name}
+    found = _TargetRead()
     for role in ("maintainer", "member"):
         people = transport.list(
             f"list {role}s of team {where}", "teams", "list_members_in_org", role=role, **params
         )
         for item in people:
-            access.setdefault((Principal.user(item["login"]), target), role)
+            found.access.setdefault((Principal.user(item["login"]), target), role)
     pending = transport.list(
         f"list pending invitations of team {where}",
         "teams",
@@ -142,4 +156,5 @@ def _read_team(
             **params,
         )
         if membership is not None and membership.get("state") == "pending":
-            invitations[(Principal.user(login), target)] = str(membership["role"])
+            found.invitations[(Principal.user(login), target)] = str(membership["role"])
+    return found
