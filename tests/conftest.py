@@ -3,41 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from .data import GRANT, NOW, POLICY
 from .sandbox_fixtures import start_sandbox
 
-__all__ = ["start_sandbox"]
-
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-POLICY = """\
-org: acme
-managed:
-  repos: [payments-api, ledger, "deploy-*"]
-  teams: [prod-deployers]
-baseline:
-  - {team: platform, repo: payments-api, permission: maintain}
-  - {user: release-bot, repo: payments-api, permission: push}
-roles:
-  security-auditor: triage
-limits:
-  max_duration: 72h
-  permissions: [pull, triage, push, maintain, security-auditor]
-protected: [acme-admin-bot]
-"""
-
-GRANT = """\
-user: octocat
-repo: payments-api
-permission: push
-starts: 2026-11-30T09:00:00Z
-expires: 2026-11-30T18:00:00Z
-reason: INC-4821 hotfix
-"""
+__all__ = ["GRANT", "NOW", "POLICY", "start_sandbox"]
 
 WriteRepo = Callable[..., Path]
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from grantops.github import GitHub, RetryPolicy
 from grantops.sandbox import Sandbox, Settings
+from grantops.sandbox.reviewed import ReviewedRepo
 from grantops.state import StateFile
 
+from .data import POLICY
 from .contract.openapi import violations
 
 StartSandbox = Callable[..., Sandbox]
@@ -70,3 +74,20 @@ def client(
     record = sleeps if sleeps is not None else []
     policy = RetryPolicy(**{"mutation_interval": 0.0, **retry})
     return GitHub(sandbox.url, TOKEN, timeout=timeout, retry=policy, sleep=record.append)
+
+
+def reviewed(root: Path, grants: dict[str, str], policy: str = POLICY) -> ReviewedRepo:
+    """An access repository in git whose policy and grants each came through a PR
+    approved by a peer (as the sandbox will tell)."""
+    repo = ReviewedRepo.create(root)
+    repo.merge({"grants/policy.yaml": policy}, author="security-lead", approvers=["ciso"])
+    for name, text in grants.items():
+        repo.merge({f"grants/{name}": text}, author="requester", approvers=["alice"])
+    return repo
+
+
+def with_access_repo(repo: ReviewedRepo, state: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The sandbox state plus the access repository ``acme/access`` and its pull requests."""
+    combined = copy.deepcopy(state or BASE_STATE)
+    combined["repos"]["access"] = repo.repo_state().model_dump()
+    return combined

@@ -11,23 +11,29 @@ from pathlib import Path
 import httpx2
 
 from grantops.cli import main
+from grantops.sandbox import Sandbox
 
-from .conftest import GRANT, WriteRepo
-from .sandbox_fixtures import TOKEN, StartSandbox
+from .conftest import GRANT
+from .sandbox_fixtures import TOKEN, StartSandbox, reviewed, with_access_repo
 from .test_cli import run
 
 AT = "2026-11-30T12:00:00Z"
 
 
 def _env(url: str) -> dict[str, str]:
-    return {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": url}
+    return {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": url, "GITHUB_REPOSITORY": "acme/access"}
 
 
-def test_plan_reads_github_and_never_mutates(
-    start_sandbox: StartSandbox, write_repo: WriteRepo
-) -> None:
-    sandbox = start_sandbox()
-    root = write_repo({"g.yaml": GRANT})
+def _live(
+    start_sandbox: StartSandbox, root: Path, grants: dict[str, str], **settings: object
+) -> tuple[Path, Sandbox]:
+    """An access repository whose grants were each reviewed, and a sandbox that knows it."""
+    repo = reviewed(root / "access", grants)
+    return repo.root, start_sandbox(with_access_repo(repo), **settings)
+
+
+def test_plan_reads_github_and_never_mutates(start_sandbox: StartSandbox, tmp_path: Path) -> None:
+    root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT})
     code, out, err = run(
         "plan", "--root", str(root), "--now", AT, "--detailed-exitcode", environ=_env(sandbox.url)
     )
@@ -38,21 +44,18 @@ def test_plan_reads_github_and_never_mutates(
     assert not any(k.split(" ")[0] in ("PUT", "DELETE") for k in sandbox.stats)
 
 
-def test_apply_is_a_dry_run_without_yes(start_sandbox: StartSandbox, write_repo: WriteRepo) -> None:
-    sandbox = start_sandbox()
+def test_apply_is_a_dry_run_without_yes(start_sandbox: StartSandbox, tmp_path: Path) -> None:
+    root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT})
     before = sandbox.state()
-    root = write_repo({"g.yaml": GRANT})
     code, out, _ = run("apply", "--root", str(root), "--now", AT, environ=_env(sandbox.url))
     assert code == 0
     assert "Dry run: nothing was changed. Run with --yes to apply 1 change(s)." in out
     assert sandbox.state() == before
 
 
-def test_apply_yes_converges_and_reports(
-    start_sandbox: StartSandbox, write_repo: WriteRepo, tmp_path: Path
-) -> None:
-    sandbox = start_sandbox()
-    root = write_repo({"g.yaml": GRANT, "d.yaml": GRANT.replace("octocat", "dana")})
+def test_apply_yes_converges_and_reports(start_sandbox: StartSandbox, tmp_path: Path) -> None:
+    grants = {"g.yaml": GRANT, "d.yaml": GRANT.replace("octocat", "dana")}
+    root, sandbox = _live(start_sandbox, tmp_path, grants)
     summary = tmp_path / "summary.md"
     environ = {**_env(sandbox.url), "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
     code, out, err = run(
@@ -78,9 +81,8 @@ def test_apply_yes_converges_and_reports(
     assert "No changes" in out
 
 
-def test_apply_json(start_sandbox: StartSandbox, write_repo: WriteRepo) -> None:
-    sandbox = start_sandbox()
-    root = write_repo({"g.yaml": GRANT})
+def test_apply_json(start_sandbox: StartSandbox, tmp_path: Path) -> None:
+    root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT})
     code, out, _ = run(
         "apply",
         "--root",
@@ -113,12 +115,12 @@ def test_apply_json(start_sandbox: StartSandbox, write_repo: WriteRepo) -> None:
 
 
 def test_unreadable_repo_is_reported_and_exits_1(
-    start_sandbox: StartSandbox, write_repo: WriteRepo
+    start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
     from grantops.sandbox import FaultRule
 
-    sandbox = start_sandbox(faults=[FaultRule("GET /repos/acme/ledger/teams", 404, times=-1)])
-    root = write_repo({"g.yaml": GRANT})
+    fault = FaultRule("GET /repos/acme/ledger/teams", 404, times=-1)
+    root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT}, faults=[fault])
     code, out, err = run("plan", "--root", str(root), "--now", AT, environ=_env(sandbox.url))
     assert code == 1
     assert "Not read completely, so left untouched this run:" in err
@@ -126,11 +128,8 @@ def test_unreadable_repo_is_reported_and_exits_1(
     assert "user:octocat" in out  # the rest is still planned
 
 
-def test_the_token_never_appears_in_output(
-    start_sandbox: StartSandbox, write_repo: WriteRepo
-) -> None:
-    sandbox = start_sandbox(token="some-other-token")
-    root = write_repo({"g.yaml": GRANT})
+def test_the_token_never_appears_in_output(start_sandbox: StartSandbox, tmp_path: Path) -> None:
+    root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT}, token="some-other-token")
     code, out, err = run("plan", "--root", str(root), "--now", AT, environ=_env(sandbox.url))
     assert code == 1
     assert "HTTP 401: Requires authentication" in err
@@ -138,10 +137,9 @@ def test_the_token_never_appears_in_output(
 
 
 def test_snapshot_writes_a_state_file_that_plans_the_same(
-    start_sandbox: StartSandbox, write_repo: WriteRepo, tmp_path: Path
+    start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
-    sandbox = start_sandbox()
-    root = write_repo({"g.yaml": GRANT})
+    root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT})
     snapshot = tmp_path / "snapshot.json"
     code, _, err = run(
         "snapshot", "--root", str(root), "--out", str(snapshot), environ=_env(sandbox.url)
@@ -157,6 +155,9 @@ def test_snapshot_writes_a_state_file_that_plans_the_same(
     offline = run("plan", "--root", str(root), "--now", AT, "--json", "--state", str(snapshot))
     live = run("plan", "--root", str(root), "--now", AT, "--json", environ=_env(sandbox.url))
     assert json.loads(offline[1])["changes"] == json.loads(live[1])["changes"]
+    assert json.loads(offline[1])["notes"] == [
+        "approval not checked: an offline plan trusts every grant on the branch"
+    ]
 
 
 def test_demo_runs_the_whole_loop() -> None:

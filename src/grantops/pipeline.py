@@ -1,37 +1,52 @@
 """The core pipeline from loaded files and actual access to a plan (pure).
 
-``files -> approval -> desired(now) -> plan``. The approval step is a parameter: it
-receives every loaded grant and returns the ones whose review it could prove. Only
-those reach :func:`desired_access`, so a grant the approval step rejects can never
-add access, while removals never depend on approval at all.
+``files -> approval -> desired(now) -> plan``. Approval verdicts are computed at the
+edge (git history and GitHub's reviews, see :mod:`grantops.prove`) and passed in; only
+grants with a positive verdict reach :func:`desired_access`, so an unreviewed file can
+never add access, while removals never depend on approval at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from grantops.desired import desired_access
+from grantops.approval import Approval
+from grantops.desired import DesiredState, desired_access
 from grantops.load import Loaded
-from grantops.model import Grant
-from grantops.plan import Plan, make_plan
+from grantops.plan import Plan, Unapproved, make_plan
 from grantops.state import ActualState
 
-ApprovalStep = Callable[[Sequence[Grant]], Sequence[Grant]]
 
-
-def trust_merged(grants: Sequence[Grant]) -> Sequence[Grant]:
-    """Honour every grant on the branch: merge review is the approval.
-
-    Use only where branch protection guarantees that review; a proof-checking step
-    that asks GitHub for each grant's reviewed pull request replaces it.
-    """
-    return grants
+@dataclass(frozen=True)
+class Planning:
+    desired: DesiredState
+    plan: Plan
 
 
 def build_plan(
-    loaded: Loaded, actual: ActualState, now: datetime, approve: ApprovalStep = trust_merged
-) -> Plan:
-    honoured = approve(loaded.grants)
+    loaded: Loaded,
+    actual: ActualState,
+    now: datetime,
+    approvals: Mapping[str, Approval] | None = None,
+) -> Planning:
+    """Plan from the honoured grants; ``approvals=None`` means proof is switched off.
+
+    A grant open at ``now`` is honoured only with a positive verdict; one without any
+    verdict is not (fail closed).
+    """
+    honoured = list(loaded.grants)
+    unapproved: list[Unapproved] = []
+    if approvals is not None:
+        honoured = []
+        for grant in loaded.grants:
+            verdict = approvals.get(grant.path)
+            if not grant.active_at(now) or (verdict is not None and verdict.approved):
+                honoured.append(grant)
+            else:
+                reason = verdict.reason if verdict else "no approval was checked"
+                unapproved.append(Unapproved(grant.path, reason))
     desired = desired_access(loaded.policy, honoured, now)
-    return make_plan(loaded.policy, desired, actual, now)
+    plan = make_plan(loaded.policy, desired, actual, now)
+    return Planning(desired, replace(plan, unapproved=tuple(unapproved)))

@@ -59,11 +59,20 @@ class Kept:
 
 
 @dataclass(frozen=True)
+class Unapproved:
+    """A grant inside its window that gives no access because its review is not proven."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Plan:
     now: datetime
     org: str
     changes: tuple[Change, ...]
     kept: tuple[Kept, ...] = ()
+    unapproved: tuple[Unapproved, ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
@@ -84,6 +93,7 @@ class Plan:
                 }
                 for k in self.kept
             ],
+            "unapproved": [{"source": u.source, "reason": u.reason} for u in self.unapproved],
             "summary": self.summary,
         }
 
@@ -100,28 +110,53 @@ def make_plan(policy: Policy, desired: DesiredState, actual: ActualState, now: d
         | set(actual.access)
         | set(actual.invitations)
         | set(actual.expired_invitations)
+        | set(desired.ended)
     )
     in_scope = sorted(
-        (key for key in keys if policy.in_scope(key[1]) and key[1] not in actual.unreadable),
-        key=lambda key: (key[1], key[0]),
+        (key for key in keys if policy.in_scope(key[1])), key=lambda key: (key[1], key[0])
     )
     untouchable = policy.protected_keys | actual.owners
+    if actual.viewer:
+        untouchable |= {actual.viewer}
     changes: list[Change] = []
     kept: list[Kept] = []
     for key in in_scope:
         principal, target = key
         protected = principal.kind == "user" and principal.key in untouchable
-        step = _diff_key(policy, key, desired, actual)
+        if target in actual.unreadable:
+            step = _ended_blindly(key, desired)
+        else:
+            step = _diff_key(policy, key, desired, actual)
         for change in step:
             lowers = change.action in ("remove", "cancel_invitation") or (
                 change.action == "update" and _is_lower(policy, change)
             )
-            if protected and lowers and change.before is not None:
-                reason = "org owner" if principal.key in actual.owners else "protected account"
-                kept.append(Kept(principal, target, change.before, reason))
+            if protected and lowers:
+                reason = (
+                    "org owner"
+                    if principal.key in actual.owners
+                    else "grantops' own account"
+                    if principal.key == actual.viewer
+                    else "protected account"
+                )
+                kept.append(Kept(principal, target, change.before or "unknown", reason))
             else:
                 changes.append(change)
     return Plan(now, policy.org, tuple(changes), tuple(kept))
+
+
+def _ended_blindly(key: AccessKey, desired: DesiredState) -> list[Change]:
+    """On a target that could not be read: only remove access whose grant has ended.
+
+    Removing is idempotent on GitHub, so an ended grant's access is removed even when
+    the current state is unknown. Nothing undeclared is removed and nothing is added,
+    because neither can be proven from a partial read.
+    """
+    source = desired.ended.get(key)
+    if source is None or key in desired.access:
+        return []
+    principal, target = key
+    return [Change("remove", principal, target, None, None, "expired", source)]
 
 
 def _diff_key(

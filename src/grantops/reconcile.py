@@ -6,25 +6,33 @@ Reading, planning and applying stay separate steps, so ``plan`` never mutates an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from grantops.approval import Approval
 from grantops.github import GitHub, Outcome
 from grantops.load import Loaded
-from grantops.pipeline import ApprovalStep, build_plan, trust_merged
-from grantops.plan import Change, Plan
+from grantops.pipeline import Planning, build_plan
+from grantops.plan import Plan
 from grantops.state import ActualState
 
 
 @dataclass(frozen=True)
 class LivePlan:
-    plan: Plan
+    planning: Planning
     actual: ActualState
+
+    @property
+    def plan(self) -> Plan:
+        return self.planning.plan
 
 
 def plan_live(
-    loaded: Loaded, github: GitHub, now: datetime, approve: ApprovalStep = trust_merged
+    loaded: Loaded,
+    github: GitHub,
+    now: datetime,
+    approvals: Mapping[str, Approval] | None = None,
 ) -> LivePlan:
     """Read GitHub, plan, and settle collaborators whose level is inherited.
 
@@ -33,11 +41,11 @@ def plan_live(
     Only those few keys are checked (a handful of requests), then the plan is made again.
     """
     actual = github.read(loaded.policy).actual
-    plan = build_plan(loaded, actual, now, approve)
+    planning = build_plan(loaded, actual, now, approvals)
     levels = loaded.policy.levels
     suspects = [
         (c.principal, c.target)
-        for c in plan.changes
+        for c in planning.plan.changes
         if c.action == "update"
         and c.principal.kind == "user"
         and c.target.kind == "repo"
@@ -47,8 +55,8 @@ def plan_live(
         inherited = github.inherited_levels(loaded.policy, actual, suspects)
         if inherited:
             actual = replace(actual, inherited=inherited)
-            plan = build_plan(loaded, actual, now, approve)
-    return LivePlan(plan, actual)
+            planning = build_plan(loaded, actual, now, approvals)
+    return LivePlan(planning, actual)
 
 
 def apply_plan(
@@ -61,7 +69,3 @@ def apply_plan(
         report(outcome)
         outcomes.append(outcome)
     return outcomes
-
-
-def failed(outcomes: list[Outcome]) -> list[Change]:
-    return [o.change for o in outcomes if o.result == "failed"]

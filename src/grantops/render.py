@@ -57,6 +57,10 @@ def plan_text(plan: Plan) -> str:
             )
         headers = ["target", "change", "who", "access", "cause", "source"]
         lines += [tabulate(rows, headers=headers, tablefmt="simple"), ""]
+    if plan.unapproved:
+        lines.append("Unapproved grants (no access until their review is proven):")
+        lines += [f"  {u.source}: {u.reason}" for u in plan.unapproved]
+        lines.append("")
     if plan.kept:
         lines.append("Left alone (never removed or lowered):")
         lines += [f"  {k.principal} on {k.target} ({k.level}): {k.reason}" for k in plan.kept]
@@ -82,6 +86,10 @@ def plan_markdown(plan: Plan) -> str:
         ]
         headers = ["change", "who", "target", "access", "cause", "source"]
         lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
+    if plan.unapproved:
+        lines += ["", "**Unapproved grants** (no access until their review is proven):", ""]
+        lines += [f"- `{u.source}`: {u.reason}" for u in plan.unapproved]
+        lines.append("")
     lines.append(plan_summary(plan))
     return "\n".join(lines) + "\n"
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -26,11 +26,38 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CommitState(_Strict):
+    sha: str
+    author: str | None = None
+
+
+class ReviewState(_Strict):
+    user: str | None  # None: the reviewer's account was deleted
+    state: Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]
+    commit_id: str
+    submitted_at: str = "2026-01-01T00:00:00Z"
+
+
+class PullState(_Strict):
+    """A pull request of a repository (the sandbox serves these for approval proof)."""
+
+    number: int
+    author: str
+    title: str = "Grant request"
+    head_sha: str
+    base: str = "main"
+    merged_at: str | None = None
+    merge_commit_sha: str | None = None
+    commits: list[CommitState] = []
+    reviews: list[ReviewState] = []
+
+
 class RepoState(_Strict):
     collaborators: dict[str, str] = {}
     invitations: dict[str, str] = {}
     expired_invitations: dict[str, str] = {}
     teams: dict[str, str] = {}
+    pulls: list[PullState] = []
 
 
 class TeamState(_Strict):
@@ -51,6 +78,7 @@ class StateFile(_Strict):
     owners: list[str] = []
     members: list[str] = []
     users: list[str] = []
+    bots: list[str] = []
     base_permission: str = "none"
     custom_roles: dict[str, str] = {}
     repos: dict[str, RepoState] = {}
@@ -78,6 +106,8 @@ class ActualState:
     the inherited level the direct grant itself cannot be seen."""
     unreadable: dict[Target, str] = field(default_factory=dict)
     """Targets whose access could not be read completely, with the reason."""
+    viewer: str | None = None
+    """The token's own account (lower-cased): grantops never removes itself."""
 
 
 def actual_from_state(state: StateFile) -> ActualState:

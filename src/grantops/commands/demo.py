@@ -18,6 +18,7 @@ from pathlib import Path
 
 from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io
 from grantops.sandbox import Sandbox
+from grantops.sandbox.reviewed import ReviewedRepo
 from grantops.state import read_state_file
 from grantops.values import format_timestamp
 
@@ -32,6 +33,8 @@ class DemoGrant:
     body: str
     opens: int
     closes: int
+    author: str
+    approver: str
 
 
 GRANTS = [
@@ -39,44 +42,53 @@ GRANTS = [
         "octocat/hotfix-payments-api.yaml",
         "user: octocat\nrepo: payments-api\npermission: push\n"
         "reason: INC-4821 hotfix for payment retries\n",
-        -1, 7,
+        -1, 7, "octocat", "alice",
     ),
     DemoGrant(
         "dana/ledger-export.yaml",
         "user: dana\nrepo: ledger\npermission: pull\n"
         "reason: CON-77 contractor reviews the ledger export\n",
-        -1, 23,
+        -1, 23, "dana", "bob",
     ),
     DemoGrant(
         "hubot/prod-deployers.yaml",
         "user: hubot\nteam: prod-deployers\n"
         "reason: CHG-1207 release captain for the payments freeze\n",
-        -2, 22,
+        -2, 22, "hubot", "alice",
     ),
     DemoGrant(
         "teams/sre-ledger.yaml",
         "team: sre\nrepos: [ledger, deploy-api]\npermission: maintain\n"
         "reason: INC-4830 ledger migration\n",
-        -3, 45,
+        -3, 45, "bob", "alice",
     ),
     DemoGrant(
         "mona/ledger-november.yaml",
         "user: mona\nrepo: ledger\npermission: push\nreason: INC-4790 November ledger export\n",
-        -48, -24,
+        -48, -24, "mona", "bob",
     ),
     DemoGrant(
         "carol/payments-api-audit.yaml",
         "user: carol\nrepo: payments-api\npermission: security-auditor\n"
         "reason: AUD-311 quarterly access review\n",
-        24, 32,
+        24, 32, "carol", "alice",
+    ),
+    DemoGrant(
+        "eve/payments-api-shortcut.yaml",
+        "user: eve\nrepo: payments-api\npermission: maintain\n"
+        "reason: approve my own change, just this once\n",
+        -1, 5, "eve", "eve",
     ),
 ]  # fmt: skip
+
+SCHEMA_LINE = "# yaml-language-server: $schema=../../schema/grant.schema.json\n"
 
 DRIFT = [
     "bob was given admin on payments-api by hand",
     "mona still has push on ledger, although her grant ended a day ago",
     "mallory holds an invitation to payments-api that nobody asked for",
 ]
+REFUSED = "eve approved her own grant: it stays unapproved and gives nothing"
 
 
 def register(
@@ -86,46 +98,56 @@ def register(
     parser.add_argument("--keep", action="store_true", help="keep the demo's access repository")
 
 
-def write_access_repo(root: Path, now: datetime) -> None:
-    """The example policy, plus the demo's grants placed around ``now``."""
+def write_access_repo(root: Path, now: datetime) -> ReviewedRepo:
+    """A git access repository: the example policy, then each demo grant merged through
+    its own reviewed pull request, placed around ``now``."""
     examples = resources.files("grantops") / "examples"
-    (root / "grants").mkdir(parents=True)
-    (root / "grants" / "policy.yaml").write_text((examples / "policy.yaml").read_text())
+    repo = ReviewedRepo.create(root)
+    policy = (examples / "policy.yaml").read_text()
+    repo.merge({"grants/policy.yaml": policy}, author="security-lead", approvers=["ciso"])
     for grant in GRANTS:
-        path = root / "grants" / grant.path
-        path.parent.mkdir(parents=True, exist_ok=True)
         window = (
             f"starts: {format_timestamp(now + timedelta(hours=grant.opens))}\n"
             f"expires: {format_timestamp(now + timedelta(hours=grant.closes))}\n"
         )
-        path.write_text(grant.body + window, encoding="utf-8")
+        text = SCHEMA_LINE + grant.body + window
+        repo.merge({f"grants/{grant.path}": text}, author=grant.author, approvers=[grant.approver])
+    return repo
 
 
 def run(args: argparse.Namespace, now: datetime, io: Io, main: Runner) -> int:
     examples = resources.files("grantops") / "examples"
     with resources.as_file(examples / "acme-state.json") as state_path:
         state = read_state_file(state_path)
-    root = Path(tempfile.mkdtemp(prefix="grantops-demo-"))
+    workdir = Path(tempfile.mkdtemp(prefix="grantops-demo-"))
     try:
-        write_access_repo(root, now)
+        repo = write_access_repo(workdir / "access", now)
+        state.repos["access"] = repo.repo_state()
         with Sandbox(state) as sandbox:
-            return _walk_through(root, sandbox, now, io, main)
+            return _walk_through(repo.root, sandbox, now, io, main)
     finally:
         if args.keep:
-            io.out(f"\nThe demo's access repository is kept at {root}")
+            io.out(f"\nThe demo's access repository is kept at {workdir / 'access'}")
         else:
-            shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _walk_through(root: Path, sandbox: Sandbox, now: datetime, io: Io, main: Runner) -> int:
     at = format_timestamp(now)
-    environ = {"GITHUB_TOKEN": "demo-token", "GITHUB_API_URL": sandbox.url}
+    environ = {
+        "GITHUB_TOKEN": "demo-token",
+        "GITHUB_API_URL": sandbox.url,
+        "GITHUB_REPOSITORY": "acme/access",
+        # signs kept approval evidence, so the last plan need not ask GitHub again
+        "GRANTOPS_EVIDENCE_KEY": "demo-evidence-key",
+    }
     common = ["--root", str(root), "--now", at]
     io.out(f"grantops demo: the org 'acme' on a sandbox GitHub at {sandbox.url}")
-    io.out(f"Access repository: {root} ({len(GRANTS)} grants around now, {at})")
+    io.out(f"Access repository (git): {root} ({len(GRANTS)} grants around now, {at})")
     io.out("Drift planted in the sandbox, declared by nobody:")
     for line in DRIFT:
         io.out(f"  - {line}")
+    io.out(f"Every grant came through a reviewed pull request, except: {REFUSED}.")
     steps = [
         ("validate", "check the policy and every grant", ["validate", *common]),
         ("plan", "compare GitHub with the baseline and the open grants", ["plan", *common]),

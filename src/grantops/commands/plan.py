@@ -1,7 +1,8 @@
 """``grantops plan`` and ``grantops apply``: compare, show, and (with ``--yes``) change.
 
 ``plan`` never mutates. ``apply`` prints the same plan and changes nothing unless
-``--yes`` is given; then it applies exactly that plan, one change at a time.
+``--yes`` is given; then it applies exactly that plan, one change at a time, under a
+lock, after the approval proof and the safety brakes have passed.
 """
 
 from __future__ import annotations
@@ -12,23 +13,27 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from grantops import actions, render
+from grantops import actions, evidence, gitrepo, planfile, render, safety
 from grantops.commands.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    EXIT_UNSAFE,
     Io,
     add_api_options,
     github_client,
     show_warnings,
 )
-from grantops.errors import UsageError
+from grantops.errors import UnsafePlan, UsageError
 from grantops.github import GitHub, Outcome
-from grantops.load import Loaded, load_repo
-from grantops.pipeline import build_plan
-from grantops.plan import Plan
+from grantops.load import POLICY_PATH, Loaded, load_repo
+from grantops.lock import apply_lock
+from grantops.pipeline import Planning, build_plan
+from grantops.prove import AccessRepo, Proof, prove
 from grantops.reconcile import apply_plan, plan_live
 from grantops.state import ActualState, actual_from_state, read_state_file
+
+EVIDENCE_KEY = "GRANTOPS_EVIDENCE_KEY"
 
 
 def register(
@@ -44,98 +49,210 @@ def register(
     plan.add_argument(
         "--detailed-exitcode", action="store_true", help="exit 4 when the plan has changes"
     )
-    add_api_options(plan)
+    plan.add_argument(
+        "--out", type=Path, metavar="FILE", help="write the plan with a checksum, for apply --plan"
+    )
     apply = sub.add_parser("apply", parents=[common], help="change GitHub to match the plan")
     apply.add_argument("--yes", action="store_true", help="really change access (default: dry run)")
-    add_api_options(apply)
+    apply.add_argument(
+        "--plan",
+        type=Path,
+        metavar="FILE",
+        help="apply only if the plan is still exactly this reviewed plan file",
+    )
+    for parser in (plan, apply):
+        add_api_options(parser)
+        parser.add_argument(
+            "--repo",
+            metavar="OWNER/NAME",
+            help="the access repository whose reviews prove each grant "
+            "(default: $GITHUB_REPOSITORY)",
+        )
+        parser.add_argument(
+            "--branch",
+            help="its protected branch (default: $GITHUB_REF_NAME, else the checked-out branch)",
+        )
+        parser.add_argument(
+            "--allow-mass-removal",
+            action="store_true",
+            help="override the removal brakes (recorded in the output)",
+        )
 
 
 @dataclass
-class _Planned:
+class _Run:
     loaded: Loaded
-    plan: Plan
+    planning: Planning
     actual: ActualState
     github: GitHub | None
+    proof: Proof | None
+    verdict: safety.Verdict
+    notes: list[str]
 
 
-def _make_plan(args: argparse.Namespace, now: datetime, io: Io) -> _Planned:
+def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
     loaded = load_repo(args.root, now)
-    state_file = getattr(args, "state", None)
-    if state_file is not None:
-        state = read_state_file(state_file)
+    notes: list[str] = []
+    if getattr(args, "state", None) is not None:
+        state = read_state_file(args.state)
         if state.org.lower() != loaded.policy.org.lower():
             raise UsageError(
                 f"the state file is for org '{state.org}' but the policy manages "
                 f"'{loaded.policy.org}'"
             )
         actual = actual_from_state(state)
-        return _Planned(loaded, build_plan(loaded, actual, now), actual, None)
+        notes.append("approval not checked: an offline plan trusts every grant on the branch")
+        planning = build_plan(loaded, actual, now)
+        verdict = safety.check(
+            loaded.policy, planning.desired, actual, planning.plan, args.allow_mass_removal
+        )
+        return _Run(loaded, planning, actual, None, None, verdict, notes)
     github = github_client(args, io)
     try:
-        live = plan_live(loaded, github, now)
+        proof = _prove(args, loaded, now, github, io, notes)
+        live = plan_live(loaded, github, now, proof.grants if proof else None)
     except BaseException:
         github.close()
         raise
-    return _Planned(loaded, live.plan, live.actual, github)
+    verdict = safety.check(
+        loaded.policy, live.planning.desired, live.actual, live.plan, args.allow_mass_removal
+    )
+    return _Run(loaded, live.planning, live.actual, github, proof, verdict, notes)
 
 
-def _show(io: Io, args: argparse.Namespace, planned: _Planned, extra: dict[str, Any]) -> None:
-    show_warnings(io, planned.loaded.warnings)
-    unreadable = planned.actual.unreadable
+def _prove(
+    args: argparse.Namespace,
+    loaded: Loaded,
+    now: datetime,
+    github: GitHub,
+    io: Io,
+    notes: list[str],
+) -> Proof | None:
+    if loaded.policy.approval.required == 0:
+        notes.append(
+            "WARNING: approval.required is 0: approval proof is OFF and every grant on the "
+            "branch is honoured without checking its review"
+        )
+        return None
+    slug = args.repo or io.environ.get("GITHUB_REPOSITORY")
+    if not slug:
+        raise UsageError(
+            "set --repo OWNER/NAME (or GITHUB_REPOSITORY) to the access repository, so each "
+            "grant's review can be checked"
+        )
+    branch = args.branch or io.environ.get("GITHUB_REF_NAME") or gitrepo.current_branch(args.root)
+    try:
+        repo = AccessRepo.parse(slug, branch)
+    except ValueError as exc:
+        raise UsageError(f"--repo: {exc}") from None
+    key = io.environ.get(EVIDENCE_KEY)
+    return prove(args.root, loaded, now, github, repo, key.encode() if key else None)
+
+
+def _policy_refusal(run: _Run) -> str | None:
+    if run.proof is None or run.proof.policy.approved:
+        return None
+    return (
+        f"{POLICY_PATH} is not proven reviewed ({run.proof.policy.reason}); "
+        "refusing to change access until it is"
+    )
+
+
+def _document(run: _Run, extra: dict[str, Any]) -> dict[str, Any]:
+    document = run.planning.plan.to_json()
+    document["unreadable"] = {str(t): r for t, r in sorted(run.actual.unreadable.items())}
+    document["safety"] = {
+        "refusals": [{"rule": r.rule, "message": r.message} for r in run.verdict.refusals],
+        "overridden": run.verdict.overridden,
+    }
+    document["notes"] = run.notes
+    refusal = _policy_refusal(run)
+    if refusal:
+        document["policy_refusal"] = refusal
+    return {**document, **extra}
+
+
+def _show(io: Io, args: argparse.Namespace, run: _Run) -> None:
+    show_warnings(io, run.loaded.warnings)
+    for note in run.notes:
+        io.err(note)
     if args.json:
-        document = planned.plan.to_json()
-        document["unreadable"] = {str(t): reason for t, reason in sorted(unreadable.items())}
-        io.json({**document, **extra})
         return
-    io.out(render.plan_text(planned.plan))
-    if unreadable:
-        io.err(render.unreadable_text(unreadable))
+    io.out(render.plan_text(run.planning.plan))
+    if run.actual.unreadable:
+        io.err(render.unreadable_text(run.actual.unreadable))
+    for refusal in run.verdict.refusals:
+        prefix = "Overridden by --allow-mass-removal" if run.verdict.overridden else "Refused"
+        io.err(f"{prefix}: {refusal.message}")
+    policy_refusal = _policy_refusal(run)
+    if policy_refusal:
+        io.err(f"Refused: {policy_refusal}")
     if io.in_actions:
-        actions.append_summary(io.environ, render.plan_markdown(planned.plan))
+        actions.append_summary(io.environ, render.plan_markdown(run.planning.plan))
+
+
+def _unsafe(run: _Run) -> bool:
+    return not run.verdict.safe or _policy_refusal(run) is not None
 
 
 def run_plan(args: argparse.Namespace, now: datetime, io: Io) -> int:
-    planned = _make_plan(args, now, io)
-    try:
-        _show(io, args, planned, {})
-    finally:
-        if planned.github is not None:
-            planned.github.close()
-    if planned.actual.unreadable:
+    run = _prepare(args, now, io)
+    if run.github is not None:
+        run.github.close()
+    _show(io, args, run)
+    if args.json:
+        io.json(_document(run, {}))
+    if args.out is not None:
+        planfile.write(
+            args.out, run.planning.plan, planfile.actual_digest(run.loaded.policy, run.actual)
+        )
+        io.err(f"wrote {args.out}: apply it with grantops apply --plan {args.out} --yes")
+    if _unsafe(run):
+        return EXIT_UNSAFE
+    if run.actual.unreadable:
         return EXIT_ERROR
-    if args.detailed_exitcode and planned.plan.changes:
+    if args.detailed_exitcode and run.planning.plan.changes:
         return EXIT_CHANGES
     return EXIT_OK
 
 
 def run_apply(args: argparse.Namespace, now: datetime, io: Io) -> int:
-    planned = _make_plan(args, now, io)
-    assert planned.github is not None  # apply has no --state
-    github = planned.github
+    run = _prepare(args, now, io)
+    github = run.github
+    assert github is not None  # apply always reads GitHub
     try:
-        if not args.yes or not planned.plan.changes:
-            _show(io, args, planned, {"applied": False})
-            if planned.plan.changes and not args.json:
-                count = len(planned.plan.changes)
-                io.out(
-                    f"\nDry run: nothing was changed. Run with --yes to apply {count} change(s)."
-                )
-            return EXIT_ERROR if planned.actual.unreadable else EXIT_OK
-        if not args.json:
-            _show(io, args, planned, {})
-            io.out("\nApplying:")
-        report = (lambda outcome: None) if args.json else (lambda o: io.out(render.outcome_line(o)))
-        outcomes = apply_plan(
-            planned.plan,
-            github,
-            report=report,
-        )
+        return _apply(args, now, io, run, github)
     finally:
         github.close()
+
+
+def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: GitHub) -> int:
+    plan = run.planning.plan
+    _show(io, args, run)
+    if _unsafe(run):
+        if args.json:
+            io.json(_document(run, {"applied": False}))
+        io.err("Nothing was changed.")
+        return EXIT_UNSAFE
+    if args.plan is not None:
+        planfile.verify(args.plan, plan, planfile.actual_digest(run.loaded.policy, run.actual))
+    if not args.yes or not plan.changes:
+        if args.json:
+            io.json(_document(run, {"applied": False}))
+        elif plan.changes:
+            count = len(plan.changes)
+            io.out(f"\nDry run: nothing was changed. Run with --yes to apply {count} change(s).")
+        return EXIT_ERROR if run.actual.unreadable else EXIT_OK
+    with apply_lock(args.root, now):
+        if not args.json:
+            io.out("\nApplying:")
+        report = (lambda o: None) if args.json else (lambda o: io.out(render.outcome_line(o)))
+        outcomes = apply_plan(plan, github, report=report)
+    if run.proof is not None:
+        key = io.environ.get(EVIDENCE_KEY)
+        evidence.save(args.root, run.proof.proven, key.encode() if key else None)
     if args.json:
-        _show(
-            io, args, planned, {"applied": True, "outcomes": [_outcome_json(o) for o in outcomes]}
-        )
+        io.json(_document(run, {"applied": True, "outcomes": [_outcome_json(o) for o in outcomes]}))
     else:
         io.out(render.outcomes_summary(outcomes))
     if io.in_actions:
@@ -144,8 +261,11 @@ def run_apply(args: argparse.Namespace, now: datetime, io: Io) -> int:
             io.environ, f"### grantops apply\n\n{lines}\n\n{render.outcomes_summary(outcomes)}"
         )
     failed = any(o.result == "failed" for o in outcomes)
-    return EXIT_ERROR if failed or planned.actual.unreadable else EXIT_OK
+    return EXIT_ERROR if failed or run.actual.unreadable else EXIT_OK
 
 
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:
     return {**outcome.change.to_json(), "result": outcome.result, "detail": outcome.detail}
+
+
+__all__ = ["UnsafePlan", "register", "run_apply", "run_plan"]

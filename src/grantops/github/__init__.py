@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from grantops.access import AccessKey
 from grantops.github.read import ReadResult, read_actual
@@ -48,14 +49,22 @@ class GitHub:
         self.close()
 
     def read(self, policy: Policy, with_members: bool = False) -> ReadResult:
-        self._last_read = read_actual(self.transport, policy, with_members)
-        return self._last_read
+        result = read_actual(self.transport, policy, with_members)
+        viewer = self.viewer()
+        result = replace(result, actual=replace(result.actual, viewer=viewer))
+        self._last_read = result
+        return result
 
-    def viewer(self) -> str:
-        """The login of the token's own account."""
-        return str(
-            self.transport.get("read the token's account", "users", "get_authenticated")["login"]
-        )
+    def viewer(self) -> str | None:
+        """The token's own account (lower-cased), or None for a GitHub App installation
+        token, which has no user account and cannot be a collaborator anyway."""
+        try:
+            me = self.transport.get("read the token's account", "users", "get_authenticated")
+        except GitHubError as exc:
+            if exc.status in (401, 403, 404):
+                return None
+            raise
+        return str(me["login"]).lower()
 
     def inherited_levels(
         self, policy: Policy, actual: ActualState, keys: Iterable[AccessKey]

@@ -11,6 +11,7 @@ import base64
 from typing import Any
 
 from grantops.sandbox.world import INVITATION_PERMISSIONS, Invitation, Repo, Team, World
+from grantops.state import CommitState, PullState, ReviewState
 from grantops.values import format_timestamp
 
 Json = dict[str, Any]
@@ -49,7 +50,7 @@ def user(base: str, world: World, key: str) -> Json:
         "repos_url": f"{api}/repos",
         "events_url": f"{api}/events{{/privacy}}",
         "received_events_url": f"{api}/received_events",
-        "type": "User",
+        "type": "Bot" if key in world.bots else "User",
         "site_admin": False,
     }
 
@@ -143,6 +144,159 @@ def repository(base: str, world: World, repo: Repo) -> Json:
         "fork": False,
         "url": api,
         **{key: api + suffix for key, suffix in templates.items()},
+    }
+
+
+def full_repository(base: str, world: World, repo: Repo) -> Json:
+    """The complete repository object, as embedded in pull requests."""
+    full = f"{world.org}/{repo.name}"
+    return {
+        **repository(base, world, repo),
+        "clone_url": f"https://github.com/{full}.git",
+        "default_branch": "main",
+        "forks": 0,
+        "forks_count": 0,
+        "git_url": f"git://github.com/{full}.git",
+        "has_downloads": True,
+        "has_issues": True,
+        "has_projects": False,
+        "has_wiki": False,
+        "has_pages": False,
+        "homepage": None,
+        "language": None,
+        "archived": False,
+        "disabled": False,
+        "mirror_url": None,
+        "open_issues": 0,
+        "open_issues_count": 0,
+        "license": None,
+        "pushed_at": "2026-01-01T00:00:00Z",
+        "size": 1,
+        "ssh_url": f"git@github.com:{full}.git",
+        "stargazers_count": 0,
+        "svn_url": f"https://github.com/{full}",
+        "watchers": 0,
+        "watchers_count": 0,
+        "created_at": "2020-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
+
+
+def pull_request(base: str, world: World, repo: Repo, pull: PullState) -> Json:
+    full = f"{world.org}/{repo.name}"
+    api = f"{base}/repos/{full}/pulls/{pull.number}"
+    issue = f"{base}/repos/{full}/issues/{pull.number}"
+    html = f"https://github.com/{full}/pull/{pull.number}"
+    author = user(base, world, pull.author.lower())
+
+    def ref(name: str, sha: str) -> Json:
+        return {
+            "label": f"{world.org}:{name}",
+            "ref": name,
+            "sha": sha,
+            "user": author,
+            "repo": full_repository(base, world, repo),
+        }
+
+    def link(href: str) -> Json:
+        return {"href": href}
+
+    return {
+        "url": api,
+        "id": 5000 + pull.number,
+        "node_id": _node_id("PullRequest", pull.number),
+        "html_url": html,
+        "diff_url": f"{html}.diff",
+        "patch_url": f"{html}.patch",
+        "issue_url": issue,
+        "commits_url": f"{api}/commits",
+        "review_comments_url": f"{api}/comments",
+        "review_comment_url": f"{base}/repos/{full}/pulls/comments{{/number}}",
+        "comments_url": f"{issue}/comments",
+        "statuses_url": f"{base}/repos/{full}/statuses/{pull.head_sha}",
+        "number": pull.number,
+        "state": "closed" if pull.merged_at else "open",
+        "locked": False,
+        "title": pull.title,
+        "user": author,
+        "body": None,
+        "labels": [],
+        "milestone": None,
+        "active_lock_reason": None,
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": pull.merged_at or "2026-01-01T00:00:00Z",
+        "closed_at": pull.merged_at,
+        "merged_at": pull.merged_at,
+        "merge_commit_sha": pull.merge_commit_sha,
+        "assignee": None,
+        "assignees": [],
+        "requested_reviewers": [],
+        "requested_teams": [],
+        "head": ref(f"grant-{pull.number}", pull.head_sha),
+        "base": ref(pull.base, pull.merge_commit_sha or pull.head_sha),
+        "_links": {
+            "self": link(api),
+            "html": link(html),
+            "issue": link(issue),
+            "comments": link(f"{issue}/comments"),
+            "review_comments": link(f"{api}/comments"),
+            "review_comment": link(f"{base}/repos/{full}/pulls/comments{{/number}}"),
+            "commits": link(f"{api}/commits"),
+            "statuses": link(f"{base}/repos/{full}/statuses/{pull.head_sha}"),
+        },
+        "author_association": "MEMBER",
+        "auto_merge": None,
+        "draft": False,
+    }
+
+
+def review(
+    base: str, world: World, repo: Repo, pull: PullState, index: int, item: ReviewState
+) -> Json:
+    full = f"{world.org}/{repo.name}"
+    api = f"{base}/repos/{full}/pulls/{pull.number}"
+    html = f"https://github.com/{full}/pull/{pull.number}#pullrequestreview-{index}"
+    return {
+        "id": 80000 + pull.number * 100 + index,
+        "node_id": _node_id("PullRequestReview", pull.number * 100 + index),
+        "user": user(base, world, item.user.lower()) if item.user else None,
+        "body": "",
+        "state": item.state,
+        "commit_id": item.commit_id,
+        "html_url": html,
+        "pull_request_url": api,
+        "_links": {"html": {"href": html}, "pull_request": {"href": api}},
+        "submitted_at": item.submitted_at,
+        "author_association": "MEMBER",
+    }
+
+
+def commit(base: str, world: World, repo: Repo, item: CommitState) -> Json:
+    full = f"{world.org}/{repo.name}"
+    api = f"{base}/repos/{full}/commits/{item.sha}"
+    person = {
+        "name": item.author or "unknown",
+        "email": f"{item.author or 'unknown'}@example.com",
+        "date": "2026-01-01T00:00:00Z",
+    }
+    account = user(base, world, item.author.lower()) if item.author else None
+    return {
+        "url": api,
+        "sha": item.sha,
+        "node_id": _node_id("Commit", int(item.sha[:6], 16)),
+        "html_url": f"https://github.com/{full}/commit/{item.sha}",
+        "comments_url": f"{api}/comments",
+        "commit": {
+            "url": f"{base}/repos/{full}/git/commits/{item.sha}",
+            "author": person,
+            "committer": person,
+            "message": "Grant request",
+            "comment_count": 0,
+            "tree": {"sha": "0" * 40, "url": f"{base}/repos/{full}/git/trees/{'0' * 40}"},
+        },
+        "author": account,
+        "committer": account,
+        "parents": [],
     }
 
 

@@ -502,6 +502,28 @@ def _routes(sandbox: Sandbox) -> list[tuple[str, re.Pattern[str], str, Handler]]
         world.remove_team_repo(team, world.repo(call.params["owner"], call.params["repo"]))
         return Reply(204)
 
+    def pulls_of_commit(call: Call) -> Reply:
+        repo = repo_of(call)
+        pulls = world.pulls_with_commit(repo, call.params["commit_sha"])
+        return Reply(
+            200, [bodies.pull_request(call.base, world, repo, p) for p in pulls], paginate=True
+        )
+
+    def list_reviews(call: Call) -> Reply:
+        repo = repo_of(call)
+        pull = world.pull(repo, int(call.params["pull_number"]))
+        items = [
+            bodies.review(call.base, world, repo, pull, i, r) for i, r in enumerate(pull.reviews)
+        ]
+        return Reply(200, items, paginate=True)
+
+    def list_pull_commits(call: Call) -> Reply:
+        repo = repo_of(call)
+        pull = world.pull(repo, int(call.params["pull_number"]))
+        return Reply(
+            200, [bodies.commit(call.base, world, repo, c) for c in pull.commits], paginate=True
+        )
+
     def get_viewer(call: Call) -> Reply:
         key = sandbox.settings.viewer.lower()
         body = {
@@ -610,6 +632,19 @@ def _routes(sandbox: Sandbox) -> list[tuple[str, re.Pattern[str], str, Handler]]
             rf"{team}/repos/(?P<owner>{seg})/(?P<repo>{seg})",
             "teams/remove-repo-in-org",
             delete_team_repo,
+        ),
+        (
+            "GET",
+            rf"{repo}/commits/(?P<commit_sha>{seg})/pulls",
+            "repos/list-pull-requests-associated-with-commit",
+            pulls_of_commit,
+        ),
+        ("GET", rf"{repo}/pulls/(?P<pull_number>\d+)/reviews", "pulls/list-reviews", list_reviews),
+        (
+            "GET",
+            rf"{repo}/pulls/(?P<pull_number>\d+)/commits",
+            "pulls/list-commits",
+            list_pull_commits,
         ),
         ("GET", "/user", "users/get-authenticated", get_viewer),
         ("GET", "/rate_limit", "rate-limit/get", rate_limit),

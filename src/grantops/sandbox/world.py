@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from grantops.access import REPO_PERMISSIONS
-from grantops.state import RepoState, StateFile, TeamState
+from grantops.state import PullState, RepoState, StateFile, TeamState
 
 INVITATION_PERMISSIONS = {"pull": "read", "push": "write"}
 """Invitations and permission levels use GitHub's older names for two roles."""
@@ -35,6 +35,7 @@ class Repo:
     collaborators: dict[str, str] = field(default_factory=dict)  # login key -> permission
     invitations: dict[int, Invitation] = field(default_factory=dict)
     teams: dict[str, str] = field(default_factory=dict)  # slug key -> permission
+    pulls: list[PullState] = field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class World:
         self.owners = {self._person(o) for o in state.owners}
         self.members = {self._person(m) for m in state.members} | self.owners
         self.outside = {self._person(u) for u in state.users} - self.members
+        self.bots = {self._person(b) for b in state.bots}
         self.repos: dict[str, Repo] = {}
         self.teams: dict[str, Team] = {}
         created = now or datetime.now(UTC)
@@ -96,6 +98,13 @@ class World:
             self._invite(repo, self._person(login), permission, created).expired = True
         for slug, permission in repo_state.teams.items():
             repo.teams[self.team(slug, create=True).slug.lower()] = permission
+        repo.pulls = list(repo_state.pulls)
+        for pull in repo.pulls:
+            people: list[str | None] = [pull.author]
+            people += [c.author for c in pull.commits] + [r.user for r in pull.reviews]
+            for person in people:
+                if person:
+                    self._person(person)
 
     def _load_team(self, slug: str, team_state: TeamState) -> None:
         team = self.team(slug, create=True)
@@ -114,6 +123,7 @@ class World:
                 invitations={name(i.login): i.permission for i in live},
                 expired_invitations={name(i.login): i.permission for i in expired},
                 teams={self.teams[k].slug: v for k, v in sorted(repo.teams.items())},
+                pulls=repo.pulls,
             )
         teams = {
             team.slug: TeamState(
@@ -127,6 +137,7 @@ class World:
             owners=sorted(name(k) for k in self.owners),
             members=sorted(name(k) for k in self.members - self.owners),
             users=sorted(name(k) for k in self.outside),
+            bots=sorted(name(k) for k in self.bots),
             base_permission=self.base_permission,
             custom_roles=self.custom_roles,
             repos=repos,
@@ -287,6 +298,19 @@ class World:
                 [{"resource": "Team", "code": "invalid", "field": "permission"}],
             )
         repo.teams[team.slug.lower()] = permission
+
+    def pulls_with_commit(self, repo: Repo, sha: str) -> list[PullState]:
+        return [
+            p
+            for p in repo.pulls
+            if sha in (p.merge_commit_sha, p.head_sha) or any(c.sha == sha for c in p.commits)
+        ]
+
+    def pull(self, repo: Repo, number: int) -> PullState:
+        for pull in repo.pulls:
+            if pull.number == number:
+                return pull
+        raise SandboxError(404, "Not Found")
 
     def remove_team_repo(self, team: Team, repo: Repo) -> None:
         repo.teams.pop(team.slug.lower(), None)

@@ -1,0 +1,80 @@
+"""Brakes on a plan, checked apart from planning (pure).
+
+A plan can be correct and still be a mistake: a policy edited down to nothing, a glob
+that suddenly matches every repository, a read that came back short. These checks
+refuse plans that would remove a lot of access nobody asked to remove. Expiries never
+count: a routine wave of grants ending must not push anyone into using the override.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grantops.desired import DesiredState
+from grantops.model import Policy
+from grantops.plan import Plan
+from grantops.state import ActualState
+
+MIN_ENTRIES_FOR_FRACTION = 10
+"""Below this many entries in scope, the fraction rule says nothing useful."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Which rules the plan breaks, and whether ``--allow-mass-removal`` overrode them."""
+
+    refusals: tuple[Refusal, ...]
+    overridden: bool = False
+
+    @property
+    def safe(self) -> bool:
+        return not self.refusals or self.overridden
+
+
+def check(
+    policy: Policy,
+    desired: DesiredState,
+    actual: ActualState,
+    plan: Plan,
+    allow_mass_removal: bool = False,
+) -> Verdict:
+    """Refuse mass undeclared removal and an empty desired state, with the numbers."""
+    in_scope = [
+        key for key in actual.access if policy.in_scope(key[1]) and key[1] not in actual.unreadable
+    ]
+    undeclared = [c for c in plan.changes if c.action == "remove" and c.cause == "undeclared"]
+    refusals = []
+    limit = policy.safety.max_removals
+    if len(undeclared) > limit:
+        refusals.append(
+            Refusal(
+                "max_removals",
+                f"{len(undeclared)} undeclared removals > max {limit} (safety.max_removals)",
+            )
+        )
+    fraction = policy.safety.max_removal_fraction
+    if len(in_scope) >= MIN_ENTRIES_FOR_FRACTION and len(undeclared) > fraction * len(in_scope):
+        share = len(undeclared) / len(in_scope)
+        refusals.append(
+            Refusal(
+                "max_removal_fraction",
+                f"{len(undeclared)} undeclared removals are {share:.0%} of the {len(in_scope)} "
+                f"access entries in scope > max {fraction:.0%} (safety.max_removal_fraction)",
+            )
+        )
+    desired_in_scope = [key for key in desired.access if policy.in_scope(key[1])]
+    if not desired_in_scope and in_scope:
+        refusals.append(
+            Refusal(
+                "empty_desired",
+                f"the desired state is empty but {len(in_scope)} access entries exist in scope: "
+                "the policy or the grants may have been lost",
+            )
+        )
+    return Verdict(tuple(refusals), overridden=bool(refusals) and allow_mass_removal)
