@@ -14,8 +14,8 @@ from grantops.sandbox import Sandbox, Settings
 from grantops.sandbox.reviewed import ReviewedRepo
 from grantops.state import StateFile
 
-from .data import POLICY
 from .contract.openapi import violations
+from .data import POLICY
 
 StartSandbox = Callable[..., Sandbox]
 

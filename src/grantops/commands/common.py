@@ -63,6 +63,12 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="seconds between changes sent to GitHub (default: 1, as GitHub asks)",
     )
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        default=5,
+        help="tries per request on 5xx, timeouts and rate limits (default: 5)",
+    )
 
 
 def api_url(args: argparse.Namespace, io: Io) -> str:
@@ -74,5 +80,7 @@ def github_client(args: argparse.Namespace, io: Io) -> GitHub:
     token = io.environ.get("GITHUB_TOKEN") or io.environ.get("GH_TOKEN")
     if not token:
         raise UsageError("set GITHUB_TOKEN or GH_TOKEN to a token that may read the org's access")
-    retry = RetryPolicy(mutation_interval=max(args.mutation_interval, 0.0))
+    retry = RetryPolicy(
+        attempts=max(args.attempts, 1), mutation_interval=max(args.mutation_interval, 0.0)
+    )
     return GitHub(api_url(args, io), token, retry=retry)

@@ -57,23 +57,31 @@ class ReviewedRepo:
         approvers: Sequence[str] = (),
         *,
         stale_approvers: Sequence[str] = (),
-        bot_approvers: Sequence[str] = (),
+        reviews: Sequence[tuple[str | None, str]] = (),
+        co_authors: Sequence[str] = (),
         merged_at: str = "2026-01-01T00:00:00Z",
     ) -> PullState:
         """Squash-merge ``files`` through a pull request approved by ``approvers``.
 
-        ``stale_approvers`` approved an earlier head commit than the one merged.
+        ``stale_approvers`` approved an earlier head commit than the one merged;
+        ``reviews`` are further ``(reviewer, state)`` reviews of the final head, in order
+        (a reviewer of None stands for a deleted account); ``co_authors`` pushed commits
+        to the pull request too.
         """
         number = len(self.pulls) + 1
         sha = self.commit(files, author, f"Grant request #{number}")
         head = hashlib.sha1(f"head-{number}-{sha}".encode()).hexdigest()
         earlier = hashlib.sha1(f"earlier-{number}-{sha}".encode()).hexdigest()
-        reviews = [
-            ReviewState(user=a, state="APPROVED", commit_id=earlier) for a in stale_approvers
+        given = [ReviewState(user=a, state="APPROVED", commit_id=earlier) for a in stale_approvers]
+        given += [ReviewState(user=a, state="APPROVED", commit_id=head) for a in approvers]
+        given += [
+            ReviewState.model_validate({"user": user, "state": state, "commit_id": head})
+            for user, state in reviews
         ]
-        reviews += [
-            ReviewState(user=a, state="APPROVED", commit_id=head)
-            for a in [*approvers, *bot_approvers]
+        commits = [CommitState(sha=earlier, author=author)]
+        commits += [
+            CommitState(sha=hashlib.sha1(f"{c}-{sha}".encode()).hexdigest(), author=c)
+            for c in co_authors
         ]
         pull = PullState(
             number=number,
@@ -81,8 +89,8 @@ class ReviewedRepo:
             head_sha=head,
             merged_at=merged_at,
             merge_commit_sha=sha,
-            commits=[CommitState(sha=earlier, author=author), CommitState(sha=head, author=author)],
-            reviews=reviews,
+            commits=[*commits, CommitState(sha=head, author=author)],
+            reviews=given,
         )
         self.pulls.append(pull)
         return pull
