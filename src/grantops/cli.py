@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from grantops import __version__, actions
-from grantops.commands import demo, plan, sandbox, schema, snapshot, validate
+from grantops.commands import audit, demo, plan, sandbox, schema, snapshot, validate
 from grantops.commands.common import EXIT_ERROR, Io, problem_json
 from grantops.errors import GrantopsError, InvalidInput, Problem
 from grantops.values import parse_timestamp
@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"grantops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (validate, plan, snapshot, schema, sandbox, demo):
+    for module in (validate, plan, snapshot, audit, schema, sandbox, demo):
         module.register(sub, common)
     return parser
 
@@ -84,6 +84,7 @@ def _dispatch(args: argparse.Namespace, now: datetime, io: Io) -> int:
         "snapshot": snapshot.run,
         "schema": schema.run,
         "sandbox": sandbox.run,
+        "audit": audit.run,
     }
     return handlers[args.command](args, now, io)
 

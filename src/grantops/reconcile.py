@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from grantops.approval import Approval
+from grantops.audit.record import Recorder
 from grantops.github import GitHub, Outcome
 from grantops.load import Loaded
 from grantops.pipeline import Planning, build_plan
@@ -60,12 +61,24 @@ def plan_live(
 
 
 def apply_plan(
-    plan: Plan, github: GitHub, report: Callable[[Outcome], None] = lambda outcome: None
+    plan: Plan,
+    github: GitHub,
+    report: Callable[[Outcome], None] = lambda outcome: None,
+    recorder: Recorder | None = None,
+    pulls: Mapping[str, int] | None = None,
 ) -> list[Outcome]:
-    """Apply every change in order, one at a time; a failure does not stop the rest."""
+    """Apply every change in order, one at a time; a failure does not stop the rest.
+
+    With a ``recorder``, the intent is logged (and synced) before each change and the
+    outcome after it, each with the pull request of the grant behind the change.
+    """
     outcomes = []
     for change in plan.changes:
+        pull = (pulls or {}).get(change.source or "")
+        change_id = recorder.change_started(change, pull) if recorder else ""
         outcome = github.apply(plan.org, change)
+        if recorder:
+            recorder.outcome(outcome, change_id, pull)
         report(outcome)
         outcomes.append(outcome)
     return outcomes

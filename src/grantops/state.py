@@ -29,6 +29,14 @@ class _Strict(BaseModel):
 class CommitState(_Strict):
     sha: str
     author: str | None = None
+    date: str = "2026-01-01T00:00:00Z"
+    message: str = "Change"
+
+
+class CommentState(_Strict):
+    issue: int
+    user: str
+    body: str
 
 
 class ReviewState(_Strict):
@@ -58,6 +66,9 @@ class RepoState(_Strict):
     expired_invitations: dict[str, str] = {}
     teams: dict[str, str] = {}
     pulls: list[PullState] = []
+    commits: list[CommitState] = []
+    """Commits on the default branch (newest first), for activity during a grant."""
+    comments: list[CommentState] = []
 
 
 class TeamState(_Strict):

@@ -47,6 +47,7 @@ OPERATIONS = [
     "repos/list-pull-requests-associated-with-commit",
     "pulls/list-reviews",
     "pulls/list-commits",
+    "pulls/list",
     "repos/list-commits",
     "issues/create-comment",
     "users/get-authenticated",

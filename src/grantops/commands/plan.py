@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from grantops import actions, evidence, gitrepo, planfile, render, safety
+from grantops.audit.log import LOG_PATH, AuditLog, read_events
+from grantops.audit.record import Recorder, run_id
 from grantops.commands.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -236,7 +238,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
         return EXIT_UNSAFE
     if args.plan is not None:
         planfile.verify(args.plan, plan, planfile.actual_digest(run.loaded.policy, run.actual))
-    if not args.yes or not plan.changes:
+    if not args.yes:
         if args.json:
             io.json(_document(run, {"applied": False}))
         elif plan.changes:
@@ -244,10 +246,17 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
             io.out(f"\nDry run: nothing was changed. Run with --yes to apply {count} change(s).")
         return EXIT_ERROR if run.actual.unreadable else EXIT_OK
     with apply_lock(args.root, now):
-        if not args.json:
+        log_path = args.root / LOG_PATH
+        recorder = Recorder(AuditLog(log_path), run_id(io.environ, now), lambda: datetime.now(UTC))
+        recorder.run_start(plan, run.verdict, run.notes)
+        if run.proof is not None:
+            recorder.approvals(run.loaded.grants, run.proof.grants, read_events(log_path), plan.org)
+        if plan.changes and not args.json:
             io.out("\nApplying:")
         report = (lambda o: None) if args.json else (lambda o: io.out(render.outcome_line(o)))
-        outcomes = apply_plan(plan, github, report=report)
+        pulls = {path: e.pull for path, e in run.proof.proven.items()} if run.proof else {}
+        outcomes = apply_plan(plan, github, report=report, recorder=recorder, pulls=pulls)
+        recorder.run_end(outcomes)
     if run.proof is not None:
         key = io.environ.get(EVIDENCE_KEY)
         evidence.save(args.root, run.proof.proven, key.encode() if key else None)

@@ -11,7 +11,7 @@ import base64
 from typing import Any
 
 from grantops.sandbox.world import INVITATION_PERMISSIONS, Invitation, Repo, Team, World
-from grantops.state import CommitState, PullState, ReviewState
+from grantops.state import CommentState, CommitState, PullState, ReviewState
 from grantops.values import format_timestamp
 
 Json = dict[str, Any]
@@ -277,7 +277,7 @@ def commit(base: str, world: World, repo: Repo, item: CommitState) -> Json:
     person = {
         "name": item.author or "unknown",
         "email": f"{item.author or 'unknown'}@example.com",
-        "date": "2026-01-01T00:00:00Z",
+        "date": item.date,
     }
     account = user(base, world, item.author.lower()) if item.author else None
     return {
@@ -290,13 +290,30 @@ def commit(base: str, world: World, repo: Repo, item: CommitState) -> Json:
             "url": f"{base}/repos/{full}/git/commits/{item.sha}",
             "author": person,
             "committer": person,
-            "message": "Grant request",
+            "message": item.message,
             "comment_count": 0,
             "tree": {"sha": "0" * 40, "url": f"{base}/repos/{full}/git/trees/{'0' * 40}"},
         },
         "author": account,
         "committer": account,
         "parents": [],
+    }
+
+
+def comment(base: str, world: World, repo: Repo, index: int, item: CommentState) -> Json:
+    full = f"{world.org}/{repo.name}"
+    ident = 90000 + index
+    return {
+        "id": ident,
+        "node_id": _node_id("IssueComment", ident),
+        "url": f"{base}/repos/{full}/issues/comments/{ident}",
+        "html_url": f"https://github.com/{full}/pull/{item.issue}#issuecomment-{ident}",
+        "issue_url": f"{base}/repos/{full}/issues/{item.issue}",
+        "body": item.body,
+        "user": user(base, world, item.user.lower()),
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "author_association": "NONE",
     }
 
 

@@ -524,6 +524,40 @@ def _routes(sandbox: Sandbox) -> list[tuple[str, re.Pattern[str], str, Handler]]
             200, [bodies.commit(call.base, world, repo, c) for c in pull.commits], paginate=True
         )
 
+    def list_commits(call: Call) -> Reply:
+        repo = repo_of(call)
+        author = call.query.get("author", "").lower()
+        since, until = call.query.get("since"), call.query.get("until")
+        items = [
+            c
+            for c in repo.commits
+            if (not author or (c.author or "").lower() == author)
+            and (not since or c.date >= since)
+            and (not until or c.date <= until)
+        ]
+        return Reply(200, [bodies.commit(call.base, world, repo, c) for c in items], paginate=True)
+
+    def list_pulls(call: Call) -> Reply:
+        repo = repo_of(call)
+        state = call.query.get("state", "open")
+        items = [
+            p
+            for p in repo.pulls
+            if state == "all" or (state == "closed") == (p.merged_at is not None)
+        ]
+        items.sort(key=lambda p: p.merged_at or "", reverse=True)
+        return Reply(
+            200, [bodies.pull_request(call.base, world, repo, p) for p in items], paginate=True
+        )
+
+    def create_comment(call: Call) -> Reply:
+        repo = repo_of(call)
+        body = str((call.body or {}).get("body", ""))
+        item = world.add_comment(
+            repo, int(call.params["issue_number"]), sandbox.settings.viewer, body
+        )
+        return Reply(201, bodies.comment(call.base, world, repo, len(repo.comments), item))
+
     def get_viewer(call: Call) -> Reply:
         key = sandbox.settings.viewer.lower()
         body = {
@@ -645,6 +679,14 @@ def _routes(sandbox: Sandbox) -> list[tuple[str, re.Pattern[str], str, Handler]]
             rf"{repo}/pulls/(?P<pull_number>\d+)/commits",
             "pulls/list-commits",
             list_pull_commits,
+        ),
+        ("GET", f"{repo}/commits", "repos/list-commits", list_commits),
+        ("GET", f"{repo}/pulls", "pulls/list", list_pulls),
+        (
+            "POST",
+            rf"{repo}/issues/(?P<issue_number>\d+)/comments",
+            "issues/create-comment",
+            create_comment,
         ),
         ("GET", "/user", "users/get-authenticated", get_viewer),
         ("GET", "/rate_limit", "rate-limit/get", rate_limit),

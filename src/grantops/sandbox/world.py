@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from grantops.access import REPO_PERMISSIONS
-from grantops.state import PullState, RepoState, StateFile, TeamState
+from grantops.state import (
+    CommentState,
+    CommitState,
+    PullState,
+    RepoState,
+    StateFile,
+    TeamState,
+)
 
 INVITATION_PERMISSIONS = {"pull": "read", "push": "write"}
 """Invitations and permission levels use GitHub's older names for two roles."""
@@ -36,6 +43,8 @@ class Repo:
     invitations: dict[int, Invitation] = field(default_factory=dict)
     teams: dict[str, str] = field(default_factory=dict)  # slug key -> permission
     pulls: list[PullState] = field(default_factory=list)
+    commits: list[CommitState] = field(default_factory=list)
+    comments: list[CommentState] = field(default_factory=list)
 
 
 @dataclass
@@ -99,6 +108,11 @@ class World:
         for slug, permission in repo_state.teams.items():
             repo.teams[self.team(slug, create=True).slug.lower()] = permission
         repo.pulls = list(repo_state.pulls)
+        repo.commits = list(repo_state.commits)
+        repo.comments = list(repo_state.comments)
+        for item in repo.commits:
+            if item.author:
+                self._person(item.author)
         for pull in repo.pulls:
             people: list[str | None] = [pull.author]
             people += [c.author for c in pull.commits] + [r.user for r in pull.reviews]
@@ -124,6 +138,8 @@ class World:
                 expired_invitations={name(i.login): i.permission for i in expired},
                 teams={self.teams[k].slug: v for k, v in sorted(repo.teams.items())},
                 pulls=repo.pulls,
+                commits=repo.commits,
+                comments=repo.comments,
             )
         teams = {
             team.slug: TeamState(
@@ -311,6 +327,13 @@ class World:
             if pull.number == number:
                 return pull
         raise SandboxError(404, "Not Found")
+
+    def add_comment(self, repo: Repo, number: int, login: str, body: str) -> CommentState:
+        if not any(p.number == number for p in repo.pulls):
+            raise SandboxError(404, "Not Found")
+        comment = CommentState(issue=number, user=login, body=body)
+        repo.comments.append(comment)
+        return comment
 
     def remove_team_repo(self, team: Team, repo: Repo) -> None:
         repo.teams.pop(team.slug.lower(), None)

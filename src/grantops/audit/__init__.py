@@ -1,0 +1,1 @@
+"""The audit trail: a hash-chained event log and the reports built from it."""

@@ -1,0 +1,118 @@
+"""Access history from the audit log, for access reviews (``grantops audit report``).
+
+Periods run from the event that gave access (``access-added``, ``access-changed``,
+``invitation-sent``) to the one that ended or replaced it, clipped to the requested
+window, with the grant behind them and who approved it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from tabulate import tabulate
+
+from grantops.audit.log import Event
+from grantops.values import format_timestamp, parse_timestamp
+
+OPENING = {"access-added", "access-changed", "invitation-sent"}
+CLOSING = {"access-removed", "drift-removed", "invitation-cancelled"}
+
+
+@dataclass(frozen=True)
+class Period:
+    principal: str
+    target: str
+    level: str
+    start: str
+    end: str | None  # None: still open at the end of the window
+    source: str | None
+    reason: str | None
+    approvers: str | None
+    pull: int | None
+    pending: bool  # an invitation that had not been accepted when it was recorded
+
+
+def access_periods(events: list[Event], since: datetime, until: datetime) -> list[Period]:
+    grants = {e["source"]: e for e in events if e.get("event") == "grant-approved"}
+    open_periods: dict[tuple[str, str], Event] = {}
+    done: list[tuple[Event, Event | None]] = []
+    for event in events:
+        kind = event.get("event")
+        key = (str(event.get("principal")), str(event.get("target")))
+        if kind in OPENING:
+            if key in open_periods:
+                done.append((open_periods.pop(key), event))
+            open_periods[key] = event
+        elif kind in CLOSING and key in open_periods:
+            done.append((open_periods.pop(key), event))
+    done += [(start, None) for start in open_periods.values()]
+    periods = []
+    for start, end in done:
+        began = parse_timestamp(start["ts"])
+        ended = parse_timestamp(end["ts"]) if end else None
+        if began >= until or (ended is not None and ended <= since):
+            continue
+        grant = grants.get(start.get("source") or "")
+        periods.append(
+            Period(
+                principal=start["principal"],
+                target=start["target"],
+                level=str(start.get("to")),
+                start=format_timestamp(max(began, since)),
+                end=format_timestamp(min(ended, until)) if ended else None,
+                source=start.get("source"),
+                reason=grant.get("reason") if grant else None,
+                approvers=", ".join(grant.get("approvers", [])) if grant else None,
+                pull=start.get("pull"),
+                pending=start.get("event") == "invitation-sent",
+            )
+        )
+    return sorted(periods, key=lambda p: (p.target, p.principal, p.start))
+
+
+_HEADERS = ["who", "access", "on", "from", "until", "grant", "why", "approved by", "PR"]
+
+
+def _rows(periods: list[Period]) -> list[list[str]]:
+    return [
+        [
+            p.principal,
+            p.level + (" (invited)" if p.pending else ""),
+            p.target,
+            p.start,
+            p.end or "still open",
+            p.source or "baseline",
+            p.reason or "",
+            p.approvers or "",
+            f"#{p.pull}" if p.pull else "",
+        ]
+        for p in periods
+    ]
+
+
+def markdown(periods: list[Period], since: datetime, until: datetime) -> str:
+    title = f"# Access history {format_timestamp(since)} to {format_timestamp(until)}\n\n"
+    if not periods:
+        return title + "No access changes were recorded in this window.\n"
+    return title + tabulate(_rows(periods), headers=_HEADERS, tablefmt="github") + "\n"
+
+
+def csv_text(periods: list[Period], since: datetime, until: datetime) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(_HEADERS)
+    writer.writerows(_rows(periods))
+    return buffer.getvalue()
+
+
+def json_text(periods: list[Period], since: datetime, until: datetime) -> str:
+    document = {
+        "since": format_timestamp(since),
+        "until": format_timestamp(until),
+        "periods": [asdict(p) for p in periods],
+    }
+    return json.dumps(document, indent=2)
