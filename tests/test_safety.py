@@ -205,7 +205,18 @@ def test_an_unapproved_grant_never_yields_an_add(
     refused = {g.path for g in grants if data.draw(st.booleans())}
     approvals = {g.path: Approval(g.path not in refused, "test") for g in grants}
     planning = build_plan(Loaded(POLICY, tuple(grants), ()), state, NOW, approvals)
-    sources = {c.source for c in planning.plan.changes if c.action in ("add", "update")}
+    levels = POLICY.levels
+    gives = [
+        c
+        for c in planning.plan.changes
+        if c.action == "add"
+        or (
+            c.action == "update"
+            and levels.rank(c.target.kind, c.after or "")
+            > levels.rank(c.target.kind, c.before or "")
+        )
+    ]
+    sources = {c.source for c in gives}
     assert not sources & refused
     assert {u.source for u in planning.plan.unapproved} == {
         g.path for g in grants if g.path in refused and g.active_at(NOW)

@@ -194,6 +194,14 @@ class Safety(_Strict):
     max_removal_fraction: Annotated[float, Field(gt=0, le=1)] = 0.25
 
 
+class Notify(_Strict):
+    """Comments on each grant's pull request, mentioning the grantee."""
+
+    before: Duration = Field(
+        default=timedelta(hours=1), description="Warn this long before the end."
+    )
+
+
 class Policy(_Strict):
     """``grants/policy.yaml``: the org, its managed scope, permanent access and limits."""
 
@@ -207,6 +215,9 @@ class Policy(_Strict):
     approval: Approval = Approval()
     protected: list[Login] = Field(default=[], description="Accounts never removed or changed.")
     safety: Safety = Safety()
+    notify: Notify | None = Field(
+        default=None, description="Comment on grant PRs when access starts, nears its end, ends."
+    )
 
     @model_validator(mode="after")
     def _custom_roles_are_new(self) -> Policy:

@@ -58,14 +58,14 @@ class Recorder:
         self._opening: dict[str, Any] | None = None
         self.started = False
 
-    def event(self, kind: str, **fields: Any) -> Event:
-        if self._opening is not None and kind != "run-start":
+    def event(self, name: str, /, **fields: Any) -> Event:
+        if self._opening is not None and name != "run-start":
             opening, self._opening = self._opening, None
             self.event("run-start", **opening)
         clean = {k: v for k, v in fields.items() if v is not None}
         self.started = True
         return self.log.append(
-            {"ts": format_timestamp(self.clock()), "run": self.run, "event": kind, **clean}
+            {"ts": format_timestamp(self.clock()), "run": self.run, "event": name, **clean}
         )
 
     def run_start(self, plan: Plan, verdict: Verdict, notes: Iterable[str]) -> None:

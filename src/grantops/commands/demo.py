@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io
+from grantops.commands.trail import REPORT_PATH
 from grantops.sandbox import Sandbox
 from grantops.sandbox.reviewed import ReviewedRepo
 from grantops.state import read_state_file
@@ -157,6 +158,7 @@ def _walk_through(root: Path, sandbox: Sandbox, now: datetime, io: Io, main: Run
             ["apply", *common, "--yes", "--mutation-interval", "0"],
         ),
         ("plan", "again: a converged org plans nothing", ["plan", *common]),
+        ("audit verify", "the audit log's hash chain is intact", ["audit", "verify", *common]),
     ]
     for number, (name, why, argv) in enumerate(steps, start=1):
         io.out(f"\n== Step {number}: grantops {name}  ({why})\n")
@@ -171,4 +173,7 @@ def _walk_through(root: Path, sandbox: Sandbox, now: datetime, io: Io, main: Run
         f"{stats.get('total', 0) - changes} reads and {changes} changes."
     )
     io.out("dana's access starts when she accepts her invitation; carol's grant opens tomorrow.")
+    report = root / REPORT_PATH
+    io.out(f"\n== The audit report apply wrote ({REPORT_PATH}):\n")
+    io.out(report.read_text(encoding="utf-8").rstrip("\n"))
     return EXIT_OK

@@ -26,6 +26,7 @@ from grantops.commands.common import (
     github_client,
     show_warnings,
 )
+from grantops.commands.trail import finish
 from grantops.errors import UnsafePlan, UsageError
 from grantops.github import GitHub, Outcome
 from grantops.load import POLICY_PATH, Loaded, load_repo
@@ -90,6 +91,7 @@ class _Run:
     proof: Proof | None
     verdict: safety.Verdict
     notes: list[str]
+    repo: AccessRepo | None = None
 
 
 def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
@@ -111,7 +113,16 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         return _Run(loaded, planning, actual, None, None, verdict, notes)
     github = github_client(args, io)
     try:
-        proof = _prove(args, loaded, now, github, io, notes)
+        repo = _access_repo(args, io, loaded)
+        proof = None
+        if repo is not None:
+            key = io.environ.get(EVIDENCE_KEY)
+            proof = prove(args.root, loaded, now, github, repo, key.encode() if key else None)
+        else:
+            notes.append(
+                "WARNING: approval.required is 0: approval proof is OFF and every grant on the "
+                "branch is honoured without checking its review"
+            )
         live = plan_live(loaded, github, now, proof.grants if proof else None)
     except BaseException:
         github.close()
@@ -119,22 +130,12 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
     verdict = safety.check(
         loaded.policy, live.planning.desired, live.actual, live.plan, args.allow_mass_removal
     )
-    return _Run(loaded, live.planning, live.actual, github, proof, verdict, notes)
+    return _Run(loaded, live.planning, live.actual, github, proof, verdict, notes, repo)
 
 
-def _prove(
-    args: argparse.Namespace,
-    loaded: Loaded,
-    now: datetime,
-    github: GitHub,
-    io: Io,
-    notes: list[str],
-) -> Proof | None:
+def _access_repo(args: argparse.Namespace, io: Io, loaded: Loaded) -> AccessRepo | None:
+    """The access repository whose reviews prove grants; None when proof is off."""
     if loaded.policy.approval.required == 0:
-        notes.append(
-            "WARNING: approval.required is 0: approval proof is OFF and every grant on the "
-            "branch is honoured without checking its review"
-        )
         return None
     slug = args.repo or io.environ.get("GITHUB_REPOSITORY")
     if not slug:
@@ -144,11 +145,9 @@ def _prove(
         )
     branch = args.branch or io.environ.get("GITHUB_REF_NAME") or gitrepo.current_branch(args.root)
     try:
-        repo = AccessRepo.parse(slug, branch)
+        return AccessRepo.parse(slug, branch)
     except ValueError as exc:
         raise UsageError(f"--repo: {exc}") from None
-    key = io.environ.get(EVIDENCE_KEY)
-    return prove(args.root, loaded, now, github, repo, key.encode() if key else None)
 
 
 def _policy_refusal(run: _Run) -> str | None:
@@ -256,6 +255,20 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
         report = (lambda o: None) if args.json else (lambda o: io.out(render.outcome_line(o)))
         pulls = {path: e.pull for path, e in run.proof.proven.items()} if run.proof else {}
         outcomes = apply_plan(plan, github, report=report, recorder=recorder, pulls=pulls)
+        finished = finish(
+            root=args.root,
+            now=now,
+            io=io,
+            loaded=run.loaded,
+            planning=run.planning,
+            actual=run.actual,
+            proof=run.proof,
+            repo=run.repo,
+            github=github,
+            outcomes=outcomes,
+            recorder=recorder,
+            log_path=log_path,
+        )
         recorder.run_end(outcomes)
     if run.proof is not None:
         key = io.environ.get(EVIDENCE_KEY)
@@ -264,11 +277,9 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
         io.json(_document(run, {"applied": True, "outcomes": [_outcome_json(o) for o in outcomes]}))
     else:
         io.out(render.outcomes_summary(outcomes))
-    if io.in_actions:
-        lines = "\n".join(f"- {render.outcome_line(o).strip()}" for o in outcomes)
-        actions.append_summary(
-            io.environ, f"### grantops apply\n\n{lines}\n\n{render.outcomes_summary(outcomes)}"
-        )
+        sent = f"; {finished.notices} notice(s) posted" if finished.notices else ""
+        written = finished.report.relative_to(args.root).as_posix()
+        io.out(f"Audit: {LOG_PATH} appended, {written} rewritten{sent}.")
     failed = any(o.result == "failed" for o in outcomes)
     return EXIT_ERROR if failed or run.actual.unreadable else EXIT_OK
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from datetime import datetime
 
 from grantops.access import AccessKey
+from grantops.github.activity import Activity, activity
 from grantops.github.read import ReadResult, read_actual
 from grantops.github.transport import DEFAULT_API_URL, GitHubError, RetryPolicy, Transport
 from grantops.github.write import Outcome, apply_change
@@ -110,6 +112,23 @@ class GitHub:
                     found[key] = have
                     break
         return found
+
+    def comment(self, owner: str, repo: str, number: int, body: str) -> None:
+        """Comment on an issue or pull request (raises :class:`GitHubError`)."""
+        self.transport.mutate(
+            f"comment on {owner}/{repo}#{number}",
+            "issues",
+            "create_comment",
+            owner=owner,
+            repo=repo,
+            issue_number=number,
+            body=body,
+        )
+
+    def activity(
+        self, owner: str, repo: str, login: str, since: datetime, until: datetime
+    ) -> list[Activity]:
+        return activity(self.transport, owner, repo, login, since, until)
 
     def apply(self, org: str, change: Change) -> Outcome:
         ids = self._last_read.invitation_ids if self._last_read else {}

@@ -1,0 +1,323 @@
+"""``audit/report.md``: the state of access and what changed, for people and auditors.
+
+Rendered from plain data (pure): access now in managed scope, active grants with time
+left and who approved them, this run's changes, drift removed, grants ending within a
+day, grants that ended recently with what the grantee did meanwhile, unapproved
+grants, and a Mermaid timeline of the last 14 days and the next 7.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tabulate import tabulate
+
+from grantops.audit.log import Event
+from grantops.desired import DesiredState
+from grantops.github.activity import Activity
+from grantops.github.write import Outcome
+from grantops.model import Grant, Policy
+from grantops.plan import Plan
+from grantops.state import ActualState
+from grantops.values import format_duration, format_timestamp, parse_timestamp
+
+PAST = timedelta(days=14)
+AHEAD = timedelta(days=7)
+SOON = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    """One grant as the report knows it: from its file, or from the log once deleted."""
+
+    source: str
+    grantables: tuple[tuple[str, str, str], ...]
+    starts: datetime | None
+    expires: datetime
+    reason: str
+    approvers: tuple[str, ...] = ()
+    pull: int | None = None
+
+    @property
+    def who(self) -> str:
+        return ", ".join(sorted({p for p, _, _ in self.grantables}))
+
+    @property
+    def what(self) -> str:
+        return ", ".join(f"{level} on {target}" for _, target, level in self.grantables)
+
+
+def grant_records(
+    grants: Sequence[Grant], events: Sequence[Event], org: str, honoured: set[str]
+) -> list[GrantRecord]:
+    """Grants from the log's approvals, updated by the current files that are honoured."""
+    found: dict[str, GrantRecord] = {}
+    for event in events:
+        if event.get("event") != "grant-approved":
+            continue
+        found[event["source"]] = GrantRecord(
+            source=event["source"],
+            grantables=tuple(tuple(g) for g in event.get("grantables", [])),
+            starts=parse_timestamp(event["starts"]) if event.get("starts") else None,
+            expires=parse_timestamp(event["expires"]),
+            reason=str(event.get("reason", "")),
+            approvers=tuple(event.get("approvers", [])),
+            pull=event.get("pull"),
+        )
+    for grant in grants:
+        if grant.path not in honoured:
+            continue
+        logged = found.get(grant.path)
+        found[grant.path] = GrantRecord(
+            source=grant.path,
+            grantables=tuple((str(p), str(t), level) for p, t, level in grant.grantables(org)),
+            starts=grant.starts,
+            expires=grant.expires,
+            reason=grant.spec.reason,
+            approvers=logged.approvers if logged else (),
+            pull=logged.pull if logged else None,
+        )
+    return sorted(found.values(), key=lambda r: (r.expires, r.source))
+
+
+def access_after(actual: ActualState, outcomes: Sequence[Outcome]) -> ActualState:
+    """Actual access once this run's successful changes took effect."""
+    access, invitations = dict(actual.access), dict(actual.invitations)
+    for outcome in outcomes:
+        change = outcome.change
+        key = (change.principal, change.target)
+        if outcome.result == "failed":
+            continue
+        if change.action == "remove":
+            access.pop(key, None)
+        elif change.action == "cancel_invitation":
+            invitations.pop(key, None)
+        elif outcome.result == "invited":
+            invitations[key] = change.after or ""
+        else:
+            access[key] = change.after or ""
+    return ActualState(actual.org, access, invitations, actual.owners)
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    now: datetime
+    run: str
+    policy: Policy
+    plan: Plan
+    desired: DesiredState
+    access: ActualState
+    outcomes: Sequence[Outcome]
+    records: Sequence[GrantRecord]
+    activity: Mapping[str, Sequence[tuple[str, Sequence[Activity]]]] = field(default_factory=dict)
+
+
+def _table(rows: list[list[str]], headers: list[str], empty: str) -> str:
+    return tabulate(rows, headers=headers, tablefmt="github") if rows else f"_{empty}_"
+
+
+def _left(until: datetime, now: datetime) -> str:
+    return format_duration(until - now) if until > now else "ended"
+
+
+def summary(data: ReportInput) -> str:
+    counts = {
+        r: sum(1 for o in data.outcomes if o.result == r) for r in ("done", "invited", "failed")
+    }
+    active = [
+        r
+        for r in data.records
+        if (r.starts is None or r.starts <= data.now) and data.now < r.expires
+    ]
+    drift = [o for o in data.outcomes if o.change.cause == "undeclared" and o.result != "failed"]
+    return (
+        f"# Access report: {data.policy.org}\n\n"
+        f"Generated at {format_timestamp(data.now)} by run `{data.run}`.\n\n"
+        f"- Grants open now: **{len(active)}**\n"
+        f"- Changes this run: **{len(data.outcomes)}** ({counts['done']} done, "
+        f"{counts['invited']} awaiting acceptance, {counts['failed']} failed)\n"
+        f"- Drift removed this run: **{len(drift)}**\n"
+        f"- Unapproved grants: **{len(data.plan.unapproved)}**\n"
+    )
+
+
+def changes_section(data: ReportInput) -> str:
+    rows = [
+        [
+            o.change.action.replace("_", " "),
+            f"`{o.change.principal}`",
+            f"`{o.change.target}`",
+            o.change.before or "",
+            o.change.after or "",
+            o.change.cause,
+            f"`{o.change.source}`" if o.change.source else "",
+            o.result,
+        ]
+        for o in data.outcomes
+    ]
+    headers = ["change", "who", "target", "from", "to", "cause", "grant", "result"]
+    return "## Changes made by this run\n\n" + _table(rows, headers, "No changes.") + "\n"
+
+
+def render(data: ReportInput) -> str:
+    now = data.now
+    parts = [summary(data)]
+
+    rows = []
+    for (principal, target), level in sorted(
+        data.access.access.items(), key=lambda i: (i[0][1], i[0][0])
+    ):
+        if not data.policy.in_scope(target):
+            continue
+        source = data.desired.access.get((principal, target))
+        rows.append(
+            [
+                f"`{target}`",
+                f"`{principal}`",
+                level,
+                f"`{source.source}`" if source else "not declared",
+            ]
+        )
+    for (principal, target), level in sorted(
+        data.access.invitations.items(), key=lambda i: (i[0][1], i[0][0])
+    ):
+        if data.policy.in_scope(target):
+            rows.append(
+                [f"`{target}`", f"`{principal}`", f"{level} (invited)", "pending acceptance"]
+            )
+    parts.append(
+        "## Access now in managed scope\n\n"
+        + _table(rows, ["target", "who", "access", "declared by"], "No access in scope.")
+        + "\n"
+    )
+
+    active = [r for r in data.records if (r.starts is None or r.starts <= now) and now < r.expires]
+    rows = [
+        [
+            f"`{r.source}`",
+            r.who,
+            r.what,
+            format_timestamp(r.expires),
+            _left(r.expires, now),
+            ", ".join(r.approvers),
+            f"#{r.pull}" if r.pull else "",
+        ]
+        for r in active
+    ]
+    parts.append(
+        "## Active grants\n\n"
+        + _table(
+            rows,
+            ["grant", "who", "access", "ends", "time left", "approved by", "PR"],
+            "No grant is open.",
+        )
+        + "\n"
+    )
+
+    parts.append(changes_section(data))
+
+    drift = [o for o in data.outcomes if o.change.cause == "undeclared"]
+    rows = [
+        [
+            f"`{o.change.principal}`",
+            f"`{o.change.target}`",
+            o.change.before or "",
+            o.change.action.replace("_", " "),
+            o.result,
+        ]
+        for o in drift
+    ]
+    parts.append(
+        "## Drift found and removed\n\n"
+        + _table(
+            rows, ["who", "target", "had", "action", "result"], "No undeclared access was found."
+        )
+        + "\n"
+    )
+
+    soon = [r for r in active if r.expires - now <= SOON]
+    rows = [
+        [f"`{r.source}`", r.who, r.what, format_timestamp(r.expires), _left(r.expires, now)]
+        for r in soon
+    ]
+    parts.append(
+        "## Ending in the next 24 hours\n\n"
+        + _table(
+            rows, ["grant", "who", "access", "ends", "time left"], "Nothing ends within a day."
+        )
+        + "\n"
+    )
+
+    ended = [r for r in data.records if now - PAST <= r.expires <= now]
+    lines = ["## Recently ended grants and what was done with them", ""]
+    if not ended:
+        lines.append("_No grant ended in the last 14 days._")
+    for record in ended:
+        opened = format_timestamp(record.starts) if record.starts else "merge"
+        window = f"{opened} to {format_timestamp(record.expires)}"
+        lines.append(f"### `{record.source}`: {record.who}, {record.what}")
+        lines.append(
+            f"{window}; {record.reason}; approved by {', '.join(record.approvers) or 'n/a'}.\n"
+        )
+        done = data.activity.get(record.source, [])
+        rows = [[target, a.kind, a.ref, a.title, a.at] for target, items in done for a in items]
+        lines.append(
+            _table(
+                rows,
+                ["repository", "kind", "ref", "title", "at"],
+                "Nothing was committed or merged by the grantee in the window.",
+            )
+            + "\n"
+        )
+    parts.append("\n".join(lines))
+
+    rows = [[f"`{u.source}`", u.reason] for u in data.plan.unapproved]
+    parts.append(
+        "## Unapproved grants\n\n"
+        + _table(rows, ["grant", "why it gives no access"], "Every open grant is approved.")
+        + "\n"
+    )
+
+    parts.append("## Timeline\n\n" + timeline(data.records, now) + "\n")
+    return "\n".join(parts)
+
+
+def timeline(records: Sequence[GrantRecord], now: datetime) -> str:
+    """A Mermaid gantt chart of grants from 14 days ago to 7 days ahead."""
+    start, end = now - PAST, now + AHEAD
+    shown = [
+        r
+        for r in records
+        if (r.starts or r.expires - timedelta(hours=1)) < end and r.expires > start
+    ]
+    lines = [
+        "```mermaid",
+        "gantt",
+        f"    title Grants from {format_timestamp(start)[:10]} to {format_timestamp(end)[:10]}",
+        "    dateFormat YYYY-MM-DDTHH:mm",
+        "    axisFormat %m-%d",
+        "    todayMarker off",
+    ]
+    by_target: dict[str, list[tuple[str, GrantRecord]]] = {}
+    for record in shown:
+        for principal, target, level in record.grantables:
+            by_target.setdefault(target, []).append((f"{principal} {level}", record))
+    for index, (target, items) in enumerate(sorted(by_target.items())):
+        lines.append(f"    section {_mermaid(target)}")
+        for number, (label, record) in enumerate(items):
+            opens = record.starts or record.expires - timedelta(hours=1)
+            state = "done" if record.expires <= now else "active" if opens <= now else ""
+            tag = ", ".join(x for x in (state, f"g{index}_{number}") if x)
+            span = f"{opens:%Y-%m-%dT%H:%M}, {record.expires:%Y-%m-%dT%H:%M}"
+            lines.append(f"    {_mermaid(label)} :{tag}, {span}")
+    lines.append("    section now")
+    lines.append(f"    now :milestone, m0, {now:%Y-%m-%dT%H:%M}, 0m")
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def _mermaid(text: str) -> str:
+    """Gantt labels may not contain ':' or '#' (they separate fields)."""
+    return text.replace(":", " ").replace("#", "")

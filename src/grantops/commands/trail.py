@@ -1,0 +1,162 @@
+"""After apply: notices on grant pull requests, activity of ended grants, the report.
+
+Runs inside apply's lock, after the changes. Everything it learns from GitHub that
+will not change again (what a grantee did during an ended grant, which notices were
+sent) goes into the audit log, so later runs read it from there instead of asking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from grantops import actions, notify
+from grantops.audit.log import Event, read_events
+from grantops.audit.record import Recorder
+from grantops.audit.report import (
+    PAST,
+    GrantRecord,
+    ReportInput,
+    access_after,
+    changes_section,
+    grant_records,
+    render,
+)
+from grantops.audit.report import summary as report_summary
+from grantops.commands.common import Io
+from grantops.github import GitHub, GitHubError, Outcome
+from grantops.github.activity import Activity
+from grantops.load import Loaded
+from grantops.pipeline import Planning
+from grantops.prove import AccessRepo, Proof
+from grantops.state import ActualState
+from grantops.values import parse_timestamp
+
+REPORT_PATH = "audit/report.md"
+
+
+@dataclass(frozen=True)
+class Finished:
+    notices: int
+    report: Path
+
+
+def finish(
+    *,
+    root: Path,
+    now: datetime,
+    io: Io,
+    loaded: Loaded,
+    planning: Planning,
+    actual: ActualState,
+    proof: Proof | None,
+    repo: AccessRepo | None,
+    github: GitHub,
+    outcomes: Sequence[Outcome],
+    recorder: Recorder,
+    log_path: Path,
+) -> Finished:
+    policy = loaded.policy
+    honoured = {
+        g.path
+        for g in loaded.grants
+        if proof is None
+        or not g.active_at(now)
+        or (g.path in proof.grants and proof.grants[g.path].approved)
+    }
+    events = read_events(log_path)
+    records = grant_records(loaded.grants, events, policy.org, honoured)
+    sent = 0
+    if policy.notify is not None and repo is not None:
+        failed = frozenset(
+            o.change.source for o in outcomes if o.result == "failed" and o.change.source
+        )
+        for notice in notify.due(records, events, now, policy.notify.before, policy.org, failed):
+            try:
+                github.comment(repo.owner, repo.name, notice.pull, notice.text)
+            except GitHubError as exc:
+                io.err(
+                    f"notices are off this run: {exc} (the token may not comment on pull requests)"
+                )
+                break
+            recorder.event(
+                "notification-sent",
+                source=notice.source,
+                pull=notice.pull,
+                kind=notice.kind,
+                text=notice.text,
+            )
+            sent += 1
+    activity = _activity(records, read_events(log_path), now, policy.org, github, recorder, io)
+    data = ReportInput(
+        now=now,
+        run=recorder.run,
+        policy=policy,
+        plan=planning.plan,
+        desired=planning.desired,
+        access=access_after(actual, outcomes),
+        outcomes=outcomes,
+        records=records,
+        activity=activity,
+    )
+    path = root / REPORT_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(data), encoding="utf-8")
+    if io.in_actions:
+        actions.append_summary(io.environ, report_summary(data) + "\n" + changes_section(data))
+    return Finished(sent, path)
+
+
+def _activity(
+    records: Sequence[GrantRecord],
+    events: Sequence[Event],
+    now: datetime,
+    org: str,
+    github: GitHub,
+    recorder: Recorder,
+    io: Io,
+) -> dict[str, list[tuple[str, list[Activity]]]]:
+    """What each grantee did in ended grants' windows: from the log, else asked once."""
+    known = {
+        (e.get("source"), e.get("pull")): e for e in events if e.get("event") == "activity-recorded"
+    }
+    found: dict[str, list[tuple[str, list[Activity]]]] = {}
+    for record in records:
+        if not (record.expires <= now and now - record.expires <= PAST):
+            continue
+        logged = known.get((record.source, record.pull))
+        if logged is not None:
+            found[record.source] = [
+                (target, [Activity(**item) for item in items])
+                for target, items in logged.get("activity", [])
+            ]
+            continue
+        since = record.starts or parse_timestamp(
+            next(
+                (e["ts"] for e in events if e.get("source") == record.source),
+                record.expires.isoformat(),
+            )
+        )
+        done: list[tuple[str, list[Activity]]] = []
+        try:
+            for principal, target, _level in record.grantables:
+                kind, _, login = principal.partition(":")
+                if kind != "user" or not target.startswith("repo:"):
+                    continue
+                owner, _, name = target.removeprefix("repo:").partition("/")
+                done.append(
+                    (target, github.activity(owner or org, name, login, since, record.expires))
+                )
+        except GitHubError as exc:
+            io.err(f"could not read activity for {record.source}: {exc}")
+            continue
+        recorder.event(
+            "activity-recorded",
+            source=record.source,
+            pull=record.pull,
+            activity=[[t, [vars(a) for a in items]] for t, items in done],
+        )
+        found[record.source] = done
+    return found
