@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -73,7 +74,8 @@ def test_apply_yes_converges_and_reports(start_sandbox: StartSandbox, tmp_path: 
     assert "  ok      add user:octocat on repo:acme/payments-api (push)" in out
     assert "  invited add user:dana on repo:acme/payments-api (push): invitation sent" in out
     assert "Applied 2 change(s): 1 done, 1 awaiting acceptance, 0 failed." in out
-    assert "### grantops apply" in summary.read_text()
+    assert "# Access report: acme" in summary.read_text()
+    assert "## Changes made by this run" in summary.read_text()
     code, out, _ = run(
         "plan", "--root", str(root), "--now", AT, "--detailed-exitcode", environ=_env(sandbox.url)
     )
@@ -160,13 +162,27 @@ def test_snapshot_writes_a_state_file_that_plans_the_same(
     ]
 
 
-def test_demo_runs_the_whole_loop() -> None:
-    code, out, err = run("demo")
+def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
+    code, out, err = run("demo", "--keep")
     assert code == 0, err
     steps = [line for line in out.splitlines() if line.startswith("== Step")]
-    assert len(steps) == 4
+    assert len(steps) == 5
     assert "Applied 10 change(s): 9 done, 1 awaiting acceptance, 0 failed." in out
+    assert "grants/eve/payments-api-shortcut.yaml: PR #8 has 0 of 1 required approvals" in out
     assert out.split("== Step 4")[1].count("No changes: access matches the policy and grants.") == 1
+    assert "entries, hash chain intact." in out
+    assert "# Access report: acme" in out  # the demo ends by showing the report it wrote
+    kept = Path(out.rsplit("kept at ", 1)[1].strip())
+    try:
+        log = kept / "audit" / "log.jsonl"
+        assert run("audit", "verify", "--log", str(log))[0] == 0
+        tampered = tmp_path / "log.jsonl"
+        tampered.write_text(log.read_text().replace('"to":"push"', '"to":"admin"', 1))
+        code, _, err = run("audit", "verify", "--log", str(tampered))
+        assert code == 1
+        assert "the line was edited" in err
+    finally:
+        shutil.rmtree(kept.parent)
 
 
 def test_sandbox_serve_answers_and_saves(tmp_path: Path) -> None:

@@ -165,6 +165,7 @@ def render(data: ReportInput) -> str:
     now = data.now
     parts = [summary(data)]
 
+    kept = {(k.principal, k.target): f"left alone: {k.reason}" for k in data.plan.kept}
     rows = []
     for (principal, target), level in sorted(
         data.access.access.items(), key=lambda i: (i[0][1], i[0][0])
@@ -172,12 +173,13 @@ def render(data: ReportInput) -> str:
         if not data.policy.in_scope(target):
             continue
         source = data.desired.access.get((principal, target))
+        declared = f"`{source.source}`" if source else kept.get((principal, target), "not declared")
         rows.append(
             [
                 f"`{target}`",
                 f"`{principal}`",
                 level,
-                f"`{source.source}`" if source else "not declared",
+                declared,
             ]
         )
     for (principal, target), level in sorted(

@@ -1,0 +1,210 @@
+"""The hash-chained audit log: verification names the first bad line, whatever was done."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grantops.audit.log import GENESIS, AuditLog, read_events, verify
+from grantops.sandbox import FaultRule
+
+from .data import GRANT
+from .sandbox_fixtures import TOKEN, StartSandbox, reviewed, with_access_repo
+from .test_cli import run
+
+
+def _log(tmp_path: Path, count: int = 5) -> Path:
+    path = tmp_path / "audit" / "log.jsonl"
+    log = AuditLog(path)
+    for i in range(count):
+        log.append({"ts": f"2026-11-30T12:00:0{i}Z", "event": "access-added", "n": i})
+    return path
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines(keepends=True)
+
+
+def test_an_untouched_log_verifies_and_chains_from_genesis(tmp_path: Path) -> None:
+    path = _log(tmp_path)
+    result = verify(path)
+    assert result.ok and result.lines == 5
+    events = read_events(path)
+    assert events[0]["prev"] == GENESIS
+    assert all(e["prev"] != GENESIS for e in events[1:])
+    AuditLog(path).append({"event": "run-end"})  # a new writer continues the chain
+    assert verify(path).ok and verify(path).lines == 6
+
+
+@pytest.mark.parametrize(
+    ("tamper", "line", "reason"),
+    [
+        (
+            lambda ls: [ls[0], ls[1], ls[2].replace('"n":2', '"n":9'), ls[3], ls[4]],
+            3,
+            "the line was edited",
+        ),
+        (lambda ls: [ls[0], ls[1], ls[3], ls[4]], 3, "lines were removed, inserted or reordered"),
+        (
+            lambda ls: [ls[0], ls[2], ls[1], ls[3], ls[4]],
+            2,
+            "lines were removed, inserted or reordered",
+        ),
+        (lambda ls: [*ls[:4], ls[4][:40]], 5, "truncated"),
+        (lambda ls: [*ls[:4], ls[4][:-1] + ", oops\n"], 5, "not a complete JSON object"),
+        (lambda ls: ls[1:], 1, "lines were removed, inserted or reordered"),
+    ],
+    ids=["edited", "deleted", "swapped", "truncated mid-line", "garbled", "first line removed"],
+)
+def test_tampering_is_found_at_the_first_bad_line(
+    tmp_path: Path, tamper: object, line: int, reason: str
+) -> None:
+    path = _log(tmp_path)
+    path.write_text("".join(tamper(_lines(path))))  # type: ignore[operator]
+    result = verify(path)
+    assert not result.ok
+    assert result.bad_line == line
+    assert reason in result.reason
+    code, _, err = run("audit", "verify", "--log", str(path))
+    assert code == 1
+    assert err.startswith(f"{path.as_posix()}:{line}: broken chain:")
+
+
+def test_a_crash_between_intent_and_outcome_leaves_a_log_that_verifies(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo = reviewed(tmp_path / "access", {"g.yaml": GRANT})
+    stall = FaultRule("PUT /repos/acme/payments-api/collaborators/octocat", 0, times=-1)
+    sandbox = start_sandbox(with_access_repo(repo), faults=[stall], stall_seconds=30)
+    environ = {
+        **os.environ,
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_API_URL": sandbox.url,
+        "GITHUB_REPOSITORY": "acme/access",
+    }
+    log = repo.root / "audit" / "log.jsonl"
+    command = [
+        sys.executable,
+        "-m",
+        "grantops",
+        "apply",
+        "--root",
+        str(repo.root),
+        "--now",
+        "2026-11-30T12:00:00Z",
+        "--yes",
+        "--mutation-interval",
+        "0",
+    ]
+    with subprocess.Popen(
+        command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as apply:
+        deadline = time.time() + 20
+        while time.time() < deadline and (
+            not log.exists() or "change-started" not in log.read_text()
+        ):
+            time.sleep(0.05)
+        apply.send_signal(signal.SIGKILL)  # the run dies while GitHub has not answered
+        apply.wait(timeout=10)
+    result = verify(log)
+    assert result.ok
+    assert [(i["action"], i["principal"], i["target"]) for i in result.open_intents] == [
+        ("add", "user:octocat", "repo:acme/payments-api")
+    ]
+    code, out, err = run("audit", "verify", "--root", str(repo.root))
+    assert code == 0
+    assert "hash chain intact" in out
+    assert "add user:octocat on repo:acme/payments-api was started by run" in err
+    assert "has no outcome: check it on GitHub" in err
+
+
+def test_audit_report_formats(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    log = AuditLog(path)
+    log.append(
+        {
+            "ts": "2026-11-29T08:00:00Z",
+            "event": "grant-approved",
+            "source": "grants/g.yaml",
+            "approvers": ["alice"],
+            "pull": 7,
+            "reason": "INC-1 hotfix",
+        }
+    )
+    log.append(
+        {
+            "ts": "2026-11-29T09:00:00Z",
+            "event": "access-added",
+            "principal": "user:octocat",
+            "target": "repo:acme/payments-api",
+            "to": "push",
+            "source": "grants/g.yaml",
+            "pull": 7,
+        }
+    )
+    log.append(
+        {
+            "ts": "2026-11-29T17:00:00Z",
+            "event": "access-removed",
+            "principal": "user:octocat",
+            "target": "repo:acme/payments-api",
+            "from": "push",
+            "source": "grants/g.yaml",
+        }
+    )
+    log.append(
+        {
+            "ts": "2026-11-30T01:00:00Z",
+            "event": "invitation-sent",
+            "principal": "user:dana",
+            "target": "repo:acme/ledger",
+            "to": "pull",
+        }
+    )
+    window = [
+        "--log",
+        str(path),
+        "--since",
+        "2026-11-29T00:00:00Z",
+        "--until",
+        "2026-11-30T00:00:00Z",
+    ]
+    code, out, _ = run("audit", "report", *window, "--format", "json")
+    assert code == 0
+    assert json.loads(out)["periods"] == [
+        {
+            "principal": "user:octocat",
+            "target": "repo:acme/payments-api",
+            "level": "push",
+            "start": "2026-11-29T09:00:00Z",
+            "end": "2026-11-29T17:00:00Z",
+            "source": "grants/g.yaml",
+            "reason": "INC-1 hotfix",
+            "approvers": "alice",
+            "pull": 7,
+            "pending": False,
+        }
+    ]  # dana's invitation falls after the window
+    code, out, _ = run("audit", "report", *window, "--format", "csv")
+    assert out.splitlines() == [
+        "who,access,on,from,until,grant,why,approved by,PR",
+        "user:octocat,push,repo:acme/payments-api,2026-11-29T09:00:00Z,2026-11-29T17:00:00Z,grants/g.yaml,INC-1 hotfix,alice,#7",
+    ]
+    code, out, _ = run(
+        "audit",
+        "report",
+        *window[:2],
+        "--since",
+        "2026-11-29T12:00:00Z",
+        "--until",
+        "2026-12-01T00:00:00Z",
+    )
+    assert "| user:dana    | pull (invited) | repo:acme/ledger" in out
+    assert "2026-11-29T12:00:00Z | 2026-11-29T17:00:00Z" in out  # clipped to the window

@@ -1,0 +1,238 @@
+"""The audit trail across real runs: notices once each, activity in the window, the report."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from grantops.audit.log import read_events, verify
+from grantops.audit.report import GrantRecord, ReportInput, access_after, render
+from grantops.desired import desired_access
+from grantops.github.activity import Activity
+from grantops.github.write import Outcome
+from grantops.plan import make_plan
+
+from .builders import actual, grant, policy
+from .data import GRANT, NOW, POLICY
+from .sandbox_fixtures import TOKEN, StartSandbox, reviewed, with_access_repo
+from .test_cli import run
+
+GOLDEN = Path(__file__).with_name("golden")
+NOTIFY = POLICY + "notify:\n  before: 1h\n"
+
+
+def _commit(sha: str, author: str, at: str, message: str) -> dict[str, Any]:
+    return {"sha": sha * 40, "author": author, "date": at, "message": message}
+
+
+def test_notices_once_each_and_activity_in_the_window(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo = reviewed(tmp_path / "access", {"g.yaml": GRANT}, policy=NOTIFY)
+    state = with_access_repo(repo)
+    state["repos"]["payments-api"]["commits"] = [
+        _commit("a", "octocat", "2026-11-30T20:00:00Z", "after the window"),
+        _commit("b", "bob", "2026-11-30T11:00:00Z", "someone else"),
+        _commit("c", "octocat", "2026-11-30T10:00:00Z", "Fix payment retries\n\nINC-4821"),
+    ]
+    state["repos"]["payments-api"]["pulls"] = [
+        {
+            "number": 41,
+            "author": "octocat",
+            "title": "Retry payments with backoff",
+            "head_sha": "d" * 40,
+            "merged_at": "2026-11-30T15:00:00Z",
+            "merge_commit_sha": "e" * 40,
+        },
+    ]
+    sandbox = start_sandbox(state)
+    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sandbox.url, "GITHUB_REPOSITORY": "acme/access"}
+
+    def apply(at: str) -> str:
+        code, out, err = run(
+            "apply",
+            "--root",
+            str(repo.root),
+            "--now",
+            at,
+            "--yes",
+            "--mutation-interval",
+            "0",
+            environ=env,
+        )
+        assert code == 0, err
+        return out
+
+    assert "1 notice(s) posted" in apply("2026-11-30T12:00:00Z")
+    assert "notice" not in apply("2026-11-30T12:30:00Z")
+    assert "1 notice(s) posted" in apply("2026-11-30T17:30:00Z")
+    sandbox.stats.clear()
+    assert "1 notice(s) posted" in apply("2026-11-30T18:30:00Z")
+    assert sandbox.stats["GET repos/list-commits"] == 1
+    sandbox.stats.clear()
+    assert "notice" not in apply("2026-11-30T19:00:00Z")
+    assert sandbox.stats["GET repos/list-commits"] == 0  # activity comes from the log now
+
+    comments = sandbox.state().repos["access"].comments
+    assert [(c.issue, c.body.split(":")[0]) for c in comments] == [
+        (2, "@octocat access is open"),
+        (2, "@octocat heads-up"),
+        (2, "@octocat access has ended and was removed"),
+    ]
+    assert "ends at 2026-11-30T18:00:00Z, in 30m" in comments[1].body
+    report = (repo.root / "audit" / "report.md").read_text()
+    ended = report.split("## Recently ended grants")[1].split("## Unapproved")[0]
+    assert "| repo:acme/payments-api | commit | cccccc" in ended and "Fix payment retries" in ended
+    assert "| repo:acme/payments-api | pull   | #41" in ended
+    assert "after the window" not in ended and "someone else" not in ended
+    events = read_events(repo.root / "audit" / "log.jsonl")
+    assert [e["kind"] for e in events if e["event"] == "notification-sent"] == [
+        "started",
+        "ending",
+        "ended",
+    ]
+    assert verify(repo.root / "audit" / "log.jsonl").ok
+
+
+def test_no_notices_when_the_token_may_not_comment(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    from grantops.sandbox import FaultRule
+
+    repo = reviewed(tmp_path / "access", {"g.yaml": GRANT}, policy=NOTIFY)
+    deny = FaultRule(
+        "POST /repos/acme/access/issues/.*/comments",
+        403,
+        times=-1,
+        message="Resource not accessible by integration",
+    )
+    sandbox = start_sandbox(with_access_repo(repo), faults=[deny])
+    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sandbox.url, "GITHUB_REPOSITORY": "acme/access"}
+    code, _, err = run(
+        "apply",
+        "--root",
+        str(repo.root),
+        "--now",
+        "2026-11-30T12:00:00Z",
+        "--yes",
+        "--mutation-interval",
+        "0",
+        environ=env,
+    )
+    assert code == 0
+    assert "notices are off this run" in err and "Resource not accessible by integration" in err
+    events = read_events(repo.root / "audit" / "log.jsonl")
+    assert not [e for e in events if e["event"] == "notification-sent"]
+
+
+def _report_input() -> ReportInput:
+    p = policy()
+    grants = [
+        grant(
+            "octocat/hotfix.yaml",
+            user="octocat",
+            repo="payments-api",
+            permission="push",
+            starts="2026-11-30T09:00:00Z",
+            expires="2026-11-30T18:00:00Z",
+        ),
+        grant(
+            "sre/ledger.yaml",
+            team="sre",
+            repos=["ledger", "deploy-api"],
+            permission="maintain",
+            starts="2026-11-29T12:00:00Z",
+            expires="2026-12-02T09:00:00Z",
+        ),
+    ]
+    state = actual(
+        owners=["root-admin"],
+        repos={
+            "payments-api": {
+                "collaborators": {"release-bot": "push", "bob": "admin", "acme-admin-bot": "admin"},
+                "teams": {"platform": "maintain"},
+            },
+            "ledger": {"invitations": {"dana": "pull"}},
+        },
+    )
+    desired = desired_access(p, grants, NOW)
+    plan = make_plan(p, desired, state, NOW)
+    outcomes = [Outcome(c, "done") for c in plan.changes]
+    records = [
+        GrantRecord(
+            "grants/mona/ledger.yaml",
+            (("user:mona", "repo:acme/ledger", "push"),),
+            NOW - timedelta(days=3),
+            NOW - timedelta(days=2),
+            "INC-4790 ledger export",
+            ("bob",),
+            3,
+        ),
+        GrantRecord(
+            "grants/octocat/hotfix.yaml",
+            (("user:octocat", "repo:acme/payments-api", "push"),),
+            NOW - timedelta(hours=3),
+            NOW + timedelta(hours=6),
+            "INC-4821 hotfix",
+            ("alice",),
+            7,
+        ),
+        GrantRecord(
+            "grants/sre/ledger.yaml",
+            (
+                ("team:sre", "repo:acme/ledger", "maintain"),
+                ("team:sre", "repo:acme/deploy-api", "maintain"),
+            ),
+            NOW - timedelta(days=1),
+            NOW + timedelta(days=2),
+            "INC-4830 migration",
+            ("alice", "carol"),
+            9,
+        ),
+    ]
+    activity = {
+        "grants/mona/ledger.yaml": [
+            (
+                "repo:acme/ledger",
+                [
+                    Activity("commit", "cccccc1", "Export November ledger", "2026-11-27T14:00:00Z"),
+                    Activity("pull", "#41", "Ledger export fixes", "2026-11-27T16:30:00Z"),
+                ],
+            )
+        ]
+    }
+    return ReportInput(
+        NOW,
+        "https://github.com/acme/access/actions/runs/42",
+        p,
+        plan,
+        desired,
+        access_after(state, outcomes),
+        outcomes,
+        records,
+        activity,
+    )
+
+
+def test_report_matches_the_reviewed_golden_file() -> None:
+    text = render(_report_input())
+    golden = GOLDEN / "report.md"
+    if os.environ.get("GRANTOPS_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text)
+    assert text == golden.read_text(), "review the change, then GRANTOPS_UPDATE_GOLDEN=1 pytest"
+
+
+def test_report_facts() -> None:
+    text = render(_report_input())
+    assert "- Drift removed this run: **2**" in text  # bob's hand-added admin, dana's invitation
+    now_section = text.split("## Access now")[1].split("## Active grants")[0]
+    assert "user:bob" not in now_section and "user:octocat" in now_section
+    assert (
+        "| `repo:acme/payments-api` | `user:acme-admin-bot` | admin    | left alone: protected account"
+        in text
+    )
+    assert "octocat push :active" in text and "user mona push :done" in text
+    assert "now :milestone, m0, 2026-11-30T12:00, 0m" in text
