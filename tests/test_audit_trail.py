@@ -236,3 +236,32 @@ def test_report_facts() -> None:
     )
     assert "octocat push :active" in text and "user mona push :done" in text
     assert "now :milestone, m0, 2026-11-30T12:00, 0m" in text
+
+
+def test_an_expired_invitation_is_sent_again_at_most_three_times(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    dana = GRANT.replace("octocat", "dana").replace("payments-api", "ledger")
+    repo = reviewed(tmp_path / "access", {"d.yaml": dana})
+    sandbox = start_sandbox(with_access_repo(repo))
+    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sandbox.url, "GITHUB_REPOSITORY": "acme/access"}
+    argv = [
+        "apply",
+        "--root",
+        str(repo.root),
+        "--now",
+        "2026-11-30T12:00:00Z",
+        "--yes",
+        "--mutation-interval",
+        "0",
+    ]
+    for _ in range(4):
+        code, out, err = run(*argv, environ=env)
+        assert code == 0, err
+        with sandbox.lock:
+            sandbox.world.expire_invitations()  # dana never accepts
+    assert sandbox.stats["PUT repos/add-collaborator"] == 3
+    assert (
+        "user:dana on repo:acme/ledger (push): invitation expired unaccepted 3 times; not sent again"
+        in out
+    )

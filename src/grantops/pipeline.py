@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from grantops.access import Principal, Target
 from grantops.approval import Approval
 from grantops.desired import DesiredState, desired_access
 from grantops.load import Loaded
@@ -30,6 +31,7 @@ def build_plan(
     actual: ActualState,
     now: datetime,
     approvals: Mapping[str, Approval] | None = None,
+    invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
 ) -> Planning:
     """Plan from the honoured grants; ``approvals=None`` means proof is switched off.
 
@@ -48,5 +50,5 @@ def build_plan(
                 reason = verdict.reason if verdict else "no approval was checked"
                 unapproved.append(Unapproved(grant.path, reason))
     desired = desired_access(loaded.policy, honoured, now)
-    plan = make_plan(loaded.policy, desired, actual, now)
+    plan = make_plan(loaded.policy, desired, actual, now, invitations_sent)
     return Planning(desired, replace(plan, unapproved=tuple(unapproved)))

@@ -9,6 +9,7 @@ people reading the plan both need to know *why* access moves.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -98,13 +99,26 @@ class Plan:
         }
 
 
-def make_plan(policy: Policy, desired: DesiredState, actual: ActualState, now: datetime) -> Plan:
+MAX_INVITATIONS = 3
+"""Invitations sent for one grant before an expired one is no longer sent again."""
+
+
+def make_plan(
+    policy: Policy,
+    desired: DesiredState,
+    actual: ActualState,
+    now: datetime,
+    invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
+) -> Plan:
     """Changes that turn ``actual`` into ``desired`` within managed scope.
 
     Ordered by target, then principal, with an invitation's cancellation before the add
-    that replaces it. Protected accounts and org owners are never removed or lowered:
-    such cases land in ``kept`` so the output can say so.
+    that replaces it. Protected accounts and org owners are never removed or lowered, and
+    an invitation that expired unaccepted after ``MAX_INVITATIONS`` sends (counted from
+    the audit log, ``invitations_sent``) is not sent again: such cases land in ``kept``
+    so the output can say so.
     """
+    sent = invitations_sent or {}
     keys = (
         set(desired.access)
         | set(actual.access)
@@ -127,6 +141,13 @@ def make_plan(policy: Policy, desired: DesiredState, actual: ActualState, now: d
             step = _ended_blindly(key, desired)
         else:
             step = _diff_key(policy, key, desired, actual)
+        stale = actual.expired_invitations.get(key)
+        want = desired.access.get(key)
+        times = sent.get((principal, target, want.source), 0) if want else 0
+        if stale is not None and times >= MAX_INVITATIONS:
+            reason = f"invitation expired unaccepted {times} times; not sent again"
+            kept.append(Kept(principal, target, stale, reason))
+            continue
         for change in step:
             lowers = change.action in ("remove", "cancel_invitation") or (
                 change.action == "update" and _is_lower(policy, change)

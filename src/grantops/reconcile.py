@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from grantops.access import Principal, Target
 from grantops.approval import Approval
 from grantops.audit.record import Recorder
 from grantops.github import GitHub, Outcome
@@ -34,6 +35,7 @@ def plan_live(
     github: GitHub,
     now: datetime,
     approvals: Mapping[str, Approval] | None = None,
+    invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
 ) -> LivePlan:
     """Read GitHub, plan, and settle collaborators whose level is inherited.
 
@@ -42,7 +44,7 @@ def plan_live(
     Only those few keys are checked (a handful of requests), then the plan is made again.
     """
     actual = github.read(loaded.policy).actual
-    planning = build_plan(loaded, actual, now, approvals)
+    planning = build_plan(loaded, actual, now, approvals, invitations_sent)
     levels = loaded.policy.levels
     suspects = [
         (c.principal, c.target)
@@ -56,7 +58,7 @@ def plan_live(
         inherited = github.inherited_levels(loaded.policy, actual, suspects)
         if inherited:
             actual = replace(actual, inherited=inherited)
-            planning = build_plan(loaded, actual, now, approvals)
+            planning = build_plan(loaded, actual, now, approvals, invitations_sent)
     return LivePlan(planning, actual)
 
 

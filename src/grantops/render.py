@@ -62,7 +62,7 @@ def plan_text(plan: Plan) -> str:
         lines += [f"  {u.source}: {u.reason}" for u in plan.unapproved]
         lines.append("")
     if plan.kept:
-        lines.append("Left alone (never removed or lowered):")
+        lines.append("Left alone:")
         lines += [f"  {k.principal} on {k.target} ({k.level}): {k.reason}" for k in plan.kept]
         lines.append("")
     lines.append(plan_summary(plan))

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grantops.access import Principal, Target
+
 LOG_PATH = "audit/log.jsonl"
 GENESIS = "0" * 64
 
@@ -128,6 +130,21 @@ def _check_line(line: str, prev: str) -> str | None:
     if event["prev"] != prev:
         return "it does not follow the line before it (lines were removed, inserted or reordered)"
     return None
+
+
+def invitations_sent(events: list[Event]) -> dict[tuple[Principal, Target, str | None], int]:
+    """How many invitations the log says were sent per (user, repository, grant file)."""
+    counts: dict[tuple[Principal, Target, str | None], int] = {}
+    for event in events:
+        if event.get("event") != "invitation-sent":
+            continue
+        kind, _, login = str(event.get("principal")).partition(":")
+        where, _, full = str(event.get("target")).partition(":")
+        org, _, name = full.partition("/")
+        if kind == "user" and where == "repo" and name:
+            key = (Principal.user(login), Target.repo(org, name), event.get("source"))
+            counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def iter_kind(events: list[Event], *kinds: str) -> Iterator[Event]:

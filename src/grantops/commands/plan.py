@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grantops import actions, evidence, gitrepo, planfile, render, safety
-from grantops.audit.log import LOG_PATH, AuditLog, read_events
+from grantops.audit.log import LOG_PATH, AuditLog, invitations_sent, read_events
 from grantops.audit.record import Recorder, run_id
 from grantops.commands.common import (
     EXIT_CHANGES,
@@ -123,7 +123,8 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
                 "WARNING: approval.required is 0: approval proof is OFF and every grant on the "
                 "branch is honoured without checking its review"
             )
-        live = plan_live(loaded, github, now, proof.grants if proof else None)
+        sent = invitations_sent(read_events(args.root / LOG_PATH))
+        live = plan_live(loaded, github, now, proof.grants if proof else None, sent)
     except BaseException:
         github.close()
         raise
@@ -276,7 +277,8 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
     if args.json:
         io.json(_document(run, {"applied": True, "outcomes": [_outcome_json(o) for o in outcomes]}))
     else:
-        io.out(render.outcomes_summary(outcomes))
+        if outcomes:
+            io.out(render.outcomes_summary(outcomes))
         sent = f"; {finished.notices} notice(s) posted" if finished.notices else ""
         written = finished.report.relative_to(args.root).as_posix()
         io.out(f"Audit: {LOG_PATH} appended, {written} rewritten{sent}.")
