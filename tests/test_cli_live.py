@@ -220,3 +220,18 @@ def test_sandbox_serve_answers_and_saves(tmp_path: Path) -> None:
 
 def test_main_defaults_to_process_streams(capsys: object) -> None:
     assert main(["--version"]) == 0
+
+
+def test_plan_preview_assumes_the_pull_requests_grants_approved(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    root, sandbox = _live(start_sandbox, tmp_path, {})
+    (root / "grants" / "new.yaml").write_text(GRANT)  # on the PR branch, not merged yet
+    code, out, err = run(
+        "plan", "--root", str(root), "--now", AT, "--preview", environ=_env(sandbox.url)
+    )
+    assert code == 0, err
+    assert "preview: every grant is assumed approved" in err
+    assert "user:octocat" in out and "Unapproved" not in out
+    code, out, _ = run("plan", "--root", str(root), "--now", AT, environ=_env(sandbox.url))
+    assert "grants/new.yaml: not committed" in out  # without --preview it is refused

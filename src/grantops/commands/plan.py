@@ -55,6 +55,11 @@ def register(
     plan.add_argument(
         "--out", type=Path, metavar="FILE", help="write the plan with a checksum, for apply --plan"
     )
+    plan.add_argument(
+        "--preview",
+        action="store_true",
+        help="a pull request's plan: assume its grants approved (plan only)",
+    )
     apply = sub.add_parser("apply", parents=[common], help="change GitHub to match the plan")
     apply.add_argument("--yes", action="store_true", help="really change access (default: dry run)")
     apply.add_argument(
@@ -118,6 +123,11 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         if repo is not None:
             key = io.environ.get(EVIDENCE_KEY)
             proof = prove(args.root, loaded, now, github, repo, key.encode() if key else None)
+        elif getattr(args, "preview", False):
+            notes.append(
+                "preview: every grant is assumed approved, as this pull request's will be "
+                "once it is reviewed and merged"
+            )
         else:
             notes.append(
                 "WARNING: approval.required is 0: approval proof is OFF and every grant on the "
@@ -136,7 +146,7 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
 
 def _access_repo(args: argparse.Namespace, io: Io, loaded: Loaded) -> AccessRepo | None:
     """The access repository whose reviews prove grants; None when proof is off."""
-    if loaded.policy.approval.required == 0:
+    if loaded.policy.approval.required == 0 or getattr(args, "preview", False):
         return None
     slug = args.repo or io.environ.get("GITHUB_REPOSITORY")
     if not slug:
