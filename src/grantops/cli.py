@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from grantops import __version__, actions
-from grantops.commands import audit, demo, plan, sandbox, schema, snapshot, validate
+from grantops.commands import audit, demo, plan, request, sandbox, schema, snapshot, validate
 from grantops.commands.common import EXIT_ERROR, Io, problem_json
 from grantops.errors import GrantopsError, InvalidInput, Problem
 from grantops.values import parse_timestamp
@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"grantops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (validate, plan, snapshot, audit, schema, sandbox, demo):
+    for module in (validate, plan, request, snapshot, audit, schema, sandbox, demo):
         module.register(sub, common)
     return parser
 
@@ -52,8 +52,11 @@ def main(
     environ: Mapping[str, str] | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
-    io = Io(os.environ if environ is None else environ, stdout or sys.stdout, stderr or sys.stderr)
+    environ = os.environ if environ is None else environ
+    reader = stdin if stdin is not None else (sys.stdin if stdout is None else None)
+    io = Io(environ, stdout or sys.stdout, stderr or sys.stderr, reader)
     try:
         with redirect_stdout(io.stdout), redirect_stderr(io.stderr):
             args = _parser().parse_args(argv)
@@ -85,6 +88,9 @@ def _dispatch(args: argparse.Namespace, now: datetime, io: Io) -> int:
         "schema": schema.run,
         "sandbox": sandbox.run,
         "audit": audit.run,
+        "request": request.run_request,
+        "extend": request.run_extend,
+        "revoke": request.run_revoke,
     }
     return handlers[args.command](args, now, io)
 

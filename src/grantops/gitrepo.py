@@ -7,6 +7,7 @@ differs from that commit was not reviewed in that form and has no commit to judg
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -65,3 +66,40 @@ def last_commits(root: Path, paths: list[str]) -> dict[str, str | None]:
         if changed in found:
             found[changed] = None
     return found
+
+
+def has_remote(root: Path, remote: str) -> bool:
+    return remote in _git(root, "remote").split()
+
+
+def remote_slug(root: Path, remote: str) -> str | None:
+    """``OWNER/NAME`` from a GitHub remote URL (https or ssh), if it is one."""
+    url = _git(root, "remote", "get-url", remote).strip()
+    found = re.search(r"[:/]([^/:]+)/([^/]+?)(?:\.git)?/?$", url)
+    return f"{found.group(1)}/{found.group(2)}" if found and "github" in url else None
+
+
+def propose(root: Path, branch: str, paths: list[str], message: str, remote: str) -> str:
+    """Commit ``paths`` on a new branch, push it, and return to the branch we were on.
+
+    Only the named paths are committed, whatever else the working tree holds.
+    """
+    base = current_branch(root)
+    if base is None:
+        raise GitError("HEAD is detached; check out the branch pull requests should target")
+    _git(root, "switch", "--quiet", "-c", branch)
+    try:
+        _git(root, "add", "--all", "--", *paths)
+        _git(root, "commit", "--quiet", "-m", message, "--", *paths)
+        _git(root, "push", "--quiet", "--set-upstream", remote, branch)
+    finally:
+        _git(root, "switch", "--quiet", base)
+    return base
+
+
+def config(root: Path, key: str) -> str | None:
+    try:
+        value = _git(root, "config", "--get", key).strip()
+    except GitError:
+        return None
+    return value or None

@@ -52,6 +52,8 @@ class PullState(_Strict):
     number: int
     author: str
     title: str = "Grant request"
+    body: str = ""
+    head_ref: str = ""
     head_sha: str
     base: str = "main"
     merged_at: str | None = None

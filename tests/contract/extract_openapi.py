@@ -48,6 +48,7 @@ OPERATIONS = [
     "pulls/list-reviews",
     "pulls/list-commits",
     "pulls/list",
+    "pulls/create",
     "repos/list-commits",
     "issues/create-comment",
     "users/get-authenticated",

@@ -17,8 +17,22 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNSAFE, EXIT_CHANGES = 0, 1, 2, 3, 4
 class Io:
     """The world a command may touch, passed in so tests can supply their own."""
 
-    def __init__(self, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> None:
-        self.environ, self.stdout, self.stderr = environ, stdout, stderr
+    def __init__(
+        self,
+        environ: Mapping[str, str],
+        stdout: TextIO,
+        stderr: TextIO,
+        stdin: TextIO | None = None,
+    ) -> None:
+        self.environ, self.stdout, self.stderr, self.stdin = environ, stdout, stderr, stdin
+
+    def ask(self, question: str) -> str | None:
+        """Ask a person at a terminal; None when nobody is there to answer."""
+        if self.stdin is None or not self.stdin.isatty():
+            return None
+        print(f"{question}: ", end="", file=self.stdout, flush=True)
+        answer = self.stdin.readline()
+        return answer.strip() or None
 
     def out(self, text: str = "") -> None:
         print(text, file=self.stdout, flush=True)

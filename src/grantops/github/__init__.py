@@ -130,6 +130,23 @@ class GitHub:
     ) -> list[Activity]:
         return activity(self.transport, owner, repo, login, since, until)
 
+    def open_pull(
+        self, owner: str, repo: str, *, head: str, base: str, title: str, body: str
+    ) -> tuple[int, str]:
+        """Open a pull request; return its number and web address."""
+        created = self.transport.create(
+            f"open a pull request in {owner}/{repo}",
+            "pulls",
+            "create",
+            owner=owner,
+            repo=repo,
+            head=head,
+            base=base,
+            title=title,
+            body=body,
+        )
+        return int(created["number"]), str(created["html_url"])
+
     def apply(self, org: str, change: Change) -> Outcome:
         ids = self._last_read.invitation_ids if self._last_read else {}
         return apply_change(self.transport, org, change, ids)

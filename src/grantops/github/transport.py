@@ -144,6 +144,20 @@ class Transport:
         finally:
             self._last_mutation = self.clock()
 
+    def create(self, what: str, group: str, name: str, /, **params: Any) -> Any:
+        """A POST that creates something; returns GitHub's description of it.
+
+        Not retried after a timeout or 5xx (a second POST could create it twice); rate
+        limits are still waited out, since a limited request created nothing.
+        """
+        self._pace_mutations()
+        fn = self.op(group, name)
+        try:
+            response = self._send(what, lambda: fn(**params, raw_=True), once=True)
+        finally:
+            self._last_mutation = self.clock()
+        return self._body(response)
+
     # ----- internals ----------------------------------------------------------
 
     def _read(self, what: str, group: str, name: str, params: dict[str, Any]) -> Any:
@@ -179,8 +193,14 @@ class Transport:
             return response.body
         return response.json() if response.content else None
 
-    def _send(self, what: str, fn: Callable[[], Any], verify: Verify | None = None) -> Any:
-        """The retry loop shared by reads and mutations."""
+    def _send(
+        self, what: str, fn: Callable[[], Any], verify: Verify | None = None, once: bool = False
+    ) -> Any:
+        """The retry loop shared by reads and mutations.
+
+        ``once``: a request that must not be repeated when its outcome is unknown (a
+        timeout or a 5xx); it fails instead, saying so.
+        """
         status: int | None = None
         message = "no answer"
         for attempt in range(self.retry.attempts):
@@ -189,6 +209,10 @@ class Transport:
                 response = _attempt(fn)
             except _NoAnswer as exc:
                 message = str(exc)
+                if once:
+                    raise GitHubError(
+                        what, None, f"{message}; it may have been done: check first"
+                    ) from None
                 if verify is not None and verify():
                     return _Applied()
                 if not last:
@@ -206,6 +230,10 @@ class Transport:
                     self._wait(wait)
                 continue
             if status >= 500:
+                if once:
+                    raise GitHubError(
+                        what, status, f"{message}; it may have been done: check first"
+                    )
                 if verify is not None and verify():
                     return _Applied()
                 if not last:

@@ -219,7 +219,7 @@ def pull_request(base: str, world: World, repo: Repo, pull: PullState) -> Json:
         "locked": False,
         "title": pull.title,
         "user": author,
-        "body": None,
+        "body": pull.body or None,
         "labels": [],
         "milestone": None,
         "active_lock_reason": None,
@@ -232,7 +232,7 @@ def pull_request(base: str, world: World, repo: Repo, pull: PullState) -> Json:
         "assignees": [],
         "requested_reviewers": [],
         "requested_teams": [],
-        "head": ref(f"grant-{pull.number}", pull.head_sha),
+        "head": ref(pull.head_ref or f"grant-{pull.number}", pull.head_sha),
         "base": ref(pull.base, pull.merge_commit_sha or pull.head_sha),
         "_links": {
             "self": link(api),
@@ -247,6 +247,25 @@ def pull_request(base: str, world: World, repo: Repo, pull: PullState) -> Json:
         "author_association": "MEMBER",
         "auto_merge": None,
         "draft": False,
+    }
+
+
+def full_pull_request(base: str, world: World, repo: Repo, pull: PullState) -> Json:
+    """A single pull request, as answered when one is opened or fetched."""
+    return {
+        **pull_request(base, world, repo, pull),
+        "merged": pull.merged_at is not None,
+        "mergeable": True,
+        "rebaseable": True,
+        "mergeable_state": "clean",
+        "merged_by": None,
+        "comments": 0,
+        "review_comments": 0,
+        "maintainer_can_modify": False,
+        "commits": 1,
+        "additions": 1,
+        "deletions": 0,
+        "changed_files": 1,
     }
 
 

@@ -550,6 +550,26 @@ def _routes(sandbox: Sandbox) -> list[tuple[str, re.Pattern[str], str, Handler]]
             200, [bodies.pull_request(call.base, world, repo, p) for p in items], paginate=True
         )
 
+    def create_pull(call: Call) -> Reply:
+        repo = repo_of(call)
+        body = call.body or {}
+        missing = [k for k in ("title", "head", "base") if not body.get(k)]
+        if missing:
+            raise SandboxError(
+                422,
+                "Validation Failed",
+                [{"resource": "PullRequest", "code": "missing_field", "field": k} for k in missing],
+            )
+        pull = world.open_pull(
+            repo,
+            sandbox.settings.viewer,
+            str(body["title"]),
+            str(body["head"]),
+            str(body["base"]),
+            str(body.get("body", "")),
+        )
+        return Reply(201, bodies.full_pull_request(call.base, world, repo, pull))
+
     def create_comment(call: Call) -> Reply:
         repo = repo_of(call)
         body = str((call.body or {}).get("body", ""))
@@ -682,6 +702,7 @@ def _routes(sandbox: Sandbox) -> list[tuple[str, re.Pattern[str], str, Handler]]
         ),
         ("GET", f"{repo}/commits", "repos/list-commits", list_commits),
         ("GET", f"{repo}/pulls", "pulls/list", list_pulls),
+        ("POST", f"{repo}/pulls", "pulls/create", create_pull),
         (
             "POST",
             rf"{repo}/issues/(?P<issue_number>\d+)/comments",

@@ -8,6 +8,7 @@ of all sources, what pending team memberships look like. The HTTP layer
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -327,6 +328,35 @@ class World:
             if pull.number == number:
                 return pull
         raise SandboxError(404, "Not Found")
+
+    def open_pull(
+        self, repo: Repo, author: str, title: str, head: str, base: str, body: str
+    ) -> PullState:
+        if any(p.head_ref == head and p.merged_at is None for p in repo.pulls):
+            raise SandboxError(
+                422,
+                "Validation Failed",
+                [
+                    {
+                        "resource": "PullRequest",
+                        "code": "custom",
+                        "message": f"A pull request already exists for {head}.",
+                    }
+                ],
+            )
+        number = max((p.number for p in repo.pulls), default=0) + 1
+        sha = hashlib.sha1(f"{head}-{number}".encode()).hexdigest()
+        pull = PullState(
+            number=number,
+            author=author,
+            title=title,
+            body=body,
+            head_ref=head,
+            head_sha=sha,
+            base=base,
+        )
+        repo.pulls.append(pull)
+        return pull
 
     def add_comment(self, repo: Repo, number: int, login: str, body: str) -> CommentState:
         if not any(p.number == number for p in repo.pulls):

@@ -1,0 +1,260 @@
+"""``grantops request``, ``extend`` and ``revoke``: the self-service side of the flow.
+
+Each writes (or removes) one grant file, checks the whole access repository against
+the policy exactly as CI will, and says what merging would do. With ``--open-pr`` it
+commits the file on a new branch, pushes it and opens the pull request whose review
+is the approval. Invalid input changes nothing: a file that fails validation is
+removed again (or restored) before grantops exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from grantops import gitrepo
+from grantops.commands.common import EXIT_OK, Io, add_api_options, github_client
+from grantops.errors import InvalidInput, UsageError
+from grantops.load import Loaded, load_repo
+from grantops.requests import Request, extend_text, grant_path, render, window
+from grantops.values import format_timestamp, parse_duration, parse_timestamp
+from grantops.yamlfile import parse
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    request = sub.add_parser("request", parents=[common], help="write a grant file (and open a PR)")
+    request.add_argument(
+        "--repo",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a repository of the org (repeat for several)",
+    )
+    request.add_argument(
+        "--team",
+        metavar="SLUG",
+        help="with --user: membership of this team; with --repo: the team's access",
+    )
+    request.add_argument(
+        "--user", help="the grantee (default: the token's account, else git config github.user)"
+    )
+    request.add_argument(
+        "--permission", help="pull, triage, push, maintain, admin or a custom role"
+    )
+    request.add_argument("--role", choices=("member", "maintainer"), help="team role")
+    length = request.add_mutually_exclusive_group()
+    length.add_argument("--for", dest="duration", metavar="DURATION", help="e.g. 4h, 1d12h")
+    length.add_argument("--until", metavar="TIME", help="RFC 3339 end, e.g. 2026-11-30T18:00:00Z")
+    request.add_argument("--starts", metavar="TIME", help="RFC 3339 start (default: on merge)")
+    request.add_argument("--reason", help="why: the incident or change, and what needs doing")
+    extend = sub.add_parser("extend", parents=[common], help="push a grant's end back")
+    extend.add_argument("file", type=Path, help="the grant file")
+    extend.add_argument("--by", required=True, metavar="DURATION", help="e.g. 2h")
+    revoke = sub.add_parser("revoke", parents=[common], help="end a grant early")
+    revoke.add_argument("file", type=Path, help="the grant file")
+    for parser in (request, extend, revoke):
+        parser.add_argument(
+            "--open-pr",
+            action="store_true",
+            help="commit on a new branch, push it and open a pull request",
+        )
+        parser.add_argument("--remote", default="origin", help="git remote to push to")
+        parser.add_argument(
+            "--access-repo",
+            metavar="OWNER/NAME",
+            help="where to open the PR (default: $GITHUB_REPOSITORY, else the remote)",
+        )
+        add_api_options(parser)
+
+
+def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
+    load_repo(args.root, now)  # a repository that is already invalid gets no new file
+    request = _request_from(args, now, io)
+    path = grant_path(args.root, request, now)
+    relative = path.relative_to(args.root).as_posix()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(request), encoding="utf-8")
+    checked = _check(args.root, now, undo=path.unlink)
+    io.out(f"Wrote {relative}:\n")
+    io.out(path.read_text(encoding="utf-8").rstrip("\n"))
+    grant = next(g for g in checked.grants if g.path == relative)
+    io.out("\nOnce reviewed and merged, the next reconcile run will:")
+    for principal, target, level in grant.grantables(checked.policy.org):
+        opens = format_timestamp(grant.starts) if grant.starts else "merge"
+        ends = format_timestamp(grant.expires)
+        io.out(f"  + add {principal} {level} on {target} (from {opens} until {ends})")
+    if args.open_pr:
+        what = request.describe(checked.policy.org)
+        title = f"Grant {what} until {format_timestamp(request.expires)}"
+        body = _body(checked, request, relative)
+        _open_pr(args, io, f"grant/{request.who.lower()}/{path.stem}", [relative], title, body)
+    return EXIT_OK
+
+
+def run_extend(args: argparse.Namespace, now: datetime, io: Io) -> int:
+    path, relative = _grant_file(args)
+    by = _duration(args.by, "--by")
+    original = path.read_text(encoding="utf-8")
+    document = parse(original)
+    if ("expires",) not in document.lines:
+        raise UsageError(f"{relative} has no expires: line to extend")
+    old = parse_timestamp(str(document.data["expires"]))
+    new = old + by
+    path.write_text(extend_text(original, document.lines[("expires",)], new), encoding="utf-8")
+    _check(args.root, now, undo=lambda: path.write_text(original, encoding="utf-8"))
+    io.out(f"Extended {relative}: expires {format_timestamp(old)} -> {format_timestamp(new)}.")
+    io.out("A changed grant needs a fresh review: it counts once the change is merged.")
+    if args.open_pr:
+        title = f"Extend {relative} by {args.by} until {format_timestamp(new)}"
+        body = (
+            f"Extends `{relative}` by **{args.by}**: it now ends at "
+            f"**{format_timestamp(new)}** instead of {format_timestamp(old)}.\n\n"
+            "Merge review is the approval: review this like a new grant.\n"
+        )
+        _open_pr(args, io, f"extend/{path.parent.name}/{path.stem}", [relative], title, body)
+    return EXIT_OK
+
+
+def run_revoke(args: argparse.Namespace, now: datetime, io: Io) -> int:
+    path, relative = _grant_file(args)
+    path.unlink()
+    io.out(f"Removed {relative}: its access ends on the first reconcile run after this is merged.")
+    if args.open_pr:
+        title = f"Revoke {relative}"
+        body = f"Ends the access `{relative}` gave, before its window closes.\n"
+        _open_pr(args, io, f"revoke/{path.parent.name}/{path.stem}", [relative], title, body)
+    return EXIT_OK
+
+
+def _request_from(args: argparse.Namespace, now: datetime, io: Io) -> Request:
+    repos = tuple(args.repo)
+    if not repos and not args.team:
+        answer = _ask(io, "Repository (or leave empty for a team)", "")
+        repos = (answer,) if answer else ()
+    team = args.team
+    if not repos and not team:
+        team = _ask(io, "Team", "--repo or --team")
+    user = args.user
+    if not user and not (team and repos):
+        user = _default_user(args, io)
+    permission = args.permission
+    if repos and not permission:
+        permission = _ask(io, "Permission (pull, triage, push, maintain, admin)", "--permission")
+    if args.duration is None and args.until is None:
+        args.duration = _ask(io, "For how long (e.g. 4h) ", "--for or --until")
+    reason = args.reason or _ask(io, "Reason (incident or change, and what for)", "--reason")
+    starts = _time(args.starts, "--starts") if args.starts else None
+    until = _time(args.until, "--until") if args.until else None
+    duration = _duration(args.duration, "--for") if args.duration else None
+    return Request(
+        user=user,
+        team=team,
+        repos=repos,
+        permission=permission,
+        role=args.role if not repos else None,
+        starts=starts,
+        expires=window(starts, now, duration, until),
+        reason=str(reason),
+    )
+
+
+def _ask(io: Io, question: str, flag: str) -> str | None:
+    answer = io.ask(question)
+    if answer is None and flag:
+        raise UsageError(f"missing {flag} (or run in a terminal to be asked)")
+    return answer
+
+
+def _default_user(args: argparse.Namespace, io: Io) -> str:
+    token = io.environ.get("GITHUB_TOKEN") or io.environ.get("GH_TOKEN")
+    if token:
+        with github_client(args, io) as github:
+            me = github.viewer()
+        if me:
+            return me
+    configured = gitrepo.config(args.root, "github.user")
+    if configured:
+        return configured
+    answer = _ask(io, "Your GitHub login", "--user")
+    assert answer is not None
+    return answer
+
+
+def _time(value: str, flag: str) -> datetime:
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def _duration(value: str, flag: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def _check(root: Path, now: datetime, undo: Callable[[], object]) -> Loaded:
+    """Validate the whole repository as CI will; on any error undo the write first."""
+    try:
+        return load_repo(root, now)
+    except InvalidInput:
+        undo()
+        raise
+
+
+def _grant_file(args: argparse.Namespace) -> tuple[Path, str]:
+    path = args.file if args.file.is_absolute() else Path.cwd() / args.file
+    root = args.root.resolve()
+    try:
+        relative = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        raise UsageError(f"{args.file} is not inside the access repository {root}") from None
+    if not relative.startswith("grants/") or relative == "grants/policy.yaml" or not path.is_file():
+        raise UsageError(f"{args.file} is not a grant file under grants/")
+    return path, relative
+
+
+def _body(loaded: Loaded, request: Request, relative: str) -> str:
+    org = loaded.policy.org
+    approval = loaded.policy.approval
+    reviewers = f"@{org}/{approval.approvers}" if approval.approvers else "a teammate"
+    grantee = f"@{request.user}" if request.user else f"@{org}/{request.team}"
+    opens = format_timestamp(request.starts) if request.starts else "when merged"
+    return (
+        f"**Who:** {grantee}\n"
+        f"**What:** {request.describe(org)}\n"
+        f"**From:** {opens}\n"
+        f"**Until:** {format_timestamp(request.expires)}\n"
+        f"**Why:** {request.reason}\n\n"
+        f"Grant file: `{relative}`\n\n"
+        f"Needs {approval.required} approval(s) from {reviewers}, not from the grantee or the "
+        "author. Merge review is the approval: access starts on the first reconcile run after "
+        "merge and ends on its own.\n"
+    )
+
+
+def _open_pr(
+    args: argparse.Namespace, io: Io, branch: str, paths: list[str], title: str, body: str
+) -> None:
+    if not gitrepo.has_remote(args.root, args.remote):
+        raise UsageError(f"no git remote '{args.remote}' to push the branch to")
+    slug = (
+        args.access_repo
+        or io.environ.get("GITHUB_REPOSITORY")
+        or gitrepo.remote_slug(args.root, args.remote)
+    )
+    if not slug or "/" not in slug:
+        raise UsageError("set --access-repo OWNER/NAME: where should the pull request go?")
+    owner, _, name = slug.partition("/")
+    base = gitrepo.propose(args.root, branch, paths, title, args.remote)
+    with github_client(args, io) as github:
+        number, url = github.open_pull(owner, name, head=branch, base=base, title=title, body=body)
+    io.out(f"\nOpened pull request #{number}: {url}")
+
+
+__all__ = ["register", "run_extend", "run_request", "run_revoke"]

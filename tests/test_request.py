@@ -1,0 +1,304 @@
+"""Self-service: request, extend and revoke write exactly the files CI will accept."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from grantops.cli import main
+from grantops.sandbox.reviewed import ReviewedRepo
+
+from .data import GRANT, POLICY
+from .sandbox_fixtures import TOKEN, StartSandbox, with_access_repo
+from .test_cli import run
+
+AT = "2026-11-30T12:00:00Z"
+REQUEST = [
+    "request",
+    "--now",
+    AT,
+    "--repo",
+    "payments-api",
+    "--permission",
+    "push",
+    "--for",
+    "4h",
+    "--user",
+    "octocat",
+    "--reason",
+    "INC-4821 hotfix for payment retries",
+]
+
+
+def _repo(tmp_path: Path) -> ReviewedRepo:
+    repo = ReviewedRepo.create(tmp_path / "access")
+    repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
+    return repo
+
+
+def test_request_writes_a_valid_grant_and_says_what_it_will_do(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    code, out, err = run(*REQUEST, "--root", str(root))
+    assert code == 0, err
+    written = root / "grants" / "octocat" / "2026-11-30-payments-api.yaml"
+    assert written.read_text() == (
+        "# yaml-language-server: $schema=../../schema/grant.schema.json\n"
+        "user: octocat\nrepo: payments-api\npermission: push\n"
+        "expires: 2026-11-30T16:00:00Z\nreason: INC-4821 hotfix for payment retries\n"
+    )
+    assert "Wrote grants/octocat/2026-11-30-payments-api.yaml" in out
+    assert (
+        "+ add user:octocat push on repo:acme/payments-api (from merge until 2026-11-30T16:00:00Z)"
+        in out
+    )
+    assert run("validate", "--root", str(root), "--now", AT)[0] == 0
+    # a second request for the same day and target gets its own file
+    assert run(*REQUEST, "--root", str(root))[0] == 0
+    assert (root / "grants" / "octocat" / "2026-11-30-payments-api-2.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (
+            [
+                "--team",
+                "prod-deployers",
+                "--role",
+                "maintainer",
+                "--starts",
+                "2026-12-01T09:00:00Z",
+                "--until",
+                "2026-12-01T17:00:00Z",
+            ],
+            "user: octocat\nteam: prod-deployers\nrole: maintainer\nstarts: 2026-12-01T09:00:00Z\nexpires: 2026-12-01T17:00:00Z\n",
+        ),
+    ],
+)
+def test_request_team_membership(tmp_path: Path, extra: list[str], fragment: str) -> None:
+    root = _repo(tmp_path).root
+    argv = [
+        "request",
+        "--root",
+        str(root),
+        "--now",
+        AT,
+        "--user",
+        "octocat",
+        "--reason",
+        "CHG-1 release",
+        *extra,
+    ]
+    code, _, err = run(*argv)
+    assert code == 0, err
+    assert fragment in (root / "grants" / "octocat" / "2026-12-01-prod-deployers.yaml").read_text()
+
+
+def test_a_team_repo_request_with_a_reason_that_needs_quoting(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    argv = [
+        "request",
+        "--root",
+        str(root),
+        "--now",
+        AT,
+        "--team",
+        "sre",
+        "--repo",
+        "ledger",
+        "--repo",
+        "deploy-api",
+        "--permission",
+        "maintain",
+        "--for",
+        "1d",
+        "--reason",
+        'INC-9: "urgent" # not a comment',
+    ]
+    assert run(*argv)[0] == 0
+    text = (root / "grants" / "sre" / "2026-11-30-ledger-and-1-more.yaml").read_text()
+    assert 'reason: "INC-9: \\"urgent\\" # not a comment"\n' in text
+    assert "repos: [ledger, deploy-api]\n" in text and "user:" not in text
+    assert run("validate", "--root", str(root), "--now", AT)[0] == 0
+
+
+def test_a_request_the_policy_refuses_leaves_nothing_behind(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    argv = [a if a != "push" else "admin" for a in REQUEST]
+    code, _, err = run(*argv, "--root", str(root))
+    assert code == 1
+    assert (
+        "grants/octocat/2026-11-30-payments-api.yaml:4: error: permission 'admin' is not grantable"
+        in err
+    )
+    assert not (root / "grants" / "octocat").exists() or not any(
+        (root / "grants" / "octocat").iterdir()
+    )
+
+
+def test_missing_values_without_a_terminal_are_a_usage_error(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    code, _, err = run(
+        "request",
+        "--root",
+        str(root),
+        "--repo",
+        "ledger",
+        "--permission",
+        "pull",
+        "--for",
+        "2h",
+        "--user",
+        "octocat",
+    )
+    assert code == 2
+    assert "missing --reason (or run in a terminal to be asked)" in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_person_at_a_terminal_is_asked(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    answers = _Terminal("ledger\ntriage\n3h\nCHG-77 read the ledger export\n")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["request", "--root", str(root), "--now", AT, "--user", "dana"], {}, out, err, answers
+    )
+    assert code == 0, err.getvalue()
+    assert "Permission (pull, triage, push, maintain, admin): " in out.getvalue()
+    text = (root / "grants" / "dana" / "2026-11-30-ledger.yaml").read_text()
+    assert (
+        "repo: ledger\npermission: triage\nexpires: 2026-11-30T15:00:00Z\nreason: CHG-77 read the ledger export\n"
+        in text
+    )
+
+
+def test_extend_changes_only_the_end(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    grant = root / "grants" / "g.yaml"
+    grant.write_text(
+        "# why: INC-4821\n"
+        + GRANT.replace("expires: 2026-11-30T18:00:00Z", "expires: 2026-11-30T18:00:00Z  # end")
+    )
+    code, out, err = run("extend", str(grant), "--by", "2h", "--root", str(root), "--now", AT)
+    assert code == 0, err
+    assert "expires 2026-11-30T18:00:00Z -> 2026-11-30T20:00:00Z" in out
+    assert grant.read_text() == "# why: INC-4821\n" + GRANT.replace(
+        "expires: 2026-11-30T18:00:00Z", "expires: 2026-11-30T20:00:00Z  # end"
+    )
+
+
+def test_an_extension_past_the_limit_is_refused_and_undone(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    grant = root / "grants" / "g.yaml"
+    grant.write_text(GRANT)
+    code, _, err = run("extend", str(grant), "--by", "3d", "--root", str(root), "--now", AT)
+    assert code == 1
+    assert "longer than limits.max_duration 3d" in err
+    assert grant.read_text() == GRANT
+
+
+def test_revoke_removes_the_file(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    grant = root / "grants" / "g.yaml"
+    grant.write_text(GRANT)
+    code, out, _ = run("revoke", str(grant), "--root", str(root))
+    assert code == 0
+    assert not grant.exists()
+    assert "its access ends on the first reconcile run after this is merged" in out
+    assert run("revoke", str(root / "grants" / "policy.yaml"), "--root", str(root))[0] == 2
+
+
+def _with_remote(repo: ReviewedRepo, tmp_path: Path) -> Path:
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
+    for args in (
+        ["remote", "add", "origin", str(remote)],
+        ["push", "--quiet", "origin", "main"],
+        ["config", "user.name", "Octo Cat"],
+        ["config", "user.email", "octocat@example.com"],
+    ):
+        subprocess.run(["git", "-C", str(repo.root), *args], check=True)
+    return remote
+
+
+def test_open_pr_pushes_a_branch_and_opens_the_pull_request(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo = _repo(tmp_path)
+    remote = _with_remote(repo, tmp_path)
+    sandbox = start_sandbox(with_access_repo(repo))
+    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sandbox.url, "GITHUB_REPOSITORY": "acme/access"}
+    code, out, err = run(*REQUEST, "--root", str(repo.root), "--open-pr", environ=env)
+    assert code == 0, err
+    assert "Opened pull request #2: https://github.com/acme/access/pull/2" in out
+    branch = "grant/octocat/2026-11-30-payments-api"
+    pushed = subprocess.run(
+        ["git", "-C", str(remote), "branch", "--list", branch],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert pushed.stdout.strip() == branch
+    current = subprocess.run(
+        ["git", "-C", str(repo.root), "branch", "--show-current"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert current.stdout.strip() == "main"
+    pull = sandbox.state().repos["access"].pulls[-1]
+    assert pull.head_ref == branch and pull.base == "main"
+    assert pull.title == "Grant user octocat: push on acme/payments-api until 2026-11-30T16:00:00Z"
+    for line in (
+        "**Who:** @octocat",
+        "**Until:** 2026-11-30T16:00:00Z",
+        "**Why:** INC-4821 hotfix for payment retries",
+        "Needs 1 approval(s) from a teammate",
+    ):
+        assert line in pull.body
+    files = subprocess.run(
+        ["git", "-C", str(repo.root), "show", "--name-only", "--format=", branch],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert files.stdout.split() == ["grants/octocat/2026-11-30-payments-api.yaml"]
+
+
+def test_extend_and_revoke_open_pull_requests_too(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo = _repo(tmp_path)
+    repo.merge({"grants/g.yaml": GRANT}, author="octocat", approvers=["alice"])
+    _with_remote(repo, tmp_path)
+    sandbox = start_sandbox(with_access_repo(repo))
+    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sandbox.url, "GITHUB_REPOSITORY": "acme/access"}
+    grant = str(repo.root / "grants" / "g.yaml")
+    assert (
+        run(
+            "extend",
+            grant,
+            "--by",
+            "1h",
+            "--root",
+            str(repo.root),
+            "--now",
+            AT,
+            "--open-pr",
+            environ=env,
+        )[0]
+        == 0
+    )
+    assert run("revoke", grant, "--root", str(repo.root), "--open-pr", environ=env)[0] == 0
+    titles = [p.title for p in sandbox.state().repos["access"].pulls if p.merged_at is None]
+    assert titles == [
+        "Extend grants/g.yaml by 1h until 2026-11-30T19:00:00Z",
+        "Revoke grants/g.yaml",
+    ]
