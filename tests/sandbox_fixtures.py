@@ -91,3 +91,13 @@ def with_access_repo(repo: ReviewedRepo, state: dict[str, Any] | None = None) ->
     combined = copy.deepcopy(state or BASE_STATE)
     combined["repos"]["access"] = repo.repo_state().model_dump()
     return combined
+
+
+def access_env(url: str, **extra: str) -> dict[str, str]:
+    """The environment the CLI gets in the reconcile workflow, pointed at a sandbox."""
+    return {
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_API_URL": url,
+        "GITHUB_REPOSITORY": "acme/access",
+        **extra,
+    }

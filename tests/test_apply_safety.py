@@ -14,21 +14,13 @@ from grantops.lock import LOCK_NAME, Locked, apply_lock
 from grantops.sandbox import FaultRule, Sandbox
 
 from .data import GRANT, NOW
-from .sandbox_fixtures import BASE_STATE, TOKEN, StartSandbox, reviewed, with_access_repo
+from .sandbox_fixtures import BASE_STATE, StartSandbox, access_env, reviewed, with_access_repo
 from .test_cli import run
 
 AT = "2026-11-30T12:00:00Z"
 ENDED = GRANT.replace("2026-11-30T09:00:00Z", "2026-11-29T09:00:00Z").replace(
     "2026-11-30T18:00:00Z", "2026-11-29T18:00:00Z"
 )
-
-
-def _env(sandbox: Sandbox) -> dict[str, str]:
-    return {
-        "GITHUB_TOKEN": TOKEN,
-        "GITHUB_API_URL": sandbox.url,
-        "GITHUB_REPOSITORY": "acme/access",
-    }
 
 
 def _setup(
@@ -55,7 +47,9 @@ def test_mass_removal_is_refused_and_changes_nothing(
 ) -> None:
     root, sandbox = _setup(start_sandbox, tmp_path, {}, _drifted(11))
     before = sandbox.state()
-    code, _, err = run("apply", "--root", str(root), "--now", AT, "--yes", environ=_env(sandbox))
+    code, _, err = run(
+        "apply", "--root", str(root), "--now", AT, "--yes", environ=access_env(sandbox.url)
+    )
     assert code == 3
     assert "Refused: 11 undeclared removals > max 10 (safety.max_removals)" in err
     assert "Nothing was changed." in err
@@ -75,7 +69,7 @@ def test_the_override_applies_and_is_recorded(start_sandbox: StartSandbox, tmp_p
         "--allow-mass-removal",
         "--mutation-interval",
         "0",
-        environ=_env(sandbox),
+        environ=access_env(sandbox.url),
     )
     assert code == 0
     document = json.loads(out)
@@ -110,7 +104,7 @@ def test_a_persistent_502_fails_closed_on_that_repo_only(
         "0",
         "--attempts",
         "1",
-        environ=_env(sandbox),
+        environ=access_env(sandbox.url),
     )
     assert code == 1
     assert "ok      add user:octocat on repo:acme/payments-api (push)" in out
@@ -127,7 +121,14 @@ def test_apply_runs_exactly_the_reviewed_plan(start_sandbox: StartSandbox, tmp_p
     root, sandbox = _setup(start_sandbox, tmp_path, {"g.yaml": GRANT})
     reviewed_plan = tmp_path / "plan.json"
     code, _, err = run(
-        "plan", "--root", str(root), "--now", AT, "--out", str(reviewed_plan), environ=_env(sandbox)
+        "plan",
+        "--root",
+        str(root),
+        "--now",
+        AT,
+        "--out",
+        str(reviewed_plan),
+        environ=access_env(sandbox.url),
     )
     assert code == 0, err
     code, _, err = run(
@@ -141,7 +142,7 @@ def test_apply_runs_exactly_the_reviewed_plan(start_sandbox: StartSandbox, tmp_p
         "--yes",
         "--mutation-interval",
         "0",
-        environ=_env(sandbox),
+        environ=access_env(sandbox.url),
     )
     assert code == 0, err
     assert sandbox.state().repos["payments-api"].collaborators["octocat"] == "push"
@@ -150,7 +151,16 @@ def test_apply_runs_exactly_the_reviewed_plan(start_sandbox: StartSandbox, tmp_p
 def test_an_edited_plan_file_is_refused(start_sandbox: StartSandbox, tmp_path: Path) -> None:
     root, sandbox = _setup(start_sandbox, tmp_path, {"g.yaml": GRANT})
     plan_file = tmp_path / "plan.json"
-    run("plan", "--root", str(root), "--now", AT, "--out", str(plan_file), environ=_env(sandbox))
+    run(
+        "plan",
+        "--root",
+        str(root),
+        "--now",
+        AT,
+        "--out",
+        str(plan_file),
+        environ=access_env(sandbox.url),
+    )
     document = json.loads(plan_file.read_text())
     document["plan"]["changes"][0]["to"] = "admin"
     plan_file.write_text(json.dumps(document))
@@ -163,7 +173,7 @@ def test_an_edited_plan_file_is_refused(start_sandbox: StartSandbox, tmp_path: P
         "--plan",
         str(plan_file),
         "--yes",
-        environ=_env(sandbox),
+        environ=access_env(sandbox.url),
     )
     assert code == 3
     assert "was edited after it was written" in err
@@ -175,7 +185,16 @@ def test_a_plan_is_refused_when_access_moved_underneath(
 ) -> None:
     root, sandbox = _setup(start_sandbox, tmp_path, {"g.yaml": GRANT})
     plan_file = tmp_path / "plan.json"
-    run("plan", "--root", str(root), "--now", AT, "--out", str(plan_file), environ=_env(sandbox))
+    run(
+        "plan",
+        "--root",
+        str(root),
+        "--now",
+        AT,
+        "--out",
+        str(plan_file),
+        environ=access_env(sandbox.url),
+    )
     with sandbox.lock:  # someone adds a collaborator by hand in the meantime
         sandbox.world.repos["ledger"].collaborators["bob"] = "push"
     code, _, err = run(
@@ -187,7 +206,7 @@ def test_a_plan_is_refused_when_access_moved_underneath(
         "--plan",
         str(plan_file),
         "--yes",
-        environ=_env(sandbox),
+        environ=access_env(sandbox.url),
     )
     assert code == 3
     assert "access on GitHub changed since" in err

@@ -14,22 +14,13 @@ from grantops.approval import PullRequest, Review, judge
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .data import GRANT, POLICY
-from .sandbox_fixtures import TOKEN, StartSandbox, with_access_repo
+from .sandbox_fixtures import StartSandbox, access_env, with_access_repo
 from .test_cli import run
 
 AT = "2026-11-30T12:00:00Z"
 OTHER = GRANT.replace("octocat", "hubot")  # a second, plainly approved grant
 
 Scenario = Callable[[ReviewedRepo], None]
-
-
-def _env(url: str, **extra: str) -> dict[str, str]:
-    return {
-        "GITHUB_TOKEN": TOKEN,
-        "GITHUB_API_URL": url,
-        "GITHUB_REPOSITORY": "acme/access",
-        **extra,
-    }
 
 
 CASES: list[tuple[str, Scenario, str | None]] = [
@@ -104,7 +95,7 @@ def _plan(
     base["bots"] = ["helper-bot"]
     sandbox = start_sandbox(base)
     code, out, err = run(
-        "plan", "--root", str(repo.root), "--now", AT, "--json", environ=_env(sandbox.url)
+        "plan", "--root", str(repo.root), "--now", AT, "--json", environ=access_env(sandbox.url)
     )
     return code, json.loads(out), err
 
@@ -181,7 +172,7 @@ def test_unapproved_policy_change_refuses_apply(
     sandbox = start_sandbox(with_access_repo(repo))
     before = sandbox.state()
     code, out, err = run(
-        "apply", "--root", str(repo.root), "--now", AT, "--yes", environ=_env(sandbox.url)
+        "apply", "--root", str(repo.root), "--now", AT, "--yes", environ=access_env(sandbox.url)
     )
     assert "user:octocat" in out  # the plan is still shown
     assert code == 3
@@ -209,7 +200,7 @@ def test_evidence_is_kept_and_trusted_only_with_its_key(
     repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
     repo.merge({"grants/g.yaml": GRANT}, author="requester", approvers=["alice"])
     sandbox = start_sandbox(with_access_repo(repo))
-    env = _env(sandbox.url, GRANTOPS_EVIDENCE_KEY="k1")
+    env = access_env(sandbox.url, GRANTOPS_EVIDENCE_KEY="k1")
     argv = ["--root", str(repo.root), "--now", AT]
     assert run("apply", *argv, "--yes", "--mutation-interval", "0", environ=env)[0] == 0
     kept = json.loads((repo.root / "audit" / "approvals.json").read_text())["grants"]
@@ -218,7 +209,9 @@ def test_evidence_is_kept_and_trusted_only_with_its_key(
     assert run("plan", *argv, environ=env)[0] == 0
     assert sandbox.stats["GET repos/list-pull-requests-associated-with-commit"] == 0  # reused
     sandbox.stats.clear()
-    assert run("plan", *argv, environ=_env(sandbox.url, GRANTOPS_EVIDENCE_KEY="forged"))[0] == 0
+    assert (
+        run("plan", *argv, environ=access_env(sandbox.url, GRANTOPS_EVIDENCE_KEY="forged"))[0] == 0
+    )
     assert sandbox.stats["GET repos/list-pull-requests-associated-with-commit"] == 2  # re-checked
 
 
@@ -244,7 +237,7 @@ def test_shallow_checkout_is_refused(start_sandbox: StartSandbox, tmp_path: Path
         ["git", "clone", "--quiet", "--depth", "1", f"file://{repo.root}", str(shallow)], check=True
     )
     sandbox = start_sandbox(with_access_repo(repo))
-    code, _, err = run("plan", "--root", str(shallow), "--now", AT, environ=_env(sandbox.url))
+    code, _, err = run("plan", "--root", str(shallow), "--now", AT, environ=access_env(sandbox.url))
     assert code == 1
     assert "the checkout is shallow; approval proof needs full history (fetch-depth: 0)" in err
 

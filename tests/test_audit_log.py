@@ -16,7 +16,7 @@ from grantops.audit.log import GENESIS, AuditLog, read_events, verify
 from grantops.sandbox import FaultRule
 
 from .data import GRANT
-from .sandbox_fixtures import TOKEN, StartSandbox, reviewed, with_access_repo
+from .sandbox_fixtures import StartSandbox, access_env, reviewed, with_access_repo
 from .test_cli import run
 
 
@@ -83,12 +83,7 @@ def test_a_crash_between_intent_and_outcome_leaves_a_log_that_verifies(
     repo = reviewed(tmp_path / "access", {"g.yaml": GRANT})
     stall = FaultRule("PUT /repos/acme/payments-api/collaborators/octocat", 0, times=-1)
     sandbox = start_sandbox(with_access_repo(repo), faults=[stall], stall_seconds=30)
-    environ = {
-        **os.environ,
-        "GITHUB_TOKEN": TOKEN,
-        "GITHUB_API_URL": sandbox.url,
-        "GITHUB_REPOSITORY": "acme/access",
-    }
+    environ = {**os.environ, **access_env(sandbox.url)}
     log = repo.root / "audit" / "log.jsonl"
     command = [
         sys.executable,

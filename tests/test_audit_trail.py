@@ -16,7 +16,7 @@ from grantops.plan import make_plan
 
 from .builders import actual, grant, policy
 from .data import GRANT, NOW, POLICY
-from .sandbox_fixtures import TOKEN, StartSandbox, reviewed, with_access_repo
+from .sandbox_fixtures import StartSandbox, access_env, reviewed, with_access_repo
 from .test_cli import run
 
 GOLDEN = Path(__file__).with_name("golden")
@@ -48,7 +48,7 @@ def test_notices_once_each_and_activity_in_the_window(
         },
     ]
     sandbox = start_sandbox(state)
-    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sandbox.url, "GITHUB_REPOSITORY": "acme/access"}
+    env = access_env(sandbox.url)
 
     def apply(at: str) -> str:
         code, out, err = run(
@@ -109,7 +109,7 @@ def test_no_notices_when_the_token_may_not_comment(
         message="Resource not accessible by integration",
     )
     sandbox = start_sandbox(with_access_repo(repo), faults=[deny])
-    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sandbox.url, "GITHUB_REPOSITORY": "acme/access"}
+    env = access_env(sandbox.url)
     code, _, err = run(
         "apply",
         "--root",
@@ -244,7 +244,7 @@ def test_an_expired_invitation_is_sent_again_at_most_three_times(
     dana = GRANT.replace("octocat", "dana").replace("payments-api", "ledger")
     repo = reviewed(tmp_path / "access", {"d.yaml": dana})
     sandbox = start_sandbox(with_access_repo(repo))
-    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sandbox.url, "GITHUB_REPOSITORY": "acme/access"}
+    env = access_env(sandbox.url)
     argv = [
         "apply",
         "--root",

@@ -15,14 +15,10 @@ from grantops.cli import main
 from grantops.sandbox import Sandbox
 
 from .conftest import GRANT
-from .sandbox_fixtures import TOKEN, StartSandbox, reviewed, with_access_repo
+from .sandbox_fixtures import TOKEN, StartSandbox, access_env, reviewed, with_access_repo
 from .test_cli import run
 
 AT = "2026-11-30T12:00:00Z"
-
-
-def _env(url: str) -> dict[str, str]:
-    return {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": url, "GITHUB_REPOSITORY": "acme/access"}
 
 
 def _live(
@@ -36,7 +32,13 @@ def _live(
 def test_plan_reads_github_and_never_mutates(start_sandbox: StartSandbox, tmp_path: Path) -> None:
     root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT})
     code, out, err = run(
-        "plan", "--root", str(root), "--now", AT, "--detailed-exitcode", environ=_env(sandbox.url)
+        "plan",
+        "--root",
+        str(root),
+        "--now",
+        AT,
+        "--detailed-exitcode",
+        environ=access_env(sandbox.url),
     )
     assert code == 4, err
     assert [line.split() for line in out.splitlines() if "user:octocat" in line] == [
@@ -48,7 +50,7 @@ def test_plan_reads_github_and_never_mutates(start_sandbox: StartSandbox, tmp_pa
 def test_apply_is_a_dry_run_without_yes(start_sandbox: StartSandbox, tmp_path: Path) -> None:
     root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT})
     before = sandbox.state()
-    code, out, _ = run("apply", "--root", str(root), "--now", AT, environ=_env(sandbox.url))
+    code, out, _ = run("apply", "--root", str(root), "--now", AT, environ=access_env(sandbox.url))
     assert code == 0
     assert "Dry run: nothing was changed. Run with --yes to apply 1 change(s)." in out
     assert sandbox.state() == before
@@ -58,7 +60,11 @@ def test_apply_yes_converges_and_reports(start_sandbox: StartSandbox, tmp_path: 
     grants = {"g.yaml": GRANT, "d.yaml": GRANT.replace("octocat", "dana")}
     root, sandbox = _live(start_sandbox, tmp_path, grants)
     summary = tmp_path / "summary.md"
-    environ = {**_env(sandbox.url), "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    environ = {
+        **access_env(sandbox.url),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
     code, out, err = run(
         "apply",
         "--root",
@@ -77,7 +83,13 @@ def test_apply_yes_converges_and_reports(start_sandbox: StartSandbox, tmp_path: 
     assert "# Access report: acme" in summary.read_text()
     assert "## Changes made by this run" in summary.read_text()
     code, out, _ = run(
-        "plan", "--root", str(root), "--now", AT, "--detailed-exitcode", environ=_env(sandbox.url)
+        "plan",
+        "--root",
+        str(root),
+        "--now",
+        AT,
+        "--detailed-exitcode",
+        environ=access_env(sandbox.url),
     )
     assert code == 0
     assert "No changes" in out
@@ -95,7 +107,7 @@ def test_apply_json(start_sandbox: StartSandbox, tmp_path: Path) -> None:
         "--json",
         "--mutation-interval",
         "0",
-        environ=_env(sandbox.url),
+        environ=access_env(sandbox.url),
     )
     assert code == 0
     document = json.loads(out)
@@ -123,7 +135,7 @@ def test_unreadable_repo_is_reported_and_exits_1(
 
     fault = FaultRule("GET /repos/acme/ledger/teams", 404, times=-1)
     root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT}, faults=[fault])
-    code, out, err = run("plan", "--root", str(root), "--now", AT, environ=_env(sandbox.url))
+    code, out, err = run("plan", "--root", str(root), "--now", AT, environ=access_env(sandbox.url))
     assert code == 1
     assert "Not read completely, so left untouched this run:" in err
     assert "repo:acme/ledger: list teams of acme/ledger: HTTP 404: Not Found" in err
@@ -132,7 +144,7 @@ def test_unreadable_repo_is_reported_and_exits_1(
 
 def test_the_token_never_appears_in_output(start_sandbox: StartSandbox, tmp_path: Path) -> None:
     root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT}, token="some-other-token")
-    code, out, err = run("plan", "--root", str(root), "--now", AT, environ=_env(sandbox.url))
+    code, out, err = run("plan", "--root", str(root), "--now", AT, environ=access_env(sandbox.url))
     assert code == 1
     assert "HTTP 401: Requires authentication" in err
     assert TOKEN not in out + err
@@ -144,7 +156,7 @@ def test_snapshot_writes_a_state_file_that_plans_the_same(
     root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT})
     snapshot = tmp_path / "snapshot.json"
     code, _, err = run(
-        "snapshot", "--root", str(root), "--out", str(snapshot), environ=_env(sandbox.url)
+        "snapshot", "--root", str(root), "--out", str(snapshot), environ=access_env(sandbox.url)
     )
     assert code == 0, err
     state = json.loads(snapshot.read_text())
@@ -155,7 +167,7 @@ def test_snapshot_writes_a_state_file_that_plans_the_same(
     assert "website" not in state["repos"]  # outside managed scope
     assert "alice" in state["members"]
     offline = run("plan", "--root", str(root), "--now", AT, "--json", "--state", str(snapshot))
-    live = run("plan", "--root", str(root), "--now", AT, "--json", environ=_env(sandbox.url))
+    live = run("plan", "--root", str(root), "--now", AT, "--json", environ=access_env(sandbox.url))
     assert json.loads(offline[1])["changes"] == json.loads(live[1])["changes"]
     assert json.loads(offline[1])["notes"] == [
         "approval not checked: an offline plan trusts every grant on the branch"
@@ -228,10 +240,10 @@ def test_plan_preview_assumes_the_pull_requests_grants_approved(
     root, sandbox = _live(start_sandbox, tmp_path, {})
     (root / "grants" / "new.yaml").write_text(GRANT)  # on the PR branch, not merged yet
     code, out, err = run(
-        "plan", "--root", str(root), "--now", AT, "--preview", environ=_env(sandbox.url)
+        "plan", "--root", str(root), "--now", AT, "--preview", environ=access_env(sandbox.url)
     )
     assert code == 0, err
     assert "preview: every grant is assumed approved" in err
     assert "user:octocat" in out and "Unapproved" not in out
-    code, out, _ = run("plan", "--root", str(root), "--now", AT, environ=_env(sandbox.url))
+    code, out, _ = run("plan", "--root", str(root), "--now", AT, environ=access_env(sandbox.url))
     assert "grants/new.yaml: not committed" in out  # without --preview it is refused

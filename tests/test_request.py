@@ -12,7 +12,7 @@ from grantops.cli import main
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .data import GRANT, POLICY
-from .sandbox_fixtures import TOKEN, StartSandbox, with_access_repo
+from .sandbox_fixtures import StartSandbox, access_env, with_access_repo
 from .test_cli import run
 
 AT = "2026-11-30T12:00:00Z"
@@ -234,7 +234,7 @@ def test_open_pr_pushes_a_branch_and_opens_the_pull_request(
     repo = _repo(tmp_path)
     remote = _with_remote(repo, tmp_path)
     sandbox = start_sandbox(with_access_repo(repo))
-    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sandbox.url, "GITHUB_REPOSITORY": "acme/access"}
+    env = access_env(sandbox.url)
     code, out, err = run(*REQUEST, "--root", str(repo.root), "--open-pr", environ=env)
     assert code == 0, err
     assert "Opened pull request #2: https://github.com/acme/access/pull/2" in out
@@ -279,7 +279,7 @@ def test_extend_and_revoke_open_pull_requests_too(
     repo.merge({"grants/g.yaml": GRANT}, author="octocat", approvers=["alice"])
     _with_remote(repo, tmp_path)
     sandbox = start_sandbox(with_access_repo(repo))
-    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sandbox.url, "GITHUB_REPOSITORY": "acme/access"}
+    env = access_env(sandbox.url)
     grant = str(repo.root / "grants" / "g.yaml")
     assert (
         run(

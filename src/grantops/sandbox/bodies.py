@@ -29,14 +29,13 @@ def _node_id(kind: str, ident: int) -> str:
     return base64.b64encode(f"0:{kind}{ident}".encode()).decode()
 
 
-def user(base: str, world: World, key: str) -> Json:
-    login = world.logins[key]
-    ident = world.user_ids[key]
+def _account(base: str, login: str, ident: int, kind: str) -> Json:
+    """The "simple user" object GitHub embeds for users, bots and organisations."""
     api = f"{base}/users/{login}"
     return {
         "login": login,
         "id": ident,
-        "node_id": _node_id("User", ident),
+        "node_id": _node_id(kind, ident),
         "avatar_url": f"https://avatars.githubusercontent.com/u/{ident}?v=4",
         "gravatar_id": "",
         "url": api,
@@ -50,9 +49,14 @@ def user(base: str, world: World, key: str) -> Json:
         "repos_url": f"{api}/repos",
         "events_url": f"{api}/events{{/privacy}}",
         "received_events_url": f"{api}/received_events",
-        "type": "Bot" if key in world.bots else "User",
+        "type": kind,
         "site_admin": False,
     }
+
+
+def user(base: str, world: World, key: str) -> Json:
+    kind = "Bot" if key in world.bots else "User"
+    return _account(base, world.logins[key], world.user_ids[key], kind)
 
 
 def _permissions(world: World, level: str | None) -> Json:
@@ -337,27 +341,7 @@ def comment(base: str, world: World, repo: Repo, index: int, item: CommentState)
 
 
 def organization_owner(base: str, world: World) -> Json:
-    api = f"{base}/users/{world.org}"
-    return {
-        "login": world.org,
-        "id": 1,
-        "node_id": _node_id("Organization", 1),
-        "avatar_url": "https://avatars.githubusercontent.com/u/1?v=4",
-        "gravatar_id": "",
-        "url": api,
-        "html_url": f"https://github.com/{world.org}",
-        "followers_url": f"{api}/followers",
-        "following_url": f"{api}/following{{/other_user}}",
-        "gists_url": f"{api}/gists{{/gist_id}}",
-        "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
-        "subscriptions_url": f"{api}/subscriptions",
-        "organizations_url": f"{api}/orgs",
-        "repos_url": f"{api}/repos",
-        "events_url": f"{api}/events{{/privacy}}",
-        "received_events_url": f"{api}/received_events",
-        "type": "Organization",
-        "site_admin": False,
-    }
+    return _account(base, world.org, 1, "Organization")
 
 
 def invitation(base: str, world: World, repo: Repo, item: Invitation, inviter: str) -> Json:
