@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import io
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grantops.cli import main
+from grantops.load import load_grant_text
+from grantops.requests import Request, render
 from grantops.sandbox.reviewed import ReviewedRepo
 
-from .data import GRANT, POLICY
+from .builders import policy
+from .data import GRANT, NOW, POLICY
 from .sandbox_fixtures import StartSandbox, access_env, with_access_repo
 from .test_cli import run
 
@@ -302,3 +308,40 @@ def test_extend_and_revoke_open_pull_requests_too(
         "Extend grants/g.yaml by 1h until 2026-11-30T19:00:00Z",
         "Revoke grants/g.yaml",
     ]
+
+
+REASONS = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=3, max_size=80
+).filter(lambda text: text.strip() == text and text.strip())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    reason=REASONS,
+    repos=st.lists(
+        st.sampled_from(["payments-api", "ledger", "deploy-api", "deploy-x"]),
+        min_size=0,
+        max_size=3,
+        unique=True,
+    ),
+    hours=st.integers(min_value=1, max_value=72),
+    permission=st.sampled_from(["pull", "triage", "push", "maintain", "security-auditor"]),
+    as_team=st.booleans(),
+)
+def test_every_file_request_writes_passes_validation(
+    reason: str, repos: list[str], hours: int, permission: str, as_team: bool
+) -> None:
+    request = Request(
+        user=None if as_team and repos else "octocat",
+        team="sre" if as_team and repos else (None if repos else "prod-deployers"),
+        repos=tuple(repos),
+        permission=permission if repos else None,
+        role=None if repos else "maintainer",
+        starts=None,
+        expires=NOW + timedelta(hours=hours),
+        reason=reason,
+    )
+    text = render(request)
+    grant, problems = load_grant_text("grants/x/new.yaml", text.encode(), policy(), NOW)
+    assert problems == [] and grant is not None, (text, problems)
+    assert grant.spec.reason == reason  # the reason survives quoting exactly

@@ -71,10 +71,23 @@ def render(request: Request) -> str:
 
 
 def _quote(text: str) -> str:
-    """Quote a free-text value whenever plain YAML could read it as something else."""
+    """Quote a free-text value whenever plain YAML could read it as something else.
+
+    Inside double quotes, backslashes and quotes are escaped, and so is every character
+    YAML would not keep as written (control characters, line and paragraph separators).
+    """
     if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._/()-]*", text) and not text.endswith(" "):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = []
+    for char in text:
+        if char in '\\"':
+            escaped.append("\\" + char)
+        elif not char.isprintable() or char in "\u2028\u2029\x85\ufeff":
+            code = ord(char)
+            escaped.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            escaped.append(char)
+    return '"' + "".join(escaped) + '"'
 
 
 def grant_path(root: Path, request: Request, now: datetime) -> Path:
