@@ -89,6 +89,3 @@ class Levels:
         if base is None:
             return (-1, 1, level.lower())
         return (REPO_PERMISSIONS.index(base), 1, level.lower())
-
-    def highest(self, target: TargetKind, levels: list[str]) -> str:
-        return max(levels, key=lambda level: self.rank(target, level))

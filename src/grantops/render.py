@@ -7,12 +7,11 @@ target, arrows for changes of level, and a summary line a person can quote.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from tabulate import tabulate
 
 from grantops.access import Target
-from grantops.errors import Problem
 from grantops.github.write import Outcome
 from grantops.plan import Change, Plan
 from grantops.values import format_timestamp
@@ -116,10 +115,6 @@ def unreadable_text(unreadable: Mapping[Target, str]) -> str:
     lines = ["Not read completely, so left untouched this run:"]
     lines += [f"  {target}: {reason}" for target, reason in sorted(unreadable.items())]
     return "\n".join(lines)
-
-
-def problems_text(problems: Iterable[Problem]) -> str:
-    return "\n".join(str(p) for p in problems)
 
 
 def _levels(change: Change) -> str:

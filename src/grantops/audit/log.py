@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +144,3 @@ def invitations_sent(events: list[Event]) -> dict[tuple[Principal, Target, str |
             key = (Principal.user(login), Target.repo(org, name), event.get("source"))
             counts[key] = counts.get(key, 0) + 1
     return counts
-
-
-def iter_kind(events: list[Event], *kinds: str) -> Iterator[Event]:
-    return (e for e in events if e.get("event") in kinds)

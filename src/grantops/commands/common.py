@@ -11,7 +11,8 @@ from grantops import actions
 from grantops.errors import Problem, UsageError
 from grantops.github import DEFAULT_API_URL, GitHub, RetryPolicy
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNSAFE, EXIT_CHANGES = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_ERROR, EXIT_UNSAFE, EXIT_CHANGES = 0, 1, 3, 4
+# Usage errors exit 2: argparse's own convention, and UsageError.exit_code.
 
 
 class Io:

@@ -151,10 +151,6 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def add_fault(self, rule: FaultRule) -> None:
-        with self.lock:
-            self.settings.faults.append(rule)
-
     def state(self) -> StateFile:
         with self.lock:
             return self.world.to_state()
