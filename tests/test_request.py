@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from grantops.cli import main
@@ -316,6 +316,7 @@ REASONS = st.text(
 
 
 @settings(max_examples=300, deadline=None)
+@example(reason="Null", repos=[], hours=1, permission="pull", as_team=False)
 @given(
     reason=REASONS,
     repos=st.lists(

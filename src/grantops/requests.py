@@ -76,7 +76,8 @@ def _quote(text: str) -> str:
     Inside double quotes, backslashes and quotes are escaped, and so is every character
     YAML would not keep as written (control characters, line and paragraph separators).
     """
-    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._/()-]*", text) and not text.endswith(" "):
+    plain = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._/()-]*", text) and not text.endswith(" ")
+    if plain and text not in ("null", "Null", "NULL"):  # plain null would read as nothing
         return text
     escaped = []
     for char in text:
