@@ -94,10 +94,12 @@ def main(argv: list[str]) -> int:
                     f"{writes.get('total', 0)} requests ({_kinds(writes)})"
                 )
                 sandbox.stats.clear()
+                seen = len(sandbox.exchanges)
                 again = plan_live(loaded, github, now)
+                free = sum(1 for e in sandbox.exchanges[seen:] if e.status == 304)
                 print(
                     f"second plan: {len(again.plan.changes)} changes, "
-                    f"{sandbox.stats['total']} requests"
+                    f"{sandbox.stats['total']} requests, {free} of them 304 (ETag, no rate limit)"
                 )
     return 0
 
