@@ -49,8 +49,8 @@ def test_a_persistent_502_marks_only_that_repo_unreadable(start_sandbox: StartSa
 
 def test_a_timed_out_mutation_that_applied_is_not_sent_again(start_sandbox: StartSandbox) -> None:
     pattern = "PUT /repos/acme/ledger/collaborators/octocat"
-    sandbox = start_sandbox(faults=[FaultRule(pattern, 0, after_apply=True)], stall_seconds=1.0)
-    with client(sandbox, timeout=0.3) as github:
+    sandbox = start_sandbox(faults=[FaultRule(pattern, 0, after_apply=True)], stall_seconds=3.0)
+    with client(sandbox, timeout=1.0) as github:
         outcome = github.apply("acme", ADD_OCTOCAT)
     assert outcome.result == "done"
     assert sandbox.stats["PUT repos/add-collaborator"] == 1
@@ -60,8 +60,8 @@ def test_a_timed_out_mutation_that_applied_is_not_sent_again(start_sandbox: Star
 
 def test_a_timed_out_mutation_that_did_not_apply_is_retried(start_sandbox: StartSandbox) -> None:
     pattern = "PUT /repos/acme/ledger/collaborators/octocat"
-    sandbox = start_sandbox(faults=[FaultRule(pattern, 0)], stall_seconds=1.0)
-    with client(sandbox, timeout=0.3) as github:
+    sandbox = start_sandbox(faults=[FaultRule(pattern, 0)], stall_seconds=3.0)
+    with client(sandbox, timeout=1.0) as github:
         outcome = github.apply("acme", ADD_OCTOCAT)
     assert outcome.result == "done"
     assert sandbox.stats["PUT repos/add-collaborator"] == 2
