@@ -15,6 +15,19 @@ __all__ = ["GRANT", "NOW", "POLICY", "start_sandbox"]
 WriteRepo = Callable[..., Path]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/* from the current output (review the diff before committing)",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
 @pytest.fixture
 def write_repo(tmp_path: Path) -> WriteRepo:
     """Write ``grants/policy.yaml`` and grant files (name -> text or bytes) under tmp_path."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -216,13 +215,13 @@ def _report_input() -> ReportInput:
     )
 
 
-def test_report_matches_the_reviewed_golden_file() -> None:
+def test_report_matches_the_reviewed_golden_file(update_golden: bool) -> None:
     text = render(_report_input())
     golden = GOLDEN / "report.md"
-    if os.environ.get("GRANTOPS_UPDATE_GOLDEN") == "1":
+    if update_golden:
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(text)
-    assert text == golden.read_text(), "review the change, then GRANTOPS_UPDATE_GOLDEN=1 pytest"
+    assert text == golden.read_text(), "review the change, then: pytest --update-golden"
 
 
 def test_report_facts() -> None:
