@@ -264,3 +264,23 @@ def test_an_expired_invitation_is_sent_again_at_most_three_times(
         "user:dana on repo:acme/ledger (push): invitation expired unaccepted 3 times; not sent again"
         in out
     )
+
+
+def test_a_tampered_log_is_reported_on_every_run(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo = reviewed(tmp_path / "access", {"g.yaml": GRANT})
+    sandbox = start_sandbox(with_access_repo(repo))
+    argv = ["--root", str(repo.root), "--now", "2026-11-30T12:00:00Z"]
+    assert (
+        run("apply", *argv, "--yes", "--mutation-interval", "0", environ=access_env(sandbox.url))[0]
+        == 0
+    )
+    log = repo.root / "audit" / "log.jsonl"
+    log.write_text(log.read_text().replace('"to":"push"', '"to":"pull"', 1))
+    code, _, err = run("plan", *argv, environ=access_env(sandbox.url))
+    assert code == 0
+    assert (
+        "WARNING: audit/log.jsonl:" in err
+        and "breaks the hash chain (its content does not match" in err
+    )

@@ -82,6 +82,8 @@ class Verification:
     bad_line: int | None = None
     reason: str = ""
     open_intents: list[Event] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    """Every entry read (up to the first bad line when the chain is broken)."""
 
 
 def verify(path: Path) -> Verification:
@@ -95,11 +97,13 @@ def verify(path: Path) -> Verification:
     trailing = lines[-1]
     prev = GENESIS
     started: dict[str, Event] = {}
+    events: list[Event] = []
     for number, line in enumerate(complete, start=1):
         problem = _check_line(line, prev)
         if problem:
-            return Verification(False, len(complete), number, problem)
+            return Verification(False, len(complete), number, problem, events=events)
         event = json.loads(line)
+        events.append(event)
         key = event.get("change_id")
         if event.get("event") == "change-started" and key:
             started[key] = event
@@ -112,8 +116,9 @@ def verify(path: Path) -> Verification:
             len(complete) + 1,
             len(complete) + 1,
             "the file ends in the middle of a line (truncated)",
+            events=events,
         )
-    return Verification(True, len(complete), open_intents=list(started.values()))
+    return Verification(True, len(complete), open_intents=list(started.values()), events=events)
 
 
 def _check_line(line: str, prev: str) -> str | None:

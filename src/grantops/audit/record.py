@@ -57,6 +57,7 @@ class Recorder:
         self._ids = itertools.count(1)
         self._opening: dict[str, Any] | None = None
         self.started = False
+        self.written: list[Event] = []
 
     def event(self, name: str, /, **fields: Any) -> Event:
         if self._opening is not None and name != "run-start":
@@ -64,9 +65,11 @@ class Recorder:
             self.event("run-start", **opening)
         clean = {k: v for k, v in fields.items() if v is not None}
         self.started = True
-        return self.log.append(
+        event = self.log.append(
             {"ts": format_timestamp(self.clock()), "run": self.run, "event": name, **clean}
         )
+        self.written.append(event)
+        return event
 
     def run_start(self, plan: Plan, verdict: Verdict, notes: Iterable[str]) -> None:
         """Open the run; written with the run's first event, so idle runs leave no lines."""

@@ -8,13 +8,13 @@ lock, after the approval proof and the safety brakes have passed.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from grantops import actions, evidence, gitrepo, planfile, render, safety
-from grantops.audit.log import LOG_PATH, AuditLog, invitations_sent, read_events
+from grantops.audit.log import LOG_PATH, AuditLog, Event, invitations_sent, verify
 from grantops.audit.record import Recorder, run_id
 from grantops.commands.common import (
     EXIT_CHANGES,
@@ -97,6 +97,8 @@ class _Run:
     verdict: safety.Verdict
     notes: list[str]
     repo: AccessRepo | None = None
+    events: list[Event] = field(default_factory=list)
+    """The audit log as read before this run."""
 
 
 def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
@@ -133,7 +135,13 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
                 "WARNING: approval.required is 0: approval proof is OFF and every grant on the "
                 "branch is honoured without checking its review"
             )
-        sent = invitations_sent(read_events(args.root / LOG_PATH))
+        trail = verify(args.root / LOG_PATH)
+        if not trail.ok:
+            notes.append(
+                f"WARNING: {LOG_PATH}:{trail.bad_line} breaks the hash chain ({trail.reason}); "
+                "run grantops audit verify and find out who changed it"
+            )
+        sent = invitations_sent(trail.events)
         live = plan_live(loaded, github, now, proof.grants if proof else None, sent)
     except BaseException:
         github.close()
@@ -141,7 +149,9 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
     verdict = safety.check(
         loaded.policy, live.planning.desired, live.actual, live.plan, args.allow_mass_removal
     )
-    return _Run(loaded, live.planning, live.actual, github, proof, verdict, notes, repo)
+    return _Run(
+        loaded, live.planning, live.actual, github, proof, verdict, notes, repo, trail.events
+    )
 
 
 def _access_repo(args: argparse.Namespace, io: Io, loaded: Loaded) -> AccessRepo | None:
@@ -260,7 +270,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
         recorder = Recorder(AuditLog(log_path), run_id(io.environ, now), lambda: datetime.now(UTC))
         recorder.run_start(plan, run.verdict, run.notes)
         if run.proof is not None:
-            recorder.approvals(run.loaded.grants, run.proof.grants, read_events(log_path), plan.org)
+            recorder.approvals(run.loaded.grants, run.proof.grants, run.events, plan.org)
         if plan.changes and not args.json:
             io.out("\nApplying:")
         report = (lambda o: None) if args.json else (lambda o: io.out(render.outcome_line(o)))
@@ -278,7 +288,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
             github=github,
             outcomes=outcomes,
             recorder=recorder,
-            log_path=log_path,
+            events=run.events,
         )
         recorder.run_end(outcomes)
     if run.proof is not None:

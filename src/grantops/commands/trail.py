@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grantops import actions, notify
-from grantops.audit.log import Event, read_events
+from grantops.audit.log import Event
 from grantops.audit.record import Recorder
 from grantops.audit.report import (
     PAST,
@@ -56,7 +56,7 @@ def finish(
     github: GitHub,
     outcomes: Sequence[Outcome],
     recorder: Recorder,
-    log_path: Path,
+    events: Sequence[Event],
 ) -> Finished:
     policy = loaded.policy
     honoured = {
@@ -66,14 +66,14 @@ def finish(
         or not g.active_at(now)
         or (g.path in proof.grants and proof.grants[g.path].approved)
     }
-    events = read_events(log_path)
-    records = grant_records(loaded.grants, events, policy.org, honoured)
+    logged = [*events, *recorder.written]  # the log as it stands, without reading it again
+    records = grant_records(loaded.grants, logged, policy.org, honoured)
     sent = 0
     if policy.notify is not None and repo is not None:
         failed = frozenset(
             o.change.source for o in outcomes if o.result == "failed" and o.change.source
         )
-        for notice in notify.due(records, events, now, policy.notify.before, policy.org, failed):
+        for notice in notify.due(records, logged, now, policy.notify.before, policy.org, failed):
             try:
                 github.comment(repo.owner, repo.name, notice.pull, notice.text)
             except GitHubError as exc:
@@ -89,7 +89,9 @@ def finish(
                 text=notice.text,
             )
             sent += 1
-    activity = _activity(records, read_events(log_path), now, policy.org, github, recorder, io)
+    activity = _activity(
+        records, [*events, *recorder.written], now, policy.org, github, recorder, io
+    )
     data = ReportInput(
         now=now,
         run=recorder.run,
