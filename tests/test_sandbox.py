@@ -8,7 +8,7 @@ import httpx2
 import pytest
 
 from grantops.sandbox import Sandbox
-from grantops.sandbox.server import _routes
+from grantops.sandbox.routes import build_routes
 
 from .contract.openapi import operations
 from .sandbox_fixtures import StartSandbox
@@ -29,7 +29,7 @@ def http(sandbox: Sandbox) -> Iterator[httpx2.Client]:
 
 def test_every_route_is_a_github_operation_with_the_same_method_and_path(sandbox: Sandbox) -> None:
     described = operations()
-    for method, pattern, operation, _handler in _routes(sandbox):
+    for method, pattern, operation, _handler in build_routes(sandbox):
         assert operation in described, operation
         assert described[operation]["method"] == method
         template = described[operation]["path"]
