@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from grantops.access import Principal, Target
 from grantops.desired import desired_access
 from grantops.load import Loaded
@@ -13,7 +15,7 @@ from grantops.reconcile import apply_plan, plan_live
 
 from .builders import grant, policy
 from .conftest import NOW
-from .sandbox_fixtures import BASE_STATE, StartSandbox, client
+from .sandbox_fixtures import BASE_STATE, TOKEN, StartSandbox, client
 
 OPEN = {"starts": "2026-11-30T09:00:00Z", "expires": "2026-11-30T18:00:00Z"}
 POLICY = policy()
@@ -237,3 +239,12 @@ def test_change_on_missing_team_is_reported_not_raised(start_sandbox: StartSandb
         outcome = github.apply("acme", change)
     assert outcome.result == "failed"
     assert "HTTP 404" in outcome.detail
+
+
+def test_the_given_token_is_used_even_when_ghapi_would_pick_another(
+    start_sandbox: StartSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = start_sandbox(token=TOKEN)
+    monkeypatch.setenv("GITHUB_JWT_TOKEN", "some-other-jwt")
+    with client(sandbox) as github:
+        assert github.read(POLICY).actual.unreadable == {}

@@ -77,6 +77,9 @@ class Transport:
         self.api = GhApi(  # type: ignore[no-untyped-call]
             token=token, gh_host=api_url.rstrip("/"), sync=True, timeout=timeout
         )
+        # ghapi prefers $GITHUB_JWT_TOKEN over the token it is given; grantops uses exactly
+        # the token it was handed, whatever else the environment holds.
+        self.api.headers["Authorization"] = f"token {token}"
         # One pooled connection for the whole run instead of a new one per request.
         self.api.transport.client = httpx2.Client(timeout=timeout, follow_redirects=True)
         self.retry = retry or RetryPolicy()
