@@ -101,3 +101,15 @@ def access_env(url: str, **extra: str) -> dict[str, str]:
         "GITHUB_REPOSITORY": "acme/access",
         **extra,
     }
+
+
+def live_repo(
+    start_sandbox: StartSandbox,
+    tmp_path: Path,
+    grants: dict[str, str],
+    state: dict[str, Any] | None = None,
+    **settings: Any,
+) -> tuple[Path, Sandbox]:
+    """An access repository whose grants were each reviewed, and a sandbox that knows it."""
+    repo = reviewed(tmp_path / "access", grants)
+    return repo.root, start_sandbox(with_access_repo(repo, state), **settings)

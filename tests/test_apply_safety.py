@@ -14,24 +14,13 @@ from grantops.lock import LOCK_NAME, Locked, apply_lock
 from grantops.sandbox import FaultRule, Sandbox
 
 from .data import GRANT, NOW
-from .sandbox_fixtures import BASE_STATE, StartSandbox, access_env, reviewed, with_access_repo
+from .sandbox_fixtures import BASE_STATE, StartSandbox, access_env, live_repo
 from .test_cli import run
 
 AT = "2026-11-30T12:00:00Z"
 ENDED = GRANT.replace("2026-11-30T09:00:00Z", "2026-11-29T09:00:00Z").replace(
     "2026-11-30T18:00:00Z", "2026-11-29T18:00:00Z"
 )
-
-
-def _setup(
-    start_sandbox: StartSandbox,
-    tmp_path: Path,
-    grants: dict[str, str],
-    state: dict[str, Any] | None = None,
-    **settings: Any,
-) -> tuple[Path, Sandbox]:
-    repo = reviewed(tmp_path / "access", grants)
-    return repo.root, start_sandbox(with_access_repo(repo, state), **settings)
 
 
 def _drifted(count: int) -> dict[str, Any]:
@@ -45,7 +34,7 @@ def _drifted(count: int) -> dict[str, Any]:
 def test_mass_removal_is_refused_and_changes_nothing(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
-    root, sandbox = _setup(start_sandbox, tmp_path, {}, _drifted(11))
+    root, sandbox = live_repo(start_sandbox, tmp_path, {}, _drifted(11))
     before = sandbox.state()
     code, _, err = run(
         "apply", "--root", str(root), "--now", AT, "--yes", environ=access_env(sandbox.url)
@@ -57,7 +46,7 @@ def test_mass_removal_is_refused_and_changes_nothing(
 
 
 def test_the_override_applies_and_is_recorded(start_sandbox: StartSandbox, tmp_path: Path) -> None:
-    root, sandbox = _setup(start_sandbox, tmp_path, {}, _drifted(11))
+    root, sandbox = live_repo(start_sandbox, tmp_path, {}, _drifted(11))
     code, out, _ = run(
         "apply",
         "--root",
@@ -92,7 +81,7 @@ def test_a_persistent_502_fails_closed_on_that_repo_only(
         "led.yaml": GRANT.replace("payments-api", "ledger").replace("octocat", "dana"),
     }
     fault = FaultRule("GET /repos/acme/ledger/collaborators", 502, times=-1)
-    root, sandbox = _setup(start_sandbox, tmp_path, grants, state, faults=[fault])
+    root, sandbox = live_repo(start_sandbox, tmp_path, grants, state, faults=[fault])
     code, out, err = run(
         "apply",
         "--root",
@@ -117,64 +106,33 @@ def test_a_persistent_502_fails_closed_on_that_repo_only(
     )  # the rest applied
 
 
+def _plan_to(sandbox: Sandbox, root: Path, plan_file: Path) -> int:
+    argv = ["plan", "--root", str(root), "--now", AT, "--out", str(plan_file)]
+    return run(*argv, environ=access_env(sandbox.url))[0]
+
+
+def _apply_from(sandbox: Sandbox, root: Path, plan_file: Path) -> tuple[int, str, str]:
+    argv = ["apply", "--root", str(root), "--now", AT, "--plan", str(plan_file), "--yes"]
+    return run(*argv, "--mutation-interval", "0", environ=access_env(sandbox.url))
+
+
 def test_apply_runs_exactly_the_reviewed_plan(start_sandbox: StartSandbox, tmp_path: Path) -> None:
-    root, sandbox = _setup(start_sandbox, tmp_path, {"g.yaml": GRANT})
-    reviewed_plan = tmp_path / "plan.json"
-    code, _, err = run(
-        "plan",
-        "--root",
-        str(root),
-        "--now",
-        AT,
-        "--out",
-        str(reviewed_plan),
-        environ=access_env(sandbox.url),
-    )
-    assert code == 0, err
-    code, _, err = run(
-        "apply",
-        "--root",
-        str(root),
-        "--now",
-        AT,
-        "--plan",
-        str(reviewed_plan),
-        "--yes",
-        "--mutation-interval",
-        "0",
-        environ=access_env(sandbox.url),
-    )
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT})
+    plan_file = tmp_path / "plan.json"
+    assert _plan_to(sandbox, root, plan_file) == 0
+    code, _, err = _apply_from(sandbox, root, plan_file)
     assert code == 0, err
     assert sandbox.state().repos["payments-api"].collaborators["octocat"] == "push"
 
 
 def test_an_edited_plan_file_is_refused(start_sandbox: StartSandbox, tmp_path: Path) -> None:
-    root, sandbox = _setup(start_sandbox, tmp_path, {"g.yaml": GRANT})
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT})
     plan_file = tmp_path / "plan.json"
-    run(
-        "plan",
-        "--root",
-        str(root),
-        "--now",
-        AT,
-        "--out",
-        str(plan_file),
-        environ=access_env(sandbox.url),
-    )
+    assert _plan_to(sandbox, root, plan_file) == 0
     document = json.loads(plan_file.read_text())
     document["plan"]["changes"][0]["to"] = "admin"
     plan_file.write_text(json.dumps(document))
-    code, _, err = run(
-        "apply",
-        "--root",
-        str(root),
-        "--now",
-        AT,
-        "--plan",
-        str(plan_file),
-        "--yes",
-        environ=access_env(sandbox.url),
-    )
+    code, _, err = _apply_from(sandbox, root, plan_file)
     assert code == 3
     assert "was edited after it was written" in err
     assert "octocat" not in sandbox.state().repos["payments-api"].collaborators
@@ -183,31 +141,12 @@ def test_an_edited_plan_file_is_refused(start_sandbox: StartSandbox, tmp_path: P
 def test_a_plan_is_refused_when_access_moved_underneath(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
-    root, sandbox = _setup(start_sandbox, tmp_path, {"g.yaml": GRANT})
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT})
     plan_file = tmp_path / "plan.json"
-    run(
-        "plan",
-        "--root",
-        str(root),
-        "--now",
-        AT,
-        "--out",
-        str(plan_file),
-        environ=access_env(sandbox.url),
-    )
+    assert _plan_to(sandbox, root, plan_file) == 0
     with sandbox.lock:  # someone adds a collaborator by hand in the meantime
         sandbox.world.repos["ledger"].collaborators["bob"] = "push"
-    code, _, err = run(
-        "apply",
-        "--root",
-        str(root),
-        "--now",
-        AT,
-        "--plan",
-        str(plan_file),
-        "--yes",
-        environ=access_env(sandbox.url),
-    )
+    code, _, err = _apply_from(sandbox, root, plan_file)
     assert code == 3
     assert "access on GitHub changed since" in err
 

@@ -12,25 +12,16 @@ from pathlib import Path
 import httpx2
 
 from grantops.cli import main
-from grantops.sandbox import Sandbox
 
 from .conftest import GRANT
-from .sandbox_fixtures import TOKEN, StartSandbox, access_env, reviewed, with_access_repo
+from .sandbox_fixtures import TOKEN, StartSandbox, access_env, live_repo
 from .test_cli import run
 
 AT = "2026-11-30T12:00:00Z"
 
 
-def _live(
-    start_sandbox: StartSandbox, root: Path, grants: dict[str, str], **settings: object
-) -> tuple[Path, Sandbox]:
-    """An access repository whose grants were each reviewed, and a sandbox that knows it."""
-    repo = reviewed(root / "access", grants)
-    return repo.root, start_sandbox(with_access_repo(repo), **settings)
-
-
 def test_plan_reads_github_and_never_mutates(start_sandbox: StartSandbox, tmp_path: Path) -> None:
-    root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT})
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT})
     code, out, err = run(
         "plan",
         "--root",
@@ -48,7 +39,7 @@ def test_plan_reads_github_and_never_mutates(start_sandbox: StartSandbox, tmp_pa
 
 
 def test_apply_is_a_dry_run_without_yes(start_sandbox: StartSandbox, tmp_path: Path) -> None:
-    root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT})
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT})
     before = sandbox.state()
     code, out, _ = run("apply", "--root", str(root), "--now", AT, environ=access_env(sandbox.url))
     assert code == 0
@@ -58,7 +49,7 @@ def test_apply_is_a_dry_run_without_yes(start_sandbox: StartSandbox, tmp_path: P
 
 def test_apply_yes_converges_and_reports(start_sandbox: StartSandbox, tmp_path: Path) -> None:
     grants = {"g.yaml": GRANT, "d.yaml": GRANT.replace("octocat", "dana")}
-    root, sandbox = _live(start_sandbox, tmp_path, grants)
+    root, sandbox = live_repo(start_sandbox, tmp_path, grants)
     summary = tmp_path / "summary.md"
     environ = {
         **access_env(sandbox.url),
@@ -96,7 +87,7 @@ def test_apply_yes_converges_and_reports(start_sandbox: StartSandbox, tmp_path: 
 
 
 def test_apply_json(start_sandbox: StartSandbox, tmp_path: Path) -> None:
-    root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT})
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT})
     code, out, _ = run(
         "apply",
         "--root",
@@ -134,7 +125,7 @@ def test_unreadable_repo_is_reported_and_exits_1(
     from grantops.sandbox import FaultRule
 
     fault = FaultRule("GET /repos/acme/ledger/teams", 404, times=-1)
-    root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT}, faults=[fault])
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT}, faults=[fault])
     code, out, err = run("plan", "--root", str(root), "--now", AT, environ=access_env(sandbox.url))
     assert code == 1
     assert "Not read completely, so left untouched this run:" in err
@@ -143,7 +134,7 @@ def test_unreadable_repo_is_reported_and_exits_1(
 
 
 def test_the_token_never_appears_in_output(start_sandbox: StartSandbox, tmp_path: Path) -> None:
-    root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT}, token="some-other-token")
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT}, token="some-other-token")
     code, out, err = run("plan", "--root", str(root), "--now", AT, environ=access_env(sandbox.url))
     assert code == 1
     assert "HTTP 401: Requires authentication" in err
@@ -153,7 +144,7 @@ def test_the_token_never_appears_in_output(start_sandbox: StartSandbox, tmp_path
 def test_snapshot_writes_a_state_file_that_plans_the_same(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
-    root, sandbox = _live(start_sandbox, tmp_path, {"g.yaml": GRANT})
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT})
     snapshot = tmp_path / "snapshot.json"
     code, _, err = run(
         "snapshot", "--root", str(root), "--out", str(snapshot), environ=access_env(sandbox.url)
@@ -237,7 +228,7 @@ def test_main_defaults_to_process_streams(capsys: object) -> None:
 def test_plan_preview_assumes_the_pull_requests_grants_approved(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
-    root, sandbox = _live(start_sandbox, tmp_path, {})
+    root, sandbox = live_repo(start_sandbox, tmp_path, {})
     (root / "grants" / "new.yaml").write_text(GRANT)  # on the PR branch, not merged yet
     code, out, err = run(
         "plan", "--root", str(root), "--now", AT, "--preview", environ=access_env(sandbox.url)
