@@ -8,6 +8,7 @@ spelling a person wrote, for display.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 PrincipalKind = Literal["user", "team"]
@@ -75,17 +76,22 @@ class Levels:
 
     custom_roles: tuple[tuple[str, str], ...] = ()
 
+    @cached_property
+    def _bases(self) -> dict[str, str]:
+        """Custom role -> its base role, built once: ``rank`` runs for every planned key."""
+        return dict(self.custom_roles)
+
     def is_known(self, target: TargetKind, level: str) -> bool:
         if target == "team":
             return level in TEAM_ROLES
-        return level in REPO_PERMISSIONS or level.lower() in dict(self.custom_roles)
+        return level in REPO_PERMISSIONS or level.lower() in self._bases
 
     def rank(self, target: TargetKind, level: str) -> tuple[int, int, str]:
         if target == "team":
             return (TEAM_ROLES.index(level) if level in TEAM_ROLES else -1, 0, level)
         if level in REPO_PERMISSIONS:
             return (REPO_PERMISSIONS.index(level), 0, level)
-        base = dict(self.custom_roles).get(level.lower())
+        base = self._bases.get(level.lower())
         if base is None:
             return (-1, 1, level.lower())
         return (REPO_PERMISSIONS.index(base), 1, level.lower())
