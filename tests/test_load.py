@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import stat
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from grantops import load
 from grantops.errors import InvalidInput
-from grantops.load import load_repo
+from grantops.load import load_repo, read_regular, scan
 from grantops.model import TeamRepoGrant, UserRepoGrant, UserTeamGrant
 
 from .conftest import GRANT, NOW, POLICY, WriteRepo
@@ -33,7 +38,6 @@ def test_valid_repository_loads_every_form(write_repo: WriteRepo) -> None:
             "expires: 2026-12-01T09:00:00Z\nreason: on-call release\n",
             "c/team-repo.yaml": "team: sre\nrepos: [ledger, deploy-x]\npermission: maintain\n"
             "expires: 2026-12-01T09:00:00+01:00\nreason: ledger migration\n",
-            "notes.txt": "not a grant; ignored",
         }
     )
     loaded = load_repo(root, NOW)
@@ -317,3 +321,170 @@ def test_parallel_loading_matches_serial(
     monkeypatch.setattr(load, "PARALLEL_THRESHOLD", 10**9)
     assert load_repo(root, NOW) == loaded
     assert len(loaded.grants) == 38
+
+
+# Only regular files count under grants/. Each case adds one odd entry next to a valid
+# grant, as someone with push access to the access repository could; the entry is
+# refused by name at line 1, and never opened (a FIFO would block, /dev/zero never ends).
+SKIPPED = "only regular files count under grants/, so it was not read"
+Make = Callable[[Path], None]
+
+
+def _symlink(name: str, to: str) -> Make:
+    return lambda grants: (grants / name).symlink_to(to)
+
+
+def _outside_grant(grants: Path) -> None:
+    """A valid grant outside grants/, linked in: still not honoured."""
+    (grants.parent / "elsewhere.yaml").write_text(GRANT.replace("octocat", "mallory"))
+    (grants / "borrowed.yaml").symlink_to(grants.parent / "elsewhere.yaml")
+
+
+def _linked_folder(grants: Path) -> None:
+    outside = grants.parent / "outside"
+    outside.mkdir()
+    (outside / "g.yaml").write_text(GRANT.replace("octocat", "mallory"))
+    (grants / "team").symlink_to(outside, target_is_directory=True)
+
+
+def _socket(grants: Path) -> None:
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(grants / "s.yaml"))
+
+
+def _device(grants: Path) -> None:
+    try:  # /dev/zero's numbers: reading it would never end
+        os.mknod(grants / "dev.yaml", stat.S_IFCHR | 0o600, os.makedev(1, 5))
+    except PermissionError:
+        pytest.skip("creating a device node needs CAP_MKNOD")
+
+
+ODD_ENTRIES: list[tuple[str, Make, str]] = [
+    (
+        "to /dev/zero",
+        _symlink("zero.yaml", "/dev/zero"),
+        f"grants/zero.yaml:1: error: a symbolic link: {SKIPPED}",
+    ),
+    (
+        "to a grant outside",
+        _outside_grant,
+        f"grants/borrowed.yaml:1: error: a symbolic link: {SKIPPED}",
+    ),
+    (
+        "to a grant inside",
+        _symlink("again.yaml", "ok.yaml"),
+        f"grants/again.yaml:1: error: a symbolic link: {SKIPPED}",
+    ),
+    (
+        "dangling",
+        _symlink("gone.yaml", "nowhere.yaml"),
+        f"grants/gone.yaml:1: error: a symbolic link: {SKIPPED}",
+    ),
+    ("to a folder", _linked_folder, f"grants/team:1: error: a symbolic link: {SKIPPED}"),
+    (
+        "fifo",
+        lambda grants: os.mkfifo(grants / "pipe.yaml"),
+        f"grants/pipe.yaml:1: error: a named pipe (FIFO): {SKIPPED}",
+    ),
+    ("socket", _socket, f"grants/s.yaml:1: error: a socket: {SKIPPED}"),
+    ("device", _device, f"grants/dev.yaml:1: error: a character device: {SKIPPED}"),
+    (
+        "stray file",
+        lambda grants: (grants / "notes.txt").write_text("remember to renew"),
+        "grants/notes.txt:1: error: not a grant file: grants/ may hold only policy.yaml and grant files (*.yaml, *.yml)",
+    ),
+    (
+        "backup copy",
+        lambda grants: (grants / "ok.yaml~").write_text(GRANT),
+        "grants/ok.yaml~:1: error: not a grant file: grants/ may hold only policy.yaml and grant files (*.yaml, *.yml)",
+    ),
+    (
+        "hidden grant",
+        lambda grants: (grants / ".quiet.yaml").write_text(GRANT),
+        "grants/.quiet.yaml:1: error: a file that is hidden: nothing hidden may be under grants/",
+    ),
+    (
+        "hidden folder",
+        lambda grants: (grants / ".stash").mkdir(),
+        "grants/.stash:1: error: a folder that is hidden: nothing hidden may be under grants/",
+    ),
+]
+
+
+def _load_quickly(root: Path) -> list[str]:
+    """Load in a daemon thread, so a read that blocks fails the test instead of hanging it."""
+    result: list[str] = []
+
+    def run() -> None:
+        try:
+            load_repo(root, NOW)
+            result.append("loaded")
+        except InvalidInput as exc:
+            result.extend(str(p) for p in exc.problems if p.severity == "error")
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "loading blocked on a file it should not have opened"
+    return result
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [pytest.param(make, expected, id=case) for case, make, expected in ODD_ENTRIES],
+)
+def test_only_regular_files_with_grant_names_count(
+    write_repo: WriteRepo, monkeypatch: pytest.MonkeyPatch, make: Make, expected: str
+) -> None:
+    root = write_repo({"ok.yaml": GRANT})
+    monkeypatch.chdir(root)  # keeps a socket's path short
+    make(root / "grants")
+    assert _load_quickly(root) == [expected]
+
+
+def test_every_odd_entry_is_named_in_one_run(
+    write_repo: WriteRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_repo({"ok.yaml": GRANT, "deep/er/ok.yaml": GRANT})
+    monkeypatch.chdir(root)
+    for _case, make, _expected in ODD_ENTRIES:
+        if make is not _device:
+            make(root / "grants")
+    errors = _load_quickly(root)
+    assert errors == sorted(e for c, _m, e in ODD_ENTRIES if c != "device")
+    assert scan(root).grants == ("grants/deep/er/ok.yaml", "grants/ok.yaml")
+
+
+def test_a_linked_policy_is_refused_not_followed(write_repo: WriteRepo) -> None:
+    root = write_repo({"ok.yaml": GRANT})
+    (root / "policy-elsewhere.yaml").write_text(POLICY)
+    (root / "grants" / "policy.yaml").unlink()
+    (root / "grants" / "policy.yaml").symlink_to(root / "policy-elsewhere.yaml")
+    assert _load_quickly(root) == [f"grants/policy.yaml:1: error: a symbolic link: {SKIPPED}"]
+
+
+def test_a_linked_grants_folder_is_refused_whole(tmp_path: Path, write_repo: WriteRepo) -> None:
+    real = write_repo({"ok.yaml": GRANT}) / "grants"
+    root = tmp_path / "checkout"
+    root.mkdir()
+    (root / "grants").symlink_to(real, target_is_directory=True)
+    assert _load_quickly(root) == [
+        "grants:1: error: a symbolic link: grants/ must be a real folder, so nothing in it was read"
+    ]
+    (root / "grants").unlink()
+    (root / "grants").write_text("org: acme\n")
+    assert _load_quickly(root) == [
+        "grants:1: error: a file: grants/ must be a real folder, so nothing in it was read"
+    ]
+
+
+def test_read_regular_refuses_what_was_swapped_in_after_listing(tmp_path: Path) -> None:
+    """Defence in depth: the reader itself neither follows a link nor waits on a FIFO."""
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "link").symlink_to("/dev/zero")
+    (tmp_path / "plain").write_bytes(b"user: octocat\n")
+    with pytest.raises(OSError, match="not a regular file"):
+        read_regular(str(tmp_path / "pipe"))
+    with pytest.raises(OSError):
+        read_regular(str(tmp_path / "link"))
+    assert read_regular(str(tmp_path / "plain")) == b"user: octocat\n"

@@ -8,8 +8,10 @@ on invalid input.
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from grantops.yamlfile import YamlDocument, YamlError, decode, parse
 
 POLICY_PATH = "grants/policy.yaml"
 GRANTS_DIR = "grants"
+GRANT_SUFFIXES = (".yaml", ".yml")
 
 PARALLEL_THRESHOLD = 2000
 """From this many grant files on, loading is spread over the machine's cores."""
@@ -43,31 +46,149 @@ class Loaded:
     warnings: tuple[Problem, ...]
 
 
-def grant_paths(root: Path) -> list[str]:
-    """Every grant file below ``grants/`` (``.yaml``/``.yml``), as sorted relative paths.
+@dataclass(frozen=True)
+class Layout:
+    """What lies under ``grants/``: the grant files to load, and a problem for anything else.
 
-    The policy and anything in a hidden directory are left out. ``os.walk`` on plain
-    strings keeps listing fast for repositories with many thousands of grants.
+    Only regular files count. A symbolic link could pull in a file from outside the
+    reviewed tree (or ``/dev/zero``), a FIFO blocks whoever reads it, and a stray file
+    or a misspelt name would otherwise be ignored without a word; each is refused by
+    name, and none of them is ever opened.
     """
-    found = []
-    top = root / GRANTS_DIR
-    for folder, dirs, files in os.walk(top):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        relative_folder = os.path.relpath(folder, root).replace(os.sep, "/")
-        found += [
-            f"{relative_folder}/{name}"
-            for name in files
-            if name.endswith((".yaml", ".yml")) and not name.startswith(".")
-        ]
-    return sorted(path for path in found if path != POLICY_PATH)
+
+    grants: tuple[str, ...]
+    """Grant files (``*.yaml``/``*.yml``) as sorted paths relative to the root."""
+    policy: bool
+    """Whether ``grants/policy.yaml`` is there as a regular file."""
+    problems: tuple[Problem, ...]
+
+
+_NOT_LISTED = "only regular files count under grants/, so it was not read"
+_OUTSIDE = "not a grant file: grants/ may hold only policy.yaml and grant files (*.yaml, *.yml)"
+_HIDDEN = "hidden: nothing hidden may be under grants/"
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def scan(root: Path) -> Layout:
+    """List ``grants/`` without following any link; name every entry that does not belong.
+
+    ``os.scandir`` answers "file, folder or something else?" from the directory listing
+    itself (``follow_symlinks=False``), so the fast path stays one listing per folder even
+    for repositories with many thousands of grants, and nothing is opened to decide.
+    """
+    # plain strings, not pathlib: listing stays fast for many thousands of grants
+    top = os.path.join(root, GRANTS_DIR)  # noqa: PTH118
+    try:
+        mode = os.lstat(top).st_mode
+    except FileNotFoundError:
+        return Layout((), False, (Problem(POLICY_PATH, 1, "the policy file is missing"),))
+    except OSError as exc:
+        return Layout((), False, (Problem(GRANTS_DIR, 1, f"cannot read it: {exc.strerror}"),))
+    if not stat.S_ISDIR(mode):
+        message = f"{_kind(mode)}: grants/ must be a real folder, so nothing in it was read"
+        return Layout((), False, (Problem(GRANTS_DIR, 1, message),))
+    grants: list[str] = []
+    problems: list[Problem] = []
+    policy = False
+    folders = [GRANTS_DIR]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(os.path.join(root, folder)) as entries:  # noqa: PTH118
+                for entry in entries:
+                    relative = f"{folder}/{entry.name}"
+                    found = _place(entry, relative)
+                    if found == "folder":
+                        folders.append(relative)
+                    elif found == "grant":
+                        grants.append(relative)
+                    elif found == "policy":
+                        policy = True
+                    else:
+                        problems.append(Problem(relative, 1, found))
+        except OSError as exc:
+            problems.append(Problem(folder, 1, f"cannot list this folder: {exc.strerror}"))
+    if not policy and not any(p.path == POLICY_PATH for p in problems):
+        problems.append(Problem(POLICY_PATH, 1, "the policy file is missing"))
+    return Layout(tuple(sorted(grants)), policy, tuple(sorted(problems)))
+
+
+def _place(entry: os.DirEntry[str], relative: str) -> str:
+    """``folder``, ``grant`` or ``policy`` for an entry that belongs, else why it does not."""
+    hidden = entry.name.startswith(".")
+    if entry.is_dir(follow_symlinks=False):
+        if hidden:
+            return f"a folder that is {_HIDDEN}"
+        return "a folder, not the policy file" if relative == POLICY_PATH else "folder"
+    if not entry.is_file(follow_symlinks=False):
+        return f"{_entry_kind(entry)}: {_NOT_LISTED}"
+    if relative == POLICY_PATH:
+        return "policy"
+    if hidden:
+        return f"a file that is {_HIDDEN}"
+    return "grant" if entry.name.endswith(GRANT_SUFFIXES) else _OUTSIDE
+
+
+def _entry_kind(entry: os.DirEntry[str]) -> str:
+    if entry.is_symlink():
+        return "a symbolic link"
+    try:
+        return _kind(entry.stat(follow_symlinks=False).st_mode)
+    except OSError:
+        return "not a regular file"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISREG(mode):
+        return "a file"
+    return next((kind for test, kind in _SPECIAL_KINDS if test(mode)), "not a regular file")
+
+
+def grant_paths(root: Path) -> list[str]:
+    """Every grant file below ``grants/``, as sorted relative paths (see :func:`scan`)."""
+    return list(scan(root).grants)
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def read_regular(path: str) -> bytes:
+    """The bytes of a regular file; refuse anything else without reading from it.
+
+    :func:`scan` already left out links and special files; opening with ``O_NOFOLLOW``
+    and ``O_NONBLOCK`` and checking the opened file keeps that true even if the entry
+    was swapped in the meantime (a FIFO would block the read, ``/dev/zero`` never ends).
+    Plain ``os.read`` calls are also faster here than a buffered file object.
+    """
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        chunks = []
+        size = info.st_size + 1  # one read for the whole file, one to see its end
+        while chunk := os.read(fd, size):
+            chunks.append(chunk)
+            size = 1 << 16
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def load_repo(root: Path, now: datetime) -> Loaded:
     """Load ``grants/policy.yaml`` and every grant under ``root``; raise on any error."""
-    problems: list[Problem] = []
-    policy = _load_policy(root, problems)
+    layout = scan(root)
+    problems = list(layout.problems)
+    policy = _load_policy(root, problems) if layout.policy else None
     grants: list[Grant] = []
-    for grant, found in _load_grants(root, grant_paths(root), policy, now):
+    for grant, found in _load_grants(root, list(layout.grants), policy, now):
         problems.extend(found)
         if grant is not None:
             grants.append(grant)
@@ -105,11 +226,15 @@ def _load_grants(
 def _load_chunk(
     root: str, paths: list[str], policy: Policy | None, now: datetime
 ) -> list[tuple[Grant | None, list[Problem]]]:
-    results = []
+    results: list[tuple[Grant | None, list[Problem]]] = []
     for relative in paths:
-        # plain strings and open(): pathlib objects cost more than parsing here
-        with open(os.path.join(root, relative), "rb") as handle:  # noqa: PTH118, PTH123
-            results.append(load_grant_text(relative, handle.read(), policy, now))
+        # plain strings: pathlib objects cost more than parsing here
+        try:
+            raw = read_regular(os.path.join(root, relative))  # noqa: PTH118
+        except OSError as exc:
+            results.append((None, [_unreadable(relative, exc)]))
+            continue
+        results.append(load_grant_text(relative, raw, policy, now))
     return results
 
 
@@ -145,15 +270,21 @@ def load_grant_text(
 
 
 def _load_policy(root: Path, problems: list[Problem]) -> Policy | None:
-    path = root / POLICY_PATH
-    if not path.is_file():
-        problems.append(Problem(POLICY_PATH, 1, "the policy file is missing"))
+    """The policy, once :func:`scan` has seen it as a regular file."""
+    try:
+        raw = read_regular(str(root / POLICY_PATH))
+    except OSError as exc:
+        problems.append(_unreadable(POLICY_PATH, exc))
         return None
-    policy, found = load_policy_text(POLICY_PATH, path.read_bytes())
+    policy, found = load_policy_text(POLICY_PATH, raw)
     problems.extend(found)
     if any(p.severity == "error" for p in found):
         return None
     return policy
+
+
+def _unreadable(relative: str, exc: OSError) -> Problem:
+    return Problem(relative, 1, f"cannot read the file: {exc.strerror or exc}")
 
 
 def _parse(relative: str, raw: bytes) -> tuple[YamlDocument | None, list[Problem]]:
