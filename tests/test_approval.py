@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from grantops.approval import PullRequest, Review, judge
+from grantops.approval import Checks, Grantee, PullRequest, Review, Rules, count_approvals
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .data import GRANT, POLICY
@@ -66,7 +66,7 @@ CASES: list[tuple[str, Scenario, str | None]] = [
         lambda r: r.merge(
             {"grants/g.yaml": GRANT}, author="requester", approvers=["bob"], co_authors=["bob"]
         ),
-        "not counted: bob (authored a commit in the PR)",
+        "not counted: bob (authored or committed a commit in the PR)",
     ),
     (
         "approval withdrawn by a later change request",
@@ -147,15 +147,13 @@ def test_two_approvals_required_but_one_given(start_sandbox: StartSandbox, tmp_p
         repo.merge({"grants/h.yaml": OTHER}, author="requester", approvers=["alice", "bob"])
 
     code, document, err = _plan(start_sandbox, tmp_path, scenario, policy)
-    # the policy itself has only one approval (ciso): apply and plan refuse outright
-    assert code == 3
-    assert "Refused" not in err  # --json: the refusal is in the document
-    assert document["policy_refusal"].startswith(
-        "grants/policy.yaml is not proven reviewed (PR #1 has 1 of 2"
-    )
+    # the first policy is judged by the floor (one approval); its own rules judge grants
+    assert code == 0, err
+    assert "policy_refusal" not in document
     assert document["unapproved"] == [
         {"source": "grants/g.yaml", "reason": "PR #2 has 1 of 2 required approvals"}
     ]
+    assert [c["principal"] for c in document["changes"] if c["action"] == "add"] == ["user:hubot"]
 
 
 def test_unapproved_policy_change_refuses_apply(
@@ -189,7 +187,10 @@ def test_uncommitted_edit_is_not_approved(start_sandbox: StartSandbox, tmp_path:
     code, document, _ = _plan(start_sandbox, tmp_path, scenario)
     assert code == 0
     assert document["unapproved"] == [
-        {"source": "grants/g.yaml", "reason": "not committed: the file has no commit on the branch"}
+        {
+            "source": "grants/g.yaml",
+            "reason": "not committed: the file has uncommitted changes in the checkout",
+        }
     ]
 
 
@@ -203,8 +204,10 @@ def test_evidence_is_kept_and_trusted_only_with_its_key(
     env = access_env(sandbox.url, GRANTOPS_EVIDENCE_KEY="k1")
     argv = ["--root", str(repo.root), "--now", AT]
     assert run("apply", *argv, "--yes", "--mutation-interval", "0", environ=env)[0] == 0
-    kept = json.loads((repo.root / "audit" / "approvals.json").read_text())["grants"]
+    proven = json.loads((repo.root / "audit" / "approvals.json").read_text())["proven"]
+    kept = {entry["path"]: entry for entry in proven}
     assert kept["grants/g.yaml"]["pull"] == 2 and kept["grants/g.yaml"]["approvers"] == ["alice"]
+    assert kept["grants/policy.yaml"]["pull"] == 1
     sandbox.stats.clear()
     assert run("plan", *argv, environ=env)[0] == 0
     assert sandbox.stats["GET repos/list-pull-requests-associated-with-commit"] == 0  # reused
@@ -224,7 +227,7 @@ def test_proof_off_warns_loudly(start_sandbox: StartSandbox, tmp_path: Path) -> 
         policy,
     )
     assert code == 0
-    assert "WARNING: approval.required is 0: approval proof is OFF" in err
+    assert "WARNING: approval.required is 0 (in a reviewed policy): approval proof is OFF" in err
     assert document["unapproved"] == []
 
 
@@ -242,7 +245,7 @@ def test_shallow_checkout_is_refused(start_sandbox: StartSandbox, tmp_path: Path
     assert "the checkout is shallow; approval proof needs full history (fetch-depth: 0)" in err
 
 
-def test_judge_counts_each_reviewers_latest_verdict() -> None:
+def test_each_reviewers_latest_verdict_counts() -> None:
     pull = PullRequest(
         number=7,
         author="requester",
@@ -255,6 +258,7 @@ def test_judge_counts_each_reviewers_latest_verdict() -> None:
             Review("carol", "DISMISSED", "h" * 40),
         ),
     )
-    verdict = judge(commit="c" * 40, pull=pull, required=1, grantee="octocat")
-    assert verdict.approved
-    assert verdict.evidence is not None and verdict.evidence.approvers == ("bob",)
+    everyone = Checks(can_write=lambda login: True, in_team=lambda team, login: False)
+    counted, not_counted = count_approvals(pull, Rules(1), Grantee(user="octocat"), everyone)
+    assert counted == ["bob"]
+    assert not_counted == []

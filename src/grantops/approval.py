@@ -1,23 +1,56 @@
-"""Whether a grant arrived through a reviewed pull request: the rules, as pure functions.
+"""Whether a file's content was approved in review: the rules, as pure functions.
 
-Merge review is the approval, so grantops checks that the review happened instead of
-trusting whatever sits on the default branch. The I/O (git history, GitHub's pull
-requests and reviews) happens elsewhere; this module judges the facts it is given:
+Merge review is the approval, so grantops checks that the review covered the exact
+content that is live, instead of trusting whatever sits on the protected branch. The
+I/O (git history, GitHub's pull requests, reviews and permissions) happens elsewhere
+(:mod:`grantops.prove`); this module judges the facts it is given. A file is proven when:
 
-* the commit that last changed the file must belong to a merged pull request;
-* ``approval.required`` reviewers must have approved the pull request's final head
-  commit, counting each reviewer's latest review;
-* an approval does not count from the grantee, the PR author, an author of a commit in
-  the PR, a bot, a deleted account, or someone outside ``approval.approvers``.
+* at HEAD it is a regular file (never a symlink or submodule) with no uncommitted edit;
+* the commit where it took its current content on the branch's first-parent chain was
+  put there by a merged pull request: its merge or squash commit, or one of its rebased
+  commits, with the pull request's merge on the chain no further on than it had commits;
+* the pull request's reviewed head commit holds the very same blob at the same path;
+* no commit of the pull request lacks a linked GitHub account (author and committer);
+* ``required`` reviewers approved that head commit, counting each reviewer's latest
+  verdict, where an approval counts only from a human with write access to the access
+  repository, in ``approvers`` when set, and neither the grantee, a member of a grantee
+  team, the pull request's author, nor an author or committer of any of its commits.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from grantops.gitrepo import Entry, History, Step
+
 STATE_CHANGING = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
 """Review states that replace a reviewer's earlier verdict (comments do not)."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The approval rules a file is judged by."""
+
+    required: int
+    approvers: str | None = None
+    """Team slug whose members alone may approve; None: anyone with write access."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Kept evidence is trusted only under the rules it was judged by."""
+        text = json.dumps({"required": self.required, "approvers": self.approvers})
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def for_policy(self) -> Rules:
+        """A policy change always needs at least one approval, even when grants need none."""
+        return Rules(max(self.required, 1), self.approvers)
+
+
+FLOOR = Rules(1, None)
+"""Rules for the first version of the policy: one approval from a writer, not the author."""
 
 
 @dataclass(frozen=True)
@@ -29,30 +62,79 @@ class Review:
 
 
 @dataclass(frozen=True)
+class PullCommit:
+    """A commit of a pull request, with the GitHub accounts git's identities link to."""
+
+    sha: str
+    author: str | None
+    committer: str | None
+
+
+@dataclass(frozen=True)
 class PullRequest:
     number: int
     author: str
     head_sha: str
     merge_commit_sha: str | None
-    commit_authors: frozenset[str] = frozenset()
+    commits: tuple[PullCommit, ...] = ()
     reviews: tuple[Review, ...] = ()  # chronological, as GitHub lists them
+
+    @property
+    def contributors(self) -> frozenset[str]:
+        """Everyone who wrote or committed a commit of the pull request (lower case)."""
+        names = {c.author for c in self.commits} | {c.committer for c in self.commits}
+        return frozenset(n.lower() for n in names if n)
+
+
+@dataclass(frozen=True)
+class HeadFile:
+    """What GitHub's contents API says ``path`` was at the pull request's head commit."""
+
+    path: str
+    kind: str  # file, symlink, submodule, dir
+    blob: str
+
+
+@dataclass(frozen=True)
+class Grantee:
+    """Who would gain access: they may not approve their own access."""
+
+    user: str | None = None
+    team: str | None = None
+
+
+@dataclass(frozen=True)
+class Checks:
+    """Questions about approvers that only GitHub can answer (cached at the edge)."""
+
+    can_write: Callable[[str], bool]
+    """Had write access to the access repository (GitHub's own rule for counting)."""
+    in_team: Callable[[str, str], bool]
+    """``in_team(team, login)``: an active member of the org's team."""
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """What proves a grant's review; kept so later runs and the audit report can show it."""
+    """What proves a file's review; kept so later runs and the audit report can show it."""
 
+    path: str
     commit: str
+    blob: str
     pull: int
     approvers: tuple[str, ...]
     merge_commit: str | None
+    rules: str
+    """Fingerprint of the :class:`Rules` it was judged by."""
 
     def to_json(self) -> dict[str, object]:
         return {
+            "path": self.path,
             "commit": self.commit,
+            "blob": self.blob,
             "pull": self.pull,
             "approvers": list(self.approvers),
             "merge_commit": self.merge_commit,
+            "rules": self.rules,
         }
 
 
@@ -64,22 +146,73 @@ class Approval:
     not_counted: tuple[str, ...] = field(default=())
 
 
-def judge(
-    *,
-    commit: str | None,
-    pull: PullRequest | None,
-    required: int,
-    grantee: str | None,
-    may_approve: Callable[[str], bool] = lambda login: True,
-) -> Approval:
-    """Decide one file's approval from its last commit and that commit's pull request."""
-    if commit is None:
-        return Approval(False, "not committed: the file has no commit on the branch")
-    if pull is None:
-        return Approval(
-            False,
-            f"direct push: commit {commit[:7]} reached the branch without a merged pull request",
+def short(sha: str | None) -> str:
+    return (sha or "none")[:7]
+
+
+def placement(history: History, path: str) -> Step | str:
+    """The step that put ``path``'s current content on the branch, or why there is none."""
+    entry = history.tree.get(path)
+    if path in history.dirty:
+        return "not committed: the file has uncommitted changes in the checkout"
+    if entry is None:
+        return "not committed: the file has no commit on the branch"
+    if not entry.regular:
+        kind = "a symlink" if entry.mode == "120000" else f"git mode {entry.mode}"
+        return f"not a regular file: {path} is {kind} at {short(history.head)}"
+    step = history.arrival(path)
+    if step is None:
+        return (
+            f"no commit on the first-parent chain of {short(history.head)} gave {path} its content"
         )
+    return step
+
+
+def merged_by(history: History, step: Step, pull: PullRequest) -> str | None:
+    """Why ``step`` is not how ``pull`` was merged onto the branch (None: it is)."""
+    merge = pull.merge_commit_sha
+    if merge is None or history.position(merge) is None:
+        return (
+            f"commit {short(step.commit)} belongs to PR #{pull.number}, but the PR's merge "
+            f"{short(merge)} is not on the branch (history rewritten?)"
+        )
+    if step.commit == merge:
+        if len(step.parents) > 1 and step.parents[1] != pull.head_sha:
+            return (
+                f"merge commit {short(merge)} of PR #{pull.number} does not merge its "
+                f"reviewed head {short(pull.head_sha)}"
+            )
+        return None
+    # A rebase merge puts one new commit on the branch per commit of the pull request,
+    # the last of them being the merge commit GitHub reports.
+    at, end = history.position(step.commit), history.position(merge)
+    if at is None or end is None or not 0 < at - end < max(len(pull.commits), 1):
+        return (
+            f"commit {short(step.commit)} did not come with PR #{pull.number}'s merge "
+            f"{short(merge)}: it was pushed to the branch some other way"
+        )
+    return None
+
+
+def same_content(path: str, entry: Entry, head: HeadFile | None, pull: PullRequest) -> str | None:
+    """Why the reviewed head does not hold ``path`` exactly as it is live (None: it does)."""
+    where = f"PR #{pull.number}'s reviewed head {short(pull.head_sha)}"
+    if head is None:
+        return f"{where} has no {path}: the content was added after review"
+    if head.path != path or head.kind != "file":
+        return f"{where} has {path} as a {head.kind}, not a regular file"
+    if head.blob != entry.blob:
+        return (
+            f"{where} has {path} as blob {short(head.blob)}, but the branch has "
+            f"{short(entry.blob)}: it was changed after review"
+        )
+    return None
+
+
+def count_approvals(
+    pull: PullRequest, rules: Rules, grantee: Grantee, checks: Checks
+) -> tuple[list[str], list[str]]:
+    """Approvers who count, and each approval that does not with the reason."""
     latest: dict[str, Review] = {}
     not_counted: list[str] = []
     for review in pull.reviews:
@@ -90,36 +223,95 @@ def judge(
                 not_counted.append("a deleted account")
             continue
         latest[review.login.lower()] = review
-    approvers = []
-    excluded = {pull.author.lower()} | {a.lower() for a in pull.commit_authors}
+    counted = []
+    author, contributors = pull.author.lower(), pull.contributors
     for key, review in latest.items():
         if review.state != "APPROVED":
             continue
         name = review.login or key
-        if grantee is not None and key == grantee.lower():
-            not_counted.append(f"{name} (the grantee: self-approval)")
-        elif key == pull.author.lower():
-            not_counted.append(f"{name} (the PR author: self-approval)")
-        elif key in excluded:
-            not_counted.append(f"{name} (authored a commit in the PR)")
+        why = None
+        if grantee.user is not None and key == grantee.user.lower():
+            why = "the grantee: self-approval"
+        elif key == author:
+            why = "the PR author: self-approval"
+        elif key in contributors:
+            why = "authored or committed a commit in the PR"
         elif review.is_bot:
-            not_counted.append(f"{name} (a bot)")
+            why = "a bot"
         elif review.commit_id != pull.head_sha:
-            old, final = review.commit_id[:7], pull.head_sha[:7]
-            not_counted.append(f"{name} (stale: approved {old}, not the final {final})")
-        elif not may_approve(name):
-            not_counted.append(f"{name} (not in approval.approvers)")
+            why = f"stale: approved {short(review.commit_id)}, not the final {short(pull.head_sha)}"
+        elif grantee.team is not None and checks.in_team(grantee.team, name):
+            why = f"a member of the grantee team {grantee.team}"
+        elif rules.approvers is not None and not checks.in_team(rules.approvers, name):
+            why = "not in approval.approvers"
+        elif not checks.can_write(name):
+            why = "no write access to the access repository"
+        if why is None:
+            counted.append(name)
         else:
-            approvers.append(name)
-    evidence = Evidence(commit, pull.number, tuple(sorted(approvers)), pull.merge_commit_sha)
-    if len(approvers) >= required:
+            not_counted.append(f"{name} ({why})")
+    return sorted(counted), not_counted
+
+
+def judge(
+    *,
+    path: str,
+    entry: Entry,
+    step: Step,
+    history: History,
+    pull: PullRequest | None,
+    head: HeadFile | None,
+    rules: Rules,
+    grantee: Grantee,
+    checks: Checks,
+) -> Approval:
+    """Decide one file's approval from where its content came from and that PR's review."""
+    if pull is None:
+        return Approval(
+            False,
+            f"direct push: commit {short(step.commit)} put this content on the branch without "
+            "a merged pull request",
+        )
+    problem = merged_by(history, step, pull) or same_content(path, entry, head, pull)
+    if problem is not None:
+        return Approval(False, problem)
+    unlinked = [c.sha for c in pull.commits if c.author is None or c.committer is None]
+    if unlinked:
+        return Approval(
+            False,
+            f"PR #{pull.number} has commit {short(unlinked[0])} with no linked GitHub account, "
+            "so who pushed it is unknown",
+        )
+    counted, not_counted = count_approvals(pull, rules, grantee, checks)
+    evidence = Evidence(
+        path,
+        step.commit,
+        entry.blob,
+        pull.number,
+        tuple(counted),
+        pull.merge_commit_sha,
+        rules.fingerprint,
+    )
+    if len(counted) >= rules.required:
         return Approval(
             True,
-            f"approved in PR #{pull.number} by {', '.join(sorted(approvers))}",
+            f"approved in PR #{pull.number} by {', '.join(counted) or 'nobody (none required)'}",
             evidence,
             tuple(not_counted),
         )
-    why = f"PR #{pull.number} has {len(approvers)} of {required} required approvals"
+    why = f"PR #{pull.number} has {len(counted)} of {rules.required} required approvals"
     if not_counted:
         why += "; not counted: " + "; ".join(not_counted)
     return Approval(False, why, evidence, tuple(not_counted))
+
+
+def kept(evidence: Evidence | None, entry: Entry, step: Step, rules: Rules) -> Approval | None:
+    """Trust kept evidence for exactly this content, arrival and rules (else None)."""
+    if evidence is None or (evidence.commit, evidence.blob) != (step.commit, entry.blob):
+        return None
+    if evidence.rules != rules.fingerprint:
+        return None
+    approvers = ", ".join(evidence.approvers) or "nobody (none required)"
+    return Approval(
+        True, f"approved in PR #{evidence.pull} by {approvers} (kept evidence)", evidence
+    )

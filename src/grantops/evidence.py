@@ -1,7 +1,9 @@
 """Approval evidence kept between runs, in ``audit/approvals.json``.
 
-A proven grant is not re-queried on every run: its evidence is stored with the commit
-it proves. Entries are trusted only when they carry a valid HMAC made with the secret
+A proven file version is not re-queried on every run: its evidence is stored with the
+commit that gave the file its content, the blob, and the fingerprint of the approval
+rules it was judged by, so a change of the rules has everything judged again. Entries
+are trusted only when they carry a valid HMAC made with the secret
 ``GRANTOPS_EVIDENCE_KEY`` (a workflow secret), because the file lives in the access
 repository and anyone who can push could otherwise forge an entry. Without the key,
 evidence is still written for the audit report but always re-checked.
@@ -12,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,45 +23,53 @@ from grantops.approval import Evidence
 EVIDENCE_PATH = "audit/approvals.json"
 
 
-def _mac(key: bytes, path: str, evidence: Evidence) -> str:
-    message = json.dumps({"path": path, **evidence.to_json()}, sort_keys=True).encode()
+def _mac(key: bytes, evidence: Evidence) -> str:
+    message = json.dumps(evidence.to_json(), sort_keys=True).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def load(root: Path, key: bytes | None) -> dict[str, Evidence]:
-    """Trusted evidence by file path (nothing is trusted without a key)."""
+Trusted = dict[tuple[str, str], Evidence]
+"""Kept evidence by (path, commit that gave the path its content)."""
+
+
+def load(root: Path, key: bytes | None) -> Trusted:
+    """Trusted evidence (nothing is trusted without a key, or with a bad MAC)."""
     if key is None:
         return {}
     try:
         data: Any = json.loads((root / EVIDENCE_PATH).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    entries = data.get("proven") if isinstance(data, dict) else None
     trusted = {}
-    for path, entry in (data.get("grants") or {}).items() if isinstance(data, dict) else ():
+    for entry in entries if isinstance(entries, list) else ():
         try:
             evidence = Evidence(
+                path=str(entry["path"]),
                 commit=str(entry["commit"]),
+                blob=str(entry["blob"]),
                 pull=int(entry["pull"]),
                 approvers=tuple(str(a) for a in entry["approvers"]),
                 merge_commit=entry.get("merge_commit"),
+                rules=str(entry["rules"]),
             )
         except (KeyError, TypeError, ValueError):
             continue
-        if hmac.compare_digest(str(entry.get("mac", "")), _mac(key, path, evidence)):
-            trusted[path] = evidence
+        if hmac.compare_digest(str(entry.get("mac", "")), _mac(key, evidence)):
+            trusted[evidence.path, evidence.commit] = evidence
     return trusted
 
 
-def save(root: Path, proven: Mapping[str, Evidence], key: bytes | None) -> None:
-    """Write evidence of every proven file (with MACs when a key is set)."""
-    grants = {}
-    for path, evidence in sorted(proven.items()):
+def save(root: Path, proven: Iterable[Evidence], key: bytes | None) -> None:
+    """Write evidence of every proven file version (with MACs when a key is set)."""
+    entries = []
+    for evidence in sorted(set(proven), key=lambda e: (e.path, e.commit)):
         entry: dict[str, Any] = evidence.to_json()
         if key is not None:
-            entry["mac"] = _mac(key, path, evidence)
-        grants[path] = entry
+            entry["mac"] = _mac(key, evidence)
+        entries.append(entry)
     target = root / EVIDENCE_PATH
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(
-        json.dumps({"grants": grants}, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        json.dumps({"proven": entries}, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )

@@ -1,14 +1,16 @@
-"""The access repository's git history: which commit last changed each file.
+"""The access repository's git history, and the few git commands grantops runs.
 
 Approval proof starts from history, not from the working tree: a grant is judged by
-the commit that put its current content on the branch. A file whose working copy
-differs from that commit was not reviewed in that form and has no commit to judge.
+the commit that put its current content on the branch's first-parent chain. A file
+whose working copy differs from HEAD was not reviewed in that form and has no commit to
+judge.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from grantops.errors import GrantopsError
@@ -38,34 +40,152 @@ def current_branch(root: Path) -> str | None:
     return None if name == "HEAD" else name
 
 
-def last_commits(root: Path, paths: list[str]) -> dict[str, str | None]:
-    """For each path: the commit that last changed it, or None if it has uncommitted edits.
+REGULAR_MODES = frozenset({"100644", "100755"})
+"""Git modes of regular files; a symlink (120000) or submodule (160000) never counts."""
 
-    One ``git log`` over ``grants/`` answers for every file. A shallow clone would give
-    wrong answers, so it is refused (check out with full history: ``fetch-depth: 0``).
+
+@dataclass(frozen=True)
+class Entry:
+    """A path in one commit's tree: its git mode and blob id."""
+
+    mode: str
+    blob: str
+
+    @property
+    def regular(self) -> bool:
+        return self.mode in REGULAR_MODES
+
+
+@dataclass(frozen=True)
+class Step:
+    """A commit on the first-parent chain that changed a path, against its first parent."""
+
+    commit: str
+    parents: tuple[str, ...]
+    before: Entry | None
+    after: Entry | None
+
+
+@dataclass(frozen=True)
+class History:
+    """What approval proof needs from git, read in three commands for the whole tree.
+
+    ``steps`` holds, per path, every change on the branch's *first-parent* chain, newest
+    first, each diffed against its first parent. Walking first parents in topological
+    order credits content to the commit that put it on the branch: a merge commit that
+    edits a file shows that edit, and a commit backdated to 2001 on a side branch is
+    never mistaken for the change.
+    """
+
+    head: str
+    tree: dict[str, Entry]
+    dirty: frozenset[str]
+    steps: dict[str, tuple[Step, ...]]
+    chain: tuple[str, ...]
+    """The first-parent chain of HEAD, newest first."""
+
+    def arrival(self, path: str) -> Step | None:
+        """The commit where ``path`` took the content it has at HEAD (None: not there)."""
+        entry = self.tree.get(path)
+        steps = self.steps.get(path, ())
+        if entry is None or not steps or steps[0].after != entry:
+            return None
+        return steps[0]
+
+    def versions(self, path: str) -> tuple[Step, ...]:
+        """Every change of ``path`` on the first-parent chain, oldest first."""
+        return tuple(reversed(self.steps.get(path, ())))
+
+    def position(self, commit: str) -> int | None:
+        """How many first parents lie between HEAD and ``commit`` (None: not on the chain)."""
+        return self._positions.get(commit)
+
+    @property
+    def _positions(self) -> dict[str, int]:
+        cached: dict[str, int] | None = self.__dict__.get("_positions_cache")
+        if cached is None:
+            cached = {sha: index for index, sha in enumerate(self.chain)}
+            object.__setattr__(self, "_positions_cache", cached)
+        return cached
+
+
+def read_history(root: Path, top: str) -> History:
+    """The first-parent history of every file below ``top`` (a folder of ``root``).
+
+    A shallow clone would give wrong answers, so it is refused (check out with full
+    history: ``fetch-depth: 0``). Paths are relative to ``root``.
     """
     if _git(root, "rev-parse", "--is-shallow-repository").strip() == "true":
         raise GitError(
             "the checkout is shallow; approval proof needs full history (fetch-depth: 0)"
         )
     prefix = _git(root, "rev-parse", "--show-prefix").strip()
-    wanted = {prefix + path: path for path in paths}
-    found: dict[str, str | None] = dict.fromkeys(paths)
-    commit = ""
-    log = _git(root, "log", "--format=commit %H", "--name-only", "--no-renames", "--", ".")
-    for line in log.splitlines():
-        if line.startswith("commit "):
-            commit = line.removeprefix("commit ")
-        elif line in wanted and found[wanted[line]] is None:
-            found[wanted[line]] = commit
-    dirty = _git(root, "status", "--porcelain", "--no-renames", "--", *paths) if paths else ""
-    for line in dirty.splitlines():
-        changed = line[3:].strip()
-        if changed.startswith(prefix):
-            changed = changed.removeprefix(prefix)
-        if changed in found:
-            found[changed] = None
-    return found
+    head = _git(root, "rev-parse", "--verify", "HEAD^{commit}").strip()
+
+    def local(path: str) -> str | None:
+        return path.removeprefix(prefix) if path.startswith(prefix) else None
+
+    tree = {}
+    for record in _git(root, "ls-tree", "-r", "-z", "--full-tree", head, "--", top).split("\0"):
+        meta, _, path = record.partition("\t")
+        if not meta or (name := local(path)) is None:
+            continue
+        mode, _kind, blob = meta.split()
+        tree[name] = Entry(mode, blob)
+    chain = tuple(_git(root, "rev-list", "--first-parent", head).split())
+    steps: dict[str, list[Step]] = {}
+    log = _git(
+        root,
+        "log",
+        "-z",
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--topo-order",
+        "--raw",
+        "--no-renames",
+        "--no-abbrev",
+        "--format=commit %H %P",
+        head,
+        "--",
+        top,
+    )
+    commit, parents = "", tuple[str, ...]()
+    tokens = iter(log.split("\0"))
+    for token in tokens:
+        token = token.lstrip("\n")
+        if token.startswith("commit "):
+            commit, *rest = token.removeprefix("commit ").split()
+            parents = tuple(rest)
+        elif token.startswith(":"):
+            old_mode, new_mode, old_blob, new_blob, _status = token[1:].split()
+            name = local(next(tokens, ""))
+            if name is not None:
+                steps.setdefault(name, []).append(
+                    Step(commit, parents, _entry(old_mode, old_blob), _entry(new_mode, new_blob))
+                )
+    status = _git(root, "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all")
+    dirty = set()
+    for record in status.split("\0"):
+        if len(record) > 3 and (name := local(record[3:])) is not None:
+            dirty.add(name)
+    return History(head, tree, frozenset(dirty), {k: tuple(v) for k, v in steps.items()}, chain)
+
+
+def _entry(mode: str, blob: str) -> Entry | None:
+    return None if mode == "000000" else Entry(mode, blob)
+
+
+def read_blob(root: Path, blob: str) -> bytes:
+    """The bytes of one blob (an earlier version of a file)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "cat-file", "blob", blob], capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    if done.returncode != 0:
+        raise GitError(f"git cat-file blob {blob[:7]} failed: {done.stderr.decode().strip()}")
+    return done.stdout
 
 
 def has_remote(root: Path, remote: str) -> bool:

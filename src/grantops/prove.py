@@ -1,24 +1,47 @@
 """Approval proof at the edge: git history plus GitHub's pull requests and reviews.
 
-For the policy and every grant inside its window, find the commit that last changed
-the file, the merged pull request behind it, and judge its reviews
-(:func:`grantops.approval.judge`). Evidence already proven for the same commit is
-reused when its MAC checks out (see :mod:`grantops.evidence`).
+The steps, for the policy and every grant inside its window (rules in
+:mod:`grantops.approval`):
+
+1. read the first-parent history of ``grants/`` once (:func:`grantops.gitrepo.read_history`);
+2. walk the policy's versions oldest first, judging each by the rules of the last
+   proven version before it (the first by :data:`grantops.approval.FLOOR`): a chain of
+   trust, so no policy change can approve itself by lowering ``approval.required`` or
+   changing ``approval.approvers``;
+3. judge each grant by the rules of the last proven policy version.
+
+Each judgement asks GitHub for the merged pull request behind the commit that put the
+content on the branch, its commits and reviews, the file at its reviewed head, and who
+may approve. Evidence already proven for the same commit, blob and rules is reused when
+its MAC checks out (see :mod:`grantops.evidence`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 from grantops import evidence, gitrepo
-from grantops.approval import Approval, Evidence, judge
+from grantops.approval import (
+    FLOOR,
+    Approval,
+    Checks,
+    Evidence,
+    Grantee,
+    HeadFile,
+    PullRequest,
+    Rules,
+    judge,
+    kept,
+    placement,
+    short,
+)
 from grantops.github import GitHub, GitHubError
-from grantops.github.pulls import is_team_member, merged_pull_for_commit
-from grantops.load import POLICY_PATH, Loaded
-from grantops.model import UserRepoGrant, UserTeamGrant
+from grantops.github.pulls import can_write, file_at, is_team_member, merged_pull_for_commit
+from grantops.load import GRANTS_DIR, POLICY_PATH, Loaded, load_policy_text
+from grantops.model import Grant, Policy, TeamRepoGrant, UserRepoGrant, UserTeamGrant
 
 
 @dataclass(frozen=True)
@@ -41,6 +64,15 @@ class AccessRepo:
 class Proof:
     policy: Approval
     grants: dict[str, Approval] = field(default_factory=dict)
+    rules: Rules = FLOOR
+    """The rules grants were judged by: those of the last proven policy version."""
+    history: tuple[Evidence, ...] = ()
+    """Evidence for every proven version of the policy, oldest first."""
+
+    @property
+    def off(self) -> bool:
+        """A proven policy says ``approval.required: 0``: grants need no review."""
+        return self.policy.approved and self.rules.required == 0
 
     @property
     def proven(self) -> dict[str, Evidence]:
@@ -50,57 +82,128 @@ class Proof:
         return found
 
 
+def rules_of(policy: Policy) -> Rules:
+    return Rules(policy.approval.required, policy.approval.approvers)
+
+
+def grantee_of(grant: Grant) -> Grantee:
+    spec = grant.spec
+    if isinstance(spec, UserRepoGrant | UserTeamGrant):
+        return Grantee(user=spec.user)
+    if isinstance(spec, TeamRepoGrant):
+        return Grantee(team=spec.team)
+    return Grantee()
+
+
+class _Judge:
+    """Judges files against one history, asking GitHub each question at most once."""
+
+    def __init__(self, root: Path, github: GitHub, repo: AccessRepo, org: str, key: bytes | None):
+        self.history = gitrepo.read_history(root, GRANTS_DIR)
+        self.trusted = evidence.load(root, key)
+        transport = github.transport
+
+        @cache
+        def pull_for(sha: str) -> PullRequest | None:
+            return merged_pull_for_commit(transport, repo.owner, repo.name, sha, repo.branch)
+
+        @cache
+        def head_file(path: str, ref: str) -> HeadFile | None:
+            return file_at(transport, repo.owner, repo.name, path, ref)
+
+        @cache
+        def writes(login: str) -> bool:
+            return can_write(transport, repo.owner, repo.name, login)
+
+        @cache
+        def member(team: str, login: str) -> bool:
+            return is_team_member(transport, org, team, login)
+
+        self.pull_for, self.head_file = pull_for, head_file
+        self.checks = Checks(
+            can_write=lambda login: writes(login.lower()),
+            in_team=lambda team, login: member(team.lower(), login.lower()),
+        )
+
+    def current(self, path: str, rules: Rules, grantee: Grantee) -> Approval:
+        """The verdict on ``path`` as it is at HEAD."""
+        step = placement(self.history, path)
+        if isinstance(step, str):
+            return Approval(False, step)
+        return self.version(path, step, rules, grantee)
+
+    def version(self, path: str, step: gitrepo.Step, rules: Rules, grantee: Grantee) -> Approval:
+        """The verdict on the content ``step`` gave ``path``."""
+        entry = step.after
+        if entry is None:
+            return Approval(False, f"{path} was deleted at {short(step.commit)}")
+        if not entry.regular:
+            return Approval(False, f"not a regular file: git mode {entry.mode}")
+        reuse = kept(self.trusted.get((path, step.commit)), entry, step, rules)
+        if reuse is not None:
+            return reuse
+        try:
+            pull = self.pull_for(step.commit)
+            head = self.head_file(path, pull.head_sha) if pull is not None else None
+        except GitHubError as exc:
+            return Approval(False, f"could not check the review: {exc}")
+        try:
+            return judge(
+                path=path,
+                entry=entry,
+                step=step,
+                history=self.history,
+                pull=pull,
+                head=head,
+                rules=rules,
+                grantee=grantee,
+                checks=self.checks,
+            )
+        except GitHubError as exc:
+            return Approval(False, f"could not check who may approve: {exc}")
+
+
 def prove(
     root: Path, loaded: Loaded, now: datetime, github: GitHub, repo: AccessRepo, key: bytes | None
 ) -> Proof:
-    policy = loaded.policy
-    grants = [g for g in loaded.grants if g.active_at(now)]
-    commits = gitrepo.last_commits(root, [POLICY_PATH, *(g.path for g in grants)])
-    trusted = evidence.load(root, key)
-    may_approve = _approver_check(github, policy.org, policy.approval.approvers)
-
-    def verdict(path: str, grantee: str | None) -> Approval:
-        commit = commits.get(path)
-        kept = trusted.get(path)
-        if commit is not None and kept is not None and kept.commit == commit:
-            approvers = ", ".join(kept.approvers)
-            return Approval(
-                True, f"approved in PR #{kept.pull} by {approvers} (kept evidence)", kept
-            )
-        try:
-            pull = (
-                merged_pull_for_commit(github.transport, repo.owner, repo.name, commit, repo.branch)
-                if commit
-                else None
-            )
-            return judge(
-                commit=commit,
-                pull=pull,
-                required=policy.approval.required,
-                grantee=grantee,
-                may_approve=may_approve,
-            )
-        except GitHubError as exc:
-            return Approval(False, f"could not check the review: {exc}")
-
-    proven_policy = verdict(POLICY_PATH, None)
-    by_grant = {
-        g.path: verdict(
-            g.path, g.spec.user if isinstance(g.spec, UserRepoGrant | UserTeamGrant) else None
-        )
-        for g in grants
+    """Judge the policy's chain of versions, then every grant open at ``now``."""
+    judge_ = _Judge(root, github, repo, loaded.policy.org, key)
+    policy, rules, history = _policy_chain(root, judge_)
+    if policy.approved and rules.required == 0:
+        return Proof(policy, {}, rules, history)
+    grants = {
+        g.path: judge_.current(g.path, rules, grantee_of(g))
+        for g in loaded.grants
+        if g.active_at(now)
     }
-    return Proof(proven_policy, by_grant)
+    return Proof(policy, grants, rules, history)
 
 
-def _approver_check(github: GitHub, org: str, team: str | None) -> Callable[[str], bool]:
-    if team is None:
-        return lambda login: True
-    known: dict[str, bool] = {}
+def _policy_chain(root: Path, judge_: _Judge) -> tuple[Approval, Rules, tuple[Evidence, ...]]:
+    """Judge each version of the policy by the rules of the last proven one before it.
 
-    def check(login: str) -> bool:
-        if login.lower() not in known:
-            known[login.lower()] = is_team_member(github.transport, org, team, login)
-        return known[login.lower()]
-
-    return check
+    Returns the verdict on the current version, the rules grants are judged by, and the
+    evidence of every proven version. A version grantops cannot read is not proven, so
+    its rules never judge anything.
+    """
+    rules = FLOOR
+    proven: list[Evidence] = []
+    verdict = Approval(False, "the policy has no commit on the branch")
+    for step in judge_.history.versions(POLICY_PATH):
+        if step.after is None:
+            verdict = Approval(False, f"{POLICY_PATH} was deleted at {short(step.commit)}")
+            continue
+        verdict = judge_.version(POLICY_PATH, step, rules.for_policy(), Grantee())
+        found = verdict.evidence
+        if not verdict.approved or found is None:
+            continue
+        policy, problems = load_policy_text(POLICY_PATH, gitrepo.read_blob(root, step.after.blob))
+        if policy is None or any(p.severity == "error" for p in problems):
+            verdict = Approval(False, f"the version of {short(step.commit)} cannot be read")
+            continue
+        proven.append(found)
+        rules = rules_of(policy)
+    current = placement(judge_.history, POLICY_PATH)
+    if isinstance(current, str):  # uncommitted, a symlink, or no version at all
+        verdict = Approval(False, current)
+    return verdict, rules, tuple(proven)

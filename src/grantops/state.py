@@ -29,6 +29,9 @@ class _Strict(BaseModel):
 class CommitState(_Strict):
     sha: str
     author: str | None = None
+    """The GitHub account git's author is linked to (None: no linked account)."""
+    committer: str | None = ""
+    """Likewise for the committer; the empty string means the same as the author."""
     date: str = "2026-01-01T00:00:00Z"
     message: str = "Change"
 
@@ -58,8 +61,20 @@ class PullState(_Strict):
     base: str = "main"
     merged_at: str | None = None
     merge_commit_sha: str | None = None
+    landed: list[str] = []
+    """Commits a rebase merge put on the base branch, which GitHub links to the PR too."""
     commits: list[CommitState] = []
     reviews: list[ReviewState] = []
+
+
+class FileState(_Strict):
+    """One path in a commit's tree, as the contents API describes it."""
+
+    type: Literal["file", "symlink", "submodule"] = "file"
+    sha: str
+    size: int = 0
+    target: str = ""
+    """A symlink's target path, relative to the symlink's folder."""
 
 
 class RepoState(_Strict):
@@ -71,6 +86,8 @@ class RepoState(_Strict):
     commits: list[CommitState] = []
     """Commits on the default branch (newest first), for activity during a grant."""
     comments: list[CommentState] = []
+    trees: dict[str, dict[str, FileState]] = {}
+    """Files by commit sha and path, for the contents API (only what tests need)."""
 
 
 class TeamState(_Strict):

@@ -45,6 +45,7 @@ OPERATIONS = [
     "teams/add-or-update-repo-permissions-in-org",
     "teams/remove-repo-in-org",
     "repos/list-pull-requests-associated-with-commit",
+    "repos/get-content",
     "pulls/list-reviews",
     "pulls/list-commits",
     "pulls/list",

@@ -120,20 +120,21 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         return _Run(loaded, planning, actual, None, None, verdict, notes)
     github = github_client(args, io)
     try:
-        repo = _access_repo(args, io, loaded)
+        repo = _access_repo(args, io)
         proof = None
         if repo is not None:
             key = io.environ.get(EVIDENCE_KEY)
             proof = prove(args.root, loaded, now, github, repo, key.encode() if key else None)
-        elif getattr(args, "preview", False):
+            if proof.off:
+                notes.append(
+                    "WARNING: approval.required is 0 (in a reviewed policy): approval proof "
+                    "is OFF and every grant on the branch is honoured without checking its "
+                    "review"
+                )
+        else:
             notes.append(
                 "preview: every grant is assumed approved, as this pull request's will be "
                 "once it is reviewed and merged"
-            )
-        else:
-            notes.append(
-                "WARNING: approval.required is 0: approval proof is OFF and every grant on the "
-                "branch is honoured without checking its review"
             )
         trail = verify(args.root / LOG_PATH)
         if not trail.ok:
@@ -142,7 +143,9 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
                 "run grantops audit verify and find out who changed it"
             )
         sent = invitations_sent(trail.events)
-        live = plan_live(loaded, github, now, proof.grants if proof else None, sent)
+        live = plan_live(
+            loaded, github, now, proof.grants if proof and not proof.off else None, sent
+        )
     except BaseException:
         github.close()
         raise
@@ -154,9 +157,13 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
     )
 
 
-def _access_repo(args: argparse.Namespace, io: Io, loaded: Loaded) -> AccessRepo | None:
-    """The access repository whose reviews prove grants; None when proof is off."""
-    if loaded.policy.approval.required == 0 or getattr(args, "preview", False):
+def _access_repo(args: argparse.Namespace, io: Io) -> AccessRepo | None:
+    """The access repository whose reviews prove the policy and grants; None for a preview.
+
+    The policy is always proven, even when it says ``approval.required: 0``: otherwise a
+    direct push of that one line would switch review off for everything.
+    """
+    if getattr(args, "preview", False):
         return None
     slug = args.repo or io.environ.get("GITHUB_REPOSITORY")
     if not slug:
@@ -293,7 +300,8 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
         recorder.run_end(outcomes)
     if run.proof is not None:
         key = io.environ.get(EVIDENCE_KEY)
-        evidence.save(args.root, run.proof.proven, key.encode() if key else None)
+        proven = [*run.proof.proven.values(), *run.proof.history]
+        evidence.save(args.root, proven, key.encode() if key else None)
     if args.json:
         io.json(_document(run, {"applied": True, "outcomes": [_outcome_json(o) for o in outcomes]}))
     else:

@@ -1,15 +1,24 @@
-"""Facts about the access repository's pull requests, for approval proof."""
+"""Facts about the access repository's pull requests and reviewers, for approval proof."""
 
 from __future__ import annotations
 
-from grantops.approval import PullRequest, Review
+from typing import Any
+
+from grantops.approval import HeadFile, PullCommit, PullRequest, Review
 from grantops.github.transport import Transport
+
+WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write", "push"})
+"""Permission levels that GitHub counts approvals from (``maintain`` reads as ``write``)."""
 
 
 def merged_pull_for_commit(
     transport: Transport, owner: str, repo: str, sha: str, branch: str | None
 ) -> PullRequest | None:
-    """The merged pull request that brought ``sha`` to ``branch``, with reviews and authors."""
+    """The merged pull request into ``branch`` that GitHub says introduced ``sha``.
+
+    Its reviews and commits come with it. Where GitHub names several, the one whose
+    merge commit is ``sha`` wins, so a squash or merge commit maps to its own PR.
+    """
     where = f"{owner}/{repo}"
     pulls = transport.list(
         f"list pull requests of commit {sha[:7]} in {where}",
@@ -44,16 +53,18 @@ def merged_pull_for_commit(
         repo=repo,
         pull_number=number,
     )
-    authors = frozenset(c["author"]["login"] for c in commits if isinstance(c.get("author"), dict))
     return PullRequest(
         number=number,
         author=str(pull["user"]["login"]),
         head_sha=str(pull["head"]["sha"]),
         merge_commit_sha=pull.get("merge_commit_sha"),
-        commit_authors=authors,
+        commits=tuple(
+            PullCommit(str(c["sha"]), _login(c.get("author")), _login(c.get("committer")))
+            for c in commits
+        ),
         reviews=tuple(
             Review(
-                login=r["user"]["login"] if r.get("user") else None,
+                login=_login(r.get("user")),
                 state=str(r["state"]),
                 commit_id=str(r.get("commit_id") or ""),
                 is_bot=bool(r.get("user")) and r["user"].get("type") == "Bot",
@@ -61,6 +72,48 @@ def merged_pull_for_commit(
             for r in reviews
         ),
     )
+
+
+def _login(account: Any) -> str | None:
+    """The login of a linked account; None for a deleted or unlinked one."""
+    if isinstance(account, dict) and isinstance(account.get("login"), str):
+        return str(account["login"])
+    return None
+
+
+def file_at(transport: Transport, owner: str, repo: str, path: str, ref: str) -> HeadFile | None:
+    """``path`` as it was at commit ``ref`` (None: there was no such path).
+
+    GitHub answers a symlink to a file with the target's content and the target's path,
+    so the path is kept to tell the two apart.
+    """
+    found = transport.get_optional(
+        f"read {path} at {ref[:7]} in {owner}/{repo}",
+        "repos",
+        "get_content",
+        owner=owner,
+        repo=repo,
+        path=path,
+        ref=ref,
+    )
+    if found is None:
+        return None
+    if isinstance(found, list):
+        return HeadFile(path, "dir", "")
+    return HeadFile(str(found.get("path", "")), str(found.get("type", "")), str(found.get("sha")))
+
+
+def can_write(transport: Transport, owner: str, repo: str, login: str) -> bool:
+    """Whether ``login`` has write access to the repository, from any source."""
+    found = transport.get_optional(
+        f"read {login}'s permission on {owner}/{repo}",
+        "repos",
+        "get_collaborator_permission_level",
+        owner=owner,
+        repo=repo,
+        username=login,
+    )
+    return found is not None and str(found.get("permission")) in WRITE_PERMISSIONS
 
 
 def is_team_member(transport: Transport, org: str, team: str, login: str) -> bool:

@@ -11,7 +11,7 @@ import base64
 from typing import Any
 
 from grantops.sandbox.world import INVITATION_PERMISSIONS, Invitation, Repo, Team, World
-from grantops.state import CommentState, CommitState, PullState, ReviewState
+from grantops.state import CommentState, CommitState, FileState, PullState, ReviewState
 from grantops.values import format_timestamp
 
 Json = dict[str, Any]
@@ -297,12 +297,15 @@ def review(
 def commit(base: str, world: World, repo: Repo, item: CommitState) -> Json:
     full = f"{world.org}/{repo.name}"
     api = f"{base}/repos/{full}/commits/{item.sha}"
-    person = {
-        "name": item.author or "unknown",
-        "email": f"{item.author or 'unknown'}@example.com",
-        "date": item.date,
-    }
-    account = user(base, world, item.author.lower()) if item.author else None
+    committer = item.author if item.committer == "" else item.committer
+
+    def person(login: str | None) -> Json:
+        name = login or "unknown"
+        return {"name": name, "email": f"{name}@example.com", "date": item.date}
+
+    def account(login: str | None) -> Json | None:
+        return user(base, world, login.lower()) if login else None
+
     return {
         "url": api,
         "sha": item.sha,
@@ -311,16 +314,43 @@ def commit(base: str, world: World, repo: Repo, item: CommitState) -> Json:
         "comments_url": f"{api}/comments",
         "commit": {
             "url": f"{base}/repos/{full}/git/commits/{item.sha}",
-            "author": person,
-            "committer": person,
+            "author": person(item.author),
+            "committer": person(committer),
             "message": item.message,
             "comment_count": 0,
             "tree": {"sha": "0" * 40, "url": f"{base}/repos/{full}/git/trees/{'0' * 40}"},
         },
-        "author": account,
-        "committer": account,
+        "author": account(item.author),
+        "committer": account(committer),
         "parents": [],
     }
+
+
+def content(base: str, world: World, repo: Repo, path: str, ref: str, item: FileState) -> Json:
+    """The contents API's answer for one path; the file's bytes are not kept, only its blob."""
+    full = f"{world.org}/{repo.name}"
+    api = f"{base}/repos/{full}/contents/{path}?ref={ref}"
+    html = f"https://github.com/{full}/blob/{ref}/{path}"
+    git = f"{base}/repos/{full}/git/blobs/{item.sha}"
+    body: Json = {
+        "type": item.type,
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "sha": item.sha,
+        "size": item.size,
+        "url": api,
+        "git_url": git,
+        "html_url": html,
+        "download_url": f"https://raw.githubusercontent.com/{full}/{ref}/{path}",
+        "_links": {"self": api, "git": git, "html": html},
+    }
+    if item.type == "file":
+        body |= {"content": "", "encoding": "base64"}
+    elif item.type == "symlink":
+        body["target"] = item.target
+    else:
+        body["submodule_git_url"] = f"https://github.com/{full}.git"
+    return body
 
 
 def comment(base: str, world: World, repo: Repo, index: int, item: CommentState) -> Json:

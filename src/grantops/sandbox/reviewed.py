@@ -1,54 +1,106 @@
-"""A real git access repository whose commits arrive through sandbox pull requests.
+"""A real git access repository whose changes arrive through sandbox pull requests.
 
 The demo and the tests need what approval proof reads in production: git history in
-the checkout, and on "GitHub" the merged pull request behind each commit with its
-reviews. Each :meth:`ReviewedRepo.merge` squash-merges one change: a commit on
-``main`` locally, and a matching pull request (author, head commit, approvals) for the
-sandbox to serve.
+the checkout, and on "GitHub" the merged pull request behind each commit, its commits,
+its reviews, the files at its head and who may approve. :meth:`ReviewedRepo.merge`
+makes a real branch with real commits, merges it the way GitHub does (squash, merge
+commit or rebase) and records the pull request for the sandbox to serve;
+:meth:`ReviewedRepo.commit` is a direct push with no pull request.
 """
 
 from __future__ import annotations
 
-import hashlib
+import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from grantops.state import CommitState, PullState, RepoState, ReviewState
+from grantops.state import CommitState, FileState, PullState, RepoState, ReviewState
+
+Method = Literal["squash", "merge", "rebase"]
+
+GITHUB = {
+    "GIT_COMMITTER_NAME": "web-flow",
+    "GIT_COMMITTER_EMAIL": "noreply@github.com",
+}
+"""GitHub commits merges, squashes and rebased commits as its web-flow account."""
 
 
 @dataclass
 class ReviewedRepo:
     root: Path
     pulls: list[PullState] = field(default_factory=list)
+    writers: set[str] = field(default_factory=set)
+    """Accounts with write access to the access repository (approvers, unless told)."""
+    trees: dict[str, dict[str, FileState]] = field(default_factory=dict)
+    _ticks: int = 0
 
     @classmethod
     def create(cls, root: Path) -> ReviewedRepo:
+        """A new repository with one empty commit, as GitHub creates one with a README."""
         root.mkdir(parents=True, exist_ok=True)
         _git(root, "init", "--quiet", "--initial-branch=main")
+        _git(root, "commit", "--quiet", "--allow-empty", "-m", "Initial commit")
         return cls(root)
 
-    def commit(self, files: dict[str, str], author: str, message: str) -> str:
-        """Write and commit files as ``author``; return the commit's sha."""
+    def git(self, *args: str, env: dict[str, str] | None = None) -> str:
+        return _git(self.root, *args, env=env)
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+    def write(self, files: dict[str, str], links: dict[str, str] | None = None) -> list[str]:
+        """Write files (text) and symlinks (target) into the work tree; return their paths."""
         for name, text in files.items():
             path = self.root / name
             path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_symlink():
+                path.unlink()
             path.write_text(text, encoding="utf-8")
-        _git(self.root, "add", "--", *files)
-        email = f"{author}@users.noreply.github.com"
-        _git(
-            self.root,
-            "-c",
-            f"user.name={author}",
-            "-c",
-            f"user.email={email}",
+        for name, target in (links or {}).items():
+            path = self.root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_symlink() or path.exists():
+                path.unlink()
+            path.symlink_to(target)
+        return [*files, *(links or {})]
+
+    def commit(
+        self,
+        files: dict[str, str],
+        author: str,
+        message: str,
+        *,
+        links: dict[str, str] | None = None,
+        remove: Sequence[str] = (),
+        date: str | None = None,
+    ) -> str:
+        """Commit on the checked-out branch as ``author`` (a direct push); return the sha."""
+        paths = self.write(files, links)
+        for name in remove:
+            self.git("rm", "--quiet", "--", name)
+        if paths:
+            self.git("add", "--", *paths)
+        self._ticks += 1
+        when = date or f"2026-01-01T00:{self._ticks // 60:02d}:{self._ticks % 60:02d}Z"
+        self.git(
             "commit",
             "--quiet",
+            "--allow-empty",
             "-m",
             message,
+            env={
+                "GIT_AUTHOR_NAME": author,
+                "GIT_AUTHOR_EMAIL": f"{author}@users.noreply.github.com",
+                "GIT_COMMITTER_NAME": author,
+                "GIT_COMMITTER_EMAIL": f"{author}@users.noreply.github.com",
+                "GIT_AUTHOR_DATE": when,
+                "GIT_COMMITTER_DATE": when,
+            },
         )
-        return _git(self.root, "rev-parse", "HEAD").strip()
+        return self.head()
 
     def merge(
         self,
@@ -56,52 +108,134 @@ class ReviewedRepo:
         author: str,
         approvers: Sequence[str] = (),
         *,
+        method: Method = "squash",
+        links: dict[str, str] | None = None,
+        remove: Sequence[str] = (),
         stale_approvers: Sequence[str] = (),
         reviews: Sequence[tuple[str | None, str]] = (),
         co_authors: Sequence[str] = (),
+        without_access: Sequence[str] = (),
+        unlinked: bool = False,
+        date: str | None = None,
+        then: Callable[[ReviewedRepo], object] | None = None,
         merged_at: str = "2026-01-01T00:00:00Z",
     ) -> PullState:
-        """Squash-merge ``files`` through a pull request approved by ``approvers``.
+        """Merge ``files`` through a pull request by ``author`` approved by ``approvers``.
 
-        ``stale_approvers`` approved an earlier head commit than the one merged;
-        ``reviews`` are further ``(reviewer, state)`` reviews of the final head, in order
-        (a reviewer of None stands for a deleted account); ``co_authors`` pushed commits
-        to the pull request too.
+        The branch gets the files as one commit (dated ``date``), an empty commit by each
+        of ``co_authors``, then whatever ``then`` does on the branch. ``stale_approvers``
+        approved the first commit only; ``approvers`` and ``reviews`` (``(reviewer,
+        state)``, None for a deleted account) are reviews of the final head.
+        ``without_access`` approve without having write access to the repository;
+        ``unlinked`` makes the first commit's author an address no account is linked to.
         """
         number = len(self.pulls) + 1
-        sha = self.commit(files, author, f"Grant request #{number}")
-        head = hashlib.sha1(f"head-{number}-{sha}".encode()).hexdigest()
-        earlier = hashlib.sha1(f"earlier-{number}-{sha}".encode()).hexdigest()
-        given = [ReviewState(user=a, state="APPROVED", commit_id=earlier) for a in stale_approvers]
+        branch = f"pr-{number}"
+        self.git("switch", "--quiet", "-c", branch)
+        first = self.commit(
+            files, author, f"Grant request #{number}", links=links, remove=remove, date=date
+        )
+        for co_author in co_authors:
+            self.commit({}, co_author, f"Review fix by {co_author}")
+        if then is not None:
+            then(self)
+        if stale_approvers and self.head() == first:
+            self.commit({}, author, "Address review")
+        head = self.head()
+        commits = self._commits_between("main", head, unlinked)
+        self.trees[head] = self._tree(head)
+        self.git("switch", "--quiet", "main")
+        landed = self._land(branch, number, author, method)
+        self.git("branch", "--quiet", "-D", branch)
+        given = [ReviewState(user=a, state="APPROVED", commit_id=first) for a in stale_approvers]
         given += [ReviewState(user=a, state="APPROVED", commit_id=head) for a in approvers]
         given += [
             ReviewState.model_validate({"user": user, "state": state, "commit_id": head})
             for user, state in reviews
         ]
-        commits = [CommitState(sha=earlier, author=author)]
-        commits += [
-            CommitState(sha=hashlib.sha1(f"{c}-{sha}".encode()).hexdigest(), author=c)
-            for c in co_authors
-        ]
+        self.writers |= {a for a in [*approvers, *stale_approvers] if a not in without_access}
+        self.writers |= {u for u, _ in reviews if u and u not in without_access}
         pull = PullState(
             number=number,
             author=author,
+            head_ref=branch,
             head_sha=head,
             merged_at=merged_at,
-            merge_commit_sha=sha,
-            commits=[*commits, CommitState(sha=head, author=author)],
+            merge_commit_sha=landed[-1],
+            landed=landed if method == "rebase" else [],
+            commits=commits,
             reviews=given,
         )
         self.pulls.append(pull)
         return pull
 
+    def _commits_between(self, base: str, head: str, unlinked: bool) -> list[CommitState]:
+        listing = self.git("log", "--reverse", "--format=%H %an %cn", f"{base}..{head}")
+        commits = []
+        for index, line in enumerate(listing.splitlines()):
+            sha, author, committer = line.split(" ")
+            linked = None if unlinked and index == 0 else author
+            commits.append(CommitState(sha=sha, author=linked, committer=committer))
+        return commits
+
+    def _land(self, branch: str, number: int, author: str, method: Method) -> list[str]:
+        """Put the branch on main as GitHub would; return the new commits on main."""
+        env = {**GITHUB, "GIT_AUTHOR_NAME": author}
+        env["GIT_AUTHOR_EMAIL"] = f"{author}@users.noreply.github.com"
+        if method == "merge":
+            message = f"Merge pull request #{number}"
+            self.git("merge", "--quiet", "--no-ff", "-m", message, branch, env=GITHUB)
+            return [self.head()]
+        if method == "squash":
+            self.git("merge", "--quiet", "--squash", branch)
+            self.git("commit", "--quiet", "--allow-empty", "-m", f"Grant (#{number})", env=env)
+            return [self.head()]
+        landed = []
+        for sha in self.git("rev-list", "--reverse", f"main..{branch}").split():
+            self.git("cherry-pick", "--quiet", "--allow-empty", "--keep-redundant-commits", sha)
+            self.git("commit", "--quiet", "--amend", "--allow-empty", "--no-edit", env=GITHUB)
+            landed.append(self.head())
+        return landed
+
+    def _tree(self, commit: str) -> dict[str, FileState]:
+        files = {}
+        for record in self.git("ls-tree", "-r", "-z", "--long", commit).split("\0"):
+            if not record:
+                continue
+            meta, _, path = record.partition("\t")
+            mode, _kind, blob, size = meta.split()
+            if mode == "120000":
+                target = self.git("cat-file", "blob", blob)
+                files[path] = FileState(type="symlink", sha=blob, target=target)
+            elif mode == "160000":
+                files[path] = FileState(type="submodule", sha=blob)
+            else:
+                files[path] = FileState(sha=blob, size=int(size))
+        return files
+
     def repo_state(self) -> RepoState:
         """The access repository as the sandbox should serve it."""
-        return RepoState(pulls=list(self.pulls))
+        return RepoState(
+            collaborators=dict.fromkeys(sorted(self.writers), "push"),
+            pulls=list(self.pulls),
+            trees=dict(self.trees),
+        )
 
 
-def _git(root: Path, *args: str) -> str:
+def _git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    defaults = {
+        "GIT_AUTHOR_NAME": "grantops",
+        "GIT_AUTHOR_EMAIL": "grantops@users.noreply.github.com",
+        "GIT_COMMITTER_NAME": "grantops",
+        "GIT_COMMITTER_EMAIL": "grantops@users.noreply.github.com",
+    }
     done = subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
+        ["git", "-C", str(root), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **defaults, **(env or {})},
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout

@@ -188,6 +188,12 @@ def build_routes(sandbox: Sandbox) -> list[tuple[str, re.Pattern[str], str, Hand
             200, [bodies.pull_request(call.base, world, repo, p) for p in pulls], paginate=True
         )
 
+    def get_content(call: Call) -> Reply:
+        repo = repo_of(call)
+        ref = call.query.get("ref", "")
+        path, found = world.file_at(repo, ref, call.params["path"])
+        return Reply(200, bodies.content(call.base, world, repo, path, ref, found))
+
     def list_reviews(call: Call) -> Reply:
         repo = repo_of(call)
         pull = world.pull(repo, int(call.params["pull_number"]))
@@ -372,6 +378,7 @@ def build_routes(sandbox: Sandbox) -> list[tuple[str, re.Pattern[str], str, Hand
             "repos/list-pull-requests-associated-with-commit",
             pulls_of_commit,
         ),
+        ("GET", rf"{repo}/contents/(?P<path>.+)", "repos/get-content", get_content),
         ("GET", rf"{repo}/pulls/(?P<pull_number>\d+)/reviews", "pulls/list-reviews", list_reviews),
         (
             "GET",

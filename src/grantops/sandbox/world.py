@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import posixpath
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,6 +18,7 @@ from grantops.access import REPO_PERMISSIONS
 from grantops.state import (
     CommentState,
     CommitState,
+    FileState,
     PullState,
     RepoState,
     StateFile,
@@ -46,6 +48,7 @@ class Repo:
     pulls: list[PullState] = field(default_factory=list)
     commits: list[CommitState] = field(default_factory=list)
     comments: list[CommentState] = field(default_factory=list)
+    trees: dict[str, dict[str, FileState]] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,6 +90,8 @@ class World:
             self._load_repo(name, repo_state, created)
         for slug, team_state in sorted(state.teams.items()):
             self._load_team(slug, team_state)
+        # Everyone the state names (collaborators, authors, reviewers) is a real account.
+        self.outside |= set(self.logins) - self.members
 
     # ----- loading and saving -------------------------------------------------
 
@@ -111,12 +116,14 @@ class World:
         repo.pulls = list(repo_state.pulls)
         repo.commits = list(repo_state.commits)
         repo.comments = list(repo_state.comments)
+        repo.trees = {sha: dict(files) for sha, files in repo_state.trees.items()}
         for item in repo.commits:
             if item.author:
                 self._person(item.author)
         for pull in repo.pulls:
             people: list[str | None] = [pull.author]
-            people += [c.author for c in pull.commits] + [r.user for r in pull.reviews]
+            people += [c.author for c in pull.commits] + [c.committer for c in pull.commits]
+            people += [r.user for r in pull.reviews]
             for person in people:
                 if person:
                     self._person(person)
@@ -141,6 +148,7 @@ class World:
                 pulls=repo.pulls,
                 commits=repo.commits,
                 comments=repo.comments,
+                trees=repo.trees,
             )
         teams = {
             team.slug: TeamState(
@@ -320,8 +328,23 @@ class World:
         return [
             p
             for p in repo.pulls
-            if sha in (p.merge_commit_sha, p.head_sha) or any(c.sha == sha for c in p.commits)
+            if sha in (p.merge_commit_sha, p.head_sha, *p.landed)
+            or any(c.sha == sha for c in p.commits)
         ]
+
+    def file_at(self, repo: Repo, ref: str, path: str) -> tuple[str, FileState]:
+        """``path`` at commit ``ref``; a symlink to a file answers as that file, as on GitHub."""
+        files = repo.trees.get(ref)
+        if files is None:
+            raise SandboxError(404, f"No commit found for the ref {ref}")
+        found = files.get(path)
+        if found is not None and found.type == "symlink":
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(path), found.target))
+            if files.get(target, found).type == "file":
+                return target, files[target]
+        if found is None:
+            raise SandboxError(404, "Not Found")
+        return path, found
 
     def pull(self, repo: Repo, number: int) -> PullState:
         for pull in repo.pulls:
