@@ -30,6 +30,27 @@ def _steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
 
 
+def _code_owners(path: str) -> list[str]:
+    """The owners CODEOWNERS gives ``path``: the last matching line wins. Only the pattern
+    forms the file uses are understood; any other fails the test rather than guess."""
+    owners: list[str] = []
+    for line in (PROJECT / ".github" / "CODEOWNERS").read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        pattern, *names = line.split()
+        if pattern == "*":
+            matches = True
+        elif pattern.startswith("/") and pattern.endswith("/"):
+            matches = path.startswith(pattern[1:])
+        elif pattern.startswith("/") and not any(c in pattern for c in "*?[!"):
+            matches = path == pattern[1:]
+        else:
+            raise AssertionError(f"teach _code_owners this CODEOWNERS pattern: {pattern}")
+        if matches:
+            owners = names
+    return owners
+
+
 def test_the_three_workflows_exist() -> None:
     assert [p.name for p in WORKFLOWS] == ["ci.yml", "reconcile.yml", "validate.yml"]
 
@@ -127,3 +148,42 @@ def test_pre_commit_hook_and_code_owners() -> None:
     assert hooks[0]["id"] == "grantops-validate" and hooks[0]["entry"] == "grantops validate"
     owners = (PROJECT / ".github" / "CODEOWNERS").read_text()
     assert re.search(r"^/grants/policy\.yaml\s+@", owners, re.MULTILINE)
+
+
+# What the reconcile job executes or trusts (README: What the runner trusts). Hypothetical
+# files stand for what a pull request could add: `pip install .` runs a root setup.py, and
+# `python -m` puts the working directory first on Python's path.
+RUNNER_TRUSTS = ["pyproject.toml", "action.yml", "grants/policy.yaml"]
+RUNNER_MIGHT_RUN = [
+    "setup.py",
+    "setup.cfg",
+    "pip/__init__.py",
+    "src/grantops/new_module.py",
+    ".github/workflows/new.yml",
+    ".github/grantops-requirements.txt",
+    "audit/log.jsonl",
+    "audit/approvals.json",
+    "audit/report.md",
+]
+
+
+def _files_under(*roots: str) -> list[str]:
+    """Every file under ``roots``, relative to the project (what a checkout would hold)."""
+    return [
+        str(path.relative_to(PROJECT))
+        for root in roots
+        for path in sorted((PROJECT / root).rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    ]
+
+
+def test_code_owners_cover_everything_the_runner_executes() -> None:
+    paths = [*RUNNER_TRUSTS, *_files_under("src", ".github"), *RUNNER_MIGHT_RUN]
+    assert "src/grantops/cli.py" in paths and ".github/workflows/reconcile.yml" in paths
+    assert [p for p in paths if _code_owners(p) != ["@acme/security"]] == []
+
+
+def test_grant_files_are_left_to_the_policys_approvers() -> None:
+    for path in _files_under("grants"):
+        expected = ["@acme/security"] if path == "grants/policy.yaml" else []
+        assert _code_owners(path) == expected, path
