@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -28,6 +29,39 @@ def _load(path: Path) -> dict[str, Any]:
 
 def _steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def _app_token_steps(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The steps that mint GitHub App tokens, by id."""
+    return {
+        s["id"]: s
+        for s in _steps(workflow)
+        if s.get("uses", "").startswith("actions/create-github-app-token@")
+    }
+
+
+def _granted(step: dict[str, Any]) -> dict[str, str]:
+    """A token step's permissions, e.g. {"contents": "read"}."""
+    prefix = "permission-"
+    return {k[len(prefix) :]: v for k, v in step["with"].items() if k.startswith(prefix)}
+
+
+def _readme_app_permissions() -> dict[str, str]:
+    """The GitHub App permission table of README's set-up steps, as token inputs:
+    "Repository: Pull requests | Read and write" becomes {"pull-requests": "write"}."""
+    readme = (PROJECT / "README.md").read_text()
+    section = readme.split("## Set up an access repository", 1)[1].split("\n## ", 1)[0]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in section.splitlines()
+        if re.match(r"^\s*\|\s*(Repository|Organization):", line)
+    ]
+    assert rows, "README: the App permission table under 'Set up an access repository'"
+    levels = {"Read": "read", "Read and write": "write"}
+    return {
+        name.split(":", 1)[1].strip().lower().replace(" ", "-"): levels[access]
+        for name, access, *_ in rows
+    }
 
 
 def _code_owners(path: str) -> list[str]:
@@ -62,6 +96,47 @@ def test_actionlint_passes() -> None:
         [binary, "-no-color", *map(str, WORKFLOWS)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_zizmor_finds_nothing() -> None:
+    """zizmor's offline audits, at every severity, over the workflows and the action. Only
+    in-place `# zizmor: ignore[...]` comments (each with its reason) may silence one."""
+    binary = shutil.which("zizmor")
+    assert binary, "zizmor comes with the test extra"
+    done = subprocess.run(
+        [binary, "--offline", "--no-config", "--format", "json", "--min-severity", "informational"]
+        + [str(p.relative_to(PROJECT)) for p in [*WORKFLOWS, PROJECT / "action.yml"]],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode in (0, *range(10, 15)), done.stderr  # 10-14: findings, by severity
+    found = [
+        f"{f['ident']} ({f['determinations']['severity']}): {f['desc']}"
+        for f in json.loads(done.stdout)
+    ]
+    assert found == [], "see: zizmor --offline .github/workflows action.yml"
+    assert done.returncode == 0
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, PROJECT / "action.yml"], ids=lambda p: p.name)
+def test_every_zizmor_ignore_says_why_on_the_line_above(path: Path) -> None:
+    lines = path.read_text().splitlines()
+    for number, line in enumerate(lines):
+        if "zizmor: ignore" in line:
+            above = lines[number - 1].strip()
+            assert above.startswith("#") and len(above) > 20, f"{path.name}:{number + 1}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_checkout_keeps_no_credentials(path: Path) -> None:
+    checkouts = [
+        s for s in _steps(_load(path)) if s.get("uses", "").startswith("actions/checkout@")
+    ]
+    assert checkouts
+    for checkout in checkouts:
+        assert checkout["with"]["persist-credentials"] == "false"
 
 
 @pytest.mark.parametrize("path", [*WORKFLOWS, PROJECT / "action.yml"], ids=lambda p: p.name)
@@ -107,20 +182,20 @@ def test_reconcile_is_serial_least_privileged_and_full_history() -> None:
     assert workflow["permissions"] == {}
     assert workflow["concurrency"] == {"group": "grantops-reconcile", "cancel-in-progress": "false"}
     job = workflow["jobs"]["reconcile"]
-    assert job["permissions"] == {"contents": "write"}
+    assert job["permissions"] == {"contents": "read"}  # audit/ is pushed with the App's token
+    assert job["environment"] == "production-access"
     steps = job["steps"]
     checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
     assert checkout["with"]["fetch-depth"] == "0"
-    token = next(
-        s for s in steps if s.get("uses", "").startswith("actions/create-github-app-token@")
-    )
-    granted = {k: v for k, v in token["with"].items() if k.startswith("permission-")}
-    assert granted == {
-        "permission-administration": "write",
-        "permission-members": "write",
-        "permission-pull-requests": "read",
-        "permission-contents": "read",
+    token = _app_token_steps(workflow)["app-token"]
+    assert _granted(token) == {
+        "administration": "write",
+        "members": "write",
+        "pull-requests": "write",  # notices comment on grant pull requests
+        "contents": "read",
+        "metadata": "read",
     }
+    assert "repositories" not in token["with"]  # managed repositories may be globs
     apply = next(s for s in steps if s.get("name") == "Apply")
     assert "grantops apply --yes" in apply["run"]
     assert apply["env"]["GITHUB_TOKEN"] == "${{ steps.app-token.outputs.token }}"
@@ -187,3 +262,59 @@ def test_grant_files_are_left_to_the_policys_approvers() -> None:
     for path in _files_under("grants"):
         expected = ["@acme/security"] if path == "grants/policy.yaml" else []
         assert _code_owners(path) == expected, path
+
+
+def test_reconcile_requests_exactly_the_app_permissions_the_readme_lists() -> None:
+    table = _readme_app_permissions()
+    assert table["pull-requests"] == "write"  # notices comment on grant pull requests
+    tokens = _app_token_steps(_load(PROJECT / ".github" / "workflows" / "reconcile.yml"))
+    requested: dict[str, str] = {}
+    for step in tokens.values():
+        for permission, level in _granted(step).items():
+            if requested.get(permission) != "write":
+                requested[permission] = level
+    assert requested == table
+
+
+def test_only_a_token_narrowed_to_this_repository_pushes_audit() -> None:
+    workflow = _load(PROJECT / ".github" / "workflows" / "reconcile.yml")
+    tokens = _app_token_steps(workflow)
+    assert set(tokens) == {"app-token", "audit-token"}
+    audit = tokens["audit-token"]
+    assert _granted(audit) == {"contents": "write"}
+    assert audit["with"]["repositories"] == "${{ steps.configured.outputs.repository }}"
+    configured = workflow["jobs"]["reconcile"]["steps"][0]
+    assert 'echo "repository=${GITHUB_REPOSITORY#*/}" >> "$GITHUB_OUTPUT"' in configured["run"]
+    assert [step for step in tokens.values() if _granted(step).get("contents") == "write"] == [
+        audit
+    ]
+    steps = _steps(workflow)
+    commit = next(s for s in steps if s.get("name") == "Commit audit/")
+    assert steps.index(audit) < steps.index(commit)
+    assert commit["if"] == audit["if"] == "always() && steps.configured.outputs.ready == 'true'"
+    assert commit["env"] == {"AUDIT_TOKEN": "${{ steps.audit-token.outputs.token }}"}
+    script = commit["run"]
+    # The token reaches git through the environment, for the server the run is on (GitHub
+    # Enterprise Server included), and is never printed.
+    assert 'GIT_CONFIG_KEY_0="http.$GITHUB_SERVER_URL/.extraheader"' in script
+    assert 'GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic"' in script
+    assert "https://github.com" not in script
+    assert not any("echo" in line and "TOKEN" in line for line in script.splitlines())
+    assert not any(
+        "git " in line and ("$AUDIT_TOKEN" in line or "$basic" in line)
+        for line in script.splitlines()
+    )
+    # The retry loop: push; when refused, rebase on the branch and try again, three times.
+    assert "for attempt in 1 2 3; do" in script
+    assert "if git push --quiet; then exit 0; fi" in script
+    assert "git pull --quiet --rebase" in script
+    assert script.rstrip().endswith("exit 1")
+
+
+def test_audit_commits_start_no_workflow_run() -> None:
+    ci = _load(PROJECT / ".github" / "workflows" / "ci.yml")
+    assert ci["on"]["push"]["paths-ignore"] == ["audit/**"]
+    reconcile = _load(PROJECT / ".github" / "workflows" / "reconcile.yml")
+    assert "audit/**" not in str(reconcile["on"])
+    validate = _load(PROJECT / ".github" / "workflows" / "validate.yml")
+    assert set(validate["on"]) == {"pull_request"}
