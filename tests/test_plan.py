@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from grantops.audit.log import honoured_grantables
 from grantops.desired import desired_access
 from grantops.model import Grant
 from grantops.plan import make_plan
 
-from .builders import actual, grant, policy
+from .builders import actual, grant, policy, repo, user
 from .conftest import NOW
 
 OPEN = {"starts": "2026-11-30T09:00:00Z", "expires": "2026-11-30T18:00:00Z"}
@@ -286,3 +288,156 @@ def test_plan_json_shape() -> None:
         "cause": "undeclared",
         "source": None,
     }
+
+
+# With approval proof on, "expired" (which the brakes never count) needs the audit log to
+# show the grant proven while it held. A file that only *says* it has ended does not do.
+MONA_LEDGER = ("grants/old.yaml", user("mona"), repo("ledger"))
+RUN = "https://github.com/acme/access/actions/runs/7"
+
+
+def _approved(run: str, source: str, expires: str, *grantables: list[str]) -> dict[str, Any]:
+    return {
+        "run": run,
+        "event": "grant-approved",
+        "source": source,
+        "ts": "2026-12-31T00:00:00Z",  # wall clock: the run's `now` is what counts
+        "expires": expires,
+        "grantables": list(grantables),
+    }
+
+
+def _started(run: str, now: str) -> dict[str, Any]:
+    return {"run": run, "event": "run-start", "now": now}
+
+
+MONA = ["user:Mona", "repo:acme/Ledger", "push"]
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        pytest.param(
+            [
+                _started(RUN, "2026-11-29T12:00:00Z"),
+                _approved(RUN, "grants/old.yaml", ENDED["expires"], MONA),
+            ],
+            {MONA_LEDGER},
+            id="proven while open",
+        ),
+        pytest.param(
+            [
+                _started(RUN, "2026-11-28T12:00:00Z"),
+                _approved(RUN, "grants/old.yaml", ENDED["expires"], MONA),
+            ],
+            {MONA_LEDGER},
+            id="proven before it opened",
+        ),
+        pytest.param(
+            [
+                _started(RUN, "2026-11-29T18:00:00Z"),
+                _approved(RUN, "grants/old.yaml", ENDED["expires"], MONA),
+            ],
+            set(),
+            id="proven only once it had ended: never honoured",
+        ),
+        pytest.param(
+            [_approved(RUN, "grants/old.yaml", ENDED["expires"], MONA)],
+            set(),
+            id="no run-start: the wall clock after expiry decides",
+        ),
+        pytest.param(
+            [
+                _started(RUN, "2026-11-29T12:00:00Z"),
+                _approved(RUN, "grants/old.yaml", "not a time", MONA),
+                _approved(
+                    RUN, "grants/bad.yaml", ENDED["expires"], ["mona", "ledger", "push"], "x"
+                ),
+                {
+                    "run": RUN,
+                    "event": "access-added",
+                    "source": "grants/old.yaml",
+                    "principal": "user:mona",
+                    "target": "repo:acme/ledger",
+                },
+            ],
+            set(),
+            id="malformed entries and other events prove nothing",
+        ),
+    ],
+)
+def test_the_audit_log_tells_which_grants_were_proven_and_honoured(
+    events: list[dict[str, Any]], expected: set[tuple[str, Any, Any]]
+) -> None:
+    assert honoured_grantables(events) == expected
+
+
+def _decoy_plan(
+    proven: frozenset[tuple[str, Any, Any]] | None, unreadable: bool = False
+) -> list[tuple[Any, ...]]:
+    """mona on ledger, and an expired grant file naming her: what is her removal?"""
+    p = policy()
+    grants = [grant("old.yaml", user="mona", repo="ledger", permission="push", **ENDED)]
+    state = actual(
+        repos={
+            **_repo()["repos"],
+            "ledger": {"collaborators": {"mona": "push"}, "invitations": {"dana": "pull"}},
+        }
+    )
+    if unreadable:
+        state = replace(state, unreadable={repo("ledger"): "HTTP 502"})
+    made = make_plan(p, desired_access(p, grants, NOW), state, NOW, proven=proven)
+    return [(c.action, str(c.principal), c.cause, c.source) for c in made.changes]
+
+
+def test_an_ended_grant_is_an_expiry_only_when_the_log_proved_it() -> None:
+    mona_expired = ("remove", "user:mona", "expired", "grants/old.yaml")
+    mona_undeclared = ("remove", "user:mona", "undeclared", None)
+    dana = ("cancel_invitation", "user:dana", "undeclared", None)
+    # proof off (an offline plan, approval.required: 0): the file is taken at its word
+    assert _decoy_plan(None) == [dana, mona_expired]
+    # proof on: the log proved that very file naming mona while it held
+    assert _decoy_plan(frozenset({MONA_LEDGER})) == [dana, mona_expired]
+    # proof on and nothing proven: the file could have been pushed, already expired
+    assert _decoy_plan(frozenset()) == [dana, mona_undeclared]
+    # the same file once proven for someone else does not vouch for mona
+    assert _decoy_plan(frozenset({("grants/old.yaml", user("dana"), repo("ledger"))})) == [
+        dana,
+        mona_undeclared,
+    ]
+    # a file of another name that once named mona does not either
+    assert _decoy_plan(frozenset({("grants/other.yaml", user("mona"), repo("ledger"))})) == [
+        dana,
+        mona_undeclared,
+    ]
+
+
+def test_an_unproven_expiry_on_an_unreadable_repo_is_left_alone() -> None:
+    assert _decoy_plan(frozenset({MONA_LEDGER}), unreadable=True) == [
+        ("remove", "user:mona", "expired", "grants/old.yaml")
+    ]
+    assert _decoy_plan(frozenset(), unreadable=True) == []
+    assert _decoy_plan(None, unreadable=True) == [
+        ("remove", "user:mona", "expired", "grants/old.yaml")
+    ]
+
+
+def test_an_unproven_expiry_that_lowers_to_the_baseline_keeps_the_baseline_cause() -> None:
+    p = policy()
+    grants = [
+        grant("old.yaml", user="release-bot", repo="payments-api", permission="admin", **ENDED)
+    ]
+    desired = desired_access(p, grants, NOW)
+    state = actual(**_repo(collaborators={"release-bot": "admin"}))
+    proven = frozenset({("grants/old.yaml", user("release-bot"), repo("payments-api"))})
+    causes = [
+        [
+            (c.action, c.after, c.cause, c.source)
+            for c in make_plan(p, desired, state, NOW, proven=s).changes
+        ]
+        for s in (proven, frozenset())
+    ]
+    assert causes == [
+        [("update", "push", "expired", "grants/old.yaml")],
+        [("update", "push", "baseline", "grants/policy.yaml")],
+    ]

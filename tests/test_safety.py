@@ -221,3 +221,28 @@ def test_an_unapproved_grant_never_yields_an_add(
     assert {u.source for u in planning.plan.unapproved} == {
         g.path for g in grants if g.path in refused and g.active_at(NOW)
     }
+
+
+def test_expired_decoys_do_not_hide_undeclared_removals_from_the_brakes() -> None:
+    """Twelve people nobody declared, named by grant files pushed already expired."""
+    decoys = [
+        grant(f"d{i}.yaml", user=f"user{i:02d}", repo="payments-api", permission="push", **ENDED)
+        for i in range(12)
+    ]
+    loaded = Loaded(POLICY, tuple(decoys), ())
+    state = _collaborators(12)
+    # approval proof on: no expired file needs a verdict; none was ever proven
+    planning = build_plan(loaded, state, NOW, approvals={})
+    verdict = check(POLICY, planning.desired, state, planning.plan)
+    assert {c.cause for c in planning.plan.changes} == {"undeclared"}
+    assert "12 undeclared removals > max 10 (safety.max_removals)" in [
+        r.message for r in verdict.refusals
+    ]
+    # the same twelve grants, each proven by a run while it held: a routine wave of expiries
+    proven = frozenset((g.path, p, t) for g in decoys for p, t, _ in g.grantables("acme"))
+    planning = build_plan(loaded, state, NOW, approvals={}, proven=proven)
+    assert {c.cause for c in planning.plan.changes} == {"expired"}
+    assert check(POLICY, planning.desired, state, planning.plan).refusals == ()
+    # approval proof off: the files are taken at their word, as before
+    planning = build_plan(loaded, state, NOW)
+    assert {c.cause for c in planning.plan.changes} == {"expired"}

@@ -3,12 +3,15 @@
 ``files -> approval -> desired(now) -> plan``. Approval verdicts are computed at the
 edge (git history and GitHub's reviews, see :mod:`grantops.prove`) and passed in; only
 grants with a positive verdict reach :func:`desired_access`, so an unreviewed file can
-never add access, while removals never depend on approval at all.
+never add access. Removals never wait for approval, but whether one is a routine
+expiry or counts toward the brakes does: the audit log's record of proven grants
+(``proven``) is passed in as plain data too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -16,7 +19,7 @@ from grantops.access import Principal, Target
 from grantops.approval import Approval
 from grantops.desired import DesiredState, desired_access
 from grantops.load import Loaded
-from grantops.plan import Plan, Unapproved, make_plan
+from grantops.plan import Honoured, Plan, Unapproved, make_plan
 from grantops.state import ActualState
 
 
@@ -32,11 +35,17 @@ def build_plan(
     now: datetime,
     approvals: Mapping[str, Approval] | None = None,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
+    proven: AbstractSet[Honoured] = frozenset(),
 ) -> Planning:
     """Plan from the honoured grants; ``approvals=None`` means proof is switched off.
 
     A grant open at ``now`` is honoured only with a positive verdict; one without any
-    verdict is not (fail closed).
+    verdict is not (fail closed). With proof on, access of an ended grant is removed as
+    ``expired`` only when ``proven`` (from :func:`grantops.audit.log.honoured_grantables`)
+    shows that grant proven and honoured; otherwise it is ``undeclared`` and counts
+    toward the brakes (none given: nothing is proven, fail closed). With proof off,
+    ``proven`` is ignored and every ended grant's removal is ``expired``, as today: no
+    review was checked for any grant, so none is singled out.
     """
     honoured = list(loaded.grants)
     unapproved: list[Unapproved] = []
@@ -50,5 +59,12 @@ def build_plan(
                 reason = verdict.reason if verdict else "no approval was checked"
                 unapproved.append(Unapproved(grant.path, reason))
     desired = desired_access(loaded.policy, honoured, now)
-    plan = make_plan(loaded.policy, desired, actual, now, invitations_sent)
+    plan = make_plan(
+        loaded.policy,
+        desired,
+        actual,
+        now,
+        invitations_sent,
+        proven if approvals is not None else None,
+    )
     return Planning(desired, replace(plan, unapproved=tuple(unapproved)))

@@ -3,13 +3,16 @@
 Only targets in the policy's managed scope are compared, so nothing outside it can
 ever appear in a plan. Every change records its cause (``grant``, ``baseline``,
 ``expired`` or ``undeclared``) and the file behind it, because safety checks and
-people reading the plan both need to know *why* access moves.
+people reading the plan both need to know *why* access moves. The brakes let
+``expired`` pass, so with approval proof on it takes more than a grant file that says
+it has ended: the audit log must show the grant proven and honoured (``proven``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -19,6 +22,9 @@ from grantops.desired import Desired, DesiredState
 from grantops.model import Policy
 from grantops.state import ActualState
 from grantops.values import format_timestamp
+
+Honoured = tuple[str, Principal, Target]
+"""(grant file, principal, target): access a proven grant gave, as the audit log shows."""
 
 Action = Literal["add", "update", "remove", "cancel_invitation"]
 Cause = Literal["grant", "baseline", "expired", "undeclared"]
@@ -109,6 +115,7 @@ def make_plan(
     actual: ActualState,
     now: datetime,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
+    proven: AbstractSet[Honoured] | None = None,
 ) -> Plan:
     """Changes that turn ``actual`` into ``desired`` within managed scope.
 
@@ -117,8 +124,21 @@ def make_plan(
     an invitation that expired unaccepted after ``MAX_INVITATIONS`` sends (counted from
     the audit log, ``invitations_sent``) is not sent again: such cases land in ``kept``
     so the output can say so.
+
+    Access whose grant has ended is removed (or lowered) as ``expired``, which the brakes
+    do not count, only when ``proven`` holds (that grant file, principal, target): the
+    audit log saw that grant proven while it held (see
+    :func:`grantops.audit.log.honoured_grantables`). Anything else is ``undeclared``:
+    counted by the brakes and, on a target that could not be read, left alone. A file
+    pushed without review, already expired, thus cannot wave removals past the brakes.
+    ``proven=None`` means approval proof is off (an offline ``plan --state``, or
+    ``approval.required: 0``): nothing is proven, so every ended grant's removal is
+    ``expired`` as the files say. Only the file ``desired.ended`` names for a key (the
+    first by path) is checked: another ended file for the same key can only make its
+    removal count, never hide it.
     """
     sent = invitations_sent or {}
+    ended = _expiries(desired.ended, proven)
     keys = (
         set(desired.access)
         | set(actual.access)
@@ -138,9 +158,9 @@ def make_plan(
         principal, target = key
         protected = principal.kind == "user" and principal.key in untouchable
         if target in actual.unreadable:
-            step = _ended_blindly(key, desired)
+            step = _ended_blindly(key, desired, ended)
         else:
-            step = _diff_key(policy, key, desired, actual)
+            step = _diff_key(policy, key, desired, actual, ended)
         stale = actual.expired_invitations.get(key)
         want = desired.access.get(key)
         times = sent.get((principal, target, want.source), 0) if want else 0
@@ -166,14 +186,26 @@ def make_plan(
     return Plan(now, policy.org, tuple(changes), tuple(kept))
 
 
-def _ended_blindly(key: AccessKey, desired: DesiredState) -> list[Change]:
+def _expiries(
+    ended: Mapping[AccessKey, str], proven: AbstractSet[Honoured] | None
+) -> Mapping[AccessKey, str]:
+    """The ended grants whose removal is an expiry: all of them when proof is off."""
+    if proven is None:
+        return ended
+    return {key: source for key, source in ended.items() if (source, *key) in proven}
+
+
+def _ended_blindly(
+    key: AccessKey, desired: DesiredState, ended: Mapping[AccessKey, str]
+) -> list[Change]:
     """On a target that could not be read: only remove access whose grant has ended.
 
     Removing is idempotent on GitHub, so an ended grant's access is removed even when
     the current state is unknown. Nothing undeclared is removed and nothing is added,
-    because neither can be proven from a partial read.
+    because neither can be proven from a partial read; an ended grant that the audit log
+    does not show proven (see :func:`make_plan`) counts as undeclared here too.
     """
-    source = desired.ended.get(key)
+    source = ended.get(key)
     if source is None or key in desired.access:
         return []
     principal, target = key
@@ -181,7 +213,11 @@ def _ended_blindly(key: AccessKey, desired: DesiredState) -> list[Change]:
 
 
 def _diff_key(
-    policy: Policy, key: AccessKey, desired: DesiredState, actual: ActualState
+    policy: Policy,
+    key: AccessKey,
+    desired: DesiredState,
+    actual: ActualState,
+    ended: Mapping[AccessKey, str],
 ) -> list[Change]:
     principal, target = key
     want: Desired | None = desired.access.get(key)
@@ -189,7 +225,7 @@ def _diff_key(
     invited = actual.invitations.get(key)
     stale = actual.expired_invitations.get(key)
     if want is None:
-        ended_source = desired.ended.get(key)
+        ended_source = ended.get(key)
         cause: Cause = "expired" if ended_source else "undeclared"
         steps = []
         if have is not None:
@@ -206,7 +242,7 @@ def _diff_key(
         if _same(have, want.level) or _inherited_covers(policy, actual, key, have, want.level):
             return []
         change = Change("update", principal, target, have, want.level, want.cause, want.source)
-        ended_source = desired.ended.get(key)
+        ended_source = ended.get(key)
         if ended_source and _is_lower(policy, change):
             change = Change("update", principal, target, have, want.level, "expired", ended_source)
         return [change]

@@ -7,6 +7,7 @@ Reading, planning and applying stay separate steps, so ``plan`` never mutates an
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from grantops.audit.record import Recorder
 from grantops.github import GitHub, Outcome
 from grantops.load import Loaded
 from grantops.pipeline import Planning, build_plan
-from grantops.plan import Plan
+from grantops.plan import Honoured, Plan
 from grantops.state import ActualState
 
 
@@ -36,15 +37,17 @@ def plan_live(
     now: datetime,
     approvals: Mapping[str, Approval] | None = None,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
+    proven: AbstractSet[Honoured] = frozenset(),
 ) -> LivePlan:
     """Read GitHub, plan, and settle collaborators whose level is inherited.
 
     GitHub reports a direct collaborator at the highest level of all their sources, so a
     first plan may propose lowering someone whose higher level really comes from a team.
     Only those few keys are checked (a handful of requests), then the plan is made again.
+    ``approvals``, ``invitations_sent`` and ``proven`` go to :func:`build_plan` as given.
     """
     actual = github.read(loaded.policy).actual
-    planning = build_plan(loaded, actual, now, approvals, invitations_sent)
+    planning = build_plan(loaded, actual, now, approvals, invitations_sent, proven)
     levels = loaded.policy.levels
     suspects = [
         (c.principal, c.target)
@@ -58,7 +61,7 @@ def plan_live(
         inherited = github.inherited_levels(loaded.policy, actual, suspects)
         if inherited:
             actual = replace(actual, inherited=inherited)
-            planning = build_plan(loaded, actual, now, approvals, invitations_sent)
+            planning = build_plan(loaded, actual, now, approvals, invitations_sent, proven)
     return LivePlan(planning, actual)
 
 

@@ -4,6 +4,9 @@ A plan can be correct and still be a mistake: a policy edited down to nothing, a
 that suddenly matches every repository, a read that came back short. These checks
 refuse plans that would remove a lot of access nobody asked to remove. Expiries never
 count: a routine wave of grants ending must not push anyone into using the override.
+That exemption cannot be claimed by a file alone: with approval proof on, the plan
+calls a removal ``expired`` only when the audit log shows its grant proven and honoured
+(:func:`grantops.plan.make_plan`), so grant files pushed already expired still count.
 """
 
 from __future__ import annotations

@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grantops.access import Principal, Target
+from grantops.values import parse_timestamp
 
 LOG_PATH = "audit/log.jsonl"
 GENESIS = "0" * 64
@@ -142,10 +144,71 @@ def invitations_sent(events: list[Event]) -> dict[tuple[Principal, Target, str |
     for event in events:
         if event.get("event") != "invitation-sent":
             continue
-        kind, _, login = str(event.get("principal")).partition(":")
-        where, _, full = str(event.get("target")).partition(":")
-        org, _, name = full.partition("/")
-        if kind == "user" and where == "repo" and name:
-            key = (Principal.user(login), Target.repo(org, name), event.get("source"))
+        principal, target = _principal(event.get("principal")), _target(event.get("target"))
+        if principal and principal.kind == "user" and target and target.kind == "repo":
+            key = (principal, target, event.get("source"))
             counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def honoured_grantables(events: Iterable[Event]) -> frozenset[tuple[str, Principal, Target]]:
+    """(grant file, principal, target) that a run proved reviewed while the grant still held.
+
+    Expiries never count toward the removal brakes, so ``expired`` has to mean what it
+    says: access that a reviewed grant gave and whose window has closed. A grant file
+    that merely *says* it has ended proves nothing: pushed straight to the branch already
+    expired, it could name anyone, and their removal would slip past the brakes. The log
+    knows better: apply writes ``grant-approved`` (with the file's ``grantables``) when
+    it first proves a grant. An entry counts only when the run that wrote it (its
+    ``run-start`` ``now``, else the event's ``ts``) was before the grant's ``expires``: a
+    grant proven after its window closed was never honoured. A grant proven before its
+    window opened counts, because apply does not log it again once it opens.
+    """
+    run_now: dict[object, object] = {}
+    honoured: set[tuple[str, Principal, Target]] = set()
+    for event in events:
+        kind, source = event.get("event"), event.get("source")
+        if kind == "run-start":
+            run_now[event.get("run")] = event.get("now")
+        elif kind == "grant-approved" and isinstance(source, str):
+            proven_at = run_now.get(event.get("run"), event.get("ts"))
+            if _before(proven_at, event.get("expires")):
+                honoured.update((source, p, t) for p, t in _grantables(event.get("grantables")))
+    return frozenset(honoured)
+
+
+def _before(when: object, expires: object) -> bool:
+    try:
+        return parse_timestamp(when) < parse_timestamp(expires)
+    except ValueError:
+        return False
+
+
+def _grantables(entries: object) -> list[tuple[Principal, Target]]:
+    """The (principal, target) of each ``[principal, target, level]`` a log entry lists."""
+    found = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, list) and len(entry) == 3:
+            principal, target = _principal(entry[0]), _target(entry[1])
+            if principal and target:
+                found.append((principal, target))
+    return found
+
+
+_PRINCIPALS = {"user": Principal.user, "team": Principal.team}
+_TARGETS = {"repo": Target.repo, "team": Target.team}
+
+
+def _principal(text: object) -> Principal | None:
+    """``user:login`` or ``team:slug``, as the log writes them; None for anything else."""
+    kind, _, name = str(text).partition(":")
+    make = _PRINCIPALS.get(kind)
+    return make(name) if make and name else None
+
+
+def _target(text: object) -> Target | None:
+    """``repo:org/name`` or ``team:org/slug``, as the log writes them; None for anything else."""
+    kind, _, full = str(text).partition(":")
+    org, _, name = full.partition("/")
+    make = _TARGETS.get(kind)
+    return make(org, name) if make and org and name else None

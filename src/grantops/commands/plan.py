@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from grantops import actions, evidence, gitrepo, planfile, render, safety
-from grantops.audit.log import LOG_PATH, AuditLog, Event, invitations_sent, verify
+from grantops.audit.log import (
+    LOG_PATH,
+    AuditLog,
+    Event,
+    honoured_grantables,
+    invitations_sent,
+    verify,
+)
 from grantops.audit.record import Recorder, run_id
 from grantops.commands.common import (
     EXIT_CHANGES,
@@ -143,8 +150,9 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
                 "run grantops audit verify and find out who changed it"
             )
         sent = invitations_sent(trail.events)
+        proven = honoured_grantables(trail.events)
         live = plan_live(
-            loaded, github, now, proof.grants if proof and not proof.off else None, sent
+            loaded, github, now, proof.grants if proof and not proof.off else None, sent, proven
         )
     except BaseException:
         github.close()
