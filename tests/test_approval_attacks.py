@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from grantops.approval import HeadFile, PullRequest, placement, same_content
-from grantops.gitrepo import Entry, read_history
+from grantops.approval import placement
+from grantops.gitrepo import read_history
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .data import GRANT, POLICY
@@ -193,36 +193,86 @@ def test_a_backdated_direct_push_is_a_direct_push(
     assert _unapproved(document)["grants/g.yaml"].startswith(f"direct push: commit {sneak[:7]}")
 
 
-def test_a_force_pushed_rewrite_of_a_reviewed_commit_is_not_proven(
+def test_a_force_pushed_rewrite_of_a_reviewed_commit_is_refused(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
     repo = _repo(tmp_path)
-    repo.merge({"grants/g.yaml": GRANT}, author="requester", approvers=["alice"])
+    pull = repo.merge({"grants/g.yaml": GRANT}, author="requester", approvers=["alice"])
     # rewrite the squash commit with the same author and message, other content
     repo.write({"grants/g.yaml": EVIL})
     repo.git("add", "grants/g.yaml")
     repo.git("commit", "--quiet", "--amend", "--no-edit")
-    code, document, err = _run(start_sandbox, repo)
-    assert code == 0, err
-    assert _unapproved(document)["grants/g.yaml"].startswith(
-        f"direct push: commit {repo.head()[:7]}"
+    code, document, _ = _run(start_sandbox, repo, "apply")
+    assert code == 3
+    assert document["applied"] is False
+    assert document["policy_refusal"].startswith(
+        f"grants/policy.yaml is not proven reviewed (history rewritten: PR #2's merge "
+        f"{(pull.merge_commit_sha or '')[:7]} is not on the first-parent chain"
     )
     assert _added(document) == []
 
 
-def test_a_branch_reset_onto_a_prs_own_commit_is_not_that_prs_merge(
+def test_a_branch_reset_onto_a_prs_own_commit_is_refused(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
     repo = _repo(tmp_path)
     pull = repo.merge({"grants/g.yaml": GRANT}, author="requester", approvers=["alice"])
     repo.git("reset", "--quiet", "--hard", pull.head_sha)  # a force push of the PR branch
-    code, document, err = _run(start_sandbox, repo)
-    assert code == 0, err
-    assert _unapproved(document)["grants/g.yaml"] == (
-        f"commit {pull.head_sha[:7]} belongs to PR #2, but the PR's merge "
-        f"{pull.merge_commit_sha and pull.merge_commit_sha[:7]} is not on the branch "
-        "(history rewritten?)"
+    code, document, _ = _run(start_sandbox, repo)
+    assert code == 3
+    assert "history rewritten: PR #2's merge" in document["policy_refusal"]
+
+
+def _foxtrot(repo: ReviewedRepo, first_parent: str, tree_of: str) -> str:
+    """Fast-forward main to a merge whose FIRST parent is an old commit: no force push."""
+    tree = repo.git("rev-parse", f"{tree_of}^{{tree}}").strip()
+    merge = repo.git(
+        "commit-tree", tree, "-p", first_parent, "-p", repo.head(), "-m", "Merge branch 'main'"
+    ).strip()
+    repo.git("merge", "--quiet", "--ff-only", merge)
+    return merge
+
+
+def test_a_foxtrot_merge_cannot_undo_a_reviewed_revocation(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo = _repo(tmp_path)
+    granted = repo.merge({"grants/m.yaml": EVIL}, author="requester", approvers=["alice"])
+    revoked = repo.merge({}, author="security-lead", approvers=["ciso"], remove=["grants/m.yaml"])
+    sha = granted.merge_commit_sha or ""
+    _foxtrot(repo, first_parent=sha, tree_of=sha)
+    code, document, _ = _run(start_sandbox, repo)
+    assert code == 3
+    assert document["policy_refusal"].startswith(
+        "grants/policy.yaml is not proven reviewed (history rewritten: PR #3's merge "
+        f"{(revoked.merge_commit_sha or '')[:7]}"
     )
+    assert _added(document) == []
+
+
+def test_a_foxtrot_merge_cannot_roll_the_policy_back(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo = ReviewedRepo.create(tmp_path / "access")
+    trial = repo.merge(
+        {"grants/policy.yaml": POLICY + "approval:\n  required: 0\n"},
+        author="security-lead",
+        approvers=["ciso"],
+    )
+    repo.merge(
+        {"grants/policy.yaml": POLICY + "approval:\n  required: 2\n"},
+        author="security-lead",
+        approvers=["ciso"],
+    )
+    repo.git("switch", "--quiet", "-c", "scratch", trial.merge_commit_sha or "")
+    evil_tree = repo.commit({"grants/m.yaml": EVIL}, "mallory", "scratch")
+    repo.git("switch", "--quiet", "main")
+    _foxtrot(repo, first_parent=trial.merge_commit_sha or "", tree_of=evil_tree)
+    code, document, err = _run(start_sandbox, repo, "apply")
+    assert code == 3
+    assert document["applied"] is False
+    assert "history rewritten: PR #2's merge" in document["policy_refusal"]
+    assert "approval proof is OFF" not in err
 
 
 # ----- 3. the policy cannot approve itself -------------------------------------------
@@ -355,16 +405,35 @@ def test_a_symlink_under_grants_stops_the_run_naming_the_file(
     assert "mallory" not in out
 
 
-def test_a_head_that_holds_a_symlink_does_not_prove_a_regular_file() -> None:
-    pull = PullRequest(number=4, author="a", head_sha="h" * 40, merge_commit_sha="m" * 40)
-    entry = Entry("100644", "b" * 40)
-    followed = HeadFile("grants/target.yaml", "file", "b" * 40)  # GitHub followed a link
-    assert same_content("grants/g.yaml", entry, followed, pull) == (
-        "PR #4's reviewed head hhhhhhh has grants/g.yaml as a file, not a regular file"
+def test_content_outside_the_reviewed_diff_is_not_proven(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """A file the PR's head holds but its diff never showed rides in on a pushed merge."""
+    repo = _repo(tmp_path)
+    repo.commit({"grants/m.yaml": EVIL}, "mallory", "Add file")  # unproven, gives nothing
+
+    def main_moves_on(r: ReviewedRepo) -> None:
+        r.git("switch", "--quiet", "main")
+        r.commit({}, "mallory", "Remove stray file", remove=["grants/m.yaml"])
+        r.git("switch", "--quiet", "pr-2")
+
+    pull = repo.merge(
+        {"grants/g.yaml": GRANT},
+        author="mallory",
+        approvers=["alice"],
+        method="merge",
+        then=main_moves_on,
     )
-    assert same_content("grants/g.yaml", entry, None, pull) == (
-        "PR #4's reviewed head hhhhhhh has no grants/g.yaml: the content was added after review"
+    repo.git("checkout", "--quiet", pull.head_sha, "--", "grants/m.yaml")
+    repo.git("commit", "--quiet", "--amend", "--no-edit")
+    repo.pulls[-1] = pull.model_copy(update={"merge_commit_sha": repo.head()})
+    code, document, err = _run(start_sandbox, repo)
+    assert code == 0, err
+    assert _unapproved(document)["grants/m.yaml"] == (
+        "PR #2's diff does not add or change grants/m.yaml: "
+        "its content was not part of what was reviewed"
     )
+    assert "user:mallory" not in _added(document)
 
 
 # ----- 6. approvers who should not count ---------------------------------------------

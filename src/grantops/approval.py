@@ -9,7 +9,7 @@ I/O (git history, GitHub's pull requests, reviews and permissions) happens elsew
 * the commit where it took its current content on the branch's first-parent chain was
   put there by a merged pull request: its merge or squash commit, or one of its rebased
   commits, with the pull request's merge on the chain no further on than it had commits;
-* the pull request's reviewed head commit holds the very same blob at the same path;
+* the pull request's reviewed diff adds or changes the path to the very same blob;
 * no commit of the pull request lacks a linked GitHub account (author and committer);
 * ``required`` reviewers approved that head commit, counting each reviewer's latest
   verdict, where an approval counts only from a human with write access to the access
@@ -84,15 +84,6 @@ class PullRequest:
         """Everyone who wrote or committed a commit of the pull request (lower case)."""
         names = {c.author for c in self.commits} | {c.committer for c in self.commits}
         return frozenset(n.lower() for n in names if n)
-
-
-@dataclass(frozen=True)
-class HeadFile:
-    """What GitHub's contents API says ``path`` was at the pull request's head commit."""
-
-    path: str
-    kind: str  # file, symlink, submodule, dir
-    blob: str
 
 
 @dataclass(frozen=True)
@@ -194,16 +185,22 @@ def merged_by(history: History, step: Step, pull: PullRequest) -> str | None:
     return None
 
 
-def same_content(path: str, entry: Entry, head: HeadFile | None, pull: PullRequest) -> str | None:
-    """Why the reviewed head does not hold ``path`` exactly as it is live (None: it does)."""
+def same_content(path: str, entry: Entry, reviewed: str | None, pull: PullRequest) -> str | None:
+    """Why the reviewed diff does not put ``path`` exactly as it is live (None: it does).
+
+    ``reviewed`` is the blob the pull request's diff gives ``path`` at its head (None:
+    the diff does not add or change it). Content the diff did not show was not reviewed,
+    even when the head holds it.
+    """
     where = f"PR #{pull.number}'s reviewed head {short(pull.head_sha)}"
-    if head is None:
-        return f"{where} has no {path}: the content was added after review"
-    if head.path != path or head.kind != "file":
-        return f"{where} has {path} as a {head.kind}, not a regular file"
-    if head.blob != entry.blob:
+    if reviewed is None:
         return (
-            f"{where} has {path} as blob {short(head.blob)}, but the branch has "
+            f"PR #{pull.number}'s diff does not add or change {path}: "
+            "its content was not part of what was reviewed"
+        )
+    if reviewed != entry.blob:
+        return (
+            f"{where} has {path} as blob {short(reviewed)}, but the branch has "
             f"{short(entry.blob)}: it was changed after review"
         )
     return None
@@ -260,7 +257,7 @@ def judge(
     step: Step,
     history: History,
     pull: PullRequest | None,
-    head: HeadFile | None,
+    reviewed: str | None,
     rules: Rules,
     grantee: Grantee,
     checks: Checks,
@@ -272,7 +269,7 @@ def judge(
             f"direct push: commit {short(step.commit)} put this content on the branch without "
             "a merged pull request",
         )
-    problem = merged_by(history, step, pull) or same_content(path, entry, head, pull)
+    problem = merged_by(history, step, pull) or same_content(path, entry, reviewed, pull)
     if problem is not None:
         return Approval(False, problem)
     unlinked = [c.sha for c in pull.commits if c.author is None or c.committer is None]

@@ -30,7 +30,6 @@ from grantops.approval import (
     Checks,
     Evidence,
     Grantee,
-    HeadFile,
     PullRequest,
     Rules,
     judge,
@@ -39,7 +38,13 @@ from grantops.approval import (
     short,
 )
 from grantops.github import GitHub, GitHubError
-from grantops.github.pulls import can_write, file_at, is_team_member, merged_pull_for_commit
+from grantops.github.pulls import (
+    can_write,
+    changed_files,
+    is_team_member,
+    merged_pull_for_commit,
+    recent_merges,
+)
 from grantops.load import GRANTS_DIR, POLICY_PATH, Loaded, load_policy_text
 from grantops.model import Grant, Policy, TeamRepoGrant, UserRepoGrant, UserTeamGrant
 
@@ -108,8 +113,8 @@ class _Judge:
             return merged_pull_for_commit(transport, repo.owner, repo.name, sha, repo.branch)
 
         @cache
-        def head_file(path: str, ref: str) -> HeadFile | None:
-            return file_at(transport, repo.owner, repo.name, path, ref)
+        def diff_of(number: int) -> dict[str, str]:
+            return changed_files(transport, repo.owner, repo.name, number)
 
         @cache
         def writes(login: str) -> bool:
@@ -119,7 +124,7 @@ class _Judge:
         def member(team: str, login: str) -> bool:
             return is_team_member(transport, org, team, login)
 
-        self.pull_for, self.head_file = pull_for, head_file
+        self.pull_for, self.diff_of = pull_for, diff_of
         self.checks = Checks(
             can_write=lambda login: writes(login.lower()),
             in_team=lambda team, login: member(team.lower(), login.lower()),
@@ -144,7 +149,7 @@ class _Judge:
             return reuse
         try:
             pull = self.pull_for(step.commit)
-            head = self.head_file(path, pull.head_sha) if pull is not None else None
+            reviewed = self.diff_of(pull.number).get(path) if pull is not None else None
         except GitHubError as exc:
             return Approval(False, f"could not check the review: {exc}")
         try:
@@ -154,7 +159,7 @@ class _Judge:
                 step=step,
                 history=self.history,
                 pull=pull,
-                head=head,
+                reviewed=reviewed,
                 rules=rules,
                 grantee=grantee,
                 checks=self.checks,
@@ -169,6 +174,9 @@ def prove(
     """Judge the policy's chain of versions, then every grant open at ``now``."""
     judge_ = _Judge(root, github, repo, loaded.policy.org, key)
     policy, rules, history = _policy_chain(root, judge_)
+    rewritten = _rewritten(github, repo, judge_.history)
+    if rewritten is not None:
+        return Proof(Approval(False, rewritten), {}, rules, ())
     if policy.approved and rules.required == 0:
         return Proof(policy, {}, rules, history)
     grants = {
@@ -177,6 +185,30 @@ def prove(
         if g.active_at(now)
     }
     return Proof(policy, grants, rules, history)
+
+
+def _rewritten(github: GitHub, repo: AccessRepo, history: gitrepo.History) -> str | None:
+    """Why the branch's history looks rewritten, or None.
+
+    Every pull request merged into the branch put its merge commit on the first-parent
+    chain. A force push, or a merge commit whose first parent is an old commit (a
+    "foxtrot" merge), takes recent ones off it: revocations and policy changes would
+    silently be undone, so nothing is proven until the history is repaired.
+    """
+    if repo.branch is None:
+        return "the protected branch is unknown (set --branch)"
+    try:
+        merges = recent_merges(github.transport, repo.owner, repo.name, repo.branch)
+    except GitHubError as exc:
+        return f"could not check the branch's history against its pull requests: {exc}"
+    for number, sha in sorted(merges.items(), reverse=True):
+        if history.position(sha) is None:
+            return (
+                f"history rewritten: PR #{number}'s merge {short(sha)} is not on the "
+                f"first-parent chain of {short(history.head)} (a force push or a merge "
+                "commit that restores an older state)"
+            )
+    return None
 
 
 def _policy_chain(root: Path, judge_: _Judge) -> tuple[Approval, Rules, tuple[Evidence, ...]]:

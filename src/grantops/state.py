@@ -65,16 +65,8 @@ class PullState(_Strict):
     """Commits a rebase merge put on the base branch, which GitHub links to the PR too."""
     commits: list[CommitState] = []
     reviews: list[ReviewState] = []
-
-
-class FileState(_Strict):
-    """One path in a commit's tree, as the contents API describes it."""
-
-    type: Literal["file", "symlink", "submodule"] = "file"
-    sha: str
-    size: int = 0
-    target: str = ""
-    """A symlink's target path, relative to the symlink's folder."""
+    files: dict[str, str | None] = {}
+    """What the pull request's diff changes: path -> blob at its head (None: removed)."""
 
 
 class RepoState(_Strict):
@@ -86,8 +78,6 @@ class RepoState(_Strict):
     commits: list[CommitState] = []
     """Commits on the default branch (newest first), for activity during a grant."""
     comments: list[CommentState] = []
-    trees: dict[str, dict[str, FileState]] = {}
-    """Files by commit sha and path, for the contents API (only what tests need)."""
 
 
 class TeamState(_Strict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grantops.approval import HeadFile, PullCommit, PullRequest, Review
+from grantops.approval import PullCommit, PullRequest, Review
 from grantops.github.transport import Transport
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write", "push"})
@@ -81,26 +81,46 @@ def _login(account: Any) -> str | None:
     return None
 
 
-def file_at(transport: Transport, owner: str, repo: str, path: str, ref: str) -> HeadFile | None:
-    """``path`` as it was at commit ``ref`` (None: there was no such path).
+def changed_files(transport: Transport, owner: str, repo: str, number: int) -> dict[str, str]:
+    """What the reviewer saw: each path the pull request's diff adds or changes -> its blob.
 
-    GitHub answers a symlink to a file with the target's content and the target's path,
-    so the path is kept to tell the two apart.
+    GitHub lists the files of the diff against the merge base, with the blob each has at
+    the head commit; removed files are left out (they grant nothing).
     """
-    found = transport.get_optional(
-        f"read {path} at {ref[:7]} in {owner}/{repo}",
-        "repos",
-        "get_content",
+    files = transport.list(
+        f"list files of {owner}/{repo}#{number}",
+        "pulls",
+        "list_files",
         owner=owner,
         repo=repo,
-        path=path,
-        ref=ref,
+        pull_number=number,
     )
-    if found is None:
-        return None
-    if isinstance(found, list):
-        return HeadFile(path, "dir", "")
-    return HeadFile(str(found.get("path", "")), str(found.get("type", "")), str(found.get("sha")))
+    return {
+        str(f["filename"]): str(f["sha"])
+        for f in files
+        if f.get("status") != "removed" and f.get("sha")
+    }
+
+
+def recent_merges(transport: Transport, owner: str, repo: str, branch: str) -> dict[int, str]:
+    """The merge commits of the (up to 100) pull requests into ``branch`` updated last."""
+    pulls = transport.get(
+        f"list recently closed pull requests of {owner}/{repo}",
+        "pulls",
+        "list",
+        owner=owner,
+        repo=repo,
+        state="closed",
+        base=branch,
+        sort="updated",
+        direction="desc",
+        per_page=100,
+    )
+    return {
+        int(p["number"]): str(p["merge_commit_sha"])
+        for p in pulls
+        if p.get("merged_at") and p.get("merge_commit_sha")
+    }
 
 
 def can_write(transport: Transport, owner: str, repo: str, login: str) -> bool:

@@ -11,7 +11,7 @@ import base64
 from typing import Any
 
 from grantops.sandbox.world import INVITATION_PERMISSIONS, Invitation, Repo, Team, World
-from grantops.state import CommentState, CommitState, FileState, PullState, ReviewState
+from grantops.state import CommentState, CommitState, PullState, ReviewState
 from grantops.values import format_timestamp
 
 Json = dict[str, Any]
@@ -326,31 +326,23 @@ def commit(base: str, world: World, repo: Repo, item: CommitState) -> Json:
     }
 
 
-def content(base: str, world: World, repo: Repo, path: str, ref: str, item: FileState) -> Json:
-    """The contents API's answer for one path; the file's bytes are not kept, only its blob."""
+def diff_entry(
+    base: str, world: World, repo: Repo, pull: PullState, path: str, blob: str | None
+) -> Json:
+    """One file of a pull request's diff; the patch itself is not kept, only the blob."""
     full = f"{world.org}/{repo.name}"
-    api = f"{base}/repos/{full}/contents/{path}?ref={ref}"
-    html = f"https://github.com/{full}/blob/{ref}/{path}"
-    git = f"{base}/repos/{full}/git/blobs/{item.sha}"
-    body: Json = {
-        "type": item.type,
-        "name": path.rsplit("/", 1)[-1],
-        "path": path,
-        "sha": item.sha,
-        "size": item.size,
-        "url": api,
-        "git_url": git,
-        "html_url": html,
-        "download_url": f"https://raw.githubusercontent.com/{full}/{ref}/{path}",
-        "_links": {"self": api, "git": git, "html": html},
+    ref = pull.head_sha
+    return {
+        "sha": blob or "0" * 40,
+        "filename": path,
+        "status": "removed" if blob is None else "modified",
+        "additions": 0,
+        "deletions": 0,
+        "changes": 0,
+        "blob_url": f"https://github.com/{full}/blob/{ref}/{path}",
+        "raw_url": f"https://github.com/{full}/raw/{ref}/{path}",
+        "contents_url": f"{base}/repos/{full}/contents/{path}?ref={ref}",
     }
-    if item.type == "file":
-        body |= {"content": "", "encoding": "base64"}
-    elif item.type == "symlink":
-        body["target"] = item.target
-    else:
-        body["submodule_git_url"] = f"https://github.com/{full}.git"
-    return body
 
 
 def comment(base: str, world: World, repo: Repo, index: int, item: CommentState) -> Json:

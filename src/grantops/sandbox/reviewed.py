@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from grantops.state import CommitState, FileState, PullState, RepoState, ReviewState
+from grantops.state import CommitState, PullState, RepoState, ReviewState
 
 Method = Literal["squash", "merge", "rebase"]
 
@@ -34,7 +34,6 @@ class ReviewedRepo:
     pulls: list[PullState] = field(default_factory=list)
     writers: set[str] = field(default_factory=set)
     """Accounts with write access to the access repository (approvers, unless told)."""
-    trees: dict[str, dict[str, FileState]] = field(default_factory=dict)
     _ticks: int = 0
 
     @classmethod
@@ -143,7 +142,7 @@ class ReviewedRepo:
             self.commit({}, author, "Address review")
         head = self.head()
         commits = self._commits_between("main", head, unlinked)
-        self.trees[head] = self._tree(head)
+        changed = self._diff("main", head)
         self.git("switch", "--quiet", "main")
         landed = self._land(branch, number, author, method)
         self.git("branch", "--quiet", "-D", branch)
@@ -165,6 +164,7 @@ class ReviewedRepo:
             landed=landed if method == "rebase" else [],
             commits=commits,
             reviews=given,
+            files=changed,
         )
         self.pulls.append(pull)
         return pull
@@ -197,28 +197,25 @@ class ReviewedRepo:
             landed.append(self.head())
         return landed
 
-    def _tree(self, commit: str) -> dict[str, FileState]:
-        files = {}
-        for record in self.git("ls-tree", "-r", "-z", "--long", commit).split("\0"):
-            if not record:
-                continue
-            meta, _, path = record.partition("\t")
-            mode, _kind, blob, size = meta.split()
-            if mode == "120000":
-                target = self.git("cat-file", "blob", blob)
-                files[path] = FileState(type="symlink", sha=blob, target=target)
-            elif mode == "160000":
-                files[path] = FileState(type="submodule", sha=blob)
-            else:
-                files[path] = FileState(sha=blob, size=int(size))
-        return files
+    def _diff(self, base: str, head: str) -> dict[str, str | None]:
+        """The pull request's diff as GitHub shows it: head against the merge base."""
+        changed: dict[str, str | None] = {}
+        tokens = iter(
+            self.git(
+                "diff", "--raw", "-z", "--no-renames", "--no-abbrev", f"{base}...{head}"
+            ).split("\0")
+        )
+        for token in tokens:
+            if token.startswith(":"):
+                _, _, _, blob, status = token[1:].split()
+                changed[next(tokens)] = None if status == "D" else blob
+        return changed
 
     def repo_state(self) -> RepoState:
         """The access repository as the sandbox should serve it."""
         return RepoState(
             collaborators=dict.fromkeys(sorted(self.writers), "push"),
             pulls=list(self.pulls),
-            trees=dict(self.trees),
         )
 
 

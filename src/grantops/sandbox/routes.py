@@ -188,11 +188,14 @@ def build_routes(sandbox: Sandbox) -> list[tuple[str, re.Pattern[str], str, Hand
             200, [bodies.pull_request(call.base, world, repo, p) for p in pulls], paginate=True
         )
 
-    def get_content(call: Call) -> Reply:
+    def list_pull_files(call: Call) -> Reply:
         repo = repo_of(call)
-        ref = call.query.get("ref", "")
-        path, found = world.file_at(repo, ref, call.params["path"])
-        return Reply(200, bodies.content(call.base, world, repo, path, ref, found))
+        pull = world.pull(repo, int(call.params["pull_number"]))
+        items = [
+            bodies.diff_entry(call.base, world, repo, pull, path, blob)
+            for path, blob in sorted(pull.files.items())
+        ]
+        return Reply(200, items, paginate=True)
 
     def list_reviews(call: Call) -> Reply:
         repo = repo_of(call)
@@ -224,11 +227,12 @@ def build_routes(sandbox: Sandbox) -> list[tuple[str, re.Pattern[str], str, Hand
 
     def list_pulls(call: Call) -> Reply:
         repo = repo_of(call)
-        state = call.query.get("state", "open")
+        state, base = call.query.get("state", "open"), call.query.get("base")
         items = [
             p
             for p in repo.pulls
-            if state == "all" or (state == "closed") == (p.merged_at is not None)
+            if (state == "all" or (state == "closed") == (p.merged_at is not None))
+            and (base is None or p.base == base)
         ]
         items.sort(key=lambda p: p.merged_at or "", reverse=True)
         return Reply(
@@ -378,7 +382,7 @@ def build_routes(sandbox: Sandbox) -> list[tuple[str, re.Pattern[str], str, Hand
             "repos/list-pull-requests-associated-with-commit",
             pulls_of_commit,
         ),
-        ("GET", rf"{repo}/contents/(?P<path>.+)", "repos/get-content", get_content),
+        ("GET", rf"{repo}/pulls/(?P<pull_number>\d+)/files", "pulls/list-files", list_pull_files),
         ("GET", rf"{repo}/pulls/(?P<pull_number>\d+)/reviews", "pulls/list-reviews", list_reviews),
         (
             "GET",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import posixpath
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,7 +17,6 @@ from grantops.access import REPO_PERMISSIONS
 from grantops.state import (
     CommentState,
     CommitState,
-    FileState,
     PullState,
     RepoState,
     StateFile,
@@ -48,7 +46,6 @@ class Repo:
     pulls: list[PullState] = field(default_factory=list)
     commits: list[CommitState] = field(default_factory=list)
     comments: list[CommentState] = field(default_factory=list)
-    trees: dict[str, dict[str, FileState]] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,7 +113,6 @@ class World:
         repo.pulls = list(repo_state.pulls)
         repo.commits = list(repo_state.commits)
         repo.comments = list(repo_state.comments)
-        repo.trees = {sha: dict(files) for sha, files in repo_state.trees.items()}
         for item in repo.commits:
             if item.author:
                 self._person(item.author)
@@ -148,7 +144,6 @@ class World:
                 pulls=repo.pulls,
                 commits=repo.commits,
                 comments=repo.comments,
-                trees=repo.trees,
             )
         teams = {
             team.slug: TeamState(
@@ -331,20 +326,6 @@ class World:
             if sha in (p.merge_commit_sha, p.head_sha, *p.landed)
             or any(c.sha == sha for c in p.commits)
         ]
-
-    def file_at(self, repo: Repo, ref: str, path: str) -> tuple[str, FileState]:
-        """``path`` at commit ``ref``; a symlink to a file answers as that file, as on GitHub."""
-        files = repo.trees.get(ref)
-        if files is None:
-            raise SandboxError(404, f"No commit found for the ref {ref}")
-        found = files.get(path)
-        if found is not None and found.type == "symlink":
-            target = posixpath.normpath(posixpath.join(posixpath.dirname(path), found.target))
-            if files.get(target, found).type == "file":
-                return target, files[target]
-        if found is None:
-            raise SandboxError(404, "Not Found")
-        return path, found
 
     def pull(self, repo: Repo, number: int) -> PullState:
         for pull in repo.pulls:
