@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from grantops.audit.log import LOG_PATH, AuditLog, verify
 from grantops.sandbox import FaultRule, Sandbox
 from grantops.sandbox.reviewed import ReviewedRepo
 
@@ -146,3 +147,42 @@ def test_a_decoy_on_a_repo_that_could_not_be_read_removes_nobody(
     assert list(document["unreadable"]) == ["repo:acme/ledger"]
     assert document["changes"] == []
     assert sandbox.state().repos["ledger"].collaborators == {"intruder00": "push"}
+
+
+def test_forged_grant_approved_lines_in_the_log_do_not_make_decoys_expiries(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """The log's hash chain has no key: a pushed run claiming the decoys were proven
+    gives nothing, because an expiry also needs the grant file itself proven reviewed."""
+    repo = reviewed(tmp_path / "access", {})
+    log = AuditLog(repo.root / LOG_PATH)
+    at = "2026-11-29T08:00:00Z"
+    log.append({"ts": at, "run": "r1", "event": "run-start", "now": at, "org": "acme"})
+    for login in INTRUDERS:
+        log.append(
+            {
+                "ts": at,
+                "run": "r1",
+                "event": "grant-approved",
+                "source": f"grants/{login}/old.yaml",
+                "commit": "0" * 40,
+                "pull": 7,
+                "approvers": ["alice"],
+                "expires": "2026-11-29T18:00:00Z",
+                "grantables": [[f"user:{login}", "repo:acme/ledger", "push"]],
+            }
+        )
+    assert verify(repo.root / LOG_PATH).ok  # a well-chained forgery
+    repo.git("add", "audit")
+    repo.commit(
+        {f"grants/{login}/old.yaml": _expired(login) for login in INTRUDERS},
+        "mallory",
+        "Backfill old grants",
+    )
+    sandbox = start_sandbox(with_access_repo(repo, _state(INTRUDERS)))
+    before = sandbox.state()
+    code, document, err = _apply(sandbox, repo.root, OPEN_AT)
+    assert code == 3, err
+    assert MAX_REMOVALS in _refusals(document)
+    assert _removals(document) == dict.fromkeys(INTRUDERS, "undeclared")
+    assert sandbox.state() == before

@@ -18,6 +18,7 @@ its MAC checks out (see :mod:`grantops.evidence`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -169,9 +170,19 @@ class _Judge:
 
 
 def prove(
-    root: Path, loaded: Loaded, now: datetime, github: GitHub, repo: AccessRepo, key: bytes | None
+    root: Path,
+    loaded: Loaded,
+    now: datetime,
+    github: GitHub,
+    repo: AccessRepo,
+    key: bytes | None,
+    ended: Collection[str] = (),
 ) -> Proof:
-    """Judge the policy's chain of versions, then every grant open at ``now``."""
+    """Judge the policy's chain of versions, then every grant open at ``now``.
+
+    ``ended`` names grant files that have closed but whose access the audit log says was
+    honoured: they are judged too, so a removal is an expiry only for a reviewed file.
+    """
     judge_ = _Judge(root, github, repo, loaded.policy.org, key)
     policy, rules, history = _policy_chain(root, judge_)
     rewritten = _rewritten(github, repo, judge_.history)
@@ -182,7 +193,7 @@ def prove(
     grants = {
         g.path: judge_.current(g.path, rules, grantee_of(g))
         for g in loaded.grants
-        if g.active_at(now)
+        if g.active_at(now) or g.path in ended
     }
     return Proof(policy, grants, rules, history)
 

@@ -128,10 +128,20 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
     github = github_client(args, io)
     try:
         repo = _access_repo(args, io)
+        trail = verify(args.root / LOG_PATH)
+        if not trail.ok:
+            notes.append(
+                f"WARNING: {LOG_PATH}:{trail.bad_line} breaks the hash chain ({trail.reason}); "
+                "run grantops audit verify and find out who changed it"
+            )
+        claimed = honoured_grantables(trail.events)
         proof = None
         if repo is not None:
             key = io.environ.get(EVIDENCE_KEY)
-            proof = prove(args.root, loaded, now, github, repo, key.encode() if key else None)
+            ended = {path for path, _, _ in claimed}
+            proof = prove(
+                args.root, loaded, now, github, repo, key.encode() if key else None, ended
+            )
             if proof.off:
                 notes.append(
                     "WARNING: approval.required is 0 (in a reviewed policy): approval proof "
@@ -143,14 +153,10 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
                 "preview: every grant is assumed approved, as this pull request's will be "
                 "once it is reviewed and merged"
             )
-        trail = verify(args.root / LOG_PATH)
-        if not trail.ok:
-            notes.append(
-                f"WARNING: {LOG_PATH}:{trail.bad_line} breaks the hash chain ({trail.reason}); "
-                "run grantops audit verify and find out who changed it"
-            )
         sent = invitations_sent(trail.events)
-        proven = honoured_grantables(trail.events)
+        # The log can be written by anyone who can push: an ended grant's removal counts
+        # as an expiry only when its file, as it stands, is still proven reviewed.
+        proven = frozenset(h for h in claimed if proof is not None and _approved(proof, h[0]))
         live = plan_live(
             loaded, github, now, proof.grants if proof and not proof.off else None, sent, proven
         )
@@ -163,6 +169,11 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
     return _Run(
         loaded, live.planning, live.actual, github, proof, verdict, notes, repo, trail.events
     )
+
+
+def _approved(proof: Proof, path: str) -> bool:
+    verdict = proof.grants.get(path)
+    return proof.off or (verdict is not None and verdict.approved)
 
 
 def _access_repo(args: argparse.Namespace, io: Io) -> AccessRepo | None:
