@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from grantops.errors import GrantopsError
@@ -100,13 +101,9 @@ class History:
         """How many first parents lie between HEAD and ``commit`` (None: not on the chain)."""
         return self._positions.get(commit)
 
-    @property
+    @cached_property
     def _positions(self) -> dict[str, int]:
-        cached: dict[str, int] | None = self.__dict__.get("_positions_cache")
-        if cached is None:
-            cached = {sha: index for index, sha in enumerate(self.chain)}
-            object.__setattr__(self, "_positions_cache", cached)
-        return cached
+        return {sha: index for index, sha in enumerate(self.chain)}
 
 
 def read_history(root: Path, top: str) -> History:
