@@ -16,6 +16,7 @@ import pytest
 
 from grantops.approval import placement
 from grantops.gitrepo import read_history
+from grantops.sandbox import FaultRule
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .data import GRANT, POLICY
@@ -520,3 +521,19 @@ def test_kept_evidence_is_judged_again_when_the_rules_tighten(
     code, document, _ = _run(start_sandbox, repo, GRANTOPS_EVIDENCE_KEY="k1")
     assert code == 0
     assert _unapproved(document)["grants/g.yaml"] == "PR #2 has 1 of 2 required approvals"
+
+
+def test_a_review_lookup_failing_midway_grants_nothing_and_says_why(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """The network breaks halfway through the proof: fail closed, never grant."""
+    repo = _repo(tmp_path)
+    repo.merge({"grants/g.yaml": GRANT}, author="requester", approvers=["alice"])
+    fault = FaultRule("GET /repos/acme/access/pulls/2/files", 502, times=-1)
+    sandbox = start_sandbox(with_access_repo(repo), faults=[fault])
+    argv = ["plan", "--root", str(repo.root), "--now", AT, "--json", "--attempts", "1"]
+    code, out, err = run(*argv, environ=access_env(sandbox.url))
+    assert code == 0, err
+    document = json.loads(out)
+    assert _unapproved(document)["grants/g.yaml"].startswith("could not check the review:")
+    assert _added(document) == []
