@@ -76,3 +76,33 @@ def test_durations(text: str, expected: timedelta) -> None:
 def test_durations_refused(text: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9999-12-31T23:00:00-05:00",  # year 10000 in UTC
+        "0001-01-01T00:00:00+00:01",  # year 0 in UTC
+        "0001-01-01T01:00:00+05:00",
+    ],
+)
+def test_timestamps_beyond_the_calendar_in_utc_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="outside the years 1 to 9999 in UTC"):
+        parse_timestamp(text)
+
+
+def test_the_calendar_edges_themselves_are_fine() -> None:
+    assert parse_timestamp("9999-12-31T23:59:59Z") == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert parse_timestamp("0001-01-01T00:00:00-01:00") == datetime(1, 1, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "text", ["999999999w", "1000000000d", "99999999999999999999h", "9" * 5000 + "m"]
+)
+def test_durations_beyond_what_can_be_counted_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="longer than any duration grantops can count"):
+        parse_duration(text)
+
+
+def test_the_longest_countable_duration_is_fine() -> None:
+    assert parse_duration("999999999d") == timedelta(days=999999999)

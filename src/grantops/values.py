@@ -29,6 +29,8 @@ _RFC3339 = re.compile(
 _RFC3339_SCHEMA = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 _DURATION_SCHEMA = r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?$"
+_DURATION_MAX_CHARS = 64
+"""Far beyond any real duration, and short enough that ``int()`` never meets its digit limit."""
 
 
 def parse_timestamp(value: object) -> datetime:
@@ -36,7 +38,7 @@ def parse_timestamp(value: object) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("timestamp has no UTC offset")
-        return value.astimezone(UTC)
+        return _in_utc(value, value)
     if not isinstance(value, str):
         raise ValueError("expected an RFC 3339 timestamp such as 2026-11-30T18:00:00Z")
     match = _RFC3339.match(value)
@@ -54,7 +56,14 @@ def parse_timestamp(value: object) -> datetime:
         )
     except ValueError as exc:
         raise ValueError(f"'{value}' is not a real date and time ({exc})") from None
-    return parsed.astimezone(UTC)
+    return _in_utc(parsed, value)
+
+
+def _in_utc(value: datetime, written: object) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+        raise ValueError(f"'{written}' is outside the years 1 to 9999 in UTC") from None
 
 
 def format_timestamp(value: datetime) -> str:
@@ -70,11 +79,21 @@ def parse_duration(value: object) -> timedelta:
     match = _DURATION.match(text)
     if not text or not match:
         raise ValueError(f"'{value}' is not a duration such as 30m, 8h, 7d or 1d12h")
+    if len(text) > _DURATION_MAX_CHARS:
+        raise _too_long(text)
     weeks, days, hours, minutes = (int(g) if g else 0 for g in match.groups())
-    duration = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
+    try:
+        duration = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
+    except OverflowError:  # timedelta stops at 999999999 days
+        raise _too_long(text) from None
     if duration <= timedelta(0):
         raise ValueError("a duration must be longer than zero")
     return duration
+
+
+def _too_long(text: str) -> ValueError:
+    shown = text if len(text) <= 24 else text[:24] + "..."
+    return ValueError(f"'{shown}' is longer than any duration grantops can count")
 
 
 def format_duration(value: timedelta) -> str:
