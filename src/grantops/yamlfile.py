@@ -10,11 +10,16 @@ stream ourselves and build plain data with these rules:
   typing happens later, in the models, against an explicit schema;
 * duplicate keys, anchors, aliases, merge keys, tags, non-scalar keys and more than
   one document are errors;
-* every key and list item remembers its line, so later errors can name it.
+* every key and list item remembers its line, so later errors can name it;
+* characters YAML does not allow (NUL and other control characters), line breaks other
+  than ``\\n`` and ``\\r\\n``, UTF-16 and nesting deeper than any grant or policy needs
+  are errors with a line, never a crash of the reader.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +31,18 @@ _Loader: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 MAX_FILE_BYTES = 64 * 1024
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)
+MAX_DEPTH = 16
+"""Deepest nesting of lists and mappings; a policy needs 3 (``baseline``, item, key)."""
+
+# YAML's printable set (tab, line breaks and everything from space up except C1
+# controls, surrogates, U+FFFE and U+FFFF): libyaml refuses the rest while reading. Of
+# YAML's line breaks only \n and \r\n are kept, so that a line number means the same
+# line to libyaml, to an editor and on GitHub: a lone \r, U+0085, U+2028 and U+2029 go.
+_NOT_ALLOWED = re.compile(
+    "[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|\r(?!\n)"
+)
+_LINE_BREAKS = frozenset("\r\x85\u2028\u2029")
 
 Loc = tuple[str | int, ...]
 
@@ -59,6 +76,8 @@ def decode(raw: bytes) -> str:
     """Bytes of a file to text, refusing oversize and non-UTF-8 input."""
     if len(raw) > MAX_FILE_BYTES:
         raise YamlError(1, f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}")
+    if raw.startswith(_UTF16_BOMS):  # what PowerShell's ``>`` writes, among others
+        raise YamlError(1, "file is UTF-16 (or UTF-32); save it as UTF-8")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -69,17 +88,40 @@ def decode(raw: bytes) -> str:
 
 def parse(text: str) -> YamlDocument:
     """Parse one YAML document under the strict rules in the module docstring."""
+    if any(char in text for char in _LINE_BREAKS):  # a quick look first: this is a hot path
+        _refuse_characters(text)
     lines: dict[Loc, int] = {}
-    parser = _Loader(text)
+    try:
+        parser = _Loader(text)
+    except UnicodeEncodeError:  # a lone surrogate; decode() never returns one
+        _refuse_characters(text)
+        raise
     try:
         data = _document(parser.get_event, lines)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
+        # at the end of a file without a final newline libyaml counts one line more
+        line = min(line, text.count("\n") + 1)
         raise YamlError(line, f"invalid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:  # the reader refused a character: say which, and where
+        _refuse_characters(text)
+        raise YamlError(1, f"invalid YAML: {getattr(exc, 'reason', None) or exc}") from None
     finally:
         parser.dispose()
     return YamlDocument(data, lines)
+
+
+def _refuse_characters(text: str) -> None:
+    """Raise for the first character grantops does not accept in a file, if there is one."""
+    bad = _NOT_ALLOWED.search(text)
+    if bad is None:
+        return
+    line = text.count("\n", 0, bad.start()) + 1
+    char = bad.group()
+    if char in _LINE_BREAKS:
+        raise YamlError(line, f"line break U+{ord(char):04X} is not allowed: end lines with \\n")
+    raise YamlError(line, f"character U+{ord(char):04X} is not allowed in YAML (write it escaped)")
 
 
 # ``next_event`` is the parser's bound ``get_event``: the walk below is the hot path of
@@ -115,6 +157,8 @@ def _node(next_event: _Next, event: Any, loc: Loc, lines: dict[Loc, int]) -> Any
         if not event.style and event.value in _NULLS:  # plain, not quoted
             return None
         return event.value
+    if len(loc) >= MAX_DEPTH:
+        raise YamlError(_line(event), f"nested deeper than {MAX_DEPTH} levels")
     if kind is yaml.MappingStartEvent:
         return _mapping(next_event, loc, lines)
     if kind is yaml.SequenceStartEvent:
@@ -134,6 +178,8 @@ def _mapping(next_event: _Next, loc: Loc, lines: dict[Loc, int]) -> dict[str, An
     key_event = next_event()
     while type(key_event) is not yaml.MappingEndEvent:
         line = _line(key_event)
+        if type(key_event) is yaml.MappingStartEvent or type(key_event) is yaml.SequenceStartEvent:
+            raise YamlError(line, "keys must be plain strings")  # checked before nesting into it
         key = _node(next_event, key_event, loc, lines)
         if type(key) is not str:
             raise YamlError(line, "keys must be plain strings")
