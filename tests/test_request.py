@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from grantops.cli import main
 from grantops.load import load_grant_text
-from grantops.requests import Request, render
+from grantops.requests import Request, inside_grants, render
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .builders import policy
@@ -346,3 +346,148 @@ def test_every_file_request_writes_passes_validation(
     grant, problems = load_grant_text("grants/x/new.yaml", text.encode(), policy(), NOW)
     assert problems == [] and grant is not None, (text, problems)
     assert grant.spec.reason == reason  # the reason survives quoting exactly
+
+
+def _listing(top: Path) -> list[tuple[str, int]]:
+    """Every path below ``top`` with its size: what a request could have written."""
+    return sorted((str(p.relative_to(top)), p.lstat().st_size) for p in top.rglob("*"))
+
+
+# (flag, value): each must be refused before anything is written anywhere ({tmp}: tmp_path)
+HOSTILE_NAMES = [
+    ("--user", "../../../x"),
+    ("--user", "../.."),
+    ("--user", "{tmp}/elsewhere"),
+    ("--user", "a/b"),
+    ("--user", "a\\b"),
+    ("--user", ".hidden"),
+    ("--user", "a\x00b"),
+    ("--user", "octocat\n"),
+    ("--user", "octo\ncat"),
+    ("--user", "-octocat"),
+    ("--user", "octo--cat"),
+    ("--user", "a" * 40),
+    ("--team", "../../../x"),
+    ("--team", "a/b"),
+    ("--team", "{tmp}/elsewhere"),
+    ("--team", "sre\x00"),
+    ("--team", "sre\n"),
+    ("--repo", "../../../x"),
+    ("--repo", ".."),
+    ("--repo", "."),
+    ("--repo", "a/b"),
+    ("--repo", "{tmp}/elsewhere"),
+    ("--repo", "ledger\x00"),
+    ("--repo", "ledger\nuser: mallory"),
+    ("--repo", "r" * 101),
+    ("--permission", "push\nuser: mallory"),
+    ("--permission", "push\x00"),
+]
+
+
+@pytest.mark.parametrize(("flag", "value"), HOSTILE_NAMES)
+def test_every_name_is_checked_before_anything_is_written(
+    tmp_path: Path, flag: str, value: str
+) -> None:
+    # deep enough that even ../../../ from grants/ stays inside what is compared
+    root = _repo(tmp_path / "a" / "b" / "c").root
+    before = _listing(tmp_path)
+    value = value.replace("{tmp}", str(tmp_path))
+    options = {"--user": "octocat", "--repo": "ledger", "--permission": "pull", flag: value}
+    if flag == "--team":
+        del options["--repo"], options["--permission"]
+    argv = [f"{option}={given}" for option, given in options.items()]  # "=": "-x" is a value
+    code, out, err = run(
+        "request", "--root", str(root), "--now", AT, "--for", "2h", "--reason", "INC-1 x", *argv
+    )
+    assert (code, out) == (2, ""), err
+    assert f"grantops: error: {flag} {value!r}"[:40] in err
+    assert _listing(tmp_path) == before
+
+
+def test_a_bad_access_repo_is_refused_before_the_file_is_written(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    _with_remote(repo, tmp_path)
+    before = _listing(tmp_path)
+    code, _, err = run(
+        *REQUEST, "--root", str(repo.root), "--open-pr", "--access-repo", "acme/../../orgs/x"
+    )
+    assert code == 2
+    assert "the access repository 'acme/../../orgs/x': repository '../../orgs/x' is not" in err
+    assert _listing(tmp_path) == before
+
+
+def test_a_grantee_folder_that_links_elsewhere_gets_nothing(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "grants" / "octocat").symlink_to(outside, target_is_directory=True)
+    code, _, err = run(*REQUEST, "--root", str(root))
+    assert code == 1 and "grants/octocat:1: error: a symbolic link" in err
+    assert list(outside.iterdir()) == []
+
+
+def test_the_written_path_must_resolve_to_a_folder_of_grants(tmp_path: Path) -> None:
+    grants = tmp_path / "grants"
+    (grants / "octocat").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (grants / "link").symlink_to(tmp_path / "outside", target_is_directory=True)
+    assert inside_grants(tmp_path, grants / "octocat" / "g.yaml")
+    assert inside_grants(tmp_path, grants / "new" / "g.yaml")
+    assert not inside_grants(tmp_path, grants / "link" / "g.yaml")
+    assert not inside_grants(tmp_path, grants / ".." / "x" / "g.yaml")
+    assert not inside_grants(tmp_path, grants / "g.yaml")
+    assert not inside_grants(tmp_path, grants / "a" / "b" / "g.yaml")
+    assert not inside_grants(tmp_path, Path("/tmp/x/g.yaml"))
+
+
+def test_a_refused_request_removes_the_folder_it_made(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    before = _listing(tmp_path)
+    argv = [a if a != "payments-api" else "website" for a in REQUEST]
+    code, _, err = run(*argv, "--root", str(root))
+    assert code == 1 and "repository 'website' is not in managed.repos" in err
+    assert _listing(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--starts", "9999-12-31T22:00:00Z", "--for", "4h"],
+        ["--for", "999999999d"],
+        ["--until", "9999-12-31T23:00:00-05:00"],
+    ],
+)
+def test_a_window_past_the_calendar_is_a_usage_error(tmp_path: Path, extra: list[str]) -> None:
+    root = _repo(tmp_path).root
+    before = _listing(tmp_path)
+    argv = ["request", "--root", str(root), "--now", AT, "--user", "octocat", "--repo", "ledger"]
+    code, _, err = run(*argv, "--permission", "pull", "--reason", "INC-1 x", *extra)
+    assert code == 2 and "grantops: error: --" in err
+    assert _listing(tmp_path) == before
+
+
+def test_extend_past_the_calendar_is_a_usage_error(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    grant = root / "grants" / "g.yaml"
+    grant.write_text(GRANT)
+    code, _, err = run("extend", str(grant), "--by", "999999999d", "--root", str(root), "--now", AT)
+    assert code == 2 and "the grant would end after the year 9999" in err
+    assert grant.read_text() == GRANT
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (GRANT.replace("INC", "IN\x00C"), "grants/g.yaml:6: error: character U+0000"),
+        (GRANT.replace("expires: ", "expire: "), "grants/g.yaml:5: error: unknown key 'expire'"),
+        ("- a list\n", "grants/g.yaml:1: error: the file must be a mapping"),
+    ],
+)
+def test_extend_of_an_invalid_file_reports_it(tmp_path: Path, text: str, problem: str) -> None:
+    root = _repo(tmp_path).root
+    grant = root / "grants" / "g.yaml"
+    grant.write_text(text)
+    code, _, err = run("extend", str(grant), "--by", "1h", "--root", str(root), "--now", AT)
+    assert code == 1 and problem in err
+    assert grant.read_text() == text

@@ -12,9 +12,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from grantops.values import format_timestamp
+from grantops.values import (
+    LOGIN_PATTERN,
+    REPO_NAME_PATTERN,
+    ROLE_NAME_PATTERN,
+    TEAM_SLUG_PATTERN,
+    format_timestamp,
+)
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../../schema/grant.schema.json\n"
+MAX_TARGET_IN_NAME = 100
+"""Longest target part of a file name, so the name stays under file systems' 255 bytes."""
+
+_LOGIN = (re.compile(LOGIN_PATTERN), 39, "a GitHub login (1-39 letters, digits or single hyphens)")
+_TEAM = (re.compile(TEAM_SLUG_PATTERN), 255, "a team slug (letters, digits, '-' and '_')")
+_REPO = (
+    re.compile(REPO_NAME_PATTERN),
+    100,
+    "a repository name (up to 100 letters, digits, '.', '-' and '_', not only dots)",
+)
+_ROLE = (re.compile(ROLE_NAME_PATTERN), 100, "a role name (letters, digits, spaces, '-', '_')")
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,36 @@ class Request:
             holder = f"user {self.user}" if self.user else f"team {self.team}"
             return f"{holder}: {self.permission} on {where}"
         return f"user {self.user}: {self.role or 'member'} of team {org}/{self.team}"
+
+
+def name_errors(request: Request) -> list[str]:
+    """Why each name in ``request`` is not one GitHub allows (empty when all are fine).
+
+    Names become folders, file names, branch names and API paths, so each must match
+    GitHub's own rules before anything is written: no ``/``, ``..``, NUL or line break.
+    """
+    names = [("--user", request.user, _LOGIN), ("--team", request.team, _TEAM)]
+    names += [("--repo", repo, _REPO) for repo in request.repos]
+    names.append(("--permission", request.permission, _ROLE))
+    return [
+        error
+        for flag, value, rule in names
+        if value is not None and (error := _name_error(flag, value, rule)) is not None
+    ]
+
+
+def slug_error(slug: str) -> str | None:
+    """Why ``OWNER/NAME`` does not name a GitHub repository, if it does not."""
+    owner, _, name = slug.partition("/")
+    return _name_error("owner", owner, _LOGIN) or _name_error("repository", name, _REPO)
+
+
+def _name_error(flag: str, value: str, rule: tuple[re.Pattern[str], int, str]) -> str | None:
+    pattern, longest, what = rule
+    if len(value) <= longest and pattern.fullmatch(value):
+        return None
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    return f"{flag} {shown!r} is not {what}"
 
 
 def render(request: Request) -> str:
@@ -95,12 +142,20 @@ def grant_path(root: Path, request: Request, now: datetime) -> Path:
     """``grants/<who>/<YYYY-MM-DD>-<target>.yaml``, numbered if that name is taken."""
     day = (request.starts or now).strftime("%Y-%m-%d")
     folder = root / "grants" / request.who.lower()
-    path = folder / f"{day}-{request.target_name.lower()}.yaml"
+    target = request.target_name.lower()[:MAX_TARGET_IN_NAME]
+    path = folder / f"{day}-{target}.yaml"
     number = 2
     while path.exists():
-        path = folder / f"{day}-{request.target_name.lower()}-{number}.yaml"
+        path = folder / f"{day}-{target}-{number}.yaml"
         number += 1
     return path
+
+
+def inside_grants(root: Path, path: Path) -> bool:
+    """Whether ``path``, once links and ``..`` are resolved, is ``grants/<folder>/<name>``."""
+    grants = (root / "grants").resolve()
+    resolved = path.resolve()
+    return resolved.parent.parent == grants and resolved.name == path.name
 
 
 def extend_text(text: str, expires_line: int, new_expires: datetime) -> str:
@@ -121,4 +176,7 @@ def window(
     if until is not None:
         return until
     assert duration is not None
-    return (starts or now) + duration
+    try:
+        return (starts or now) + duration
+    except OverflowError:
+        raise ValueError("the window would end after the year 9999") from None

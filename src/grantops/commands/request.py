@@ -10,15 +10,25 @@ removed again (or restored) before grantops exits.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from grantops import gitrepo
 from grantops.commands.common import EXIT_OK, Io, add_api_options, github_client
-from grantops.errors import InvalidInput, UsageError
-from grantops.load import Loaded, load_repo
-from grantops.requests import Request, extend_text, grant_path, render, window
+from grantops.errors import GrantopsError, InvalidInput, UsageError
+from grantops.load import Loaded, load_grant_text, load_repo
+from grantops.requests import (
+    Request,
+    extend_text,
+    grant_path,
+    inside_grants,
+    name_errors,
+    render,
+    slug_error,
+    window,
+)
 from grantops.values import format_timestamp, parse_duration, parse_timestamp
 from grantops.yamlfile import parse
 
@@ -74,14 +84,23 @@ def register(
 def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
     load_repo(args.root, now)  # a repository that is already invalid gets no new file
     request = _request_from(args, now, io)
+    errors = name_errors(request)
+    if errors:
+        raise UsageError("; ".join(errors))
+    if args.open_pr:
+        _pull_target(args, io)  # a bad --access-repo or --remote is refused before writing
     path = grant_path(args.root, request, now)
     relative = path.relative_to(args.root).as_posix()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(request), encoding="utf-8")
-    checked = _check(args.root, now, undo=path.unlink)
+    if not inside_grants(args.root, path):  # never reached with valid names; checked anyway
+        raise UsageError(f"refusing to write {path}: it is not inside {args.root / 'grants'}")
+    undo = _write_new(path, render(request))
+    checked = _check(args.root, now, undo=undo)
     io.out(f"Wrote {relative}:\n")
     io.out(path.read_text(encoding="utf-8").rstrip("\n"))
-    grant = next(g for g in checked.grants if g.path == relative)
+    grant = next((g for g in checked.grants if g.path == relative), None)
+    if grant is None:
+        undo()
+        raise GrantopsError(f"{relative} was written but is not among the grants loaded")
     io.out("\nOnce reviewed and merged, the next reconcile run will:")
     for principal, target, level in grant.grantables(checked.policy.org):
         opens = format_timestamp(grant.starts) if grant.starts else "merge"
@@ -98,13 +117,18 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
 def run_extend(args: argparse.Namespace, now: datetime, io: Io) -> int:
     path, relative = _grant_file(args)
     by = _duration(args.by, "--by")
-    original = path.read_text(encoding="utf-8")
-    document = parse(original)
-    if ("expires",) not in document.lines:
-        raise UsageError(f"{relative} has no expires: line to extend")
-    old = parse_timestamp(str(document.data["expires"]))
-    new = old + by
-    path.write_text(extend_text(original, document.lines[("expires",)], new), encoding="utf-8")
+    raw = path.read_bytes()
+    grant, problems = load_grant_text(relative, raw, None, now)
+    if grant is None:
+        raise InvalidInput(problems)
+    original = raw.decode("utf-8")
+    line = parse(original).lines[("expires",)]  # a valid grant has an expires: key
+    old = grant.expires
+    try:
+        new = old + by
+    except OverflowError:
+        raise UsageError(f"--by {args.by}: the grant would end after the year 9999") from None
+    path.write_text(extend_text(original, line, new), encoding="utf-8")
     _check(args.root, now, undo=lambda: path.write_text(original, encoding="utf-8"))
     io.out(f"Extended {relative}: expires {format_timestamp(old)} -> {format_timestamp(new)}.")
     io.out("A changed grant needs a fresh review: it counts once the change is merged.")
@@ -157,9 +181,18 @@ def _request_from(args: argparse.Namespace, now: datetime, io: Io) -> Request:
         permission=permission,
         role=args.role if not repos else None,
         starts=starts,
-        expires=window(starts, now, duration, until),
+        expires=_expires(starts, now, duration, until),
         reason=str(reason),
     )
+
+
+def _expires(
+    starts: datetime | None, now: datetime, duration: timedelta | None, until: datetime | None
+) -> datetime:
+    try:
+        return window(starts, now, duration, until)
+    except ValueError as exc:
+        raise UsageError(f"--for: {exc}") from None
 
 
 def _ask(io: Io, question: str, flag: str) -> str | None:
@@ -196,6 +229,36 @@ def _duration(value: str, flag: str) -> timedelta:
         return parse_duration(value)
     except ValueError as exc:
         raise UsageError(f"{flag}: {exc}") from None
+
+
+def _write_new(path: Path, text: str) -> Callable[[], None]:
+    """Create ``path`` (never over an existing file or link); return how to take it back.
+
+    The undo also removes the grantee's folder when this call made it, so a refused
+    request leaves the repository as it found it.
+    """
+    folder = path.parent
+    made_folder = not folder.exists()
+    try:
+        folder.mkdir(exist_ok=True)
+        with path.open("x", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as exc:
+        if made_folder:
+            _remove_empty(folder)
+        raise GrantopsError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    def undo() -> None:
+        path.unlink(missing_ok=True)
+        if made_folder:
+            _remove_empty(folder)
+
+    return undo
+
+
+def _remove_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty (someone else's file) or gone: leave it
+        folder.rmdir()
 
 
 def _check(root: Path, now: datetime, undo: Callable[[], object]) -> Loaded:
@@ -238,9 +301,8 @@ def _body(loaded: Loaded, request: Request, relative: str) -> str:
     )
 
 
-def _open_pr(
-    args: argparse.Namespace, io: Io, branch: str, paths: list[str], title: str, body: str
-) -> None:
+def _pull_target(args: argparse.Namespace, io: Io) -> tuple[str, str]:
+    """The owner and name of the access repository the pull request goes to."""
     if not gitrepo.has_remote(args.root, args.remote):
         raise UsageError(f"no git remote '{args.remote}' to push the branch to")
     slug = (
@@ -250,7 +312,17 @@ def _open_pr(
     )
     if not slug or "/" not in slug:
         raise UsageError("set --access-repo OWNER/NAME: where should the pull request go?")
+    error = slug_error(slug)
+    if error is not None:
+        raise UsageError(f"the access repository {slug!r}: {error}")
     owner, _, name = slug.partition("/")
+    return owner, name
+
+
+def _open_pr(
+    args: argparse.Namespace, io: Io, branch: str, paths: list[str], title: str, body: str
+) -> None:
+    owner, name = _pull_target(args, io)
     base = gitrepo.propose(args.root, branch, paths, title, args.remote)
     with github_client(args, io) as github:
         number, url = github.open_pull(owner, name, head=branch, base=base, title=title, body=body)
