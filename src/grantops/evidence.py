@@ -11,21 +11,19 @@ evidence is still written for the audit report but always re-checked.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from grantops.approval import Evidence
+from grantops.audit.keyed import sign, signed
 
 EVIDENCE_PATH = "audit/approvals.json"
 
 
-def _mac(key: bytes, evidence: Evidence) -> str:
-    message = json.dumps(evidence.to_json(), sort_keys=True).encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+def _message(evidence: Evidence) -> bytes:
+    return json.dumps(evidence.to_json(), sort_keys=True).encode()
 
 
 Trusted = dict[tuple[str, str], Evidence]
@@ -55,7 +53,7 @@ def load(root: Path, key: bytes | None) -> Trusted:
             )
         except (KeyError, TypeError, ValueError):
             continue
-        if hmac.compare_digest(str(entry.get("mac", "")), _mac(key, evidence)):
+        if signed(key, _message(evidence), entry.get("mac")):
             trusted[evidence.path, evidence.commit] = evidence
     return trusted
 
@@ -66,7 +64,7 @@ def save(root: Path, proven: Iterable[Evidence], key: bytes | None) -> None:
     for evidence in sorted(set(proven), key=lambda e: (e.path, e.commit)):
         entry: dict[str, Any] = evidence.to_json()
         if key is not None:
-            entry["mac"] = _mac(key, evidence)
+            entry["mac"] = sign(key, _message(evidence))
         entries.append(entry)
     target = root / EVIDENCE_PATH
     target.parent.mkdir(parents=True, exist_ok=True)
