@@ -2,10 +2,18 @@
 
 Each line is one JSON object. ``prev`` is the SHA-256 of the previous line (a fixed
 genesis value for the first) and ``hash`` the SHA-256 of the line's own content
-without ``hash``. Editing a line breaks its own hash; removing, reordering or
-inserting lines breaks the next ``prev``; a line cut off mid-way is not JSON. Lines
+without ``hash`` and ``mac``. Editing a line breaks its own hash; removing, reordering
+or inserting lines breaks the next ``prev``; a line cut off mid-way is not JSON. Lines
 are only ever appended, and each write is flushed and synced before the change it
 announces is made, so a crash leaves a visible intent without an outcome.
+
+Anyone who can push can recompute SHA-256, so with ``GRANTOPS_EVIDENCE_KEY`` each line
+also carries ``mac``: an HMAC of the line with its ``prev`` and ``hash``. Since ``prev``
+covers the line before, MAC included, one valid MAC vouches for every line above it.
+Once a line carries a MAC, every later line must: one without is a break. A log whose
+lines carry no MAC at all is *unanchored*; the first run with the key anchors it once
+(``log-anchored``). Cutting lines off the end or deleting the file leaves a valid
+chain: :mod:`grantops.audit.committed` finds those in git history.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from grantops.access import Principal, Target
+from grantops.audit.keyed import KEY_VARIABLE, sign, signed
 from grantops.values import parse_timestamp
 
 LOG_PATH = "audit/log.jsonl"
@@ -35,39 +44,77 @@ def _canonical(event: Event) -> str:
     return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _seal(event: Event, prev: str) -> str:
-    body = {k: v for k, v in event.items() if k not in ("prev", "hash")}
+_MAC_CONTEXT = b"grantops audit log\n"
+"""Put before every MACed line, so a MAC made for approval evidence never fits a line."""
+
+
+def _signed_text(body: Event) -> bytes:
+    """What a line's MAC covers: the line with its ``prev`` and ``hash``, without ``mac``."""
+    return _MAC_CONTEXT + _canonical(body).encode("utf-8")
+
+
+def _seal(event: Event, prev: str, key: bytes | None) -> str:
+    body = {k: v for k, v in event.items() if k not in ("prev", "hash", "mac")}
     body["prev"] = prev
     body["hash"] = _digest(_canonical(body))
+    if key is not None:
+        body["mac"] = sign(key, _signed_text(body))
     return _canonical(body)
 
 
 class AuditLog:
-    """Appends events to one log file, keeping the chain."""
+    """Appends events to one log file, keeping the chain (and MACing it with a key)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._last = _last_line_digest(path)
+    def __init__(self, path: Path, key: bytes | None = None) -> None:
+        self.path, self.key = path, key
+        lines = _lines(path)
+        self._last = _digest(lines[-1]) if lines else GENESIS
+        self.unanchored = 0
+        """Lines a keyed run should anchor: all of them, when none carries a MAC."""
+        if key is not None and lines and not any("mac" in _entry(line) for line in lines):
+            self.unanchored = len(lines)
 
     def append(self, event: Event) -> Event:
-        line = _seal(event, self._last)
+        line = _seal(event, self._last, self.key)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+        if created:
+            _sync_directory(self.path.parent)
         self._last = _digest(line)
+        self.unanchored = 0
         return dict(json.loads(line))
 
 
-def _last_line_digest(path: Path) -> str:
+def _sync_directory(path: Path) -> None:
+    """Make a new file's directory entry durable too (where the platform allows it)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _lines(path: Path) -> list[str]:
     if not path.exists():
-        return GENESIS
-    last = ""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            last = line
-    return _digest(last) if last else GENESIS
+        return []
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _entry(line: str) -> Event:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return {}
+    return event if isinstance(event, dict) else {}
 
 
 def read_events(path: Path) -> list[Event]:
@@ -80,37 +127,53 @@ def read_events(path: Path) -> list[Event]:
 @dataclass(frozen=True)
 class Verification:
     ok: bool
+    """The chain is intact and, with a key, every line from the first MACed one is MACed."""
     lines: int
     bad_line: int | None = None
     reason: str = ""
     open_intents: list[Event] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     """Every entry read (up to the first bad line when the chain is broken)."""
+    anchored: bool | None = None
+    """None: no key was given, so MACs were not checked. False: a key was given but no
+    line carries a MAC (``reason`` says so): the log may have been rewritten by anyone
+    who can push, and must not be trusted as anchored."""
+    anchored_from: int | None = None
+    """The first line with a MAC; the lines above it were written without the key."""
+
+    @property
+    def trusted(self) -> bool:
+        """Intact, and anchored unless no key was given: what decisions may rely on."""
+        return self.ok and self.anchored is not False
 
 
-def verify(path: Path) -> Verification:
-    """Recompute the chain; name the first line that breaks it, and why."""
+def verify(path: Path, key: bytes | None = None) -> Verification:
+    """Recompute the chain (and each MAC, given the key); name the first bad line and why."""
     if not path.exists():
-        return Verification(True, 0)
-    raw = path.read_bytes()
-    text = raw.decode("utf-8", errors="replace")
+        return Verification(True, 0, anchored=None if key is None else True)
+    text = path.read_bytes().decode("utf-8", errors="replace")
     lines = text.split("\n")
     complete = lines[:-1]  # the part after the last newline is empty for a whole file
     trailing = lines[-1]
     prev = GENESIS
     started: dict[str, Event] = {}
     events: list[Event] = []
+    first_mac: int | None = None
     for number, line in enumerate(complete, start=1):
         problem = _check_line(line, prev)
+        if problem is None and key is not None:
+            problem, first_mac = _check_mac(json.loads(line), key, number, first_mac)
         if problem:
-            return Verification(False, len(complete), number, problem, events=events)
+            return Verification(
+                False, len(complete), number, problem, events=events, anchored_from=first_mac
+            )
         event = json.loads(line)
         events.append(event)
-        key = event.get("change_id")
-        if event.get("event") == "change-started" and key:
-            started[key] = event
-        elif key:
-            started.pop(key, None)
+        change = event.get("change_id")
+        if event.get("event") == "change-started" and change:
+            started[change] = event
+        elif change:
+            started.pop(change, None)
         prev = _digest(line)
     if trailing:
         return Verification(
@@ -119,8 +182,21 @@ def verify(path: Path) -> Verification:
             len(complete) + 1,
             "the file ends in the middle of a line (truncated)",
             events=events,
+            anchored_from=first_mac,
         )
-    return Verification(True, len(complete), open_intents=list(started.values()), events=events)
+    anchored = None if key is None else (first_mac is not None or not complete)
+    return Verification(
+        True,
+        len(complete),
+        reason=""
+        if anchored is not False
+        else f"no line carries a MAC although {KEY_VARIABLE} is set: written before the key "
+        "was set, or rewritten without it",
+        open_intents=list(started.values()),
+        events=events,
+        anchored=anchored,
+        anchored_from=first_mac,
+    )
 
 
 def _check_line(line: str, prev: str) -> str | None:
@@ -130,12 +206,35 @@ def _check_line(line: str, prev: str) -> str | None:
         return "not a complete JSON object (edited or truncated)"
     if not isinstance(event, dict) or "hash" not in event or "prev" not in event:
         return "not a log entry (no prev/hash)"
-    body = {k: v for k, v in event.items() if k != "hash"}
+    body = {k: v for k, v in event.items() if k not in ("hash", "mac")}
     if _digest(_canonical(body)) != event["hash"]:
         return "its content does not match its hash (the line was edited)"
     if event["prev"] != prev:
         return "it does not follow the line before it (lines were removed, inserted or reordered)"
     return None
+
+
+def _check_mac(
+    event: Event, key: bytes, number: int, first_mac: int | None
+) -> tuple[str | None, int | None]:
+    """A problem with the line's MAC (None: fine), and the first line with a MAC so far."""
+    mac = event.get("mac")
+    if mac is None:
+        if first_mac is None:
+            return None, None
+        return (
+            f"it carries no MAC although line {first_mac} does: written without "
+            f"{KEY_VARIABLE}, or forged",
+            first_mac,
+        )
+    body = {k: v for k, v in event.items() if k != "mac"}
+    if not signed(key, _signed_text(body), mac):
+        return (
+            f"its MAC does not match: written without {KEY_VARIABLE} (a recomputed chain), "
+            "or the key has changed",
+            first_mac or number,
+        )
+    return None, first_mac or number
 
 
 def invitations_sent(events: list[Event]) -> dict[tuple[Principal, Target, str | None], int]:

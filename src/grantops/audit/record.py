@@ -72,7 +72,11 @@ class Recorder:
         return event
 
     def run_start(self, plan: Plan, verdict: Verdict, notes: Iterable[str]) -> None:
-        """Open the run; written with the run's first event, so idle runs leave no lines."""
+        """Open the run; written with the run's first event, so idle runs leave no lines.
+
+        The first run with the key on a log that has no MAC yet anchors it at once, so
+        ``audit verify`` need not wait for something to happen.
+        """
         self._opening = {
             "now": format_timestamp(plan.now),
             "org": plan.org,
@@ -82,6 +86,8 @@ class Recorder:
             else None,
             "notes": list(notes) or None,
         }
+        if self.log.unanchored:
+            self.event("log-anchored", lines=self.log.unanchored)
 
     def approvals(
         self,

@@ -6,8 +6,10 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
-from grantops.audit import history
-from grantops.audit.log import LOG_PATH, read_events, verify
+from grantops.audit import committed
+from grantops.audit import history as history_report
+from grantops.audit.keyed import KEY_VARIABLE, key_from
+from grantops.audit.log import LOG_PATH, Verification, verify
 from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io
 from grantops.values import format_timestamp, parse_timestamp
 
@@ -24,7 +26,9 @@ def register(
 ) -> None:
     parser = sub.add_parser("audit", help="verify the audit log or report access history")
     actions = parser.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    check = actions.add_parser("verify", parents=[common], help="recompute the log's hash chain")
+    check = actions.add_parser(
+        "verify", parents=[common], help="check the log's hash chain, MACs and git history"
+    )
     check.add_argument("--log", type=Path, help=f"the log (default: ROOT/{LOG_PATH})")
     report = actions.add_parser("report", parents=[common], help="who had which access, when, why")
     report.add_argument("--log", type=Path, help=f"the log (default: ROOT/{LOG_PATH})")
@@ -36,12 +40,24 @@ def register(
 def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
     path: Path = args.log or args.root / LOG_PATH
     shown = path.as_posix()
-    result = verify(path)
+    result = verify(path, key_from(io.environ))
+    history = committed.check(path)
+    problems = _problems(shown, result, history)
+    for problem in problems:
+        io.err(problem)
     if args.audit_command == "verify":
-        if not result.ok:
-            io.err(f"{shown}:{result.bad_line}: broken chain: {result.reason}")
+        if problems:
             return EXIT_ERROR
         io.out(f"{shown}: {result.lines} entries, hash chain intact.")
+        if result.anchored and result.lines:
+            io.out(f"{shown}: every entry is anchored by a MAC made with {KEY_VARIABLE}.")
+        if history.checked:
+            io.out(
+                f"{shown}: {history.versions} committed version(s) in git, each a prefix of "
+                "the next and of the working copy."
+            )
+        for note in _notes(shown, result, history):
+            io.err(note)
         for intent in result.open_intents:
             io.err(
                 f"{shown}: {intent.get('action')} {intent.get('principal')} on "
@@ -49,16 +65,54 @@ def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
                 f"{intent.get('ts')} and has no outcome: check it on GitHub"
             )
         return EXIT_OK
-    if not result.ok:
-        io.err(f"{shown}:{result.bad_line}: broken chain: {result.reason}; not reporting from it")
+    if problems:
+        io.err(f"{shown}: fails grantops audit verify; not reporting from it")
         return EXIT_ERROR
+    for note in _notes(shown, result, history):
+        io.err(note)
     until = args.until or now
-    periods = history.access_periods(read_events(path), args.since, until)
-    render = {"md": history.markdown, "csv": history.csv_text, "json": history.json_text}[
-        args.format
-    ]
+    periods = history_report.access_periods(result.events, args.since, until)
+    render = {
+        "md": history_report.markdown,
+        "csv": history_report.csv_text,
+        "json": history_report.json_text,
+    }[args.format]
     io.out(render(periods, args.since, until).rstrip("\n"))
     return EXIT_OK
+
+
+def _problems(shown: str, result: Verification, history: committed.Committed) -> list[str]:
+    """Everything that makes the log untrustworthy, one message each."""
+    problems = []
+    if not result.ok:
+        problems.append(f"{shown}:{result.bad_line}: broken chain: {result.reason}")
+    elif result.anchored is False:
+        problems.append(f"{shown}: not anchored: {result.reason}")
+    problems += [f"{shown}: not append-only: {rewrite}" for rewrite in history.rewrites]
+    return problems
+
+
+def _notes(shown: str, result: Verification, history: committed.Committed) -> list[str]:
+    """What the checks could not cover, for a reader to weigh."""
+    notes = []
+    if result.anchored is None:
+        notes.append(
+            f"{shown}: unanchored: {KEY_VARIABLE} is not set, so MACs were not checked and "
+            "a chain recomputed by someone who can push would pass"
+        )
+    if result.anchored_from is not None and result.anchored_from > 1:
+        first = result.events[result.anchored_from - 1]
+        notes.append(
+            f"{shown}: lines 1-{result.anchored_from - 1} were written without "
+            f"{KEY_VARIABLE}; line {result.anchored_from} ({first.get('event')}, run "
+            f"{first.get('run')} at {first.get('ts')}) anchors them as they were then"
+        )
+    if not history.checked:
+        notes.append(
+            f"{shown}: {history.note}: git history not checked, so lines cut off the end "
+            "or a deleted log would go unnoticed"
+        )
+    return notes
 
 
 __all__ = ["format_timestamp", "register", "run"]
