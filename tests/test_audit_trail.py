@@ -26,6 +26,23 @@ def _commit(sha: str, author: str, at: str, message: str) -> dict[str, Any]:
     return {"sha": sha * 40, "author": author, "date": at, "message": message}
 
 
+def apply_at(root: Path, at: str, environ: dict[str, str]) -> str:
+    """``apply --yes`` at ``at``, which must succeed; its output."""
+    code, out, err = run(
+        "apply",
+        "--root",
+        str(root),
+        "--now",
+        at,
+        "--yes",
+        "--mutation-interval",
+        "0",
+        environ=environ,
+    )
+    assert code == 0, err
+    return out
+
+
 def test_notices_once_each_and_activity_in_the_window(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
@@ -50,19 +67,7 @@ def test_notices_once_each_and_activity_in_the_window(
     env = access_env(sandbox.url)
 
     def apply(at: str) -> str:
-        code, out, err = run(
-            "apply",
-            "--root",
-            str(repo.root),
-            "--now",
-            at,
-            "--yes",
-            "--mutation-interval",
-            "0",
-            environ=env,
-        )
-        assert code == 0, err
-        return out
+        return apply_at(repo.root, at, env)
 
     assert "1 notice(s) posted" in apply("2026-11-30T12:00:00Z")
     assert "notice" not in apply("2026-11-30T12:30:00Z")

@@ -58,16 +58,25 @@ def load(root: Path, key: bytes | None) -> Trusted:
     return trusted
 
 
-def save(root: Path, proven: Iterable[Evidence], key: bytes | None) -> None:
-    """Write evidence of every proven file version (with MACs when a key is set)."""
+def save(root: Path, proven: Iterable[Evidence], key: bytes | None) -> bool:
+    """Write evidence of every proven file version (with MACs when a key is set).
+
+    The file is left alone when it already says exactly this, so a run that proved
+    nothing new leaves ``audit/`` as it was; returns whether it was written.
+    """
     entries = []
     for evidence in sorted(set(proven), key=lambda e: (e.path, e.commit)):
         entry: dict[str, Any] = evidence.to_json()
         if key is not None:
             entry["mac"] = sign(key, _message(evidence))
         entries.append(entry)
+    text = json.dumps({"proven": entries}, indent=2, sort_keys=True) + "\n"
     target = root / EVIDENCE_PATH
+    try:
+        if target.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, ValueError):
+        pass
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(
-        json.dumps({"proven": entries}, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
+    target.write_text(text, encoding="utf-8")
+    return True

@@ -96,9 +96,11 @@ class Recorder:
         previous: list[Event],
         org: str,
     ) -> None:
-        """Log each newly proven grant once, and each new refusal once."""
+        """Log each newly proven grant once per file commit, and each new refusal once."""
         seen = {
-            (e.get("source"), e.get("commit"), e.get("event"), e.get("reason"))
+            (e.get("source"), e.get("commit"), "grant-approved", None)
+            if e.get("event") == "grant-approved"
+            else (e.get("source"), e.get("commit"), "grant-unapproved", e.get("reason"))
             for e in previous
             if e.get("event") in ("grant-approved", "grant-unapproved")
         }

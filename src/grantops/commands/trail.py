@@ -3,6 +3,11 @@
 Runs inside apply's lock, after the changes. Everything it learns from GitHub that
 will not change again (what a grantee did during an ended grant, which notices were
 sent) goes into the audit log, so later runs read it from there instead of asking.
+
+``audit/report.md`` is rewritten only by a run that wrote to the log (or when it is
+missing): it shows access as of the last run that did something, and a run that
+changes and learns nothing leaves ``audit/`` untouched, so there is nothing to commit.
+Every run still adds the report's summary to the Actions job summary.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ REPORT_PATH = "audit/report.md"
 class Finished:
     notices: int
     report: Path
+    recorded: bool
+    """Whether this run wrote to the audit log (and so rewrote the report)."""
 
 
 def finish(
@@ -104,11 +111,12 @@ def finish(
         activity=activity,
     )
     path = root / REPORT_PATH
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(data), encoding="utf-8")
+    if recorder.started or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(data), encoding="utf-8")
     if io.in_actions:
         actions.append_summary(io.environ, report_summary(data) + "\n" + changes_section(data))
-    return Finished(sent, path)
+    return Finished(sent, path, recorder.started)
 
 
 def _activity(
