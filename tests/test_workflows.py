@@ -46,6 +46,22 @@ def _granted(step: dict[str, Any]) -> dict[str, str]:
     return {k[len(prefix) :]: v for k, v in step["with"].items() if k.startswith(prefix)}
 
 
+# README's names for App permissions, and the create-github-app-token input for each. Only
+# the names the table uses are here: a new row fails the test until it is added, rather
+# than be guessed (Organization: Administration is "organization-administration", not the
+# repository's "administration").
+_TOKEN_INPUTS = {
+    "Repository: Administration": "administration",
+    "Repository: Contents": "contents",
+    "Repository: Issues": "issues",
+    "Repository: Metadata": "metadata",
+    "Repository: Pull requests": "pull-requests",
+    "Organization: Administration": "organization-administration",
+    "Organization: Members": "members",
+}
+_LEVELS = {"Read": "read", "Read and write": "write"}
+
+
 def _readme_app_permissions() -> dict[str, str]:
     """The GitHub App permission table of README's set-up steps, as token inputs:
     "Repository: Pull requests | Read and write" becomes {"pull-requests": "write"}."""
@@ -57,11 +73,11 @@ def _readme_app_permissions() -> dict[str, str]:
         if re.match(r"^\s*\|\s*(Repository|Organization):", line)
     ]
     assert rows, "README: the App permission table under 'Set up an access repository'"
-    levels = {"Read": "read", "Read and write": "write"}
-    return {
-        name.split(":", 1)[1].strip().lower().replace(" ", "-"): levels[access]
-        for name, access, *_ in rows
-    }
+    unknown = [name for name, *_ in rows if name not in _TOKEN_INPUTS]
+    assert unknown == [], "teach _TOKEN_INPUTS these README permission names"
+    table = {_TOKEN_INPUTS[name]: _LEVELS[access] for name, access, *_ in rows}
+    assert len(table) == len(rows), "README lists a permission twice"
+    return table
 
 
 def _code_owners(path: str) -> list[str]:
@@ -265,15 +281,36 @@ def test_grant_files_are_left_to_the_policys_approvers() -> None:
 
 
 def test_reconcile_requests_exactly_the_app_permissions_the_readme_lists() -> None:
+    """Both ways: each permission in README's table is asked for at its level by some
+    token of reconcile.yml, and no token asks for anything the table does not list."""
     table = _readme_app_permissions()
-    assert table["pull-requests"] == "write"  # notices comment on grant pull requests
     tokens = _app_token_steps(_load(PROJECT / ".github" / "workflows" / "reconcile.yml"))
     requested: dict[str, str] = {}
     for step in tokens.values():
         for permission, level in _granted(step).items():
+            assert level in ("read", "write"), f"{step['id']}: permission-{permission}: {level}"
             if requested.get(permission) != "write":
                 requested[permission] = level
-    assert requested == table
+    assert {p: v for p, v in requested.items() if p not in table} == {}, "not in README"
+    assert {p: v for p, v in table.items() if p not in requested} == {}, "never requested"
+    assert requested == table, "requested at another level than README says"
+
+
+def test_the_token_apply_runs_with_may_comment_notices() -> None:
+    """Notices comment on grant pull requests (POST .../issues/N/comments), which takes
+    Issues or Pull requests write; the approval proof reads pull requests and history."""
+    workflow = _load(PROJECT / ".github" / "workflows" / "reconcile.yml")
+    apply = next(s for s in _steps(workflow) if s.get("name") == "Apply")
+    used = re.fullmatch(
+        r"\$\{\{ steps\.([\w-]+)\.outputs\.token \}\}", apply["env"]["GITHUB_TOKEN"]
+    )
+    assert used is not None
+    granted = _granted(_app_token_steps(workflow)[used.group(1)])
+    assert "write" in (granted.get("issues"), granted.get("pull-requests"))
+    assert granted.get("pull-requests") in ("read", "write")
+    assert granted.get("contents") == "read"  # history; audit/ is pushed with another token
+    table = _readme_app_permissions()
+    assert "write" in (table.get("issues"), table.get("pull-requests"))
 
 
 def test_only_a_token_narrowed_to_this_repository_pushes_audit() -> None:
