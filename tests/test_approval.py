@@ -172,10 +172,11 @@ def test_unapproved_policy_change_refuses_apply(
     code, out, err = run(
         "apply", "--root", str(repo.root), "--now", AT, "--yes", environ=access_env(sandbox.url)
     )
-    assert "user:octocat" in out  # the plan is still shown
     assert code == 3
-    assert "Refused: grants/policy.yaml is not proven reviewed (direct push: commit" in err
-    assert "Nothing was changed." in err
+    assert "Limited: grants/policy.yaml is not proven reviewed (direct push: commit" in err
+    # the grant is proven, but an unproven policy decides nothing new: its add waits
+    assert "add user:octocat on repo:acme/payments-api (grant, grants/g.yaml)" in err
+    assert "No changes" in out
     assert sandbox.state() == before
 
 

@@ -145,12 +145,23 @@ def test_plan_with_nothing_to_do_exits_zero_even_with_detailed_exitcode(
     assert out.rstrip().endswith("No changes: access matches the policy and grants.")
 
 
-def test_invalid_grants_stop_the_plan(write_repo: WriteRepo) -> None:
-    root = write_repo({"bad.yaml": GRANT + "expire: soon\n"})
+def test_an_invalid_grant_gives_nothing_and_the_plan_goes_on(write_repo: WriteRepo) -> None:
+    root = write_repo({"bad.yaml": GRANT + "expire: soon\n", "good.yaml": GRANT})
+    code, out, err = run("plan", "--root", str(root), "--state", str(EXAMPLE_STATE), "--now", AT)
+    assert code == 1  # the plan is made, and the run still says something is wrong
+    assert "grants/bad.yaml:7: error: unknown key 'expire'" in err
+    assert "1 error(s) in grant files; each such file gives nothing" in err
+    assert "grants/good.yaml" in out
+    assert "grants/bad.yaml" not in out
+
+
+def test_an_invalid_policy_stops_an_offline_plan(write_repo: WriteRepo) -> None:
+    root = write_repo({"good.yaml": GRANT})
+    (root / "grants" / "policy.yaml").write_text("org: [\n")
     code, out, err = run("plan", "--root", str(root), "--state", str(EXAMPLE_STATE), "--now", AT)
     assert code == 1
     assert out == ""
-    assert "grants/bad.yaml:7: error: unknown key 'expire'" in err
+    assert "grants/policy.yaml:" in err
 
 
 @pytest.mark.parametrize(

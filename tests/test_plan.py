@@ -395,9 +395,9 @@ def test_an_ended_grant_is_an_expiry_only_when_the_log_proved_it() -> None:
     mona_undeclared = ("remove", "user:mona", "undeclared", None)
     dana = ("cancel_invitation", "user:dana", "undeclared", None)
     # proof off (an offline plan, approval.required: 0): the file is taken at its word
-    assert _decoy_plan(None) == [dana, mona_expired]
+    assert _decoy_plan(None) == [mona_expired, dana]  # expiries come first
     # proof on: the log proved that very file naming mona while it held
-    assert _decoy_plan(frozenset({MONA_LEDGER})) == [dana, mona_expired]
+    assert _decoy_plan(frozenset({MONA_LEDGER})) == [mona_expired, dana]
     # proof on and nothing proven: the file could have been pushed, already expired
     assert _decoy_plan(frozenset()) == [dana, mona_undeclared]
     # the same file once proven for someone else does not vouch for mona

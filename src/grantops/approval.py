@@ -135,6 +135,9 @@ class Approval:
     reason: str
     evidence: Evidence | None = None
     not_counted: tuple[str, ...] = field(default=())
+    undecided: bool = False
+    """No verdict could be reached because a GitHub read failed: not a refusal. Access the
+    audit log shows proven for this very content is kept until it can be checked again."""
 
 
 def short(sha: str | None) -> str:

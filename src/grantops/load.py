@@ -1,9 +1,10 @@
-"""Read an access repository's files into validated models, or report every problem.
+"""Read an access repository's files into validated models, and report every problem.
 
-All files are read and checked before anything is returned: a run either gets a
-policy and grants it can trust, or an :class:`InvalidInput` listing each problem of
-each file as ``PATH:LINE: message``. Nothing downstream (and no GitHub read) happens
-on invalid input.
+All files are read and checked before anything is returned. :func:`read_tree` keeps
+going past a bad file: each problem is reported as ``PATH:LINE: message`` and that file
+gives nothing, while every valid file still counts, so one broken file never stops
+the removal of access whose window has closed. :func:`load_repo` is the strict form
+for commands that must not act on a tree with any error (``validate``, ``request``).
 """
 
 from __future__ import annotations
@@ -182,8 +183,32 @@ def read_regular(path: str) -> bytes:
         os.close(fd)
 
 
-def load_repo(root: Path, now: datetime) -> Loaded:
-    """Load ``grants/policy.yaml`` and every grant under ``root``; raise on any error."""
+@dataclass(frozen=True)
+class Tree:
+    """Everything valid under ``grants/``, and a problem for everything that is not.
+
+    ``policy`` is None when the policy file is missing or invalid; then grants are
+    checked against their schema only, since there is no policy to check them against.
+    """
+
+    policy: Policy | None
+    grants: tuple[Grant, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity != "error")
+
+
+def read_tree(root: Path, now: datetime) -> Tree:
+    """Read ``grants/policy.yaml`` and every grant under ``root``; never raise for a file.
+
+    A file with an error gives no grant; the others are loaded as usual.
+    """
     layout = scan(root)
     problems = list(layout.problems)
     policy = _load_policy(root, problems) if layout.policy else None
@@ -192,10 +217,15 @@ def load_repo(root: Path, now: datetime) -> Loaded:
         problems.extend(found)
         if grant is not None:
             grants.append(grant)
-    if any(p.severity == "error" for p in problems):
-        raise InvalidInput(problems)
-    assert policy is not None  # a missing or invalid policy is an error above
-    return Loaded(policy, tuple(grants), tuple(sorted(problems)))
+    return Tree(policy, tuple(grants), tuple(sorted(problems)))
+
+
+def load_repo(root: Path, now: datetime) -> Loaded:
+    """Load ``grants/policy.yaml`` and every grant under ``root``; raise on any error."""
+    tree = read_tree(root, now)
+    if tree.errors or tree.policy is None:
+        raise InvalidInput(list(tree.problems))
+    return Loaded(tree.policy, tree.grants, tree.problems)
 
 
 def _load_grants(

@@ -15,7 +15,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from grantops.access import Principal, Target
+from grantops.access import AccessKey, Principal, Target
 from grantops.approval import Approval
 from grantops.desired import DesiredState, desired_access
 from grantops.load import Loaded
@@ -36,6 +36,9 @@ def build_plan(
     approvals: Mapping[str, Approval] | None = None,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
     proven: AbstractSet[Honoured] = frozenset(),
+    logged_ended: Mapping[AccessKey, str] | None = None,
+    held: Mapping[AccessKey, str] | None = None,
+    limits: tuple[str, ...] = (),
 ) -> Planning:
     """Plan from the honoured grants; ``approvals=None`` means proof is switched off.
 
@@ -46,6 +49,11 @@ def build_plan(
     toward the brakes (none given: nothing is proven, fail closed). With proof off,
     ``proven`` is ignored and every ended grant's removal is ``expired``, as today: no
     review was checked for any grant, so none is singled out.
+
+    ``logged_ended`` and ``held`` go to :func:`grantops.plan.make_plan`. ``limits`` says
+    what this run could not prove (the policy, above all): then only expiries go ahead,
+    and every other change is withheld with those reasons, so access still ends on time
+    while nothing unproven is added or removed.
     """
     honoured = list(loaded.grants)
     unapproved: list[Unapproved] = []
@@ -66,5 +74,15 @@ def build_plan(
         now,
         invitations_sent,
         proven if approvals is not None else None,
+        logged_ended,
+        held,
     )
-    return Planning(desired, replace(plan, unapproved=tuple(unapproved)))
+    plan = replace(plan, unapproved=tuple(unapproved))
+    if limits:
+        plan = replace(
+            plan,
+            changes=tuple(c for c in plan.changes if c.cause == "expired"),
+            withheld=tuple(c for c in plan.changes if c.cause != "expired"),
+            limits=limits,
+        )
+    return Planning(desired, plan)

@@ -80,6 +80,10 @@ class Plan:
     changes: tuple[Change, ...]
     kept: tuple[Kept, ...] = ()
     unapproved: tuple[Unapproved, ...] = ()
+    withheld: tuple[Change, ...] = ()
+    """Changes this run may not make (see ``limits``); only expiries go ahead."""
+    limits: tuple[str, ...] = ()
+    """Why changes were withheld: what this run could not prove or read."""
 
     @property
     def summary(self) -> dict[str, int]:
@@ -101,6 +105,8 @@ class Plan:
                 for k in self.kept
             ],
             "unapproved": [{"source": u.source, "reason": u.reason} for u in self.unapproved],
+            "withheld": [change.to_json() for change in self.withheld],
+            "limits": list(self.limits),
             "summary": self.summary,
         }
 
@@ -116,14 +122,17 @@ def make_plan(
     now: datetime,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
     proven: AbstractSet[Honoured] | None = None,
+    logged_ended: Mapping[AccessKey, str] | None = None,
+    held: Mapping[AccessKey, str] | None = None,
 ) -> Plan:
     """Changes that turn ``actual`` into ``desired`` within managed scope.
 
-    Ordered by target, then principal, with an invitation's cancellation before the add
-    that replaces it. Protected accounts and org owners are never removed or lowered, and
-    an invitation that expired unaccepted after ``MAX_INVITATIONS`` sends (counted from
-    the audit log, ``invitations_sent``) is not sent again: such cases land in ``kept``
-    so the output can say so.
+    Expiries come first, so a run cut short (a rate limit, a crash) has already ended
+    what had to end; then by target and principal, with an invitation's cancellation
+    before the add that replaces it. Protected accounts and org owners are never
+    removed or lowered, and an invitation that expired unaccepted after
+    ``MAX_INVITATIONS`` sends (counted from the audit log, ``invitations_sent``) is not
+    sent again: such cases land in ``kept`` so the output can say so.
 
     Access whose grant has ended is removed (or lowered) as ``expired``, which the brakes
     do not count, only when ``proven`` holds (that grant file, principal, target): the
@@ -135,16 +144,23 @@ def make_plan(
     ``approval.required: 0``): nothing is proven, so every ended grant's removal is
     ``expired`` as the files say. Only the file ``desired.ended`` names for a key (the
     first by path) is checked: another ended file for the same key can only make its
-    removal count, never hide it.
+    removal count, never hide it. ``logged_ended`` adds expiries decided from the
+    newest proven version of each grant file (see :mod:`grantops.expiry`), whatever
+    the file says now.
+
+    ``held`` maps access to keep, with the reason, because its grant's review could
+    not be checked this run: it is neither removed nor lowered unless it has expired.
     """
     sent = invitations_sent or {}
-    ended = _expiries(desired.ended, proven)
+    ended = _expiries(desired.ended, proven, logged_ended or {})
+    hold = held or {}
     keys = (
         set(desired.access)
         | set(actual.access)
         | set(actual.invitations)
         | set(actual.expired_invitations)
         | set(desired.ended)
+        | set(ended)
     )
     in_scope = sorted(
         (key for key in keys if policy.in_scope(key[1])), key=lambda key: (key[1], key[0])
@@ -172,7 +188,9 @@ def make_plan(
             lowers = change.action in ("remove", "cancel_invitation") or (
                 change.action == "update" and _is_lower(policy, change)
             )
-            if protected and lowers:
+            if lowers and key in hold and change.cause != "expired":
+                kept.append(Kept(principal, target, change.before or "unknown", hold[key]))
+            elif protected and lowers:
                 reason = (
                     "org owner"
                     if principal.key in actual.owners
@@ -183,16 +201,22 @@ def make_plan(
                 kept.append(Kept(principal, target, change.before or "unknown", reason))
             else:
                 changes.append(change)
+    changes.sort(key=lambda change: change.cause != "expired")  # stable: expiries first
     return Plan(now, policy.org, tuple(changes), tuple(kept))
 
 
 def _expiries(
-    ended: Mapping[AccessKey, str], proven: AbstractSet[Honoured] | None
+    ended: Mapping[AccessKey, str],
+    proven: AbstractSet[Honoured] | None,
+    logged_ended: Mapping[AccessKey, str],
 ) -> Mapping[AccessKey, str]:
     """The ended grants whose removal is an expiry: all of them when proof is off."""
     if proven is None:
         return ended
-    return {key: source for key, source in ended.items() if (source, *key) in proven}
+    found = {key: source for key, source in ended.items() if (source, *key) in proven}
+    for key, source in logged_ended.items():
+        found.setdefault(key, source)
+    return found
 
 
 def _ended_blindly(

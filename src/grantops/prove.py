@@ -8,7 +8,10 @@ The steps, for the policy and every grant inside its window (rules in
    proven version before it (the first by :data:`grantops.approval.FLOOR`): a chain of
    trust, so no policy change can approve itself by lowering ``approval.required`` or
    changing ``approval.approvers``;
-3. judge each grant by the rules of the last proven policy version.
+3. judge each grant by the rules of the last proven policy version;
+4. judge the newest version of each grant file that the audit log shows proven, when
+   that is no longer the version at HEAD: its window, read from git, decides whether
+   its access has ended, whatever the file says now.
 
 Each judgement asks GitHub for the merged pull request behind the commit that put the
 content on the branch, its commits and reviews, the file at its reviewed head, and who
@@ -18,7 +21,7 @@ its MAC checks out (see :mod:`grantops.evidence`).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -46,7 +49,7 @@ from grantops.github.pulls import (
     merged_pull_for_commit,
     recent_merges,
 )
-from grantops.load import GRANTS_DIR, POLICY_PATH, Loaded, load_policy_text
+from grantops.load import GRANTS_DIR, POLICY_PATH, Tree, load_grant_text, load_policy_text
 from grantops.model import Grant, Policy, TeamRepoGrant, UserRepoGrant, UserTeamGrant
 
 
@@ -67,6 +70,20 @@ class AccessRepo:
 
 
 @dataclass(frozen=True)
+class Logged:
+    """The newest version of a grant file that the audit log shows proven, judged now.
+
+    ``grant`` is that version's content as git holds it (None when it cannot be read):
+    a version is named by its commit, and git's objects cannot be changed after the
+    fact, so its window cannot be moved by editing the file or the log.
+    """
+
+    commit: str
+    verdict: Approval
+    grant: Grant | None
+
+
+@dataclass(frozen=True)
 class Proof:
     policy: Approval
     grants: dict[str, Approval] = field(default_factory=dict)
@@ -74,6 +91,11 @@ class Proof:
     """The rules grants were judged by: those of the last proven policy version."""
     history: tuple[Evidence, ...] = ()
     """Evidence for every proven version of the policy, oldest first."""
+    trusted: Policy | None = None
+    """The newest proven version of the policy: what a run plans with when the current
+    one is not proven. None when no version is proven."""
+    logged: dict[str, Logged] = field(default_factory=dict)
+    """Per grant file, the newest version the audit log shows proven (see :class:`Logged`)."""
 
     @property
     def off(self) -> bool:
@@ -83,6 +105,9 @@ class Proof:
     @property
     def proven(self) -> dict[str, Evidence]:
         found = {path: a.evidence for path, a in self.grants.items() if a.approved and a.evidence}
+        for path, logged in self.logged.items():
+            if logged.verdict.approved and logged.verdict.evidence and path not in found:
+                found[path] = logged.verdict.evidence
         if self.policy.approved and self.policy.evidence:
             found[POLICY_PATH] = self.policy.evidence
         return found
@@ -104,9 +129,11 @@ def grantee_of(grant: Grant) -> Grantee:
 class _Judge:
     """Judges files against one history, asking GitHub each question at most once."""
 
-    def __init__(self, root: Path, github: GitHub, repo: AccessRepo, org: str, key: bytes | None):
+    def __init__(self, root: Path, github: GitHub, repo: AccessRepo, key: bytes | None):
         self.history = gitrepo.read_history(root, GRANTS_DIR)
         self.trusted = evidence.load(root, key)
+        self.org = ""
+        """The org whose teams are asked about; set once the policy chain is judged."""
         transport = github.transport
 
         @cache
@@ -123,7 +150,11 @@ class _Judge:
 
         @cache
         def member(team: str, login: str) -> bool:
-            return is_team_member(transport, org, team, login)
+            if not self.org:
+                raise GitHubError(
+                    f"check {login} in team {team}", None, "no proven policy names the org"
+                )
+            return is_team_member(transport, self.org, team, login)
 
         self.pull_for, self.diff_of = pull_for, diff_of
         self.checks = Checks(
@@ -152,7 +183,7 @@ class _Judge:
             pull = self.pull_for(step.commit)
             reviewed = self.diff_of(pull.number).get(path) if pull is not None else None
         except GitHubError as exc:
-            return Approval(False, f"could not check the review: {exc}")
+            return Approval(False, f"could not check the review: {exc}", undecided=True)
         try:
             return judge(
                 path=path,
@@ -166,40 +197,77 @@ class _Judge:
                 checks=self.checks,
             )
         except GitHubError as exc:
-            return Approval(False, f"could not check who may approve: {exc}")
+            return Approval(False, f"could not check who may approve: {exc}", undecided=True)
 
 
 def prove(
     root: Path,
-    loaded: Loaded,
+    tree: Tree,
     now: datetime,
     github: GitHub,
     repo: AccessRepo,
     key: bytes | None,
     ended: Collection[str] = (),
+    logged: Mapping[str, str] | None = None,
 ) -> Proof:
     """Judge the policy's chain of versions, then every grant open at ``now``.
 
     ``ended`` names grant files that have closed but whose access the audit log says was
     honoured: they are judged too, so a removal is an expiry only for a reviewed file.
+    ``logged`` gives, per grant file, the commit of the newest version the audit log
+    shows proven; each is judged again (see :class:`Logged`).
+
+    A history that looks rewritten, or cannot be checked, leaves the current policy
+    unproven, but grants are still judged: a run that may not add anything can still
+    remove access whose proven grant has ended.
     """
-    judge_ = _Judge(root, github, repo, loaded.policy.org, key)
-    policy, rules, history = _policy_chain(root, judge_)
+    judge_ = _Judge(root, github, repo, key)
+    policy, rules, history, trusted = _policy_chain(root, judge_)
+    judge_.org = trusted.org if trusted else tree.policy.org if tree.policy else ""
     rewritten = _rewritten(github, repo, judge_.history)
     if rewritten is not None:
-        return Proof(Approval(False, rewritten), {}, rules, ())
-    if policy.approved and rules.required == 0:
-        return Proof(policy, {}, rules, history)
+        policy = rewritten
+    elif policy.approved and rules.required == 0:
+        return Proof(policy, {}, rules, history, trusted)
     grants = {
         g.path: judge_.current(g.path, rules, grantee_of(g))
-        for g in loaded.grants
+        for g in tree.grants
         if g.active_at(now) or g.path in ended
     }
-    return Proof(policy, grants, rules, history)
+    at_head = {g.path: g for g in tree.grants}
+    versions = {
+        path: _logged(root, judge_, path, commit, rules, grants, at_head, now)
+        for path, commit in (logged or {}).items()
+    }
+    return Proof(policy, grants, rules, history, trusted, versions)
 
 
-def _rewritten(github: GitHub, repo: AccessRepo, history: gitrepo.History) -> str | None:
-    """Why the branch's history looks rewritten, or None.
+def _logged(
+    root: Path,
+    judge_: _Judge,
+    path: str,
+    commit: str,
+    rules: Rules,
+    judged: Mapping[str, Approval],
+    at_head: Mapping[str, Grant],
+    now: datetime,
+) -> Logged:
+    """Judge the version of ``path`` that ``commit`` put on the branch."""
+    step = next((s for s in judge_.history.steps.get(path, ()) if s.commit == commit), None)
+    if step is None or step.after is None or not step.after.regular:
+        return Logged(commit, Approval(False, f"{short(commit)} gave {path} no file"), None)
+    current = placement(judge_.history, path)
+    if isinstance(current, gitrepo.Step) and current.commit == commit and path in judged:
+        return Logged(commit, judged[path], at_head.get(path))
+    grant, problems = load_grant_text(path, gitrepo.read_blob(root, step.after.blob), None, now)
+    if grant is None:
+        reason = problems[0].message if problems else "cannot be read"
+        return Logged(commit, Approval(False, f"the version of {short(commit)}: {reason}"), None)
+    return Logged(commit, judge_.version(path, step, rules, grantee_of(grant)), grant)
+
+
+def _rewritten(github: GitHub, repo: AccessRepo, history: gitrepo.History) -> Approval | None:
+    """Why the branch's history looks rewritten (or cannot be checked), or None.
 
     Every pull request merged into the branch put its merge commit on the first-parent
     chain. A force push, or a merge commit whose first parent is an old commit (a
@@ -207,29 +275,34 @@ def _rewritten(github: GitHub, repo: AccessRepo, history: gitrepo.History) -> st
     silently be undone, so nothing is proven until the history is repaired.
     """
     if repo.branch is None:
-        return "the protected branch is unknown (set --branch)"
+        return Approval(False, "the protected branch is unknown (set --branch)")
     try:
         merges = recent_merges(github.transport, repo.owner, repo.name, repo.branch)
     except GitHubError as exc:
-        return f"could not check the branch's history against its pull requests: {exc}"
+        reason = f"could not check the branch's history against its pull requests: {exc}"
+        return Approval(False, reason, undecided=True)
     for number, sha in sorted(merges.items(), reverse=True):
         if history.position(sha) is None:
-            return (
+            return Approval(
+                False,
                 f"history rewritten: PR #{number}'s merge {short(sha)} is not on the "
                 f"first-parent chain of {short(history.head)} (a force push or a merge "
-                "commit that restores an older state)"
+                "commit that restores an older state)",
             )
     return None
 
 
-def _policy_chain(root: Path, judge_: _Judge) -> tuple[Approval, Rules, tuple[Evidence, ...]]:
+def _policy_chain(
+    root: Path, judge_: _Judge
+) -> tuple[Approval, Rules, tuple[Evidence, ...], Policy | None]:
     """Judge each version of the policy by the rules of the last proven one before it.
 
-    Returns the verdict on the current version, the rules grants are judged by, and the
-    evidence of every proven version. A version grantops cannot read is not proven, so
-    its rules never judge anything.
+    Returns the verdict on the current version, the rules grants are judged by, the
+    evidence of every proven version, and the newest proven version itself. A version
+    grantops cannot read is not proven, so its rules never judge anything.
     """
     rules = FLOOR
+    trusted: Policy | None = None
     proven: list[Evidence] = []
     verdict = Approval(False, "the policy has no commit on the branch")
     for step in judge_.history.versions(POLICY_PATH):
@@ -246,7 +319,9 @@ def _policy_chain(root: Path, judge_: _Judge) -> tuple[Approval, Rules, tuple[Ev
             continue
         proven.append(found)
         rules = rules_of(policy)
+        trusted = policy
+        judge_.org = policy.org  # approver teams are asked of the org a proven version names
     current = placement(judge_.history, POLICY_PATH)
     if isinstance(current, str):  # uncommitted, a symlink, or no version at all
         verdict = Approval(False, current)
-    return verdict, rules, tuple(proven)
+    return verdict, rules, tuple(proven), trusted

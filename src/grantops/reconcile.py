@@ -11,7 +11,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from grantops.access import Principal, Target
+from grantops.access import AccessKey, Principal, Target
 from grantops.approval import Approval
 from grantops.audit.record import Recorder
 from grantops.github import GitHub, Outcome
@@ -38,16 +38,28 @@ def plan_live(
     approvals: Mapping[str, Approval] | None = None,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
     proven: AbstractSet[Honoured] = frozenset(),
+    logged_ended: Mapping[AccessKey, str] | None = None,
+    held: Mapping[AccessKey, str] | None = None,
+    limits: tuple[str, ...] = (),
 ) -> LivePlan:
     """Read GitHub, plan, and settle collaborators whose level is inherited.
 
     GitHub reports a direct collaborator at the highest level of all their sources, so a
     first plan may propose lowering someone whose higher level really comes from a team.
     Only those few keys are checked (a handful of requests), then the plan is made again.
-    ``approvals``, ``invitations_sent`` and ``proven`` go to :func:`build_plan` as given.
+    The other arguments go to :func:`build_plan` as given. Targets where access is due
+    to end are read first, so a read cut short by the rate limit still covers them.
     """
-    actual = github.read(loaded.policy).actual
-    planning = build_plan(loaded, actual, now, approvals, invitations_sent, proven)
+
+    def plan(actual: ActualState) -> Planning:
+        return build_plan(
+            loaded, actual, now, approvals, invitations_sent, proven, logged_ended, held, limits
+        )
+
+    first = {target for _, target in (logged_ended or {})}
+    first |= {target for (_, target), _ in _ended_at_head(loaded, now)}
+    actual = github.read(loaded.policy, first=first).actual
+    planning = plan(actual)
     levels = loaded.policy.levels
     suspects = [
         (c.principal, c.target)
@@ -61,8 +73,17 @@ def plan_live(
         inherited = github.inherited_levels(loaded.policy, actual, suspects)
         if inherited:
             actual = replace(actual, inherited=inherited)
-            planning = build_plan(loaded, actual, now, approvals, invitations_sent, proven)
+            planning = plan(actual)
     return LivePlan(planning, actual)
+
+
+def _ended_at_head(loaded: Loaded, now: datetime) -> list[tuple[AccessKey, str]]:
+    return [
+        ((principal, target), grant.path)
+        for grant in loaded.grants
+        if grant.expires <= now
+        for principal, target, _level in grant.grantables(loaded.policy.org)
+    ]
 
 
 def apply_plan(

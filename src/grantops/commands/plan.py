@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grantops import actions, evidence, gitrepo, planfile, render, safety
+from grantops.access import AccessKey
 from grantops.audit.log import (
     LOG_PATH,
     AuditLog,
@@ -31,14 +32,18 @@ from grantops.commands.common import (
     Io,
     add_api_options,
     github_client,
+    problem_json,
     show_warnings,
 )
 from grantops.commands.trail import finish
-from grantops.errors import UnsafePlan, UsageError
+from grantops.errors import InvalidInput, Problem, UnsafePlan, UsageError
+from grantops.expiry import held, logged_expiries, logged_versions
 from grantops.github import GitHub, Outcome
-from grantops.load import POLICY_PATH, Loaded, load_repo
+from grantops.load import POLICY_PATH, Loaded, Tree, read_tree
 from grantops.lock import apply_lock
+from grantops.model import Policy
 from grantops.pipeline import Planning, build_plan
+from grantops.plan import Plan
 from grantops.prove import AccessRepo, Proof, prove
 from grantops.reconcile import apply_plan, plan_live
 from grantops.state import ActualState, actual_from_state, read_state_file
@@ -103,15 +108,21 @@ class _Run:
     proof: Proof | None
     verdict: safety.Verdict
     notes: list[str]
+    problems: tuple[Problem, ...] = ()
+    """Every problem of every file under grants/, errors included: each file with an
+    error gives nothing, and the run goes on with the rest."""
     repo: AccessRepo | None = None
     events: list[Event] = field(default_factory=list)
     """The audit log as read before this run."""
 
 
 def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
-    loaded = load_repo(args.root, now)
+    tree = read_tree(args.root, now)
     notes: list[str] = []
     if getattr(args, "state", None) is not None:
+        if tree.policy is None:
+            raise InvalidInput(list(tree.problems))
+        loaded = Loaded(tree.policy, tree.grants, tree.warnings)
         state = read_state_file(args.state)
         if state.org.lower() != loaded.policy.org.lower():
             raise UsageError(
@@ -124,7 +135,7 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         verdict = safety.check(
             loaded.policy, planning.desired, actual, planning.plan, args.allow_mass_removal
         )
-        return _Run(loaded, planning, actual, None, None, verdict, notes)
+        return _Run(loaded, planning, actual, None, None, verdict, notes, tree.problems)
     github = github_client(args, io)
     try:
         repo = _access_repo(args, io)
@@ -138,9 +149,15 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         proof = None
         if repo is not None:
             key = io.environ.get(EVIDENCE_KEY)
-            ended = {path for path, _, _ in claimed}
             proof = prove(
-                args.root, loaded, now, github, repo, key.encode() if key else None, ended
+                args.root,
+                tree,
+                now,
+                github,
+                repo,
+                key.encode() if key else None,
+                ended={path for path, _, _ in claimed},
+                logged=logged_versions(trail.events),
             )
             if proof.off:
                 notes.append(
@@ -153,12 +170,23 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
                 "preview: every grant is assumed approved, as this pull request's will be "
                 "once it is reviewed and merged"
             )
-        sent = invitations_sent(trail.events)
+        policy, limits = _planning_policy(tree, proof)
+        loaded = Loaded(policy, tree.grants, tree.warnings)
         # The log can be written by anyone who can push: an ended grant's removal counts
-        # as an expiry only when its file, as it stands, is still proven reviewed.
+        # as an expiry only when its file, as it stands, is still proven reviewed, or when
+        # the newest version the log names is (see grantops.expiry).
         proven = frozenset(h for h in claimed if proof is not None and _approved(proof, h[0]))
+        checked = proof is not None and not proof.off
         live = plan_live(
-            loaded, github, now, proof.grants if proof and not proof.off else None, sent, proven
+            loaded,
+            github,
+            now,
+            proof.grants if proof is not None and checked else None,
+            invitations_sent(trail.events),
+            proven,
+            logged_expiries(proof.logged, claimed, policy.org, now) if proof else None,
+            _holds(proof, policy, now) if proof is not None and checked else None,
+            limits,
         )
     except BaseException:
         github.close()
@@ -167,8 +195,45 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         loaded.policy, live.planning.desired, live.actual, live.plan, args.allow_mass_removal
     )
     return _Run(
-        loaded, live.planning, live.actual, github, proof, verdict, notes, repo, trail.events
+        loaded,
+        live.planning,
+        live.actual,
+        github,
+        proof,
+        verdict,
+        notes,
+        tree.problems,
+        repo,
+        trail.events,
     )
+
+
+def _planning_policy(tree: Tree, proof: Proof | None) -> tuple[Policy, tuple[str, ...]]:
+    """The policy this run plans with, and what limits the run to expiries.
+
+    A policy that is not proven reviewed must not decide anything new, but it must not
+    stop access from ending either: the run then plans with the newest proven version
+    and makes only expiries (removals of access whose proven grant has ended).
+    """
+    if proof is None or proof.policy.approved:
+        if tree.policy is None:
+            raise InvalidInput(list(tree.problems))
+        return tree.policy, ()
+    reason = f"{POLICY_PATH} is not proven reviewed ({proof.policy.reason})"
+    if tree.policy is None:
+        reason = f"{POLICY_PATH} is invalid (see the problems above)"
+    policy = proof.trusted or tree.policy
+    if policy is None:
+        raise InvalidInput(list(tree.problems))
+    used = (
+        "its newest proven version" if proof.trusted else "it as it stands (no version is proven)"
+    )
+    return policy, (f"{reason}; only expiries were planned, with {used}",)
+
+
+def _holds(proof: Proof, policy: Policy, now: datetime) -> dict[AccessKey, str]:
+    holds = held(proof.grants, proof.logged, policy.org, now)
+    return {key: hold.reason for key, hold in holds.items()}
 
 
 def _approved(proof: Proof, path: str) -> bool:
@@ -197,15 +262,6 @@ def _access_repo(args: argparse.Namespace, io: Io) -> AccessRepo | None:
         raise UsageError(f"--repo: {exc}") from None
 
 
-def _policy_refusal(run: _Run) -> str | None:
-    if run.proof is None or run.proof.policy.approved:
-        return None
-    return (
-        f"{POLICY_PATH} is not proven reviewed ({run.proof.policy.reason}); "
-        "refusing to change access until it is"
-    )
-
-
 def _document(run: _Run, extra: dict[str, Any]) -> dict[str, Any]:
     document = run.planning.plan.to_json()
     document["unreadable"] = {str(t): r for t, r in sorted(run.actual.unreadable.items())}
@@ -214,14 +270,15 @@ def _document(run: _Run, extra: dict[str, Any]) -> dict[str, Any]:
         "overridden": run.verdict.overridden,
     }
     document["notes"] = run.notes
-    refusal = _policy_refusal(run)
-    if refusal:
-        document["policy_refusal"] = refusal
+    document["problems"] = [problem_json(p) for p in run.problems]
     return {**document, **extra}
 
 
 def _show(io: Io, args: argparse.Namespace, run: _Run) -> None:
-    show_warnings(io, run.loaded.warnings)
+    show_warnings(io, run.problems)
+    errors = sum(p.severity == "error" for p in run.problems)
+    if errors:
+        io.err(f"grantops: {errors} error(s) in grant files; each such file gives nothing")
     for note in run.notes:
         io.err(note)
     if args.json:
@@ -232,15 +289,37 @@ def _show(io: Io, args: argparse.Namespace, run: _Run) -> None:
     for refusal in run.verdict.refusals:
         prefix = "Overridden by --allow-mass-removal" if run.verdict.overridden else "Refused"
         io.err(f"{prefix}: {refusal.message}")
-    policy_refusal = _policy_refusal(run)
-    if policy_refusal:
-        io.err(f"Refused: {policy_refusal}")
+    for limit in run.planning.plan.limits:
+        io.err(f"Limited: {limit}")
+    if run.planning.plan.withheld:
+        io.err(_withheld_text(run.planning.plan))
     if io.in_actions:
         actions.append_summary(io.environ, render.plan_markdown(run.planning.plan))
 
 
+def _withheld_text(plan: Plan) -> str:
+    lines = ["Withheld until the limits above are lifted:"]
+    lines += [
+        f"  {c.action} {c.principal} on {c.target} ({c.cause}, {c.source or 'no file'})"
+        for c in plan.withheld
+    ]
+    return "\n".join(lines)
+
+
 def _unsafe(run: _Run) -> bool:
-    return not run.verdict.safe or _policy_refusal(run) is not None
+    return not run.verdict.safe
+
+
+def _exit_code(run: _Run, failed: bool = False) -> int:
+    """3 when the run was limited to expiries; 1 for any other part it could not do
+    (a file with an error, a review it could not check, a target it could not read)."""
+    if run.planning.plan.limits:
+        return EXIT_UNSAFE
+    errors = any(p.severity == "error" for p in run.problems)
+    unchecked = run.proof is not None and any(
+        verdict.undecided for verdict in run.proof.grants.values()
+    )
+    return EXIT_ERROR if failed or errors or unchecked or run.actual.unreadable else EXIT_OK
 
 
 def run_plan(args: argparse.Namespace, now: datetime, io: Io) -> int:
@@ -257,11 +336,10 @@ def run_plan(args: argparse.Namespace, now: datetime, io: Io) -> int:
         io.err(f"wrote {args.out}: apply it with grantops apply --plan {args.out} --yes")
     if _unsafe(run):
         return EXIT_UNSAFE
-    if run.actual.unreadable:
-        return EXIT_ERROR
-    if args.detailed_exitcode and run.planning.plan.changes:
+    code = _exit_code(run)
+    if code == EXIT_OK and args.detailed_exitcode and run.planning.plan.changes:
         return EXIT_CHANGES
-    return EXIT_OK
+    return code
 
 
 def run_apply(args: argparse.Namespace, now: datetime, io: Io) -> int:
@@ -290,7 +368,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
         elif plan.changes:
             count = len(plan.changes)
             io.out(f"\nDry run: nothing was changed. Run with --yes to apply {count} change(s).")
-        return EXIT_ERROR if run.actual.unreadable else EXIT_OK
+        return _exit_code(run)
     with apply_lock(args.root, now):
         log_path = args.root / LOG_PATH
         recorder = Recorder(AuditLog(log_path), run_id(io.environ, now), lambda: datetime.now(UTC))
@@ -329,8 +407,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
         sent = f"; {finished.notices} notice(s) posted" if finished.notices else ""
         written = finished.report.relative_to(args.root).as_posix()
         io.out(f"Audit: {LOG_PATH} appended, {written} rewritten{sent}.")
-    failed = any(o.result == "failed" for o in outcomes)
-    return EXIT_ERROR if failed or run.actual.unreadable else EXIT_OK
+    return _exit_code(run, failed=any(o.result == "failed" for o in outcomes))
 
 
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:

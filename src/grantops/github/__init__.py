@@ -7,11 +7,11 @@ https://HOST/api/v3``) and the sandbox alike.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from grantops.access import AccessKey
+from grantops.access import AccessKey, Target
 from grantops.github.activity import Activity, activity
 from grantops.github.read import ReadResult, read_actual
 from grantops.github.transport import DEFAULT_API_URL, GitHubError, RetryPolicy, Transport
@@ -50,8 +50,10 @@ class GitHub:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def read(self, policy: Policy, with_members: bool = False) -> ReadResult:
-        result = read_actual(self.transport, policy, with_members)
+    def read(
+        self, policy: Policy, with_members: bool = False, first: Collection[Target] = ()
+    ) -> ReadResult:
+        result = read_actual(self.transport, policy, with_members, first)
         viewer = self.viewer()
         result = replace(result, actual=replace(result.actual, viewer=viewer))
         self._last_read = result

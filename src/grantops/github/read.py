@@ -8,6 +8,7 @@ reason; it is never mistaken for "nobody has access".
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,8 +33,17 @@ class ReadResult:
     base_permission: str = "none"
 
 
-def read_actual(transport: Transport, policy: Policy, with_members: bool = False) -> ReadResult:
-    """Everything in managed scope; org-level reads failing stops the run (fail closed)."""
+def read_actual(
+    transport: Transport,
+    policy: Policy,
+    with_members: bool = False,
+    first: Collection[Target] = (),
+) -> ReadResult:
+    """Everything in managed scope; org-level reads failing stops the run (fail closed).
+
+    Targets in ``first`` (where access is due to end) are read before the others, so
+    when the rate limit runs out part-way, the reads that expiries depend on are done.
+    """
     org = policy.org
     owners = transport.list("list org owners", "orgs", "list_members", org=org, role="admin")
     members: list[dict[str, str]] = []
@@ -51,6 +61,7 @@ def read_actual(transport: Transport, policy: Policy, with_members: bool = False
 
     targets = [Target.repo(org, n) for n in sorted(existing.values()) if policy.repo_in_scope(n)]
     targets += [Target.team(org, slug) for slug in policy.managed.teams]
+    targets.sort(key=lambda target: target not in first)  # stable: expiring targets first
     # Listings of different targets are independent; a few run at once (GitHub allows up
     # to 100 concurrent requests), and results are merged in a fixed order.
     with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:

@@ -1,0 +1,261 @@
+"""Access ends on time, whatever else is wrong that day; a flaky API takes nothing away.
+
+Each test builds a real access repository in git (reviewed pull requests through the
+sandbox), runs ``apply`` while a grant is open (so the audit log proves and honours
+it), then breaks something and runs again once the grant has ended: an invalid file,
+a policy change nobody reviewed, a review lookup answering 502, or the grantee
+editing or breaking their own grant file. The expiry still happens, and the run says
+what it could not do.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grantops.sandbox import FaultRule, Sandbox
+from grantops.sandbox.reviewed import ReviewedRepo
+
+from .data import GRANT, POLICY
+from .sandbox_fixtures import BASE_STATE, StartSandbox, access_env, reviewed, with_access_repo
+from .test_cli import run
+
+OPEN_AT = "2026-11-30T12:00:00Z"
+"""GRANT's window is 2026-11-30 09:00 to 18:00."""
+STILL_OPEN = "2026-11-30T15:00:00Z"
+LATER = "2026-12-01T12:00:00Z"
+FAST = ["--yes", "--json", "--mutation-interval", "0", "--attempts", "1"]
+HUBOT = GRANT.replace("octocat", "hubot").replace("payments-api", "ledger")
+TOMORROW = GRANT.replace("2026-11-30T", "2026-12-01T")
+"""A grant open at LATER."""
+EXTENDED = GRANT.replace("2026-11-30T18:00:00Z", "2026-12-02T18:00:00Z")
+
+
+def _apply(sandbox: Sandbox, root: Path, now: str, **env: str) -> tuple[int, Any, str]:
+    argv = ["apply", "--root", str(root), "--now", now, *FAST]
+    code, out, err = run(*argv, environ=access_env(sandbox.url, **env))
+    return code, json.loads(out), err
+
+
+def _changes(document: Any) -> list[tuple[str, str, str, str]]:
+    return [(c["action"], c["principal"], c["target"], c["cause"]) for c in document["changes"]]
+
+
+def _pushers(sandbox: Sandbox, repo: str = "payments-api") -> dict[str, str]:
+    return sandbox.state().repos[repo].collaborators
+
+
+OCTOCAT_ENDS = ("remove", "user:octocat", "repo:acme/payments-api", "expired")
+
+
+def _honoured(start_sandbox: StartSandbox, tmp_path: Path) -> tuple[ReviewedRepo, Sandbox]:
+    """octocat's reviewed grant, applied while open: the audit log holds its proof."""
+    repo = reviewed(tmp_path / "access", {"g.yaml": GRANT})
+    sandbox = start_sandbox(with_access_repo(repo))
+    code, document, err = _apply(sandbox, repo.root, OPEN_AT)
+    assert code == 0, err
+    assert _changes(document) == [("add", "user:octocat", "repo:acme/payments-api", "grant")]
+    assert _pushers(sandbox)["octocat"] == "push"
+    return repo, sandbox
+
+
+def _again(
+    start_sandbox: StartSandbox, sandbox: Sandbox, repo: ReviewedRepo, **settings: Any
+) -> Sandbox:
+    """The org as ``sandbox`` now holds it, aware of ``repo``'s newer pull requests."""
+    state = sandbox.state().model_dump()
+    state["repos"]["access"] = repo.repo_state().model_dump()
+    return start_sandbox(state, **settings)
+
+
+# ----- one broken thing never keeps access open -----------------------------------------
+
+
+def test_an_invalid_file_elsewhere_does_not_stop_an_expiry(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    repo.merge(
+        {"grants/typo.yaml": GRANT + "expire: soon\n"}, author="requester", approvers=["alice"]
+    )
+    code, document, err = _apply(_again(start_sandbox, sandbox, repo), repo.root, LATER)
+    assert code == 1, err  # done, and still not fine: a file has an error
+    assert _changes(document) == [OCTOCAT_ENDS]
+    assert "grants/typo.yaml:7: error: unknown key 'expire'" in err
+    assert [p["path"] for p in document["problems"] if p["severity"] == "error"] == [
+        "grants/typo.yaml"
+    ]
+
+
+def test_an_unreviewed_policy_change_limits_the_run_to_expiries(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    push = repo.commit({"grants/policy.yaml": POLICY + "# tidy\n"}, "mallory", "Tidy")
+    hubot = TOMORROW.replace("octocat", "hubot").replace("payments-api", "ledger")
+    repo.merge({"grants/hubot.yaml": hubot}, author="requester", approvers=["alice"])
+    sandbox = _again(start_sandbox, sandbox, repo)
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 3, err
+    assert _changes(document) == [OCTOCAT_ENDS]
+    assert document["limits"] == [
+        f"grants/policy.yaml is not proven reviewed (direct push: commit {push[:7]} put this "
+        "content on the branch without a merged pull request); only expiries were planned, "
+        "with its newest proven version"
+    ]
+    # hubot's grant is reviewed, but nothing new is decided under an unproven policy
+    assert [(c["action"], c["principal"]) for c in document["withheld"]] == [("add", "user:hubot")]
+    assert "octocat" not in _pushers(sandbox)
+    assert "hubot" not in sandbox.state().repos["ledger"].collaborators
+
+
+def test_a_policy_whose_review_cannot_be_looked_up_still_lets_access_end(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    pull = repo.merge(
+        {"grants/policy.yaml": POLICY + "# reviewed tidy\n"},
+        author="security-lead",
+        approvers=["ciso"],
+    )
+    fault = FaultRule(f"GET /repos/acme/access/commits/{pull.merge_commit_sha}/pulls", 502, -1)
+    sandbox = _again(start_sandbox, sandbox, repo, faults=[fault])
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 3, err
+    assert _changes(document) == [OCTOCAT_ENDS]
+    assert "could not check the review" in document["limits"][0]
+    assert "octocat" not in _pushers(sandbox)
+
+
+@pytest.mark.parametrize(
+    ("content", "with_policy_push", "exit_code"),
+    [
+        (EXTENDED, False, 0),  # "extended" to 2 December, pushed without review
+        (EXTENDED, True, 3),  # ... and the policy touched too, so the run is limited
+        (GRANT + "expire: never\n", False, 1),  # broken on purpose
+        (GRANT + "expire: never\n", True, 3),
+    ],
+    ids=["extended", "extended-and-policy", "broken", "broken-and-policy"],
+)
+def test_changing_ones_own_grant_file_does_not_stop_its_expiry(
+    start_sandbox: StartSandbox,
+    tmp_path: Path,
+    content: str,
+    with_policy_push: bool,
+    exit_code: int,
+) -> None:
+    """The window that ends access is the proven version's, read from git by its commit."""
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    repo.commit({"grants/g.yaml": content}, "octocat", "Need a bit longer")
+    if with_policy_push:
+        repo.commit({"grants/policy.yaml": POLICY + "# tidy\n"}, "octocat", "Tidy")
+    sandbox = _again(start_sandbox, sandbox, repo)
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == exit_code, err
+    assert ("remove", "user:octocat", "repo:acme/payments-api", "expired") in _changes(document)
+    assert "octocat" not in _pushers(sandbox)
+
+
+def test_a_version_the_log_names_must_itself_be_proven(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """A forged log line naming an unreviewed commit does not make its removal an expiry."""
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    decoy = HUBOT.replace("2026-11-30T", "2026-11-29T")
+    sneak = repo.commit({"grants/decoy.yaml": decoy}, "mallory", "Old grant")
+    log = repo.root / "audit" / "log.jsonl"
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    approved = next(e for e in events if e["event"] == "grant-approved")
+    forged = {**approved, "source": "grants/decoy.yaml", "commit": sneak}
+    forged["grantables"] = [["user:hubot", "repo:acme/ledger", "push"]]
+    forged["expires"] = "2026-11-29T18:00:00Z"
+    from grantops.audit.log import AuditLog
+
+    AuditLog(log).append({k: v for k, v in forged.items() if k not in ("prev", "hash", "mac")})
+    state = sandbox.state().model_dump()
+    state["repos"]["ledger"]["collaborators"] = {"hubot": "push"}
+    state["repos"]["access"] = repo.repo_state().model_dump()
+    sandbox.stop()
+    sandbox = start_sandbox(state)
+    _, document, err = _apply(sandbox, repo.root, LATER)
+    assert ("remove", "user:hubot", "repo:acme/ledger", "undeclared") in _changes(document), err
+
+
+# ----- a flaky API never takes access away ----------------------------------------------
+
+
+def _lookup_fails(repo: ReviewedRepo, number: int) -> FaultRule:
+    return FaultRule(f"GET /repos/acme/access/pulls/{number}/files", 502, times=-1)
+
+
+def test_a_failed_review_lookup_keeps_a_proven_unchanged_grant(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    sandbox = _again(start_sandbox, sandbox, repo, faults=[_lookup_fails(repo, 2)])
+    code, document, err = _apply(sandbox, repo.root, STILL_OPEN)
+    assert code == 1, err  # access kept, and the run says it could not check
+    assert _changes(document) == []
+    assert _pushers(sandbox)["octocat"] == "push"
+    kept = {(k["principal"], k["target"]): k["reason"] for k in document["kept"]}
+    assert kept[("user:octocat", "repo:acme/payments-api")].startswith(
+        "kept: the review of grants/g.yaml could not be checked (could not check the review"
+    )
+
+
+def test_a_failed_lookup_keeps_a_proven_grant_while_its_extension_waits(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    extension = repo.merge({"grants/g.yaml": EXTENDED}, author="requester", approvers=["alice"])
+    sandbox = _again(start_sandbox, sandbox, repo, faults=[_lookup_fails(repo, extension.number)])
+    code, document, err = _apply(sandbox, repo.root, STILL_OPEN)
+    assert code == 1, err
+    assert _changes(document) == []
+    assert _pushers(sandbox)["octocat"] == "push"
+    # once the first version's window closes, the unproven extension gives nothing
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert _changes(document) == [OCTOCAT_ENDS], err
+
+
+def test_a_refused_grant_is_not_kept_by_its_history(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """Only a lookup that failed keeps access; a version refused outright does not."""
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    repo.commit({"grants/g.yaml": EXTENDED}, "octocat", "Need a bit longer")
+    code, document, err = _apply(_again(start_sandbox, sandbox, repo), repo.root, STILL_OPEN)
+    assert code == 0, err
+    assert _changes(document) == [
+        ("remove", "user:octocat", "repo:acme/payments-api", "undeclared")
+    ]
+
+
+# ----- what must end is read and changed first ------------------------------------------
+
+
+def test_targets_where_access_ends_are_read_and_changed_first(
+    start_sandbox: StartSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one listing at a time, so the order of reads is the order of requests
+    monkeypatch.setattr("grantops.github.read.READ_CONCURRENCY", 1)
+    repo = reviewed(tmp_path / "access", {"hubot.yaml": HUBOT})
+    sandbox = start_sandbox(with_access_repo(repo, BASE_STATE))
+    code, _, err = _apply(sandbox, repo.root, OPEN_AT)
+    assert code == 0, err
+    # payments-api sorts after ledger, deploy-api before it: the expiry must not wait
+    repo.merge({"grants/g.yaml": TOMORROW}, author="requester", approvers=["alice"])
+    sandbox = _again(start_sandbox, sandbox, repo)
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 0, err
+    assert [c[:2] for c in _changes(document)] == [
+        ("remove", "user:hubot"),
+        ("add", "user:octocat"),
+    ]
+    listings = [
+        e.path for e in sandbox.exchanges if e.method == "GET" and e.path.endswith("/collaborators")
+    ]
+    assert listings[0] == "/repos/acme/ledger/collaborators"
