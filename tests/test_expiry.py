@@ -259,3 +259,23 @@ def test_targets_where_access_ends_are_read_and_changed_first(
         e.path for e in sandbox.exchanges if e.method == "GET" and e.path.endswith("/collaborators")
     ]
     assert listings[0] == "/repos/acme/ledger/collaborators"
+
+
+def test_a_short_rate_limit_still_ends_access_on_time(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """Reading 60 more repositories would spend the budget the expiry needs: they wait."""
+    repo = reviewed(tmp_path / "access", {"g.yaml": GRANT})
+    state = with_access_repo(repo)
+    state["repos"].update({f"deploy-{n:02d}": {} for n in range(60)})
+    sandbox = start_sandbox(state)
+    code, _, err = _apply(sandbox, repo.root, OPEN_AT)
+    assert code == 0, err
+    sandbox = _again(start_sandbox, sandbox, repo, rate_limit=140)
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 1, err  # access ended; the rest was not read and the run says so
+    assert _changes(document) == [OCTOCAT_ENDS]
+    assert "octocat" not in _pushers(sandbox)
+    skipped = [t for t, why in document["unreadable"].items() if "kept for changes" in why]
+    assert len(skipped) > 20
+    assert "repo:acme/payments-api" not in document["unreadable"]

@@ -22,6 +22,11 @@ from grantops.state import ActualState
 READ_CONCURRENCY = 8
 """Listings in flight at once: well under GitHub's limit of 100 concurrent requests."""
 
+RESERVE_FOR_CHANGES = 100
+"""Requests of the rate-limit budget that reading leaves for changes. Once the budget
+gets this low, targets not yet read are left unread (so nothing is added or removed
+there) and the run ends its expiries, which were read first, instead of waiting."""
+
 
 @dataclass
 class ReadResult:
@@ -64,8 +69,17 @@ def read_actual(
     targets.sort(key=lambda target: target not in first)  # stable: expiring targets first
     # Listings of different targets are independent; a few run at once (GitHub allows up
     # to 100 concurrent requests), and results are merged in a fixed order.
+    def read(target: Target) -> _TargetRead | str:
+        left = transport.remaining
+        if target not in first and left is not None and left <= RESERVE_FOR_CHANGES:
+            return (
+                f"not read: {left} requests of the rate limit are left, kept for changes; "
+                "read on a later run"
+            )
+        return _read_target(transport, org, target)
+
     with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
-        found = list(pool.map(lambda target: _read_target(transport, org, target), targets))
+        found = list(pool.map(read, targets))
     for target, result in zip(targets, found, strict=True):
         if isinstance(result, str):
             unreadable[target] = result

@@ -10,7 +10,9 @@ token. This layer adds what a reconciler needs on top, following GitHub's guidan
   failed with a 5xx is *re-read* before it is sent again, since it may have applied;
 * listings follow ``Link: rel="next"`` (never requesting an empty extra page), and any
   page that fails makes the whole listing fail: a partial list is never returned;
-* ``ETag``s are remembered and sent as ``If-None-Match``; a 304 costs no rate limit.
+* ``ETag``s are remembered and sent as ``If-None-Match``; a 304 costs no rate limit;
+* the budget left (``x-ratelimit-remaining``) is remembered, so a long read can stop in
+  time to leave requests for the changes that must not wait (see ``remaining``).
 
 The token only lives in the client's headers; errors and logs never include it.
 """
@@ -87,6 +89,8 @@ class Transport:
         self.waits: list[float] = []
         self._etags: dict[str, tuple[str, Any]] = {}
         self._last_mutation: float | None = None
+        self.remaining: int | None = None
+        """Requests left in the rate-limit window, as the last answer said (None: unknown)."""
 
     def close(self) -> None:
         self.api.transport.close()
@@ -222,6 +226,7 @@ class Transport:
                     self._wait(self._backoff(attempt))
                 continue
             status = response.status_code
+            self._note_budget(response)
             if status < 300 or status == 304:
                 return response
             message = _message(response)
@@ -244,6 +249,11 @@ class Transport:
                 continue
             raise GitHubError(what, status, message)
         raise GitHubError(what, status, f"{message} (gave up after {self.retry.attempts} attempts)")
+
+    def _note_budget(self, response: Any) -> None:
+        left = response.headers.get("x-ratelimit-remaining")
+        if left is not None and left.isdigit():
+            self.remaining = int(left)
 
     def _rate_limit_wait(self, response: Any, attempt: int) -> float | None:
         if response.status_code not in (403, 429):
