@@ -372,7 +372,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
     with apply_lock(args.root, now):
         log_path = args.root / LOG_PATH
         recorder = Recorder(AuditLog(log_path), run_id(io.environ, now), lambda: datetime.now(UTC))
-        recorder.run_start(plan, run.verdict, run.notes)
+        recorder.run_start(plan, run.verdict, [*run.notes, *(f"limited: {x}" for x in plan.limits)])
         if run.proof is not None:
             recorder.approvals(run.loaded.grants, run.proof.grants, run.events, plan.org)
         if plan.changes and not args.json:
