@@ -24,8 +24,9 @@ READ_CONCURRENCY = 8
 
 RESERVE_FOR_CHANGES = 100
 """Requests of the rate-limit budget that reading leaves for changes. Once the budget
-gets this low, targets not yet read are left unread (so nothing is added or removed
-there) and the run ends its expiries, which were read first, instead of waiting."""
+gets this low, and it is not renewed before a run would stop waiting, targets not yet
+read are left unread (so nothing is added or removed there) and the run ends its
+expiries, which were read first."""
 
 
 @dataclass
@@ -67,11 +68,12 @@ def read_actual(
     targets = [Target.repo(org, n) for n in sorted(existing.values()) if policy.repo_in_scope(n)]
     targets += [Target.team(org, slug) for slug in policy.managed.teams]
     targets.sort(key=lambda target: target not in first)  # stable: expiring targets first
+
     # Listings of different targets are independent; a few run at once (GitHub allows up
     # to 100 concurrent requests), and results are merged in a fixed order.
     def read(target: Target) -> _TargetRead | str:
-        left = transport.remaining
-        if target not in first and left is not None and left <= RESERVE_FOR_CHANGES:
+        left = transport.short_of(RESERVE_FOR_CHANGES)
+        if target not in first and left is not None:
             return (
                 f"not read: {left} requests of the rate limit are left, kept for changes; "
                 "read on a later run"

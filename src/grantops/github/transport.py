@@ -11,8 +11,8 @@ token. This layer adds what a reconciler needs on top, following GitHub's guidan
 * listings follow ``Link: rel="next"`` (never requesting an empty extra page), and any
   page that fails makes the whole listing fail: a partial list is never returned;
 * ``ETag``s are remembered and sent as ``If-None-Match``; a 304 costs no rate limit;
-* the budget left (``x-ratelimit-remaining``) is remembered, so a long read can stop in
-  time to leave requests for the changes that must not wait (see ``remaining``).
+* the budget left (``x-ratelimit-remaining``/``-reset``) is remembered, so a long read
+  can stop in time to leave requests for changes that must not wait (:meth:`short_of`).
 
 The token only lives in the client's headers; errors and logs never include it.
 """
@@ -89,8 +89,8 @@ class Transport:
         self.waits: list[float] = []
         self._etags: dict[str, tuple[str, Any]] = {}
         self._last_mutation: float | None = None
-        self.remaining: int | None = None
-        """Requests left in the rate-limit window, as the last answer said (None: unknown)."""
+        self._remaining: int | None = None
+        self._reset_at: float | None = None
 
     def close(self) -> None:
         self.api.transport.close()
@@ -250,10 +250,22 @@ class Transport:
             raise GitHubError(what, status, message)
         raise GitHubError(what, status, f"{message} (gave up after {self.retry.attempts} attempts)")
 
+    def short_of(self, reserve: int) -> int | None:
+        """Requests left when no more than ``reserve`` are and the window resets later
+        than a run would wait for it; else None (plenty left, or unknown)."""
+        left, reset = self._remaining, self._reset_at
+        if left is None or left > reserve:
+            return None
+        if reset is not None and reset - self.clock() <= self.retry.max_wait:
+            return None  # the budget comes back soon enough to wait for it
+        return left
+
     def _note_budget(self, response: Any) -> None:
         left = response.headers.get("x-ratelimit-remaining")
+        reset = response.headers.get("x-ratelimit-reset")
         if left is not None and left.isdigit():
-            self.remaining = int(left)
+            self._remaining = int(left)
+            self._reset_at = float(reset) if reset and reset.isdigit() else None
 
     def _rate_limit_wait(self, response: Any, attempt: int) -> float | None:
         if response.status_code not in (403, 429):
