@@ -15,6 +15,7 @@ from typing import Any
 
 from grantops import actions, evidence, gitrepo, planfile, render, safety
 from grantops.access import AccessKey
+from grantops.audit.keyed import key_from
 from grantops.audit.log import (
     LOG_PATH,
     AuditLog,
@@ -47,8 +48,6 @@ from grantops.plan import Plan
 from grantops.prove import AccessRepo, Proof, prove
 from grantops.reconcile import apply_plan, plan_live
 from grantops.state import ActualState, actual_from_state, read_state_file
-
-EVIDENCE_KEY = "GRANTOPS_EVIDENCE_KEY"
 
 
 def register(
@@ -139,23 +138,27 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
     github = github_client(args, io)
     try:
         repo = _access_repo(args, io)
-        trail = verify(args.root / LOG_PATH)
+        trail = verify(args.root / LOG_PATH, key_from(io.environ))
         if not trail.ok:
             notes.append(
                 f"WARNING: {LOG_PATH}:{trail.bad_line} breaks the hash chain ({trail.reason}); "
                 "run grantops audit verify and find out who changed it"
             )
+        elif not trail.trusted:
+            notes.append(
+                f"WARNING: {LOG_PATH} is not anchored ({trail.reason}); "
+                "run grantops audit verify and find out who changed it"
+            )
         claimed = honoured_grantables(trail.events)
         proof = None
         if repo is not None:
-            key = io.environ.get(EVIDENCE_KEY)
             proof = prove(
                 args.root,
                 tree,
                 now,
                 github,
                 repo,
-                key.encode() if key else None,
+                key_from(io.environ),
                 ended={path for path, _, _ in claimed},
                 logged=logged_versions(trail.events),
             )
@@ -371,7 +374,11 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
         return _exit_code(run)
     with apply_lock(args.root, now):
         log_path = args.root / LOG_PATH
-        recorder = Recorder(AuditLog(log_path), run_id(io.environ, now), lambda: datetime.now(UTC))
+        recorder = Recorder(
+            AuditLog(log_path, key_from(io.environ)),
+            run_id(io.environ, now),
+            lambda: datetime.now(UTC),
+        )
         recorder.run_start(plan, run.verdict, [*run.notes, *(f"limited: {x}" for x in plan.limits)])
         if run.proof is not None:
             recorder.approvals(run.loaded.grants, run.proof.grants, run.events, plan.org)
@@ -396,9 +403,8 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
         )
         recorder.run_end(outcomes)
     if run.proof is not None:
-        key = io.environ.get(EVIDENCE_KEY)
         proven = [*run.proof.proven.values(), *run.proof.history]
-        evidence.save(args.root, proven, key.encode() if key else None)
+        evidence.save(args.root, proven, key_from(io.environ))
     if args.json:
         io.json(_document(run, {"applied": True, "outcomes": [_outcome_json(o) for o in outcomes]}))
     else:
@@ -406,7 +412,10 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
             io.out(render.outcomes_summary(outcomes))
         sent = f"; {finished.notices} notice(s) posted" if finished.notices else ""
         written = finished.report.relative_to(args.root).as_posix()
-        io.out(f"Audit: {LOG_PATH} appended, {written} rewritten{sent}.")
+        if finished.recorded:
+            io.out(f"Audit: {LOG_PATH} appended, {written} rewritten{sent}.")
+        else:
+            io.out(f"Audit: nothing new to record; {LOG_PATH} and {written} left as they were.")
     return _exit_code(run, failed=any(o.result == "failed" for o in outcomes))
 
 
