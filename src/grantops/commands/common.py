@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Mapping
 from typing import Any, TextIO
 
 from grantops import actions
 from grantops.errors import Problem, UsageError
 from grantops.github import DEFAULT_API_URL, GitHub, RetryPolicy
+from grantops.safetext import for_json, for_log, for_terminal
 
 EXIT_OK, EXIT_ERROR, EXIT_UNSAFE, EXIT_CHANGES = 0, 1, 3, 4
 # Usage errors exit 2: argparse's own convention, and UsageError.exit_code.
 
 
 class Io:
-    """The world a command may touch, passed in so tests can supply their own."""
+    """The world a command may touch, passed in so tests can supply their own.
+
+    Its streams are the terminal, and in GitHub Actions the job log, whose runner obeys
+    any line starting with ``::``. So :meth:`out` and :meth:`err` keep every line they
+    write from reading as a workflow command or driving the terminal, whatever a
+    renderer let through; only an :class:`grantops.actions.Command` passes unchanged.
+    """
 
     def __init__(
         self,
@@ -36,17 +42,29 @@ class Io:
         return answer.strip() or None
 
     def out(self, text: str = "") -> None:
-        print(text, file=self.stdout, flush=True)
+        print(_safe(text), file=self.stdout, flush=True)
 
     def err(self, text: str) -> None:
-        print(text, file=self.stderr, flush=True)
+        print(_safe(text), file=self.stderr, flush=True)
 
     def json(self, document: Any) -> None:
-        self.out(json.dumps(document, indent=2))
+        self.out(for_json(document))
 
     @property
     def in_actions(self) -> bool:
         return actions.in_actions(self.environ)
+
+
+def _safe(text: str) -> str:
+    return text if isinstance(text, actions.Command) else for_log(text)
+
+
+def problem_text(problem: Problem) -> str:
+    """``PATH:LINE: severity: message`` on one line, whatever the path and message hold."""
+    return (
+        f"{for_terminal(problem.path)}:{problem.line}: {problem.severity}: "
+        f"{for_terminal(problem.message)}"
+    )
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:
@@ -60,7 +78,7 @@ def problem_json(problem: Problem) -> dict[str, Any]:
 
 def show_warnings(io: Io, warnings: tuple[Problem, ...]) -> None:
     for warning in warnings:
-        io.err(str(warning))
+        io.err(problem_text(warning))
     if io.in_actions:
         for line in actions.annotation_lines(warnings):
             io.out(line)

@@ -8,6 +8,7 @@ from datetime import datetime
 from grantops import actions
 from grantops.commands.common import EXIT_OK, Io, problem_json, show_warnings
 from grantops.load import load_repo
+from grantops.safetext import for_markdown
 from grantops.values import format_timestamp
 
 
@@ -39,5 +40,5 @@ def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
     )
     io.out(summary)
     if io.in_actions:
-        actions.append_summary(io.environ, f"### grantops validate\n\n{summary}")
+        actions.append_summary(io.environ, f"### grantops validate\n\n{for_markdown(summary)}")
     return EXIT_OK
