@@ -1,7 +1,9 @@
 """Human-readable text for plans and validation results (pure: returns strings).
 
 A reviewer should see at a glance what will change and why: one table grouped by
-target, arrows for changes of level, and a summary line a person can quote.
+target, arrows for changes of level, and a summary line a person can quote. File
+names, reasons and GitHub's messages are untrusted: each is escaped for its sink by
+:mod:`grantops.safetext` (the terminal, or Markdown for job summaries).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from tabulate import tabulate
 from grantops.access import Target
 from grantops.github.write import Outcome
 from grantops.plan import Change, Plan
+from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, for_terminal
 from grantops.values import format_timestamp
 
 _SYMBOL = {"add": "+", "update": "~", "remove": "-", "cancel_invitation": "x"}
@@ -36,7 +39,7 @@ def plan_summary(plan: Plan) -> str:
 
 def plan_text(plan: Plan) -> str:
     """The plan as a table grouped by target, then what was left alone, then a summary."""
-    header = f"Plan for org {plan.org} at {format_timestamp(plan.now)}"
+    header = f"Plan for org {for_terminal(plan.org)} at {format_timestamp(plan.now)}"
     lines = [header, ""]
     if plan.changes:
         rows = []
@@ -46,23 +49,26 @@ def plan_text(plan: Plan) -> str:
             previous = change.target
             rows.append(
                 [
-                    shown_target,
+                    for_terminal(shown_target),
                     f"{_SYMBOL[change.action]} {_VERB[change.action]}",
-                    str(change.principal),
-                    _levels(change),
+                    for_terminal(str(change.principal)),
+                    for_terminal(_levels(change)),
                     change.cause,
-                    change.source or "",
+                    for_terminal(change.source or ""),
                 ]
             )
         headers = ["target", "change", "who", "access", "cause", "source"]
-        lines += [tabulate(rows, headers=headers, tablefmt="simple"), ""]
+        lines += [_table(rows, headers, "simple"), ""]
     if plan.unapproved:
         lines.append("Unapproved grants (no access until their review is proven):")
-        lines += [f"  {u.source}: {u.reason}" for u in plan.unapproved]
+        lines += [f"  {for_terminal(u.source)}: {for_terminal(u.reason)}" for u in plan.unapproved]
         lines.append("")
     if plan.kept:
         lines.append("Left alone:")
-        lines += [f"  {k.principal} on {k.target} ({k.level}): {k.reason}" for k in plan.kept]
+        lines += [
+            f"  {for_terminal(f'{k.principal} on {k.target} ({k.level}): {k.reason}')}"
+            for k in plan.kept
+        ]
         lines.append("")
     lines.append(plan_summary(plan))
     return "\n".join(lines)
@@ -70,24 +76,27 @@ def plan_text(plan: Plan) -> str:
 
 def plan_markdown(plan: Plan) -> str:
     """The same plan for a GitHub job summary or PR comment."""
-    lines = [f"### grantops plan for `{plan.org}` at {format_timestamp(plan.now)}", ""]
+    org = for_markdown_code(plan.org)
+    lines = [f"### grantops plan for {org} at {format_timestamp(plan.now)}", ""]
     if plan.changes:
         rows = [
             [
                 _SYMBOL[c.action] + " " + _VERB[c.action],
-                f"`{c.principal}`",
-                f"`{c.target}`",
-                _levels(c),
+                for_markdown_code(str(c.principal), cell=True),
+                for_markdown_code(str(c.target), cell=True),
+                for_markdown_cell(_levels(c)),
                 c.cause,
-                f"`{c.source}`" if c.source else "",
+                for_markdown_code(c.source, cell=True) if c.source else "",
             ]
             for c in plan.changes
         ]
         headers = ["change", "who", "target", "access", "cause", "source"]
-        lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
+        lines += [_table(rows, headers, "github"), ""]
     if plan.unapproved:
         lines += ["", "**Unapproved grants** (no access until their review is proven):", ""]
-        lines += [f"- `{u.source}`: {u.reason}" for u in plan.unapproved]
+        lines += [
+            f"- {for_markdown_code(u.source)}: {for_markdown(u.reason)}" for u in plan.unapproved
+        ]
         lines.append("")
     lines.append(plan_summary(plan))
     return "\n".join(lines) + "\n"
@@ -97,10 +106,9 @@ def outcome_line(outcome: Outcome) -> str:
     """One applied change: what, on whom, and how it went."""
     change = outcome.change
     mark = {"done": "ok     ", "invited": "invited", "failed": "FAILED "}[outcome.result]
-    text = (
-        f"  {mark} {_VERB[change.action]} {change.principal} on {change.target} ({_levels(change)})"
-    )
-    return f"{text}: {outcome.detail}" if outcome.detail else text
+    what = f"{change.principal} on {change.target} ({_levels(change)})"
+    text = f"  {mark} {_VERB[change.action]} {for_terminal(what)}"
+    return f"{text}: {for_terminal(outcome.detail)}" if outcome.detail else text
 
 
 def outcomes_summary(outcomes: Sequence[Outcome]) -> str:
@@ -113,8 +121,16 @@ def outcomes_summary(outcomes: Sequence[Outcome]) -> str:
 
 def unreadable_text(unreadable: Mapping[Target, str]) -> str:
     lines = ["Not read completely, so left untouched this run:"]
-    lines += [f"  {target}: {reason}" for target, reason in sorted(unreadable.items())]
+    lines += [
+        f"  {for_terminal(str(target))}: {for_terminal(reason)}"
+        for target, reason in sorted(unreadable.items())
+    ]
     return "\n".join(lines)
+
+
+def _table(rows: list[list[str]], headers: list[str], tablefmt: str) -> str:
+    """Cells as given: tabulate would otherwise read ``1e3`` or ``+1`` as numbers."""
+    return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
 
 def _levels(change: Change) -> str:
