@@ -4,6 +4,10 @@ Rendered from plain data (pure): access now in managed scope, active grants with
 left and who approved them, this run's changes, drift removed, grants ending within a
 day, grants that ended recently with what the grantee did meanwhile, unapproved
 grants, and a Mermaid timeline of the last 14 days and the next 7.
+
+Every value in it comes from grant files, GitHub or the audit log, which anyone who can
+push may edit, so each is escaped for Markdown by :mod:`grantops.safetext`: a reason or
+a commit title cannot add a heading, HTML, a link, a mention or a table cell.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from grantops.github.activity import Activity
 from grantops.github.write import Outcome
 from grantops.model import Grant, Policy
 from grantops.plan import Plan
+from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, one_line
 from grantops.state import ActualState
 from grantops.values import format_duration, format_timestamp, parse_timestamp
 
@@ -39,6 +44,8 @@ class GrantRecord:
     reason: str
     approvers: tuple[str, ...] = ()
     pull: int | None = None
+    author: str | None = None
+    """Who opened the pull request, when the log's ``grant-approved`` says."""
 
     @property
     def who(self) -> str:
@@ -65,6 +72,7 @@ def grant_records(
             reason=str(event.get("reason", "")),
             approvers=tuple(event.get("approvers", [])),
             pull=event.get("pull"),
+            author=author if isinstance(author := event.get("author"), str) else None,
         )
     for grant in grants:
         if grant.path not in honoured:
@@ -78,6 +86,7 @@ def grant_records(
             reason=grant.spec.reason,
             approvers=logged.approvers if logged else (),
             pull=logged.pull if logged else None,
+            author=logged.author if logged else None,
         )
     return sorted(found.values(), key=lambda r: (r.expires, r.source))
 
@@ -115,7 +124,18 @@ class ReportInput:
 
 
 def _table(rows: list[list[str]], headers: list[str], empty: str) -> str:
-    return tabulate(rows, headers=headers, tablefmt="github") if rows else f"_{empty}_"
+    """A GitHub table of escaped cells (tabulate must not read ``+1`` as a number)."""
+    if not rows:
+        return f"_{empty}_"
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def _code(text: object) -> str:
+    return for_markdown_code(str(text), cell=True) if text else ""
+
+
+def _cell(text: object) -> str:
+    return for_markdown_cell(str(text)) if text is not None else ""
 
 
 def _left(until: datetime, now: datetime) -> str:
@@ -133,8 +153,8 @@ def summary(data: ReportInput) -> str:
     ]
     drift = [o for o in data.outcomes if o.change.cause == "undeclared" and o.result != "failed"]
     return (
-        f"# Access report: {data.policy.org}\n\n"
-        f"Generated at {format_timestamp(data.now)} by run `{data.run}`.\n\n"
+        f"# Access report: {for_markdown(data.policy.org)}\n\n"
+        f"Generated at {format_timestamp(data.now)} by run {for_markdown_code(data.run)}.\n\n"
         f"- Grants open now: **{len(active)}**\n"
         f"- Changes this run: **{len(data.outcomes)}** ({counts['done']} done, "
         f"{counts['invited']} awaiting acceptance, {counts['failed']} failed)\n"
@@ -147,12 +167,12 @@ def changes_section(data: ReportInput) -> str:
     rows = [
         [
             o.change.action.replace("_", " "),
-            f"`{o.change.principal}`",
-            f"`{o.change.target}`",
-            o.change.before or "",
-            o.change.after or "",
+            _code(o.change.principal),
+            _code(o.change.target),
+            _cell(o.change.before),
+            _cell(o.change.after),
             o.change.cause,
-            f"`{o.change.source}`" if o.change.source else "",
+            _code(o.change.source),
             o.result,
         ]
         for o in data.outcomes
@@ -165,7 +185,7 @@ def render(data: ReportInput) -> str:
     now = data.now
     parts = [summary(data)]
 
-    kept = {(k.principal, k.target): f"left alone: {k.reason}" for k in data.plan.kept}
+    kept = {(k.principal, k.target): _cell(f"left alone: {k.reason}") for k in data.plan.kept}
     rows = []
     for (principal, target), level in sorted(
         data.access.access.items(), key=lambda i: (i[0][1], i[0][0])
@@ -173,21 +193,19 @@ def render(data: ReportInput) -> str:
         if not data.policy.in_scope(target):
             continue
         source = data.desired.access.get((principal, target))
-        declared = f"`{source.source}`" if source else kept.get((principal, target), "not declared")
-        rows.append(
-            [
-                f"`{target}`",
-                f"`{principal}`",
-                level,
-                declared,
-            ]
-        )
+        declared = _code(source.source) if source else kept.get((principal, target), "not declared")
+        rows.append([_code(target), _code(principal), _cell(level), declared])
     for (principal, target), level in sorted(
         data.access.invitations.items(), key=lambda i: (i[0][1], i[0][0])
     ):
         if data.policy.in_scope(target):
             rows.append(
-                [f"`{target}`", f"`{principal}`", f"{level} (invited)", "pending acceptance"]
+                [
+                    _code(target),
+                    _code(principal),
+                    _cell(f"{level} (invited)"),
+                    "pending acceptance",
+                ]
             )
     parts.append(
         "## Access now in managed scope\n\n"
@@ -198,13 +216,13 @@ def render(data: ReportInput) -> str:
     active = [r for r in data.records if (r.starts is None or r.starts <= now) and now < r.expires]
     rows = [
         [
-            f"`{r.source}`",
-            r.who,
-            r.what,
+            _code(r.source),
+            _cell(r.who),
+            _cell(r.what),
             format_timestamp(r.expires),
             _left(r.expires, now),
-            ", ".join(r.approvers),
-            f"#{r.pull}" if r.pull else "",
+            _cell(", ".join(r.approvers)),
+            _cell(f"#{r.pull}") if r.pull else "",
         ]
         for r in active
     ]
@@ -223,9 +241,9 @@ def render(data: ReportInput) -> str:
     drift = [o for o in data.outcomes if o.change.cause == "undeclared"]
     rows = [
         [
-            f"`{o.change.principal}`",
-            f"`{o.change.target}`",
-            o.change.before or "",
+            _code(o.change.principal),
+            _code(o.change.target),
+            _cell(o.change.before),
             o.change.action.replace("_", " "),
             o.result,
         ]
@@ -241,7 +259,13 @@ def render(data: ReportInput) -> str:
 
     soon = [r for r in active if r.expires - now <= SOON]
     rows = [
-        [f"`{r.source}`", r.who, r.what, format_timestamp(r.expires), _left(r.expires, now)]
+        [
+            _code(r.source),
+            _cell(r.who),
+            _cell(r.what),
+            format_timestamp(r.expires),
+            _left(r.expires, now),
+        ]
         for r in soon
     ]
     parts.append(
@@ -259,12 +283,16 @@ def render(data: ReportInput) -> str:
     for record in ended:
         opened = format_timestamp(record.starts) if record.starts else "merge"
         window = f"{opened} to {format_timestamp(record.expires)}"
-        lines.append(f"### `{record.source}`: {record.who}, {record.what}")
-        lines.append(
-            f"{window}; {record.reason}; approved by {', '.join(record.approvers) or 'n/a'}.\n"
-        )
+        title = f"{for_markdown_code(record.source)}: {_cell(record.who)}, {_cell(record.what)}"
+        lines.append(f"### {title}")
+        approvers = _cell(", ".join(record.approvers)) or "n/a"
+        lines.append(f"{window}; {_cell(record.reason)}; approved by {approvers}.\n")
         done = data.activity.get(record.source, [])
-        rows = [[target, a.kind, a.ref, a.title, a.at] for target, items in done for a in items]
+        rows = [
+            [_cell(target), _cell(a.kind), _cell(a.ref), _cell(a.title), _cell(a.at)]
+            for target, items in done
+            for a in items
+        ]
         lines.append(
             _table(
                 rows,
@@ -275,7 +303,7 @@ def render(data: ReportInput) -> str:
         )
     parts.append("\n".join(lines))
 
-    rows = [[f"`{u.source}`", u.reason] for u in data.plan.unapproved]
+    rows = [[_code(u.source), _cell(u.reason)] for u in data.plan.unapproved]
     parts.append(
         "## Unapproved grants\n\n"
         + _table(rows, ["grant", "why it gives no access"], "Every open grant is approved.")
@@ -321,5 +349,6 @@ def timeline(records: Sequence[GrantRecord], now: datetime) -> str:
 
 
 def _mermaid(text: str) -> str:
-    """Gantt labels may not contain ':' or '#' (they separate fields)."""
-    return text.replace(":", " ").replace("#", "")
+    """Gantt labels may not contain ':' or '#' (they separate fields), nor end the line
+    (a label from the log could otherwise close the code block)."""
+    return one_line(text).replace(":", " ").replace("#", "")
