@@ -116,6 +116,8 @@ class Evidence:
     merge_commit: str | None
     rules: str
     """Fingerprint of the :class:`Rules` it was judged by."""
+    author: str | None = None
+    """Who opened the pull request: told when the access it asked for starts and ends."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -126,6 +128,7 @@ class Evidence:
             "approvers": list(self.approvers),
             "merge_commit": self.merge_commit,
             "rules": self.rules,
+            "author": self.author,
         }
 
 
@@ -291,6 +294,7 @@ def judge(
         tuple(counted),
         pull.merge_commit_sha,
         rules.fingerprint,
+        pull.author,
     )
     if len(counted) >= rules.required:
         return Approval(

@@ -18,7 +18,7 @@ from typing import TextIO
 
 from grantops import __version__, actions
 from grantops.commands import audit, demo, plan, request, sandbox, schema, snapshot, validate
-from grantops.commands.common import EXIT_ERROR, Io, problem_json
+from grantops.commands.common import EXIT_ERROR, Io, problem_json, problem_text
 from grantops.errors import GrantopsError, InvalidInput, Problem
 from grantops.values import parse_timestamp
 
@@ -101,12 +101,12 @@ def _report_problems(io: Io, args: argparse.Namespace, problems: Sequence[Proble
         io.json({"valid": not errors, "problems": [problem_json(p) for p in problems]})
     else:
         for problem in problems:
-            io.err(str(problem))
+            io.err(problem_text(problem))
         if errors:
             io.err(f"grantops: {len(errors)} error(s); nothing was planned or changed")
     if io.in_actions:
         for line in actions.annotation_lines(problems):
             io.out(line)
-        body = "\n".join(f"- `{p.path}:{p.line}` {p.severity}: {p.message}" for p in problems)
+        body = actions.problems_summary(problems)
         title = "grant files have errors" if errors else "grant files are valid"
         actions.append_summary(io.environ, f"### grantops validate: {title}\n\n{body}")

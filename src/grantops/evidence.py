@@ -50,6 +50,7 @@ def load(root: Path, key: bytes | None) -> Trusted:
                 approvers=tuple(str(a) for a in entry["approvers"]),
                 merge_commit=entry.get("merge_commit"),
                 rules=str(entry["rules"]),
+                author=entry.get("author"),
             )
         except (KeyError, TypeError, ValueError):
             continue

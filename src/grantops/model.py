@@ -200,6 +200,11 @@ class Notify(_Strict):
     before: Duration = Field(
         default=timedelta(hours=1), description="Warn this long before the end."
     )
+    mention_teams: bool = Field(
+        default=False,
+        description="Mention a granted team on its notices, notifying every member; "
+        "otherwise the team is named, not mentioned.",
+    )
 
 
 class Policy(_Strict):

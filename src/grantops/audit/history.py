@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from tabulate import tabulate
 
 from grantops.audit.log import Event
+from grantops.safetext import for_csv, for_json, for_markdown_cell
 from grantops.values import format_timestamp, parse_timestamp
 
 OPENING = {"access-added", "access-changed", "invitation-sent"}
@@ -98,14 +98,16 @@ def markdown(periods: list[Period], since: datetime, until: datetime) -> str:
     title = f"# Access history {format_timestamp(since)} to {format_timestamp(until)}\n\n"
     if not periods:
         return title + "No access changes were recorded in this window.\n"
-    return title + tabulate(_rows(periods), headers=_HEADERS, tablefmt="github") + "\n"
+    rows = [[for_markdown_cell(cell) for cell in row] for row in _rows(periods)]
+    table = tabulate(rows, headers=_HEADERS, tablefmt="github", disable_numparse=True)
+    return title + table + "\n"
 
 
 def csv_text(periods: list[Period], since: datetime, until: datetime) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(_HEADERS)
-    writer.writerows(_rows(periods))
+    writer.writerows([for_csv(cell) for cell in row] for row in _rows(periods))
     return buffer.getvalue()
 
 
@@ -115,4 +117,4 @@ def json_text(periods: list[Period], since: datetime, until: datetime) -> str:
         "until": format_timestamp(until),
         "periods": [asdict(p) for p in periods],
     }
-    return json.dumps(document, indent=2)
+    return for_json(document)

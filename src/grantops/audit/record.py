@@ -120,6 +120,7 @@ class Recorder:
                     pull=evidence.pull,
                     approvers=list(evidence.approvers),
                     merge_commit=evidence.merge_commit,
+                    author=evidence.author,
                     grantables=[[str(p), str(t), level] for p, t, level in grant.grantables(org)],
                     starts=format_timestamp(grant.starts) if grant.starts else None,
                     expires=format_timestamp(grant.expires),

@@ -80,7 +80,16 @@ def finish(
         failed = frozenset(
             o.change.source for o in outcomes if o.result == "failed" and o.change.source
         )
-        for notice in notify.due(records, logged, now, policy.notify.before, policy.org, failed):
+        due = notify.due(
+            records,
+            logged,
+            now,
+            policy.notify.before,
+            policy.org,
+            failed,
+            mention_teams=policy.notify.mention_teams,
+        )
+        for notice in due:
             try:
                 github.comment(repo.owner, repo.name, notice.pull, notice.text)
             except GitHubError as exc:
