@@ -355,3 +355,14 @@ def test_audit_commits_start_no_workflow_run() -> None:
     assert "audit/**" not in str(reconcile["on"])
     validate = _load(PROJECT / ".github" / "workflows" / "validate.yml")
     assert set(validate["on"]) == {"pull_request"}
+
+
+def test_reconcile_verifies_the_audit_log_last_with_the_key() -> None:
+    """Tampering turns the job red, but only after apply: an expiry never waits on it."""
+    steps = _steps(_load(PROJECT / ".github" / "workflows" / "reconcile.yml"))
+    names = [s.get("name") for s in steps]
+    verify = steps[-1]
+    assert verify["run"].strip() == "grantops audit verify"
+    assert verify["if"].startswith("always() &&")
+    assert verify["env"]["GRANTOPS_EVIDENCE_KEY"] == "${{ secrets.GRANTOPS_EVIDENCE_KEY }}"
+    assert names.index("Apply") < names.index("Commit audit/") < len(names) - 1
