@@ -263,3 +263,18 @@ def test_each_reviewers_latest_verdict_counts() -> None:
     counted, not_counted = count_approvals(pull, Rules(1), Grantee(user="octocat"), everyone)
     assert counted == ["bob"]
     assert not_counted == []
+
+
+@pytest.mark.parametrize("name", ["cr\rname.yaml", "crlf\r\nname.yaml", "caf\u00e9.yaml"])
+def test_a_reviewed_file_with_an_odd_name_is_matched_with_its_history(
+    start_sandbox: StartSandbox, tmp_path: Path, name: str
+) -> None:
+    """git's bytes are read as they are: a carriage return in a name stays one."""
+
+    def scenario(repo: ReviewedRepo) -> None:
+        repo.merge({f"grants/{name}": GRANT}, author="requester", approvers=["alice"])
+
+    code, document, err = _plan(start_sandbox, tmp_path, scenario)
+    assert code == 0, err
+    assert document["unapproved"] == []
+    assert [c["source"] for c in document["changes"]] == [f"grants/{name}"]

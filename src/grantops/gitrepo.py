@@ -22,17 +22,22 @@ class GitError(GrantopsError):
 
 
 def _git(root: Path, *args: str) -> str:
+    """git's output as text, byte for byte.
+
+    Not ``text=True``: its universal newlines would turn a ``\r`` inside a file name into
+    ``\n``, so that file could never be matched with its history. Names that are not
+    UTF-8 decode the way the file system's names do (``surrogateescape``).
+    """
     try:
-        done = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
-        )
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
     except FileNotFoundError:
         raise GitError(
             "git is not installed; approval proof needs the repository's history"
         ) from None
     if done.returncode != 0:
-        raise GitError(f"git {' '.join(args[:2])} failed in {root}: {done.stderr.strip()}")
-    return done.stdout
+        error = done.stderr.decode("utf-8", "replace").strip()
+        raise GitError(f"git {' '.join(args[:2])} failed in {root}: {error}")
+    return done.stdout.decode("utf-8", "surrogateescape")
 
 
 def current_branch(root: Path) -> str | None:

@@ -226,13 +226,14 @@ def _git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
         "GIT_COMMITTER_NAME": "grantops",
         "GIT_COMMITTER_EMAIL": "grantops@users.noreply.github.com",
     }
+    # bytes, not text=True: universal newlines would turn a "\r" in a file name into "\n"
     done = subprocess.run(
         ["git", "-C", str(root), *args],
         capture_output=True,
-        text=True,
         check=False,
         env={**os.environ, **defaults, **(env or {})},
     )
     if done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
+        error = done.stderr.decode("utf-8", "replace").strip()
+        raise RuntimeError(f"git {' '.join(args)} failed: {error}")
+    return done.stdout.decode("utf-8", "surrogateescape")
