@@ -279,3 +279,36 @@ def test_a_short_rate_limit_still_ends_access_on_time(
     skipped = [t for t, why in document["unreadable"].items() if "kept for changes" in why]
     assert len(skipped) > 20
     assert "repo:acme/payments-api" not in document["unreadable"]
+
+
+def test_an_org_that_cannot_be_read_still_has_its_expiries_removed(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    owners_fail = FaultRule("GET /orgs/acme/members", 502, times=-1)
+    sandbox = _again(start_sandbox, sandbox, repo, faults=[owners_fail])
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 1, err
+    assert _changes(document) == [OCTOCAT_ENDS]
+    assert "octocat" not in _pushers(sandbox)
+    reasons = set(document["unreadable"].values())
+    assert len(reasons) == 1 and reasons.pop().startswith("the org could not be read")
+    # repositories the policy names only by glob cannot be named without the listing
+    assert "repo:acme/deploy-api" not in document["unreadable"]
+
+
+def test_when_grantops_cannot_tell_its_own_account_it_only_makes_expiries(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    state = sandbox.state().model_dump()
+    state["repos"]["ledger"]["collaborators"] = {"mona": "push"}  # drift, left for later
+    state["repos"]["access"] = repo.repo_state().model_dump()
+    sandbox = start_sandbox(state, faults=[FaultRule("GET /user", 502, times=-1)])
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 3, err
+    assert _changes(document) == [OCTOCAT_ENDS]
+    assert [(c["action"], c["principal"]) for c in document["withheld"]] == [
+        ("remove", "user:mona")
+    ]
+    assert document["limits"][0].startswith("the token's own account could not be read")

@@ -51,14 +51,16 @@ def plan_live(
     to end are read first, so a read cut short by the rate limit still covers them.
     """
 
+    first = {target for _, target in (logged_ended or {})}
+    first |= {target for (_, target), _ in _ended_at_head(loaded, now)}
+    read = github.read(loaded.policy, first=first)
+    actual, limits = read.actual, (*limits, *read.limits)
+
     def plan(actual: ActualState) -> Planning:
         return build_plan(
             loaded, actual, now, approvals, invitations_sent, proven, logged_ended, held, limits
         )
 
-    first = {target for _, target in (logged_ended or {})}
-    first |= {target for (_, target), _ in _ended_at_head(loaded, now)}
-    actual = github.read(loaded.policy, first=first).actual
     planning = plan(actual)
     levels = loaded.policy.levels
     suspects = [

@@ -54,7 +54,12 @@ class GitHub:
         self, policy: Policy, with_members: bool = False, first: Collection[Target] = ()
     ) -> ReadResult:
         result = read_actual(self.transport, policy, with_members, first)
-        viewer = self.viewer()
+        try:
+            viewer = self.viewer()
+        except GitHubError as exc:
+            # Without it, grantops' own account could look like undeclared access.
+            why = f"the token's own account could not be read ({exc}); only expiries were planned"
+            return replace(result, limits=(*result.limits, why))
         result = replace(result, actual=replace(result.actual, viewer=viewer))
         self._last_read = result
         return result

@@ -37,6 +37,9 @@ class ReadResult:
     invitation_ids: dict[AccessKey, int] = field(default_factory=dict)
     members: frozenset[str] = frozenset()
     base_permission: str = "none"
+    limits: tuple[str, ...] = ()
+    """What the read could not establish that a run must not guess: it then makes only
+    expiries (see :func:`grantops.pipeline.build_plan`)."""
 
 
 def read_actual(
@@ -45,18 +48,30 @@ def read_actual(
     with_members: bool = False,
     first: Collection[Target] = (),
 ) -> ReadResult:
-    """Everything in managed scope; org-level reads failing stops the run (fail closed).
+    """Everything in managed scope; a target that cannot be read is *unreadable*.
 
     Targets in ``first`` (where access is due to end) are read before the others, so
     when the rate limit runs out part-way, the reads that expiries depend on are done.
+    When the org itself cannot be read (its owners, settings or repositories), every
+    target is unreadable, so the run can still end access whose grant has ended; a
+    snapshot (``with_members``) needs the whole org and stops instead.
     """
     org = policy.org
-    owners = transport.list("list org owners", "orgs", "list_members", org=org, role="admin")
-    members: list[dict[str, str]] = []
-    if with_members:
-        members = transport.list("list org members", "orgs", "list_members", org=org, role="all")
-    org_info = transport.get("read org", "orgs", "get", org=org)
-    repos = transport.list("list org repositories", "repos", "list_for_org", org=org, type="all")
+    try:
+        owners = transport.list("list org owners", "orgs", "list_members", org=org, role="admin")
+        members: list[dict[str, str]] = []
+        if with_members:
+            members = transport.list(
+                "list org members", "orgs", "list_members", org=org, role="all"
+            )
+        org_info = transport.get("read org", "orgs", "get", org=org)
+        repos = transport.list(
+            "list org repositories", "repos", "list_for_org", org=org, type="all"
+        )
+    except GitHubError as exc:
+        if with_members or exc.status == 401:  # a snapshot, or a token GitHub refuses
+            raise
+        return _org_unreadable(policy, first, str(exc))
     existing = {r["name"].lower(): r["name"] for r in repos}
 
     access: dict[AccessKey, str] = {}
@@ -108,6 +123,21 @@ def read_actual(
         members=frozenset(m["login"] for m in members),
         base_permission=level(str(org_info.get("default_repository_permission") or "none")),
     )
+
+
+def _org_unreadable(policy: Policy, first: Collection[Target], reason: str) -> ReadResult:
+    """Every target grantops can name without reading the org, each unreadable.
+
+    Repositories matched only by a glob cannot be named; they are neither read nor
+    changed. Org owners are unknown, so nothing is known to be theirs either.
+    """
+    org = policy.org
+    named = {Target.repo(org, p) for p in policy.managed.repos if not any(c in p for c in "*?[")}
+    named |= {Target.team(org, slug) for slug in policy.managed.teams}
+    named |= set(first)
+    why = f"the org could not be read ({reason})"
+    actual = ActualState(org=org, access={}, unreadable=dict.fromkeys(named, why))
+    return ReadResult(actual=actual)
 
 
 @dataclass
