@@ -41,8 +41,9 @@ def test_mass_removal_is_refused_and_changes_nothing(
     )
     assert code == 3
     assert "Refused: 11 undeclared removals > max 10 (safety.max_removals)" in err
-    assert "Nothing was changed." in err
-    assert sandbox.state() == before
+    assert "Limited: the removal brakes refused the plan (11 undeclared removals" in err
+    assert "only expiries were planned" in err
+    assert sandbox.state() == before  # none of the eleven was an expiry
 
 
 def test_the_override_applies_and_is_recorded(start_sandbox: StartSandbox, tmp_path: Path) -> None:

@@ -213,9 +213,10 @@ def test_evidence_is_kept_and_trusted_only_with_its_key(
     assert run("plan", *argv, environ=env)[0] == 0
     assert sandbox.stats["GET repos/list-pull-requests-associated-with-commit"] == 0  # reused
     sandbox.stats.clear()
-    assert (
-        run("plan", *argv, environ=access_env(sandbox.url, GRANTOPS_EVIDENCE_KEY="forged"))[0] == 0
-    )
+    forged = access_env(sandbox.url, GRANTOPS_EVIDENCE_KEY="forged")
+    code, _, err = run("plan", *argv, environ=forged)
+    assert code == 3  # the log's MACs fail with the wrong key too: only expiries
+    assert "audit/log.jsonl:1 fails its checks" in err
     assert sandbox.stats["GET repos/list-pull-requests-associated-with-commit"] == 2  # re-checked
 
 

@@ -363,7 +363,8 @@ def test_the_first_policy_needs_one_approval_from_a_writer(
     assert _limit(document) == (
         "grants/policy.yaml is not proven reviewed (PR #1 has 0 of 1 required approvals; "
         "not counted: carol (no write access to the access repository)); "
-        "only expiries were planned, with it as it stands (no version is proven)"
+        "only expiries were planned, with it as it stands but without its protected "
+        "accounts and baseline (no version is proven)"
     )
 
 

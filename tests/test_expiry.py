@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from grantops.audit.log import AuditLog
 from grantops.sandbox import FaultRule, Sandbox
 from grantops.sandbox.reviewed import ReviewedRepo
 
@@ -49,13 +50,16 @@ def _pushers(sandbox: Sandbox, repo: str = "payments-api") -> dict[str, str]:
 
 
 OCTOCAT_ENDS = ("remove", "user:octocat", "repo:acme/payments-api", "expired")
+KEY = {"GRANTOPS_EVIDENCE_KEY": "the-workflow-secret"}
 
 
-def _honoured(start_sandbox: StartSandbox, tmp_path: Path) -> tuple[ReviewedRepo, Sandbox]:
+def _honoured(
+    start_sandbox: StartSandbox, tmp_path: Path, **env: str
+) -> tuple[ReviewedRepo, Sandbox]:
     """octocat's reviewed grant, applied while open: the audit log holds its proof."""
     repo = reviewed(tmp_path / "access", {"g.yaml": GRANT})
     sandbox = start_sandbox(with_access_repo(repo))
-    code, document, err = _apply(sandbox, repo.root, OPEN_AT)
+    code, document, err = _apply(sandbox, repo.root, OPEN_AT, **env)
     assert code == 0, err
     assert _changes(document) == [("add", "user:octocat", "repo:acme/payments-api", "grant")]
     assert _pushers(sandbox)["octocat"] == "push"
@@ -194,9 +198,11 @@ def _lookup_fails(repo: ReviewedRepo, number: int) -> FaultRule:
 def test_a_failed_review_lookup_keeps_a_proven_unchanged_grant(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
-    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    """The log, anchored by the key, vouches for the proof the lookup cannot repeat."""
+    repo, sandbox = _honoured(start_sandbox, tmp_path, **KEY)
+    (repo.root / "audit" / "approvals.json").unlink()  # the kept evidence is gone
     sandbox = _again(start_sandbox, sandbox, repo, faults=[_lookup_fails(repo, 2)])
-    code, document, err = _apply(sandbox, repo.root, STILL_OPEN)
+    code, document, err = _apply(sandbox, repo.root, STILL_OPEN, **KEY)
     assert code == 1, err  # access kept, and the run says it could not check
     assert _changes(document) == []
     assert _pushers(sandbox)["octocat"] == "push"
@@ -204,6 +210,19 @@ def test_a_failed_review_lookup_keeps_a_proven_unchanged_grant(
     assert kept[("user:octocat", "repo:acme/payments-api")].startswith(
         "kept: the review of grants/g.yaml could not be checked (could not check the review"
     )
+
+
+def test_without_the_key_a_log_line_alone_keeps_nothing(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """Anyone who can push can write a grant-approved line; unvouched, it keeps nothing."""
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    sandbox = _again(start_sandbox, sandbox, repo, faults=[_lookup_fails(repo, 2)])
+    code, document, err = _apply(sandbox, repo.root, STILL_OPEN)
+    assert code == 1, err
+    assert _changes(document) == [
+        ("remove", "user:octocat", "repo:acme/payments-api", "undeclared")
+    ]
 
 
 def test_a_failed_lookup_keeps_a_proven_grant_while_its_extension_waits(
@@ -264,14 +283,14 @@ def test_targets_where_access_ends_are_read_and_changed_first(
 def test_a_short_rate_limit_still_ends_access_on_time(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
-    """Reading 60 more repositories would spend the budget the expiry needs: they wait."""
+    """Reading 80 more repositories would spend the budget the expiry needs: they wait."""
     repo = reviewed(tmp_path / "access", {"g.yaml": GRANT})
     state = with_access_repo(repo)
-    state["repos"].update({f"deploy-{n:02d}": {} for n in range(60)})
+    state["repos"].update({f"deploy-{n:02d}": {} for n in range(80)})
     sandbox = start_sandbox(state)
     code, _, err = _apply(sandbox, repo.root, OPEN_AT)
     assert code == 0, err
-    sandbox = _again(start_sandbox, sandbox, repo, rate_limit=140)
+    sandbox = _again(start_sandbox, sandbox, repo, rate_limit=260)
     code, document, err = _apply(sandbox, repo.root, LATER)
     assert code == 1, err  # access ended; the rest was not read and the run says so
     assert _changes(document) == [OCTOCAT_ENDS]
@@ -312,3 +331,98 @@ def test_when_grantops_cannot_tell_its_own_account_it_only_makes_expiries(
         ("remove", "user:mona")
     ]
     assert document["limits"][0].startswith("the token's own account could not be read")
+
+
+# ----- what an attacker with push access tried ------------------------------------------
+
+TIDY = {"grants/policy.yaml": POLICY + "# tidy\n"}
+"""A one-line policy change pushed without review: the run is limited to expiries."""
+
+
+def _log(repo: ReviewedRepo) -> Path:
+    return repo.root / "audit" / "log.jsonl"
+
+
+@pytest.mark.parametrize("tamper", ["delete", "truncate", "forge"])
+def test_no_edit_of_the_log_keeps_access_past_its_reviewed_window(
+    start_sandbox: StartSandbox, tmp_path: Path, tamper: str
+) -> None:
+    """Expiries rest on git and the reviews: the log can be cut, deleted or forged."""
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    sneak = repo.commit({"grants/g.yaml": EXTENDED}, "octocat", "Need a bit longer")
+    repo.commit(TIDY, "octocat", "Tidy")
+    lines = _log(repo).read_text().splitlines(keepends=True)
+    if tamper == "delete":
+        _log(repo).unlink()
+    elif tamper == "truncate":
+        cut = next(i for i, line in enumerate(lines) if '"grant-approved"' in line)
+        _log(repo).write_text("".join(lines[:cut]))
+    else:  # a well-chained line naming the pushed version as the newest proven one
+        approved = next(json.loads(line) for line in lines if '"grant-approved"' in line)
+        body = {k: v for k, v in approved.items() if k not in ("prev", "hash", "mac")}
+        AuditLog(_log(repo)).append({**body, "commit": sneak})
+    sandbox = _again(start_sandbox, sandbox, repo)
+    for now in (LATER, "2027-06-01T12:00:00Z"):
+        code, document, err = _apply(sandbox, repo.root, now)
+        assert code == 3, err
+        assert "octocat" not in _pushers(sandbox)
+    assert document["changes"] == [] or _changes(document) == [OCTOCAT_ENDS]
+
+
+CREW = [f"crew{i:02d}" for i in range(11)]
+
+
+def test_tripping_the_brakes_does_not_stop_an_expiry(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """Deleting eleven colleagues' open grants trips the brakes; one's own grant still ends."""
+    long = GRANT.replace("2026-11-30T18:00:00Z", "2026-12-03T08:00:00Z")
+    grants = {"g.yaml": GRANT}
+    grants |= {
+        f"{c}.yaml": long.replace("octocat", c).replace("payments-api", "ledger") for c in CREW
+    }
+    repo = reviewed(tmp_path / "access", grants)
+    state = with_access_repo(repo)
+    state["members"] = [*state["members"], *CREW]
+    sandbox = start_sandbox(state)
+    assert _apply(sandbox, repo.root, OPEN_AT)[0] == 0
+    repo.commit({}, "octocat", "Tidy", remove=[f"grants/{c}.yaml" for c in CREW])
+    sandbox = _again(start_sandbox, sandbox, repo)
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 3, err
+    assert document["limits"][0].startswith("the removal brakes refused the plan (11 undeclared")
+    assert _changes(document) == [OCTOCAT_ENDS]
+    assert "octocat" not in _pushers(sandbox)
+    assert sandbox.state().repos["ledger"].collaborators == dict.fromkeys(CREW, "push")
+
+
+def test_a_held_grant_is_not_ended_by_another_grant_of_the_same_access(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """a.yaml has ended, b.yaml still gives the same access but cannot be checked."""
+    repo = reviewed(tmp_path / "access", {"a.yaml": GRANT, "b.yaml": EXTENDED})
+    sandbox = start_sandbox(with_access_repo(repo))
+    assert _apply(sandbox, repo.root, OPEN_AT, **KEY)[0] == 0
+    (repo.root / "audit" / "approvals.json").unlink()
+    sandbox = _again(start_sandbox, sandbox, repo, faults=[_lookup_fails(repo, 3)])
+    code, document, err = _apply(sandbox, repo.root, LATER, **KEY)
+    assert code == 1, err
+    assert _changes(document) == []
+    assert _pushers(sandbox)["octocat"] == "push"
+
+
+def test_with_no_proven_policy_its_protected_list_shields_nobody(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    shield = POLICY.replace("protected: [acme-admin-bot]", "protected: [acme-admin-bot, octocat]")
+    repo.commit({"grants/policy.yaml": shield}, "octocat", "Protect")
+    # the policy's one review cannot be looked up, and no evidence was kept
+    policy_merge = repo.pulls[0].merge_commit_sha
+    fault = FaultRule(f"GET /repos/acme/access/commits/{policy_merge}/pulls", 502, times=-1)
+    sandbox = _again(start_sandbox, sandbox, repo, faults=[fault])
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 3, err
+    assert "without its protected accounts and baseline" in document["limits"][0]
+    assert _changes(document) == [OCTOCAT_ENDS]
+    assert "octocat" not in _pushers(sandbox)

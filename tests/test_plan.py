@@ -372,9 +372,7 @@ def test_the_audit_log_tells_which_grants_were_proven_and_honoured(
     assert honoured_grantables(events) == expected
 
 
-def _decoy_plan(
-    proven: frozenset[tuple[str, Any, Any]] | None, unreadable: bool = False
-) -> list[tuple[Any, ...]]:
+def _decoy_plan(expiries: dict[Any, str] | None, unreadable: bool = False) -> list[tuple[Any, ...]]:
     """mona on ledger, and an expired grant file naming her: what is her removal?"""
     p = policy()
     grants = [grant("old.yaml", user="mona", repo="ledger", permission="push", **ENDED)]
@@ -386,37 +384,36 @@ def _decoy_plan(
     )
     if unreadable:
         state = replace(state, unreadable={repo("ledger"): "HTTP 502"})
-    made = make_plan(p, desired_access(p, grants, NOW), state, NOW, proven=proven)
+    made = make_plan(p, desired_access(p, grants, NOW), state, NOW, expiries=expiries)
     return [(c.action, str(c.principal), c.cause, c.source) for c in made.changes]
 
 
-def test_an_ended_grant_is_an_expiry_only_when_the_log_proved_it() -> None:
+MONA_ENDED = {(user("mona"), repo("ledger")): "grants/old.yaml"}
+"""A reviewed version of grants/old.yaml gave mona push on ledger, and it has ended."""
+
+
+def test_an_ended_grant_is_an_expiry_only_when_a_reviewed_version_gave_it() -> None:
     mona_expired = ("remove", "user:mona", "expired", "grants/old.yaml")
     mona_undeclared = ("remove", "user:mona", "undeclared", None)
     dana = ("cancel_invitation", "user:dana", "undeclared", None)
     # proof off (an offline plan, approval.required: 0): the file is taken at its word
     assert _decoy_plan(None) == [mona_expired, dana]  # expiries come first
-    # proof on: the log proved that very file naming mona while it held
-    assert _decoy_plan(frozenset({MONA_LEDGER})) == [mona_expired, dana]
+    # proof on: a reviewed version of that file gave mona that access and has ended
+    assert _decoy_plan(MONA_ENDED) == [mona_expired, dana]
     # proof on and nothing proven: the file could have been pushed, already expired
-    assert _decoy_plan(frozenset()) == [dana, mona_undeclared]
-    # the same file once proven for someone else does not vouch for mona
-    assert _decoy_plan(frozenset({("grants/old.yaml", user("dana"), repo("ledger"))})) == [
-        dana,
-        mona_undeclared,
-    ]
-    # a file of another name that once named mona does not either
-    assert _decoy_plan(frozenset({("grants/other.yaml", user("mona"), repo("ledger"))})) == [
+    assert _decoy_plan({}) == [dana, mona_undeclared]
+    # a reviewed version that gave someone else access does not vouch for mona
+    assert _decoy_plan({(user("hubot"), repo("ledger")): "grants/old.yaml"}) == [
         dana,
         mona_undeclared,
     ]
 
 
 def test_an_unproven_expiry_on_an_unreadable_repo_is_left_alone() -> None:
-    assert _decoy_plan(frozenset({MONA_LEDGER}), unreadable=True) == [
+    assert _decoy_plan(MONA_ENDED, unreadable=True) == [
         ("remove", "user:mona", "expired", "grants/old.yaml")
     ]
-    assert _decoy_plan(frozenset(), unreadable=True) == []
+    assert _decoy_plan({}, unreadable=True) == []
     assert _decoy_plan(None, unreadable=True) == [
         ("remove", "user:mona", "expired", "grants/old.yaml")
     ]
@@ -429,13 +426,13 @@ def test_an_unproven_expiry_that_lowers_to_the_baseline_keeps_the_baseline_cause
     ]
     desired = desired_access(p, grants, NOW)
     state = actual(**_repo(collaborators={"release-bot": "admin"}))
-    proven = frozenset({("grants/old.yaml", user("release-bot"), repo("payments-api"))})
+    ended = {(user("release-bot"), repo("payments-api")): "grants/old.yaml"}
     causes = [
         [
             (c.action, c.after, c.cause, c.source)
-            for c in make_plan(p, desired, state, NOW, proven=s).changes
+            for c in make_plan(p, desired, state, NOW, expiries=e).changes
         ]
-        for s in (proven, frozenset())
+        for e in (ended, {})
     ]
     assert causes == [
         [("update", "push", "expired", "grants/old.yaml")],

@@ -238,9 +238,9 @@ def test_expired_decoys_do_not_hide_undeclared_removals_from_the_brakes() -> Non
     assert "12 undeclared removals > max 10 (safety.max_removals)" in [
         r.message for r in verdict.refusals
     ]
-    # the same twelve grants, each proven by a run while it held: a routine wave of expiries
-    proven = frozenset((g.path, p, t) for g in decoys for p, t, _ in g.grantables("acme"))
-    planning = build_plan(loaded, state, NOW, approvals={}, proven=proven)
+    # the same twelve grants, each a reviewed version that has ended: a routine wave
+    ended = {(p, t): g.path for g in decoys for p, t, _ in g.grantables("acme")}
+    planning = build_plan(loaded, state, NOW, approvals={}, expiries=ended)
     assert {c.cause for c in planning.plan.changes} == {"expired"}
     assert check(POLICY, planning.desired, state, planning.plan).refusals == ()
     # approval proof off: the files are taken at their word, as before

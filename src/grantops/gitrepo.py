@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -188,6 +189,35 @@ def read_blob(root: Path, blob: str) -> bytes:
     if done.returncode != 0:
         raise GitError(f"git cat-file blob {blob[:7]} failed: {done.stderr.decode().strip()}")
     return done.stdout
+
+
+def read_blobs(root: Path, blobs: Iterable[str]) -> dict[str, bytes]:
+    """The bytes of many blobs in one ``git cat-file --batch`` (earlier file versions)."""
+    wanted = sorted(set(blobs))
+    if not wanted:
+        return {}
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "cat-file", "--batch"],
+            input="".join(f"{blob}\n" for blob in wanted).encode(),
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    if done.returncode != 0:
+        raise GitError(f"git cat-file --batch failed: {done.stderr.decode().strip()}")
+    found: dict[str, bytes] = {}
+    out, at = done.stdout, 0
+    for blob in wanted:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            found[blob] = out[at : at + size]
+            at += size + 1  # the content, then a newline
+    return found
 
 
 def has_remote(root: Path, remote: str) -> bool:

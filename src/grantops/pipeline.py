@@ -4,14 +4,13 @@
 edge (git history and GitHub's reviews, see :mod:`grantops.prove`) and passed in; only
 grants with a positive verdict reach :func:`desired_access`, so an unreviewed file can
 never add access. Removals never wait for approval, but whether one is a routine
-expiry or counts toward the brakes does: the audit log's record of proven grants
-(``proven``) is passed in as plain data too.
+expiry or counts toward the brakes does: which access a reviewed, ended grant version
+gave (``expiries``) is passed in as plain data too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -19,7 +18,7 @@ from grantops.access import AccessKey, Principal, Target
 from grantops.approval import Approval
 from grantops.desired import DesiredState, desired_access
 from grantops.load import Loaded
-from grantops.plan import Honoured, Plan, Unapproved, make_plan
+from grantops.plan import Plan, Unapproved, make_plan
 from grantops.state import ActualState
 
 
@@ -35,22 +34,20 @@ def build_plan(
     now: datetime,
     approvals: Mapping[str, Approval] | None = None,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
-    proven: AbstractSet[Honoured] = frozenset(),
-    logged_ended: Mapping[AccessKey, str] | None = None,
+    expiries: Mapping[AccessKey, str] | None = None,
     held: Mapping[AccessKey, str] | None = None,
     limits: tuple[str, ...] = (),
 ) -> Planning:
     """Plan from the honoured grants; ``approvals=None`` means proof is switched off.
 
     A grant open at ``now`` is honoured only with a positive verdict; one without any
-    verdict is not (fail closed). With proof on, access of an ended grant is removed as
-    ``expired`` only when ``proven`` (from :func:`grantops.audit.log.honoured_grantables`)
-    shows that grant proven and honoured; otherwise it is ``undeclared`` and counts
-    toward the brakes (none given: nothing is proven, fail closed). With proof off,
-    ``proven`` is ignored and every ended grant's removal is ``expired``, as today: no
-    review was checked for any grant, so none is singled out.
+    verdict is not (fail closed). With proof on, access is removed as ``expired`` only
+    when ``expiries`` (from :func:`grantops.prove.prove_expiries`) names it; otherwise it
+    is ``undeclared`` and counts toward the brakes (none given: nothing is proven, fail
+    closed). With proof off, every ended grant's removal is ``expired``: no review was
+    checked for any grant, so none is singled out.
 
-    ``logged_ended`` and ``held`` go to :func:`grantops.plan.make_plan`. ``limits`` says
+    ``held`` goes to :func:`grantops.plan.make_plan`. ``limits`` says
     what this run could not prove (the policy, above all): then only expiries go ahead,
     and every other change is withheld with those reasons, so access still ends on time
     while nothing unproven is added or removed.
@@ -73,16 +70,18 @@ def build_plan(
         actual,
         now,
         invitations_sent,
-        proven if approvals is not None else None,
-        logged_ended,
+        (expiries or {}) if approvals is not None else None,
         held,
     )
     plan = replace(plan, unapproved=tuple(unapproved))
-    if limits:
-        plan = replace(
-            plan,
-            changes=tuple(c for c in plan.changes if c.cause == "expired"),
-            withheld=tuple(c for c in plan.changes if c.cause != "expired"),
-            limits=limits,
-        )
-    return Planning(desired, plan)
+    return Planning(desired, only_expiries(plan, limits) if limits else plan)
+
+
+def only_expiries(plan: Plan, limits: tuple[str, ...]) -> Plan:
+    """``plan`` with every change but the expiries withheld, saying why (``limits``)."""
+    return replace(
+        plan,
+        changes=tuple(c for c in plan.changes if c.cause == "expired"),
+        withheld=(*plan.withheld, *(c for c in plan.changes if c.cause != "expired")),
+        limits=(*plan.limits, *limits),
+    )

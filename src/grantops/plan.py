@@ -5,14 +5,14 @@ ever appear in a plan. Every change records its cause (``grant``, ``baseline``,
 ``expired`` or ``undeclared``) and the file behind it, because safety checks and
 people reading the plan both need to know *why* access moves. The brakes let
 ``expired`` pass, so with approval proof on it takes more than a grant file that says
-it has ended: the audit log must show the grant proven and honoured (``proven``).
+it has ended: a reviewed version of a grant must have given that access and ended
+(``expiries``, see :func:`grantops.prove.prove_expiries`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -22,9 +22,6 @@ from grantops.desired import Desired, DesiredState
 from grantops.model import Policy
 from grantops.state import ActualState
 from grantops.values import format_timestamp
-
-Honoured = tuple[str, Principal, Target]
-"""(grant file, principal, target): access a proven grant gave, as the audit log shows."""
 
 Action = Literal["add", "update", "remove", "cancel_invitation"]
 Cause = Literal["grant", "baseline", "expired", "undeclared"]
@@ -121,8 +118,7 @@ def make_plan(
     actual: ActualState,
     now: datetime,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
-    proven: AbstractSet[Honoured] | None = None,
-    logged_ended: Mapping[AccessKey, str] | None = None,
+    expiries: Mapping[AccessKey, str] | None = None,
     held: Mapping[AccessKey, str] | None = None,
 ) -> Plan:
     """Changes that turn ``actual`` into ``desired`` within managed scope.
@@ -134,25 +130,20 @@ def make_plan(
     ``MAX_INVITATIONS`` sends (counted from the audit log, ``invitations_sent``) is not
     sent again: such cases land in ``kept`` so the output can say so.
 
-    Access whose grant has ended is removed (or lowered) as ``expired``, which the brakes
-    do not count, only when ``proven`` holds (that grant file, principal, target): the
-    audit log saw that grant proven while it held (see
-    :func:`grantops.audit.log.honoured_grantables`). Anything else is ``undeclared``:
-    counted by the brakes and, on a target that could not be read, left alone. A file
-    pushed without review, already expired, thus cannot wave removals past the brakes.
-    ``proven=None`` means approval proof is off (an offline ``plan --state``, or
-    ``approval.required: 0``): nothing is proven, so every ended grant's removal is
-    ``expired`` as the files say. Only the file ``desired.ended`` names for a key (the
-    first by path) is checked: another ended file for the same key can only make its
-    removal count, never hide it. ``logged_ended`` adds expiries decided from the
-    newest proven version of each grant file (see :mod:`grantops.expiry`), whatever
-    the file says now.
+    Access no longer desired is removed (or lowered) as ``expired``, which the brakes do
+    not count, only when ``expiries`` names it (with the grant file): a reviewed grant
+    version gave it and has ended. Anything else is ``undeclared``: counted by the brakes
+    and, on a target that could not be read, left alone. A file pushed without review,
+    already expired, thus cannot wave removals past the brakes. ``expiries=None`` means
+    approval proof is off (an offline ``plan --state``, or ``approval.required: 0``):
+    nothing is proven, so every ended grant's removal is ``expired`` as the files say.
 
     ``held`` maps access to keep, with the reason, because its grant's review could
-    not be checked this run: it is neither removed nor lowered unless it has expired.
+    not be checked this run: it is neither removed nor lowered, even when another grant
+    of the same access has ended.
     """
     sent = invitations_sent or {}
-    ended = _expiries(desired.ended, proven, logged_ended or {})
+    ended = desired.ended if expiries is None else expiries
     hold = held or {}
     keys = (
         set(desired.access)
@@ -188,7 +179,7 @@ def make_plan(
             lowers = change.action in ("remove", "cancel_invitation") or (
                 change.action == "update" and _is_lower(policy, change)
             )
-            if lowers and key in hold and change.cause != "expired":
+            if lowers and key in hold:
                 kept.append(Kept(principal, target, change.before or "unknown", hold[key]))
             elif protected and lowers:
                 reason = (
@@ -205,20 +196,6 @@ def make_plan(
     return Plan(now, policy.org, tuple(changes), tuple(kept))
 
 
-def _expiries(
-    ended: Mapping[AccessKey, str],
-    proven: AbstractSet[Honoured] | None,
-    logged_ended: Mapping[AccessKey, str],
-) -> Mapping[AccessKey, str]:
-    """The ended grants whose removal is an expiry: all of them when proof is off."""
-    if proven is None:
-        return ended
-    found = {key: source for key, source in ended.items() if (source, *key) in proven}
-    for key, source in logged_ended.items():
-        found.setdefault(key, source)
-    return found
-
-
 def _ended_blindly(
     key: AccessKey, desired: DesiredState, ended: Mapping[AccessKey, str]
 ) -> list[Change]:
@@ -226,8 +203,8 @@ def _ended_blindly(
 
     Removing is idempotent on GitHub, so an ended grant's access is removed even when
     the current state is unknown. Nothing undeclared is removed and nothing is added,
-    because neither can be proven from a partial read; an ended grant that the audit log
-    does not show proven (see :func:`make_plan`) counts as undeclared here too.
+    because neither can be proven from a partial read; an ended grant that is not
+    proven (see :func:`make_plan`) counts as undeclared here too.
     """
     source = ended.get(key)
     if source is None or key in desired.access:

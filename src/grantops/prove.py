@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 
 from grantops import evidence, gitrepo
+from grantops.access import AccessKey
 from grantops.approval import (
     FLOOR,
     Approval,
@@ -49,7 +50,14 @@ from grantops.github.pulls import (
     merged_pull_for_commit,
     recent_merges,
 )
-from grantops.load import GRANTS_DIR, POLICY_PATH, Tree, load_grant_text, load_policy_text
+from grantops.load import (
+    GRANT_SUFFIXES,
+    GRANTS_DIR,
+    POLICY_PATH,
+    Tree,
+    load_grant_text,
+    load_policy_text,
+)
 from grantops.model import Grant, Policy, TeamRepoGrant, UserRepoGrant, UserTeamGrant
 
 
@@ -126,34 +134,55 @@ def grantee_of(grant: Grant) -> Grantee:
     return Grantee()
 
 
+PROOF_RESERVE = 200
+"""Requests of the rate-limit budget that judging the grants at HEAD leaves for reading
+and changing access: past it, a grant not yet judged stays undecided. Anyone who can
+push could otherwise spend the budget with a flood of unreviewed grant files."""
+
+EXPIRY_RESERVE = 20
+"""The same for judging ended versions, which expiries wait on: only the removals
+themselves need what is left."""
+
+
 class _Judge:
     """Judges files against one history, asking GitHub each question at most once."""
 
-    def __init__(self, root: Path, github: GitHub, repo: AccessRepo, key: bytes | None):
+    def __init__(
+        self, root: Path, github: GitHub, repo: AccessRepo, key: bytes | None, reserve: int
+    ):
         self.history = gitrepo.read_history(root, GRANTS_DIR)
         self.trusted = evidence.load(root, key)
         self.org = ""
         """The org whose teams are asked about; set once the policy chain is judged."""
         transport = github.transport
 
+        def budget(what: str) -> None:
+            left = transport.short_of(reserve)
+            if left is not None:
+                reason = f"only {left} requests of the rate limit are left, kept for changes"
+                raise GitHubError(what, None, reason)
+
         @cache
         def pull_for(sha: str) -> PullRequest | None:
+            budget(f"find the pull request of {sha[:7]}")
             return merged_pull_for_commit(transport, repo.owner, repo.name, sha, repo.branch)
 
         @cache
         def diff_of(number: int) -> dict[str, str]:
+            budget(f"list the files of PR #{number}")
             return changed_files(transport, repo.owner, repo.name, number)
 
         @cache
         def writes(login: str) -> bool:
+            budget(f"check whether {login} may write")
             return can_write(transport, repo.owner, repo.name, login)
 
         @cache
         def member(team: str, login: str) -> bool:
+            what = f"check {login} in team {team}"
             if not self.org:
-                raise GitHubError(
-                    f"check {login} in team {team}", None, "no proven policy names the org"
-                )
+                raise GitHubError(what, None, "no proven policy names the org")
+            budget(what)
             return is_team_member(transport, self.org, team, login)
 
         self.pull_for, self.diff_of = pull_for, diff_of
@@ -221,7 +250,7 @@ def prove(
     unproven, but grants are still judged: a run that may not add anything can still
     remove access whose proven grant has ended.
     """
-    judge_ = _Judge(root, github, repo, key)
+    judge_ = _Judge(root, github, repo, key, PROOF_RESERVE)
     policy, rules, history, trusted = _policy_chain(root, judge_)
     judge_.org = trusted.org if trusted else tree.policy.org if tree.policy else ""
     rewritten = _rewritten(github, repo, judge_.history)
@@ -240,6 +269,57 @@ def prove(
         for path, commit in (logged or {}).items()
     }
     return Proof(policy, grants, rules, history, trusted, versions)
+
+
+def prove_expiries(
+    root: Path,
+    github: GitHub,
+    repo: AccessRepo,
+    key: bytes | None,
+    rules: Rules,
+    org: str,
+    wanted: Collection[AccessKey],
+    now: datetime,
+) -> dict[AccessKey, str]:
+    """Which of ``wanted`` a proven grant version, now ended, gave: each with its file.
+
+    Every version of every grant file on the branch counts, not only the one at HEAD,
+    so an expiry rests on what git and the reviews say, never on a file or a log anyone
+    can edit: a grantee who edits, breaks or deletes their own grant file, or cuts the
+    audit log, cannot move the window a reviewed version set. Only versions that name
+    someone in ``wanted`` are read, newest first, and one proven version per access is
+    enough. A version proven only after its window closed still counts: a reviewer
+    approved that it was granted and has ended.
+    """
+    if not wanted:
+        return {}
+    judge_ = _Judge(root, github, repo, key, EXPIRY_RESERVE)
+    judge_.org = org
+    names = {principal.name.lower() for principal, _ in wanted}
+    versions = [
+        (path, step, step.after.blob)
+        for path, steps in sorted(judge_.history.steps.items())
+        if path != POLICY_PATH and path.endswith(GRANT_SUFFIXES)
+        for step in steps  # newest first
+        if step.after is not None and step.after.regular
+    ]
+    blobs = gitrepo.read_blobs(root, (blob for _, _, blob in versions))
+    found: dict[AccessKey, str] = {}
+    for path, step, blob in versions:
+        raw = blobs.get(blob, b"")
+        if not any(name in raw.decode("utf-8", "replace").lower() for name in names):
+            continue
+        grant, _ = load_grant_text(path, raw, None, now)
+        if grant is None or now < grant.expires:
+            continue
+        keys = [
+            (principal, target)
+            for principal, target, _level in grant.grantables(org)
+            if (principal, target) in wanted and (principal, target) not in found
+        ]
+        if keys and judge_.version(path, step, rules, grantee_of(grant)).approved:
+            found.update(dict.fromkeys(keys, path))
+    return found
 
 
 def _logged(

@@ -6,8 +6,7 @@ Reading, planning and applying stay separate steps, so ``plan`` never mutates an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from collections.abc import Set as AbstractSet
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -17,7 +16,7 @@ from grantops.audit.record import Recorder
 from grantops.github import GitHub, Outcome
 from grantops.load import Loaded
 from grantops.pipeline import Planning, build_plan
-from grantops.plan import Honoured, Plan
+from grantops.plan import Plan
 from grantops.state import ActualState
 
 
@@ -31,37 +30,51 @@ class LivePlan:
         return self.planning.plan
 
 
+ProveExpiries = Callable[[Collection[AccessKey]], Mapping[AccessKey, str]]
+"""Given access a plan would remove as undeclared, which of it a reviewed grant version
+gave that has ended (see :func:`grantops.prove.prove_expiries`)."""
+
+
 def plan_live(
     loaded: Loaded,
     github: GitHub,
     now: datetime,
     approvals: Mapping[str, Approval] | None = None,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
-    proven: AbstractSet[Honoured] = frozenset(),
-    logged_ended: Mapping[AccessKey, str] | None = None,
+    prove_expiries: ProveExpiries | None = None,
     held: Mapping[AccessKey, str] | None = None,
     limits: tuple[str, ...] = (),
+    first: Collection[Target] = (),
 ) -> LivePlan:
-    """Read GitHub, plan, and settle collaborators whose level is inherited.
+    """Read GitHub, plan, tell expiries from drift, and settle inherited levels.
 
-    GitHub reports a direct collaborator at the highest level of all their sources, so a
-    first plan may propose lowering someone whose higher level really comes from a team.
-    Only those few keys are checked (a handful of requests), then the plan is made again.
-    The other arguments go to :func:`build_plan` as given. Targets where access is due
-    to end are read first, so a read cut short by the rate limit still covers them.
+    1. Read, targets where access is due to end first (grants at HEAD that have ended,
+       and ``first``), so a read cut short by the rate limit still covers them.
+    2. Plan. With approval proof on (``approvals`` given), every removal starts out as
+       undeclared; ``prove_expiries`` is asked which of those access a reviewed grant
+       version gave that has ended, only for access that is really there (or on a target
+       that could not be read), so it costs requests only when something has to end.
+    3. GitHub reports a direct collaborator at the highest level of all their sources, so
+       the plan may propose lowering someone whose higher level really comes from a
+       team. Only those few keys are checked (a handful of requests).
+
+    The plan is made again after steps 2 and 3 when they found anything; the other
+    arguments go to :func:`build_plan` as given.
     """
-
-    first = {target for _, target in (logged_ended or {})}
-    first |= {target for (_, target), _ in _ended_at_head(loaded, now)}
-    read = github.read(loaded.policy, first=first)
+    due = {target for (_, target), _ in _ended_at_head(loaded, now)} | set(first)
+    read = github.read(loaded.policy, first=due)
     actual, limits = read.actual, (*limits, *read.limits)
+    expiries: Mapping[AccessKey, str] = {}
 
     def plan(actual: ActualState) -> Planning:
-        return build_plan(
-            loaded, actual, now, approvals, invitations_sent, proven, logged_ended, held, limits
-        )
+        return build_plan(loaded, actual, now, approvals, invitations_sent, expiries, held, limits)
 
     planning = plan(actual)
+    if approvals is not None and prove_expiries is not None:
+        wanted = _removed_as_drift(planning, actual)
+        expiries = prove_expiries(wanted) if wanted else {}
+        if expiries:
+            planning = plan(actual)
     levels = loaded.policy.levels
     suspects = [
         (c.principal, c.target)
@@ -77,6 +90,24 @@ def plan_live(
             actual = replace(actual, inherited=inherited)
             planning = plan(actual)
     return LivePlan(planning, actual)
+
+
+def _removed_as_drift(planning: Planning, actual: ActualState) -> set[AccessKey]:
+    """Access the plan removes as undeclared or changes, plus what may have to end blindly.
+
+    A lowered level is an expiry when the grant that gave the higher one has ended.
+
+    On a target that could not be read, nothing is known to be there; the access that
+    grant files at HEAD say has ended there is what could still be removed.
+    """
+    plan = planning.plan
+    lowered = {
+        (c.principal, c.target)
+        for c in (*plan.changes, *plan.withheld)
+        if c.action == "update" or (c.cause == "undeclared" and c.action != "add")
+    }
+    blind = {key for key in planning.desired.ended if key[1] in actual.unreadable}
+    return lowered | blind
 
 
 def _ended_at_head(loaded: Loaded, now: datetime) -> list[tuple[AccessKey, str]]:

@@ -8,13 +8,14 @@ lock, after the approval proof and the safety brakes have passed.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from grantops import actions, evidence, gitrepo, planfile, render, safety
-from grantops.access import AccessKey
+from grantops.access import AccessKey, Target
 from grantops.audit.keyed import key_from
 from grantops.audit.log import (
     LOG_PATH,
@@ -38,15 +39,15 @@ from grantops.commands.common import (
 )
 from grantops.commands.trail import finish
 from grantops.errors import InvalidInput, Problem, UnsafePlan, UsageError
-from grantops.expiry import held, logged_expiries, logged_versions
+from grantops.expiry import held, logged_versions
 from grantops.github import GitHub, Outcome
 from grantops.load import POLICY_PATH, Loaded, Tree, read_tree
 from grantops.lock import apply_lock
 from grantops.model import Policy
-from grantops.pipeline import Planning, build_plan
+from grantops.pipeline import Planning, build_plan, only_expiries
 from grantops.plan import Plan
-from grantops.prove import AccessRepo, Proof, prove
-from grantops.reconcile import apply_plan, plan_live
+from grantops.prove import AccessRepo, Proof, prove, prove_expiries
+from grantops.reconcile import ProveExpiries, apply_plan, plan_live
 from grantops.state import ActualState, actual_from_state, read_state_file
 
 
@@ -112,7 +113,9 @@ class _Run:
     error gives nothing, and the run goes on with the rest."""
     repo: AccessRepo | None = None
     events: list[Event] = field(default_factory=list)
-    """The audit log as read before this run."""
+    """The audit log as read before this run: the lines its checks vouch for."""
+    trusted: bool = True
+    """The log passed its checks, so what it says was sent or recorded can be relied on."""
 
 
 def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
@@ -134,34 +137,25 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         verdict = safety.check(
             loaded.policy, planning.desired, actual, planning.plan, args.allow_mass_removal
         )
+        planning = _braked(planning, verdict)
         return _Run(loaded, planning, actual, None, None, verdict, notes, tree.problems)
     github = github_client(args, io)
     try:
         repo = _access_repo(args, io)
-        trail = verify(args.root / LOG_PATH, key_from(io.environ))
-        if not trail.ok:
-            notes.append(
-                f"WARNING: {LOG_PATH}:{trail.bad_line} breaks the hash chain ({trail.reason}); "
-                "run grantops audit verify and find out who changed it"
+        key = key_from(io.environ)
+        trail = verify(args.root / LOG_PATH, key)
+        limits: tuple[str, ...] = ()
+        if not trail.trusted:
+            where = f"{LOG_PATH}:{trail.bad_line}" if trail.bad_line else LOG_PATH
+            limits = (
+                f"{where} fails its checks ({trail.reason}); only expiries until it is "
+                "repaired (run grantops audit verify and find out who changed it)",
             )
-        elif not trail.trusted:
-            notes.append(
-                f"WARNING: {LOG_PATH} is not anchored ({trail.reason}); "
-                "run grantops audit verify and find out who changed it"
-            )
-        claimed = honoured_grantables(trail.events)
+        # Only lines the log's checks vouch for may inform a decision.
+        events = trail.events if trail.anchored is not False else []
         proof = None
         if repo is not None:
-            proof = prove(
-                args.root,
-                tree,
-                now,
-                github,
-                repo,
-                key_from(io.environ),
-                ended={path for path, _, _ in claimed},
-                logged=logged_versions(trail.events),
-            )
+            proof = prove(args.root, tree, now, github, repo, key, logged=logged_versions(events))
             if proof.off:
                 notes.append(
                     "WARNING: approval.required is 0 (in a reviewed policy): approval proof "
@@ -173,23 +167,19 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
                 "preview: every grant is assumed approved, as this pull request's will be "
                 "once it is reviewed and merged"
             )
-        policy, limits = _planning_policy(tree, proof)
+        policy, limited = _planning_policy(tree, proof)
         loaded = Loaded(policy, tree.grants, tree.warnings)
-        # The log can be written by anyone who can push: an ended grant's removal counts
-        # as an expiry only when its file, as it stands, is still proven reviewed, or when
-        # the newest version the log names is (see grantops.expiry).
-        proven = frozenset(h for h in claimed if proof is not None and _approved(proof, h[0]))
         checked = proof is not None and not proof.off
         live = plan_live(
             loaded,
             github,
             now,
             proof.grants if proof is not None and checked else None,
-            invitations_sent(trail.events),
-            proven,
-            logged_expiries(proof.logged, claimed, policy.org, now) if proof else None,
-            _holds(proof, policy, now) if proof is not None and checked else None,
-            limits,
+            invitations_sent(events),
+            _expiry_prover(args.root, github, repo, key, proof, policy, now),
+            _holds(proof, policy, now, trail.anchored is True) if proof and checked else None,
+            (*limited, *limits),
+            first=_logged_targets(events, policy.org),
         )
     except BaseException:
         github.close()
@@ -199,7 +189,7 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
     )
     return _Run(
         loaded,
-        live.planning,
+        _braked(live.planning, verdict),
         live.actual,
         github,
         proof,
@@ -207,8 +197,48 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         notes,
         tree.problems,
         repo,
-        trail.events,
+        events,
+        trail.trusted,
     )
+
+
+def _braked(planning: Planning, verdict: safety.Verdict) -> Planning:
+    """When the brakes refuse the plan, access whose proven grant has ended still ends.
+
+    The brakes guard against removing what nobody meant to remove; an expiry is meant.
+    Anyone who can delete others' grant files could otherwise stop every expiry.
+    """
+    if verdict.safe or planning.plan.limits:  # already only expiries
+        return planning
+    refused = "; ".join(r.message for r in verdict.refusals)
+    reason = f"the removal brakes refused the plan ({refused}); only expiries were planned"
+    return replace(planning, plan=only_expiries(planning.plan, (reason,)))
+
+
+def _expiry_prover(
+    root: Path,
+    github: GitHub,
+    repo: AccessRepo | None,
+    key: bytes | None,
+    proof: Proof | None,
+    policy: Policy,
+    now: datetime,
+) -> ProveExpiries | None:
+    if repo is None or proof is None or proof.off:
+        return None
+
+    def prove_ended(wanted: Collection[AccessKey]) -> Mapping[AccessKey, str]:
+        return prove_expiries(root, github, repo, key, proof.rules, policy.org, wanted, now)
+
+    return prove_ended
+
+
+def _logged_targets(events: list[Event], org: str) -> set[Target]:
+    """Where logged grants gave access: read first, since access may have to end there.
+
+    Only an order of reading; what ends is decided from git and the reviews.
+    """
+    return {target for _, _, target in honoured_grantables(events) if target.org == org}
 
 
 def _planning_policy(tree: Tree, proof: Proof | None) -> tuple[Policy, tuple[str, ...]]:
@@ -216,7 +246,9 @@ def _planning_policy(tree: Tree, proof: Proof | None) -> tuple[Policy, tuple[str
 
     A policy that is not proven reviewed must not decide anything new, but it must not
     stop access from ending either: the run then plans with the newest proven version
-    and makes only expiries (removals of access whose proven grant has ended).
+    and makes only expiries (removals of access whose proven grant has ended). When no
+    version is proven at all, the file as it stands gives the org and scope, but none of
+    its protected accounts or baseline: either could shield someone's ended grant.
     """
     if proof is None or proof.policy.approved:
         if tree.policy is None:
@@ -225,23 +257,22 @@ def _planning_policy(tree: Tree, proof: Proof | None) -> tuple[Policy, tuple[str
     reason = f"{POLICY_PATH} is not proven reviewed ({proof.policy.reason})"
     if tree.policy is None:
         reason = f"{POLICY_PATH} is invalid (see the problems above)"
-    policy = proof.trusted or tree.policy
-    if policy is None:
+    if proof.trusted is not None:
+        return proof.trusted, (
+            f"{reason}; only expiries were planned, with its newest proven version",
+        )
+    if tree.policy is None:
         raise InvalidInput(list(tree.problems))
-    used = (
-        "its newest proven version" if proof.trusted else "it as it stands (no version is proven)"
+    bare = Policy.model_validate({**tree.policy.model_dump(), "protected": [], "baseline": []})
+    return bare, (
+        f"{reason}; only expiries were planned, with it as it stands but without its "
+        "protected accounts and baseline (no version is proven)",
     )
-    return policy, (f"{reason}; only expiries were planned, with {used}",)
 
 
-def _holds(proof: Proof, policy: Policy, now: datetime) -> dict[AccessKey, str]:
-    holds = held(proof.grants, proof.logged, policy.org, now)
+def _holds(proof: Proof, policy: Policy, now: datetime, vouched: bool) -> dict[AccessKey, str]:
+    holds = held(proof.grants, proof.logged, policy.org, now, vouched)
     return {key: hold.reason for key, hold in holds.items()}
-
-
-def _approved(proof: Proof, path: str) -> bool:
-    verdict = proof.grants.get(path)
-    return proof.off or (verdict is not None and verdict.approved)
 
 
 def _access_repo(args: argparse.Namespace, io: Io) -> AccessRepo | None:
@@ -309,10 +340,6 @@ def _withheld_text(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def _unsafe(run: _Run) -> bool:
-    return not run.verdict.safe
-
-
 def _exit_code(run: _Run, failed: bool = False) -> int:
     """3 when the run was limited to expiries; 1 for any other part it could not do
     (a file with an error, a review it could not check, a target it could not read)."""
@@ -337,8 +364,6 @@ def run_plan(args: argparse.Namespace, now: datetime, io: Io) -> int:
             args.out, run.planning.plan, planfile.actual_digest(run.loaded.policy, run.actual)
         )
         io.err(f"wrote {args.out}: apply it with grantops apply --plan {args.out} --yes")
-    if _unsafe(run):
-        return EXIT_UNSAFE
     code = _exit_code(run)
     if code == EXIT_OK and args.detailed_exitcode and run.planning.plan.changes:
         return EXIT_CHANGES
@@ -358,11 +383,6 @@ def run_apply(args: argparse.Namespace, now: datetime, io: Io) -> int:
 def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: GitHub) -> int:
     plan = run.planning.plan
     _show(io, args, run)
-    if _unsafe(run):
-        if args.json:
-            io.json(_document(run, {"applied": False}))
-        io.err("Nothing was changed.")
-        return EXIT_UNSAFE
     if args.plan is not None:
         planfile.verify(args.plan, plan, planfile.actual_digest(run.loaded.policy, run.actual))
     if not args.yes:
@@ -380,7 +400,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
             lambda: datetime.now(UTC),
         )
         recorder.run_start(plan, run.verdict, [*run.notes, *(f"limited: {x}" for x in plan.limits)])
-        if run.proof is not None:
+        if run.proof is not None and run.trusted:
             recorder.approvals(run.loaded.grants, run.proof.grants, run.events, plan.org)
         if plan.changes and not args.json:
             io.out("\nApplying:")
@@ -400,6 +420,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
             outcomes=outcomes,
             recorder=recorder,
             events=run.events,
+            trusted=run.trusted,
         )
         recorder.run_end(outcomes)
     if run.proof is not None:

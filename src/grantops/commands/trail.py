@@ -64,7 +64,14 @@ def finish(
     outcomes: Sequence[Outcome],
     recorder: Recorder,
     events: Sequence[Event],
+    trusted: bool = True,
 ) -> Finished:
+    """Post due notices, record what grantees did, and write the report.
+
+    With a log that fails its checks (``trusted`` False), what it says was sent or
+    recorded cannot be relied on: no notice is posted and no activity recorded, so a
+    broken log neither spams pull requests nor makes every run write to it.
+    """
     policy = loaded.policy
     honoured = {
         g.path
@@ -76,7 +83,7 @@ def finish(
     logged = [*events, *recorder.written]  # the log as it stands, without reading it again
     records = grant_records(loaded.grants, logged, policy.org, honoured)
     sent = 0
-    if policy.notify is not None and repo is not None:
+    if policy.notify is not None and repo is not None and trusted:
         failed = frozenset(
             o.change.source for o in outcomes if o.result == "failed" and o.change.source
         )
@@ -105,8 +112,10 @@ def finish(
                 text=notice.text,
             )
             sent += 1
-    activity = _activity(
-        records, [*events, *recorder.written], now, policy.org, github, recorder, io
+    activity = (
+        _activity(records, [*events, *recorder.written], now, policy.org, github, recorder, io)
+        if trusted
+        else {}
     )
     data = ReportInput(
         now=now,
