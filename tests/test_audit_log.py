@@ -203,3 +203,38 @@ def test_audit_report_formats(tmp_path: Path) -> None:
     )
     assert "| user:dana    | pull (invited) | repo:acme/ledger" in out
     assert "2026-11-29T12:00:00Z | 2026-11-29T17:00:00Z" in out  # clipped to the window
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"event": "run-start", "run": ["x"]},
+        {"event": "change-started", "change_id": {"x": 1}},
+        {"event": "invitation-sent", "source": ["grants/g.yaml"]},
+        {"event": "grant-unapproved", "reason": 7},
+        {"event": "grant-approved", "pull": "2"},
+        {"event": "grant-approved", "pull": True},
+        {"event": "grant-approved", "grantables": "user:octocat"},
+    ],
+)
+def test_a_field_of_the_wrong_type_breaks_the_chain_instead_of_a_run(
+    tmp_path: Path, line: dict[str, object]
+) -> None:
+    """Well chained, but a list where a name belongs: a break, never a crash later."""
+    path = _log(tmp_path, 2)
+    AuditLog(path).append({"ts": "2026-11-30T12:00:09Z", **line})
+    result = verify(path)
+    assert not result.ok and result.bad_line == 3
+    assert "has the wrong type" in result.reason
+    assert len(result.events) == 2
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\r"])
+def test_a_line_separator_inside_a_value_does_not_split_the_line(
+    tmp_path: Path, separator: str
+) -> None:
+    path = _log(tmp_path, 1)
+    AuditLog(path).append({"ts": "t", "event": "change-started", "source": f"a{separator}b"})
+    AuditLog(path).append({"ts": "t", "event": "run-end"})  # chains onto the whole line
+    assert verify(path).ok
+    assert [e["event"] for e in read_events(path)] == ["access-added", "change-started", "run-end"]

@@ -106,7 +106,8 @@ def _sync_directory(path: Path) -> None:
 def _lines(path: Path) -> list[str]:
     if not path.exists():
         return []
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    # "\n" only: str.splitlines() would also split at U+2028 or U+0085 inside a value
+    return [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
 
 
 def _entry(line: str) -> Event:
@@ -121,7 +122,7 @@ def read_events(path: Path) -> list[Event]:
     """Every event of a log that verifies (call :func:`verify` first when it matters)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 
 @dataclass(frozen=True)
@@ -206,11 +207,62 @@ def _check_line(line: str, prev: str) -> str | None:
         return "not a complete JSON object (edited or truncated)"
     if not isinstance(event, dict) or "hash" not in event or "prev" not in event:
         return "not a log entry (no prev/hash)"
+    wrong = _wrong_types(event)
+    if wrong:
+        return f"not a log entry ({wrong} has the wrong type)"
     body = {k: v for k, v in event.items() if k not in ("hash", "mac")}
     if _digest(_canonical(body)) != event["hash"]:
         return "its content does not match its hash (the line was edited)"
     if event["prev"] != prev:
         return "it does not follow the line before it (lines were removed, inserted or reordered)"
+    return None
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(
+        (
+            "ts",
+            "run",
+            "event",
+            "now",
+            "org",
+            "source",
+            "commit",
+            "principal",
+            "target",
+            "from",
+            "to",
+            "cause",
+            "change_id",
+            "action",
+            "reason",
+            "detail",
+            "kind",
+            "text",
+            "expires",
+            "starts",
+            "merge_commit",
+            "author",
+            "prev",
+            "hash",
+            "mac",
+        ),
+        (str, type(None)),
+    ),
+    "pull": (int, type(None)),
+    "lines": (int,),
+    **dict.fromkeys(("approvers", "grantables", "notes", "mass_removal_override"), (list,)),
+    **dict.fromkeys(("planned", "results"), (dict,)),
+}
+"""What each field the log's readers use must hold. A line anyone pushed with a list
+where a name belongs must break the chain, not crash the run that would end access."""
+
+
+def _wrong_types(event: Event) -> str | None:
+    for name, value in event.items():
+        allowed = _FIELD_TYPES.get(name)
+        if allowed is not None and (isinstance(value, bool) or not isinstance(value, allowed)):
+            return f"'{name}'"
     return None
 
 
