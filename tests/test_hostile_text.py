@@ -374,3 +374,18 @@ def test_notices_mention_grantee_users_and_the_author_never_a_team_unasked(
     grantables: list[tuple[str, str, str]], author: object, mention_teams: bool, addressed: str
 ) -> None:
     assert _notice(grantables, author, mention_teams) == addressed
+
+
+def test_a_crash_quoting_input_still_prints_safely(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug's traceback may quote a file's value; it goes out through the same guard."""
+
+    def crash(*_: object) -> int:
+        raise ValueError("bad value 'x\n::warning file=a::Reviewed by @acme/security'")
+
+    monkeypatch.setattr("grantops.commands.validate.run", crash)
+    code, out, err = run("validate", "--root", "/nonexistent")
+    assert code == 1
+    assert out == ""
+    assert "grantops: internal error (a bug)" in err
+    assert "Reviewed by @acme/security" in err  # shown, but defused
+    assert_log_safe(err)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
@@ -71,6 +72,11 @@ def main(
     except GrantopsError as exc:
         io.err(f"grantops: error: {exc}")
         return exc.exit_code
+    except Exception as exc:  # a bug: its traceback may quote input, so it goes out safely
+        for chunk in traceback.format_exception(exc):
+            io.err(chunk.rstrip("\n"))
+        io.err("grantops: internal error (a bug); please report it with the lines above")
+        return EXIT_ERROR
 
 
 def _dispatch(args: argparse.Namespace, now: datetime, io: Io) -> int:
