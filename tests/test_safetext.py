@@ -39,6 +39,7 @@ ZWSP, ZWJ = "\u200b", "\u200d"
         ("nul\x00 del\x7f c1\x85", "nul\\x00 del\\x7f c1\\x85"),
         ("line\u2028para\u2029", "line\\u2028para\\u2029"),
         ("\u202eevil\u2066", "\\u202eevil\\u2066"),
+        ("\ufeff::warning::x", "\\ufeff::warning::x"),  # a byte-order mark hides nothing
         ("naïve ✓ emoji 👍", "naïve ✓ emoji 👍"),
     ],
 )
@@ -106,12 +107,15 @@ def test_annotation_escaping_follows_the_toolkit(text: str, message: str, prop: 
         ("a|b|c", "a\\|b\\|c"),
         ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
         ("&lt;", "&amp;lt;"),
-        ("[click](http://evil)", "\\[click\\](http://evil)"),
+        ("[click](http://evil)", f"\\[click\\](http:{ZWJ}//evil)"),
+        ("see https://evil.example/x", f"see https:{ZWJ}//evil.example/x"),
+        ("or WWW.evil.example", f"or WWW{ZWJ}.evil.example"),
         ("**bold** _it_ ~~x~~ `code`", "\\*\\*bold\\*\\* \\_it\\_ \\~\\~x\\~\\~ \\`code\\`"),
         ("back\\slash", "back\\\\slash"),
         ("cc @acme/security and a@b.c", f"cc @{ZWJ}acme/security and a@{ZWJ}b.c"),
         ("one\ntwo", "one\\\\ntwo"),
-        ("#41 and PR #7", "#41 and PR #7"),
+        ("#41 and PR #7", f"#{ZWJ}41 and PR #{ZWJ}7"),  # no cross-reference
+        ("a#b", "a#b"),
     ],
 )
 def test_for_markdown_cell_makes_no_structure(text: str, cell: str) -> None:
@@ -164,6 +168,8 @@ def test_for_markdown_code_is_one_literal_span(text: str, cell: bool, code: str)
         ("\rab", "'\rab"),
         ("  =1+1", "'  =1+1"),
         ("\uff1d1+1", "'\uff1d1+1"),
+        ("\u00a0=1", "'\u00a0=1"),
+        ("\u3000+1", "'\u3000+1"),
         ("INC-4821 = hotfix", "INC-4821 = hotfix"),
         ("", ""),
     ],

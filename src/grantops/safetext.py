@@ -24,10 +24,11 @@ import secrets
 from typing import Any
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_INVISIBLE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
-"""C0 and C1 controls, DEL, Unicode line and paragraph separators, and bidi controls:
-each can end a line, drive the terminal (``\\x1b``) or make text read in another order
-than it is stored (``\\u202e``)."""
+_INVISIBLE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff{_BIDI}]")
+"""C0 and C1 controls, DEL, Unicode line and paragraph separators, the byte-order mark
+and bidi controls: each can end a line, drive the terminal (``\\x1b``), hide before a
+command (``\\ufeff``) or make text read in another order than it is stored
+(``\\u202e``)."""
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -44,6 +45,10 @@ _MENTION_BREAK = "\u200d"
 """Zero-width joiner after ``@``: GitHub mentions (and e-mail autolinks) need a letter
 or digit right after it, so nobody is notified, while the text reads the same."""
 _BLOCK_START = re.compile(r"^( *(?:[#+=-]|\d+[.)]))")
+_AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?<=#)(?=\d)")
+"""Where GitHub would turn plain text into a link or a cross-reference: a scheme's
+``://``, ``www.``, and ``#123`` (which also leaves a back-reference on that issue). A
+zero-width joiner there breaks each, and the text reads the same."""
 
 _FORMULA_START = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 """OWASP's CSV injection rule (with the full-width forms spreadsheets also accept)."""
@@ -122,8 +127,10 @@ def for_markdown_cell(text: str) -> str:
     """Untrusted text inside a line of Markdown, e.g. a table cell: it cannot end the
     line or the cell (``|``), open HTML (``<``, ``>`` and ``&`` become entities), a link
     or image (``[``, ``]``), a code span, emphasis or strike-through, nor mention
-    anyone (``@``). A cell holds only inline content, so nothing can start a block."""
-    return _MARKDOWN_INLINE.sub(lambda m: _markdown_char(m.group()), one_line(text))
+    anyone (``@``), and no URL or ``#123`` becomes a link. A cell holds only inline
+    content, so nothing can start a block."""
+    escaped = _MARKDOWN_INLINE.sub(lambda m: _markdown_char(m.group()), one_line(text))
+    return _AUTOLINK.sub(_MENTION_BREAK, escaped)
 
 
 def for_markdown(text: str) -> str:
@@ -154,9 +161,9 @@ def for_markdown_code(text: str, *, cell: bool = False) -> str:
 
 def for_csv(text: str) -> str:
     """A CSV cell that a spreadsheet will not run as a formula: OWASP's rule, a cell
-    starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return (spaces before it
-    included) gets a leading ``'``. Quoting is the ``csv`` module's job."""
-    if text.lstrip(" ")[:1] in _FORMULA_START:
+    starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return (any whitespace
+    before it included, Unicode spaces too) gets a leading ``'``. Quoting is the ``csv`` module's job."""
+    if text[:1] in _FORMULA_START or text.lstrip()[:1] in _FORMULA_START:
         return "'" + text
     return text
 
