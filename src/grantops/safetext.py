@@ -162,7 +162,8 @@ def for_markdown_code(text: str, *, cell: bool = False) -> str:
 def for_csv(text: str) -> str:
     """A CSV cell that a spreadsheet will not run as a formula: OWASP's rule, a cell
     starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return (any whitespace
-    before it included, Unicode spaces too) gets a leading ``'``. Quoting is the ``csv`` module's job."""
+    before it included, Unicode spaces too) gets a leading ``'``. Quoting is the
+    ``csv`` module's job."""
     if text[:1] in _FORMULA_START or text.lstrip()[:1] in _FORMULA_START:
         return "'" + text
     return text

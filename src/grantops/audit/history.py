@@ -88,17 +88,23 @@ def _rows(periods: list[Period]) -> list[list[str]]:
             p.source or "baseline",
             p.reason or "",
             p.approvers or "",
-            f"#{p.pull}" if p.pull else "",
+            _pull(p.pull),
         ]
         for p in periods
     ]
+
+
+def _pull(number: object) -> str:
+    """``#N`` for a pull request number (a link on GitHub); anything else shows nothing."""
+    return f"#{number}" if isinstance(number, int) and not isinstance(number, bool) else ""
 
 
 def markdown(periods: list[Period], since: datetime, until: datetime) -> str:
     title = f"# Access history {format_timestamp(since)} to {format_timestamp(until)}\n\n"
     if not periods:
         return title + "No access changes were recorded in this window.\n"
-    rows = [[for_markdown_cell(cell) for cell in row] for row in _rows(periods)]
+    # every cell is untrusted text but the last, the pull request's number
+    rows = [[*(for_markdown_cell(cell) for cell in row[:-1]), row[-1]] for row in _rows(periods)]
     table = tabulate(rows, headers=_HEADERS, tablefmt="github", disable_numparse=True)
     return title + table + "\n"
 

@@ -12,6 +12,7 @@ a commit title cannot add a heading, HTML, a link, a mention or a table cell.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -138,6 +139,11 @@ def _cell(text: object) -> str:
     return for_markdown_cell(str(text)) if text is not None else ""
 
 
+def _ref(text: str) -> str:
+    """A pull request ``#N`` or a commit sha, shown as GitHub links it; else plain text."""
+    return text if re.fullmatch(r"#\d+|[0-9a-f]{7,40}", text) else _cell(text)
+
+
 def _left(until: datetime, now: datetime) -> str:
     return format_duration(until - now) if until > now else "ended"
 
@@ -222,7 +228,7 @@ def render(data: ReportInput) -> str:
             format_timestamp(r.expires),
             _left(r.expires, now),
             _cell(", ".join(r.approvers)),
-            _cell(f"#{r.pull}") if r.pull else "",
+            f"#{r.pull}" if isinstance(r.pull, int) else "",  # a number: a link, not text
         ]
         for r in active
     ]
@@ -289,7 +295,7 @@ def render(data: ReportInput) -> str:
         lines.append(f"{window}; {_cell(record.reason)}; approved by {approvers}.\n")
         done = data.activity.get(record.source, [])
         rows = [
-            [_cell(target), _cell(a.kind), _cell(a.ref), _cell(a.title), _cell(a.at)]
+            [_cell(target), _cell(a.kind), _ref(a.ref), _cell(a.title), _cell(a.at)]
             for target, items in done
             for a in items
         ]
