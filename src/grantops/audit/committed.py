@@ -53,6 +53,9 @@ class Committed:
     checked: bool = True
     """False when the log is not in a git work tree (``note`` says so)."""
     note: str = ""
+    keyed: bool = False
+    """Some committed version carried a MAC: the log was anchored once, so a version
+    without any MAC is a rewrite, never a log from before the key."""
 
     @property
     def ok(self) -> bool:
@@ -68,7 +71,12 @@ class _Version:
 
 
 def check(path: Path) -> Committed:
-    """Check every committed version of ``path`` and the working copy against the one before."""
+    """Check every committed version of ``path`` and the working copy against the one before.
+
+    A log, or a folder holding it, that is a symbolic link is refused: git would follow
+    the link and check another file's history than the one that was cut.
+    """
+    linked_log(path)
     folder = path.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # the whole of audit/ may be gone
@@ -88,9 +96,11 @@ def check(path: Path) -> Committed:
     versions = _versions(folder, path.relative_to(folder).as_posix())
     rewrites: list[Rewrite] = []
     before = b""
+    keyed = False
     with _Blobs(folder) as blobs:
         for version in versions:
             after = b"" if version.blob is None else blobs.read(version.blob)
+            keyed = keyed or b'"mac":' in after
             found = _compare(before, after, version.commit, version.subject, version.blob)
             if found:
                 rewrites.append(found)
@@ -99,7 +109,17 @@ def check(path: Path) -> Committed:
     found = _compare(before, working or b"", None, "", None if working is None else "")
     if found:
         rewrites.append(found)
-    return Committed(len(versions), tuple(rewrites))
+    return Committed(len(versions), tuple(rewrites), keyed=keyed)
+
+
+def linked_log(path: Path) -> None:
+    """Raise when ``path`` or its folder is a symbolic link (the log must be a real file)."""
+    for part in (path, path.parent):
+        if part.is_symlink():
+            raise GitError(
+                f"{part} is a symbolic link: the audit log must be a regular file in a real "
+                "folder of the access repository"
+            )
 
 
 def _compare(

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from grantops.access import Principal, Target
+from grantops.audit.committed import linked_log
 from grantops.audit.keyed import KEY_VARIABLE, sign, signed
+from grantops.gitrepo import GitError
 from grantops.values import parse_timestamp
 
 LOG_PATH = "audit/log.jsonl"
@@ -75,6 +77,7 @@ class AuditLog:
             self.unanchored = len(lines)
 
     def append(self, event: Event) -> Event:
+        linked_log(self.path)  # never write a record through a link to somewhere else
         line = _seal(event, self._last, self.key)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
@@ -150,6 +153,10 @@ class Verification:
 
 def verify(path: Path, key: bytes | None = None) -> Verification:
     """Recompute the chain (and each MAC, given the key); name the first bad line and why."""
+    try:
+        linked_log(path)
+    except GitError as exc:
+        return Verification(False, 0, 1, str(exc), anchored=None if key is None else False)
     if not path.exists():
         return Verification(True, 0, anchored=None if key is None else True)
     text = path.read_bytes().decode("utf-8", errors="replace")

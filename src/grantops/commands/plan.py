@@ -16,6 +16,7 @@ from typing import Any
 
 from grantops import actions, evidence, gitrepo, planfile, render, safety
 from grantops.access import AccessKey, Target
+from grantops.audit import committed
 from grantops.audit.keyed import key_from
 from grantops.audit.log import (
     LOG_PATH,
@@ -41,6 +42,7 @@ from grantops.commands.trail import finish
 from grantops.errors import InvalidInput, Problem, UnsafePlan, UsageError
 from grantops.expiry import held, logged_versions
 from grantops.github import GitHub, Outcome
+from grantops.gitrepo import GitError
 from grantops.load import POLICY_PATH, Loaded, Tree, read_tree
 from grantops.lock import apply_lock
 from grantops.model import Policy
@@ -116,6 +118,10 @@ class _Run:
     """The audit log as read before this run: the lines its checks vouch for."""
     trusted: bool = True
     """The log passed its checks, so what it says was sent or recorded can be relied on."""
+    log_key: bytes | None = None
+    """The key this run's log lines are MACed with. None for a log with no MAC that is
+    not a log from before the key: a keyed line after it would vouch for every line
+    above, so it would anchor whatever anyone pushed."""
 
 
 def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
@@ -144,15 +150,16 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         repo = _access_repo(args, io)
         key = key_from(io.environ)
         trail = verify(args.root / LOG_PATH, key)
+        first_keyed = trail.ok and trail.anchored is False and _before_the_key(args.root)
         limits: tuple[str, ...] = ()
-        if not trail.trusted:
+        if not trail.trusted and not first_keyed:
             where = f"{LOG_PATH}:{trail.bad_line}" if trail.bad_line else LOG_PATH
             limits = (
                 f"{where} fails its checks ({trail.reason}); only expiries until it is "
                 "repaired (run grantops audit verify and find out who changed it)",
             )
         # Only lines the log's checks vouch for may inform a decision.
-        events = trail.events if trail.anchored is not False else []
+        events = trail.events if trail.anchored is not False or first_keyed else []
         proof = None
         if repo is not None:
             proof = prove(args.root, tree, now, github, repo, key, logged=logged_versions(events))
@@ -198,8 +205,19 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         tree.problems,
         repo,
         events,
-        trail.trusted,
+        trail.trusted or first_keyed,
+        key if trail.anchored is not False or first_keyed else None,
     )
+
+
+def _before_the_key(root: Path) -> bool:
+    """A log without any MAC is one from before the key was set (the first keyed run
+    anchors it) only when its git history is append-only and never held a MAC."""
+    try:
+        history = committed.check(root / LOG_PATH)
+    except GitError:
+        return False
+    return history.checked and history.ok and not history.keyed
 
 
 def _braked(planning: Planning, verdict: safety.Verdict) -> Planning:
@@ -395,7 +413,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
     with apply_lock(args.root, now):
         log_path = args.root / LOG_PATH
         recorder = Recorder(
-            AuditLog(log_path, key_from(io.environ)),
+            AuditLog(log_path, run.log_key),
             run_id(io.environ, now),
             lambda: datetime.now(UTC),
         )

@@ -1,0 +1,152 @@
+"""What runs do with an audit log someone with push access (but not the key) changed.
+
+The log's checks (the hash chain, the MACs made with ``GRANTOPS_EVIDENCE_KEY`` and its
+git history) make tampering visible; these tests hold the runs to what follows from
+that: a log that fails its checks informs no decision, is never anchored by a run, is
+not written to on idle runs, and posts no notice again. Real git histories, the
+sandbox GitHub and the CLI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from grantops.audit.log import LOG_PATH, verify
+from grantops.sandbox import Sandbox
+from grantops.sandbox.reviewed import ReviewedRepo
+
+from .data import GRANT, POLICY
+from .sandbox_fixtures import StartSandbox, access_env, reviewed, with_access_repo
+from .test_cli import run
+
+KEY = "the reconcile workflow's secret"
+OPEN_AT = "2026-11-30T12:00:00Z"
+LATER = "2026-12-01T12:00:00Z"
+
+
+def _apply(sandbox: Sandbox, repo: ReviewedRepo, now: str) -> tuple[int, str, str]:
+    argv = ["apply", "--root", str(repo.root), "--now", now, "--yes", "--mutation-interval", "0"]
+    return run(*argv, environ=access_env(sandbox.url, GRANTOPS_EVIDENCE_KEY=KEY))
+
+
+def _keyed_run(
+    start_sandbox: StartSandbox, tmp_path: Path, policy: str = POLICY
+) -> tuple[ReviewedRepo, Sandbox]:
+    """octocat's reviewed grant applied by a keyed run, and audit/ committed."""
+    repo = reviewed(tmp_path / "access", {"g.yaml": GRANT}, policy)
+    sandbox = start_sandbox(with_access_repo(repo))
+    code, _, err = _apply(sandbox, repo, OPEN_AT)
+    assert code == 0, err
+    _commit_audit(repo, "audit: reconcile run 1")
+    return repo, sandbox
+
+
+def _commit_audit(repo: ReviewedRepo, message: str) -> None:
+    repo.git("add", "-A", "audit")
+    repo.git("commit", "--quiet", "--allow-empty", "-m", message)
+
+
+def _log(repo: ReviewedRepo) -> Path:
+    return repo.root / LOG_PATH
+
+
+def _canonical(event: dict[str, Any]) -> str:
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _recomputed(events: list[dict[str, Any]]) -> str:
+    """A chain as someone without the key writes it: SHA-256 only, no MAC."""
+    prev, out = "0" * 64, []
+    for event in events:
+        body = {k: v for k, v in event.items() if k not in ("prev", "hash", "mac")}
+        body["prev"] = prev
+        body["hash"] = hashlib.sha256(_canonical(body).encode()).hexdigest()
+        line = _canonical(body)
+        out.append(line + "\n")
+        prev = hashlib.sha256(line.encode()).hexdigest()
+    return "".join(out)
+
+
+def _events(repo: ReviewedRepo) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in _log(repo).read_text().splitlines()]
+
+
+def test_a_log_rewritten_without_the_key_is_never_anchored_by_a_run(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo, sandbox = _keyed_run(start_sandbox, tmp_path)
+    forged = [
+        {**e, "approvers": ["mallory-friend"]} if e["event"] == "grant-approved" else e
+        for e in _events(repo)
+    ]
+    _log(repo).write_text(_recomputed(forged))
+    _commit_audit(repo, "audit: tidy")
+    code, out, err = _apply(sandbox, repo, LATER)  # octocat's grant has ended
+    assert code == 3, err
+    assert "Limited: audit/log.jsonl fails its checks" in err
+    assert "remove user:octocat" in out  # the expiry still happens ...
+    # ... and is recorded, but without a MAC: one would vouch for the forgery above it
+    trail = verify(_log(repo), KEY.encode())
+    assert trail.anchored is False and not trail.trusted
+    assert not any(e["event"] == "log-anchored" for e in _events(repo))
+    env = {"GRANTOPS_EVIDENCE_KEY": KEY}
+    assert run("audit", "verify", "--root", str(repo.root), environ=env)[0] == 1
+    code, out, _ = run(
+        "audit", "report", "--root", str(repo.root), "--since", "2026-11-01T00:00:00Z", environ=env
+    )
+    assert code == 1 and "mallory-friend" not in out
+
+
+def test_an_unkeyed_line_in_a_keyed_log_stops_notices_instead_of_repeating_them(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo, sandbox = _keyed_run(start_sandbox, tmp_path, POLICY + "notify:\n  before: 1h\n")
+    last = _log(repo).read_text().splitlines()[-1]
+    junk: dict[str, Any] = {"ts": OPEN_AT, "run": "x", "event": "note"}
+    junk["prev"] = hashlib.sha256(last.encode()).hexdigest()
+    junk["hash"] = hashlib.sha256(_canonical(junk).encode()).hexdigest()
+    with _log(repo).open("a") as handle:
+        handle.write(_canonical(junk) + "\n")
+    _commit_audit(repo, "audit: note")
+    posted = len(sandbox.state().repos["access"].comments)
+    for now in ("2026-11-30T17:30:00Z", "2026-11-30T17:35:00Z", "2026-11-30T17:40:00Z"):
+        code, _, err = _apply(sandbox, repo, now)
+        assert code == 3 and "fails its checks (it carries no MAC" in err
+    assert len(sandbox.state().repos["access"].comments) == posted  # no heads-up, three times
+
+
+def test_runs_on_a_broken_log_leave_audit_alone_when_idle(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo, sandbox = _keyed_run(start_sandbox, tmp_path)
+    _log(repo).write_text(_log(repo).read_text().replace('"org":"acme"', '"org":"acmf"', 1))
+    _commit_audit(repo, "audit: tamper")
+    for now in ("2026-11-30T12:15:00Z", "2026-11-30T12:30:00Z"):
+        code, out, err = _apply(sandbox, repo, now)
+        assert code == 3, err
+        assert "nothing new to record" in out
+        assert repo.git("status", "--porcelain", "--", "audit") == ""
+
+
+def test_an_audit_folder_that_is_a_link_fails_verify(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """git would follow the link and check another file's history than the one cut."""
+    repo, sandbox = _keyed_run(start_sandbox, tmp_path)
+    shadow = repo.root / "shadow"
+    shadow.mkdir()
+    (shadow / "log.jsonl").write_text("".join(_log(repo).read_text().splitlines(True)[:2]))
+    repo.git("rm", "-r", "--quiet", "audit")
+    (repo.root / "audit").symlink_to("shadow")
+    repo.git("add", "audit", "shadow")
+    repo.git("commit", "--quiet", "-m", "tidy: move audit files")
+    code, _, err = run(
+        "audit", "verify", "--root", str(repo.root), environ={"GRANTOPS_EVIDENCE_KEY": KEY}
+    )
+    assert code == 1 and "is a symbolic link" in err
+    code, _, err = _apply(sandbox, repo, LATER)  # an expiry is due, but it cannot be recorded
+    assert code != 0 and "is a symbolic link" in err
+    assert sandbox.state().repos["payments-api"].collaborators["octocat"] == "push"
