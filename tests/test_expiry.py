@@ -426,3 +426,19 @@ def test_with_no_proven_policy_its_protected_list_shields_nobody(
     assert "without its protected accounts and baseline" in document["limits"][0]
     assert _changes(document) == [OCTOCAT_ENDS]
     assert "octocat" not in _pushers(sandbox)
+
+
+def test_a_flood_of_unreviewed_grant_files_cannot_spend_the_budget_expiries_need(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """Each pushed file costs a lookup to judge; judging stops with budget to spare."""
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    decoy = TOMORROW.replace("octocat", "mallory").replace("payments-api", "ledger")
+    for n in range(300):  # one commit each: every one is its own lookup
+        repo.commit({f"grants/flood/{n:04d}.yaml": decoy}, "mallory", f"decoy {n}")
+    sandbox = _again(start_sandbox, sandbox, repo, rate_limit=400)
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 1, err  # most decoys are left undecided, and the run says so
+    assert "kept for changes" in json.dumps(document["unapproved"])
+    assert _changes(document) == [OCTOCAT_ENDS]
+    assert "octocat" not in _pushers(sandbox)
