@@ -20,6 +20,7 @@ from grantops.sandbox.reviewed import ReviewedRepo
 
 from .data import GRANT, POLICY
 from .sandbox_fixtures import StartSandbox, access_env, reviewed, with_access_repo
+from .test_audit_anchor import _canonical, _recompute
 from .test_cli import run
 
 KEY = "the reconcile workflow's secret"
@@ -53,23 +54,6 @@ def _log(repo: ReviewedRepo) -> Path:
     return repo.root / LOG_PATH
 
 
-def _canonical(event: dict[str, Any]) -> str:
-    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _recomputed(events: list[dict[str, Any]]) -> str:
-    """A chain as someone without the key writes it: SHA-256 only, no MAC."""
-    prev, out = "0" * 64, []
-    for event in events:
-        body = {k: v for k, v in event.items() if k not in ("prev", "hash", "mac")}
-        body["prev"] = prev
-        body["hash"] = hashlib.sha256(_canonical(body).encode()).hexdigest()
-        line = _canonical(body)
-        out.append(line + "\n")
-        prev = hashlib.sha256(line.encode()).hexdigest()
-    return "".join(out)
-
-
 def _events(repo: ReviewedRepo) -> list[dict[str, Any]]:
     return [json.loads(line) for line in _log(repo).read_text().splitlines()]
 
@@ -82,7 +66,7 @@ def test_a_log_rewritten_without_the_key_is_never_anchored_by_a_run(
         {**e, "approvers": ["mallory-friend"]} if e["event"] == "grant-approved" else e
         for e in _events(repo)
     ]
-    _log(repo).write_text(_recomputed(forged))
+    _log(repo).write_text(_recompute(forged))
     _commit_audit(repo, "audit: tidy")
     code, out, err = _apply(sandbox, repo, LATER)  # octocat's grant has ended
     assert code == 3, err
