@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from grantops.audit.log import LOG_PATH, verify
 from grantops.sandbox import Sandbox
@@ -134,3 +138,51 @@ def test_an_audit_folder_that_is_a_link_fails_verify(
     code, _, err = _apply(sandbox, repo, LATER)  # an expiry is due, but it cannot be recorded
     assert code != 0 and "is a symbolic link" in err
     assert sandbox.state().repos["payments-api"].collaborators["octocat"] == "push"
+
+
+def _replace_log(repo: ReviewedRepo, make: Callable[[Path], None]) -> None:
+    path = _log(repo)
+    repo.git("rm", "-r", "--quiet", "audit/log.jsonl")
+    make(path)
+    _commit_audit(repo, "audit: tidy")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda p: p.write_bytes(b'{"event":"run-start"}\xff\xfe\n'), id="not-utf8"),
+        pytest.param(lambda p: (p / "x").mkdir(parents=True), id="a-folder"),
+        pytest.param(
+            lambda p: (shutil.rmtree(p.parent), p.parent.write_text("x\n")), id="audit-is-a-file"
+        ),
+    ],
+)
+def test_a_damaged_log_is_reported_and_never_crashes_a_run(
+    start_sandbox: StartSandbox, tmp_path: Path, damage: Callable[[Path], object]
+) -> None:
+    repo, sandbox = _keyed_run(start_sandbox, tmp_path)
+    _replace_log(repo, lambda path: damage(path) and None)
+    env = {"GRANTOPS_EVIDENCE_KEY": KEY}
+    code, _, err = run("audit", "verify", "--root", str(repo.root), environ=env)
+    assert code == 1 and "Traceback" not in err
+    code, _, err = _apply(sandbox, repo, "2026-11-30T12:15:00Z")  # nothing to change
+    assert code == 3 and "Traceback" not in err, err
+    assert "Limited: audit/log.jsonl" in err
+
+
+def test_a_mac_that_is_not_ascii_is_no_mac(start_sandbox: StartSandbox, tmp_path: Path) -> None:
+    """compare_digest raises on other text; a pushed file must not crash keyed runs."""
+    repo, sandbox = _keyed_run(start_sandbox, tmp_path)
+    approvals = repo.root / "audit" / "approvals.json"
+    approvals.write_text(approvals.read_text().replace('"mac": "', '"mac": "\u00e9', 1))
+    events = _events(repo)
+    events[-1]["mac"] = "\u00e9"
+    body = {k: v for k, v in events[-1].items() if k != "hash"}
+    events[-1]["hash"] = hashlib.sha256(
+        _canonical({k: v for k, v in body.items() if k != "mac"}).encode()
+    ).hexdigest()
+    lines = _log(repo).read_text().splitlines(keepends=True)
+    _log(repo).write_text("".join(lines[:-1]) + _canonical(events[-1]) + "\n")
+    code, _, err = _apply(sandbox, repo, "2026-11-30T12:15:00Z")
+    assert code == 3 and "Traceback" not in err, err
+    assert "its MAC does not match" in err or "MAC" in err

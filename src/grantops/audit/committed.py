@@ -113,13 +113,24 @@ def check(path: Path) -> Committed:
 
 
 def linked_log(path: Path) -> None:
-    """Raise when ``path`` or its folder is a symbolic link (the log must be a real file)."""
-    for part in (path, path.parent):
+    """Raise unless the log is a regular file (or not there yet) in a real folder.
+
+    A symbolic link would make git check another file's history than the one that was
+    cut; a folder where the log belongs, or a file where its folder belongs, would crash
+    reading or writing it.
+    """
+    checks = ((path, "a regular file", Path.is_file), (path.parent, "a folder", Path.is_dir))
+    for part, want, is_right in checks:
         if part.is_symlink():
-            raise GitError(
-                f"{part} is a symbolic link: the audit log must be a regular file in a real "
-                "folder of the access repository"
-            )
+            found = "a symbolic link"
+        elif not part.exists() or is_right(part):
+            continue
+        else:
+            found = "something else"
+        raise GitError(
+            f"{part} is {found}, not {want}: the audit log must be a regular file in a real "
+            "folder of the access repository"
+        )
 
 
 def _compare(

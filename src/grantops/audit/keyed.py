@@ -28,5 +28,11 @@ def sign(key: bytes, message: bytes) -> str:
 
 
 def signed(key: bytes, message: bytes, mac: object) -> bool:
-    """Whether ``mac`` is the HMAC of ``message`` (compared in constant time)."""
-    return isinstance(mac, str) and hmac.compare_digest(mac, sign(key, message))
+    """Whether ``mac`` is the HMAC of ``message`` (compared in constant time).
+
+    Anything but an ASCII string is simply not a MAC: ``compare_digest`` raises on other
+    text, and a file anyone can push must never crash the run that reads it.
+    """
+    if not isinstance(mac, str) or not mac.isascii():
+        return False
+    return hmac.compare_digest(mac, sign(key, message))

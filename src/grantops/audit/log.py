@@ -69,7 +69,12 @@ class AuditLog:
 
     def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path, self.key = path, key
-        lines = _lines(path)
+        try:
+            linked_log(path)
+        except GitError:
+            lines = []  # unusable: append() says why, before the first change is made
+        else:
+            lines = _lines(path)
         self._last = _digest(lines[-1]) if lines else GENESIS
         self.unanchored = 0
         """Lines a keyed run should anchor: all of them, when none carries a MAC."""
@@ -77,7 +82,7 @@ class AuditLog:
             self.unanchored = len(lines)
 
     def append(self, event: Event) -> Event:
-        linked_log(self.path)  # never write a record through a link to somewhere else
+        linked_log(self.path)  # never write through a link, nor into something else
         line = _seal(event, self._last, self.key)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
@@ -109,8 +114,10 @@ def _sync_directory(path: Path) -> None:
 def _lines(path: Path) -> list[str]:
     if not path.exists():
         return []
-    # "\n" only: str.splitlines() would also split at U+2028 or U+0085 inside a value
-    return [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    # Read as verify reads: "\n" only (str.splitlines() would also split at U+2028 or
+    # U+0085 inside a value), and bytes that are not UTF-8 replaced, never a crash.
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    return [line for line in text.split("\n") if line.strip()]
 
 
 def _entry(line: str) -> Event:
@@ -125,7 +132,8 @@ def read_events(path: Path) -> list[Event]:
     """Every event of a log that verifies (call :func:`verify` first when it matters)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    return [json.loads(line) for line in text.split("\n") if line]
 
 
 @dataclass(frozen=True)

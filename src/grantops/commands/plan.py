@@ -441,7 +441,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
             trusted=run.trusted,
         )
         recorder.run_end(outcomes)
-    if run.proof is not None:
+    if run.proof is not None and run.trusted:  # a cache; never written into a broken audit/
         proven = [*run.proof.proven.values(), *run.proof.history]
         evidence.save(args.root, proven, key_from(io.environ))
     if args.json:

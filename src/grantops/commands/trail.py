@@ -129,7 +129,7 @@ def finish(
         activity=activity,
     )
     path = root / REPORT_PATH
-    if recorder.started or not path.exists():
+    if recorder.started or (trusted and not path.exists()):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(data), encoding="utf-8")
     if io.in_actions:
