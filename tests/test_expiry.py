@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 
 from grantops.audit.log import AuditLog
+from grantops.gitrepo import read_blobs
 from grantops.sandbox import FaultRule, Sandbox
 from grantops.sandbox.reviewed import ReviewedRepo
+from grantops.yamlfile import MAX_FILE_BYTES
 
 from .data import GRANT, POLICY
 from .sandbox_fixtures import BASE_STATE, StartSandbox, access_env, reviewed, with_access_repo
@@ -442,3 +444,88 @@ def test_a_flood_of_unreviewed_grant_files_cannot_spend_the_budget_expiries_need
     assert "kept for changes" in json.dumps(document["unapproved"])
     assert _changes(document) == [OCTOCAT_ENDS]
     assert "octocat" not in _pushers(sandbox)
+
+
+ESCAPED = {
+    "hex": GRANT.replace("user: octocat", 'user: "octo\\x63at"'),
+    "unicode": GRANT.replace("user: octocat", 'user: "\\u006fctocat"'),
+    "continuation": GRANT.replace("user: octocat", 'user: "octo\\\n  cat"'),
+}
+
+
+@pytest.mark.parametrize("form", sorted(ESCAPED))
+def test_a_login_spelt_with_escapes_still_ends_on_time(
+    start_sandbox: StartSandbox, tmp_path: Path, form: str
+) -> None:
+    """Versions are skipped unread only when no escape could spell the name."""
+    repo = reviewed(tmp_path / "access", {"g.yaml": ESCAPED[form]})
+    sandbox = start_sandbox(with_access_repo(repo))
+    assert _apply(sandbox, repo.root, OPEN_AT)[0] == 0
+    repo.commit(TIDY, "octocat", "Tidy")  # the run is limited: only expiries
+    sandbox = _again(start_sandbox, sandbox, repo)
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 3, err
+    assert _changes(document) == [OCTOCAT_ENDS]
+
+
+def test_a_reviewed_grant_merged_after_its_window_ended_gave_nothing(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """A harmless-looking PR of old, ended grants does not wave removals past the brakes."""
+    intruders = [f"intruder{n:02d}" for n in range(12)]
+    old = HUBOT.replace("2026-11-30T", "2026-11-29T")  # ended 29 November, 18:00
+    repo = reviewed(tmp_path / "access", {})
+    repo.merge(
+        {f"grants/{login}/old.yaml": old.replace("hubot", login) for login in intruders},
+        author="mallory",
+        approvers=["alice"],
+        merged_at="2026-11-30T08:00:00Z",
+    )
+    state = with_access_repo(repo)
+    state["members"] = [*state["members"], *intruders]
+    state["repos"]["ledger"] = {"collaborators": dict.fromkeys(intruders, "push")}
+    sandbox = start_sandbox(state)
+    code, document, err = _apply(sandbox, repo.root, OPEN_AT)
+    assert code == 3, err
+    assert document["limits"][0].startswith("the removal brakes refused the plan (12 undeclared")
+    assert {c["cause"] for c in document["withheld"]} == {"undeclared"}
+    assert sandbox.state().repos["ledger"].collaborators == dict.fromkeys(intruders, "push")
+
+
+def test_pushed_decoy_versions_are_judged_after_reviewed_ones(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """Sixty ended decoys naming the grantee, each a lookup, cannot crowd out the expiry."""
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    repo.commit(TIDY, "octocat", "Tidy")
+    decoy = GRANT.replace("2026-11-30T", "2026-11-29T")
+    for n in range(60):
+        repo.commit({"grants/aaa.yaml": decoy.replace("hotfix", f"hotfix {n}")}, "octocat", "d")
+    repo.commit({}, "octocat", "rm", remove=["grants/aaa.yaml"])
+    sandbox = _again(start_sandbox, sandbox, repo, rate_limit=60)
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 3, err
+    assert _changes(document) == [OCTOCAT_ENDS]
+    assert "octocat" not in _pushers(sandbox)
+
+
+def test_history_blobs_over_the_size_limit_are_never_read(tmp_path: Path) -> None:
+    repo = ReviewedRepo.create(tmp_path / "access")
+    small = repo.commit({"grants/a.yaml": GRANT}, "x", "small")
+    big = repo.commit({"grants/a.yaml": "x" * (MAX_FILE_BYTES + 1)}, "x", "big")
+    blobs = {sha: repo.git("rev-parse", f"{sha}:grants/a.yaml").strip() for sha in (small, big)}
+    read = read_blobs(repo.root, [*blobs.values(), "0" * 40], MAX_FILE_BYTES)
+    assert read == {blobs[small]: GRANT.encode()}
+
+
+def test_an_expiry_that_cannot_be_checked_is_said_and_counts_as_drift(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo, sandbox = _honoured(start_sandbox, tmp_path)
+    sandbox = _again(start_sandbox, sandbox, repo, faults=[_lookup_fails(repo, 2)])
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 1, err
+    assert "WARNING: could not check whether access ended: grants/g.yaml at" in err
+    assert _changes(document) == [
+        ("remove", "user:octocat", "repo:acme/payments-api", "undeclared")
+    ]

@@ -9,8 +9,8 @@ for it. Which version, and whether it was proven, comes from the audit log's
 from git and judged again (:class:`grantops.prove.Logged`).
 
 A log line can be written by anyone who can push, so a version counts only when it is
-proven again now, or, when that check failed too, when the log line is vouched for by
-``GRANTOPS_EVIDENCE_KEY`` (the log verifies and is anchored by its MACs). Whether
+proven again now, or, when that check failed too, when a line MACed with
+``GRANTOPS_EVIDENCE_KEY`` names it (lines from before the key was set do not count). Whether
 access has *ended* never depends on the log: see :func:`grantops.prove.prove_expiries`.
 """
 
@@ -50,21 +50,23 @@ def held(
     logged: Mapping[str, Logged],
     org: str,
     now: datetime,
-    vouched: bool,
+    vouched: Mapping[str, str],
 ) -> dict[AccessKey, Hold]:
     """Access kept because a grant's review could not be checked this run.
 
     Only for a verdict that is *undecided*, never for a refusal, and only for what the
     newest logged version of that file gives, while its window is open. That version
-    counts when it is proven again now, or when that check failed too and the log is
-    ``vouched`` for by the key.
+    counts when it is proven again now, or when that check failed too and a log line
+    the key vouches for names it (``vouched``: file -> commit, from the MACed part of
+    the log only).
     """
     kept: dict[AccessKey, Hold] = {}
     for path, verdict in sorted(verdicts.items()):
         version = logged.get(path)
         if not verdict.undecided or version is None or version.grant is None:
             continue
-        proven = version.verdict.approved or (version.verdict.undecided and vouched)
+        named = vouched.get(path) == version.commit
+        proven = version.verdict.approved or (version.verdict.undecided and named)
         if not proven or not version.grant.active_at(now):
             continue
         reason = (

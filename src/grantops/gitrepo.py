@@ -71,6 +71,10 @@ class Step:
     parents: tuple[str, ...]
     before: Entry | None
     after: Entry | None
+    time: int = 0
+    """The commit's committer time (Unix seconds). For a version proven reviewed, GitHub
+    made that commit when it merged the pull request, so it says when the version
+    reached the branch."""
 
 
 @dataclass(frozen=True)
@@ -147,24 +151,30 @@ def read_history(root: Path, top: str) -> History:
         "--raw",
         "--no-renames",
         "--no-abbrev",
-        "--format=commit %H %P",
+        "--format=commit %H %ct %P",
         head,
         "--",
         top,
     )
-    commit, parents = "", tuple[str, ...]()
+    commit, parents, time = "", tuple[str, ...](), 0
     tokens = iter(log.split("\0"))
     for token in tokens:
         token = token.lstrip("\n")
         if token.startswith("commit "):
-            commit, *rest = token.removeprefix("commit ").split()
-            parents = tuple(rest)
+            commit, stamp, *rest = token.removeprefix("commit ").split()
+            parents, time = tuple(rest), int(stamp)
         elif token.startswith(":"):
             old_mode, new_mode, old_blob, new_blob, _status = token[1:].split()
             name = local(next(tokens, ""))
             if name is not None:
                 steps.setdefault(name, []).append(
-                    Step(commit, parents, _entry(old_mode, old_blob), _entry(new_mode, new_blob))
+                    Step(
+                        commit,
+                        parents,
+                        _entry(old_mode, old_blob),
+                        _entry(new_mode, new_blob),
+                        time,
+                    )
                 )
     status = _git(root, "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all")
     dirty = set()
@@ -191,24 +201,49 @@ def read_blob(root: Path, blob: str) -> bytes:
     return done.stdout
 
 
-def read_blobs(root: Path, blobs: Iterable[str]) -> dict[str, bytes]:
-    """The bytes of many blobs in one ``git cat-file --batch`` (earlier file versions)."""
-    wanted = sorted(set(blobs))
-    if not wanted:
-        return {}
+def read_blobs(root: Path, blobs: Iterable[str], max_size: int) -> dict[str, bytes]:
+    """The bytes of many blobs (earlier file versions), each at most ``max_size``.
+
+    Two ``git cat-file`` calls, whatever their number: one for the sizes, one for the
+    blobs small enough to read. A blob anyone pushed can be huge; it is never read.
+    """
+    unique = sorted(set(blobs))
+    sizes = _blob_sizes(root, unique)
+    wanted = [blob for blob in unique if 0 <= sizes.get(blob, -1) <= max_size]
+    return _blob_contents(_cat_file_raw(root, "--batch", wanted), wanted) if wanted else {}
+
+
+def _blob_sizes(root: Path, blobs: list[str]) -> dict[str, int]:
+    """``blob -> size`` from ``git cat-file --batch-check`` (blobs only)."""
+    sizes = {}
+    for line in _cat_file_raw(root, "--batch-check", blobs).decode().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            sizes[parts[0]] = int(parts[2])
+    return sizes
+
+
+def _cat_file_raw(root: Path, mode: str, blobs: list[str]) -> bytes:
+    if not blobs:
+        return b""
     try:
         done = subprocess.run(
-            ["git", "-C", str(root), "cat-file", "--batch"],
-            input="".join(f"{blob}\n" for blob in wanted).encode(),
+            ["git", "-C", str(root), "cat-file", mode],
+            input="".join(f"{blob}\n" for blob in blobs).encode(),
             capture_output=True,
             check=False,
         )
     except FileNotFoundError:
         raise GitError("git is not installed") from None
     if done.returncode != 0:
-        raise GitError(f"git cat-file --batch failed: {done.stderr.decode().strip()}")
+        raise GitError(f"git cat-file {mode} failed: {done.stderr.decode().strip()}")
+    return done.stdout
+
+
+def _blob_contents(out: bytes, wanted: list[str]) -> dict[str, bytes]:
+    """Split ``git cat-file --batch`` output: a header line, the content, a newline."""
     found: dict[str, bytes] = {}
-    out, at = done.stdout, 0
+    at = 0
     for blob in wanted:
         end = out.index(b"\n", at)
         header = out[at:end].split()

@@ -59,6 +59,7 @@ from grantops.load import (
     load_policy_text,
 )
 from grantops.model import Grant, Policy, TeamRepoGrant, UserRepoGrant, UserTeamGrant
+from grantops.yamlfile import MAX_FILE_BYTES
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,11 @@ class _Judge:
             budget(what)
             return is_team_member(transport, self.org, team, login)
 
-        self.pull_for, self.diff_of = pull_for, diff_of
+        def merges() -> dict[int, str]:
+            budget("list recently merged pull requests")
+            return recent_merges(transport, repo.owner, repo.name, repo.branch or "")
+
+        self.pull_for, self.diff_of, self.recent_merges = pull_for, diff_of, merges
         self.checks = Checks(
             can_write=lambda login: writes(login.lower()),
             in_team=lambda team, login: member(team.lower(), login.lower()),
@@ -271,6 +276,15 @@ def prove(
     return Proof(policy, grants, rules, history, trusted, versions)
 
 
+@dataclass(frozen=True)
+class Expiries:
+    """Access whose reviewed grant has ended (each with its file), and what was unsure."""
+
+    ended: dict[AccessKey, str]
+    unchecked: tuple[str, ...] = ()
+    """Ended versions that could not be judged (a lookup failed): their access stays."""
+
+
 def prove_expiries(
     root: Path,
     github: GitHub,
@@ -280,46 +294,81 @@ def prove_expiries(
     org: str,
     wanted: Collection[AccessKey],
     now: datetime,
-) -> dict[AccessKey, str]:
-    """Which of ``wanted`` a proven grant version, now ended, gave: each with its file.
+    logged: Collection[str] = (),
+) -> Expiries:
+    """Which of ``wanted`` a proven grant version gave that has since ended.
 
     Every version of every grant file on the branch counts, not only the one at HEAD,
     so an expiry rests on what git and the reviews say, never on a file or a log anyone
     can edit: a grantee who edits, breaks or deletes their own grant file, or cuts the
-    audit log, cannot move the window a reviewed version set. Only versions that name
-    someone in ``wanted`` are read, newest first, and one proven version per access is
-    enough. A version proven only after its window closed still counts: a reviewer
-    approved that it was granted and has ended.
+    audit log, cannot move the window a reviewed version set. A version counts when it
+    is proven reviewed, reached the branch (its commit, which GitHub made when merging)
+    before its window closed, and gave that access; one such version per access is
+    enough.
+
+    Cheap steps first: versions are read from git in two calls (none over the loader's
+    size limit), and only those that could name someone in ``wanted`` are parsed (the
+    name appears, or an escape could spell it). Then the judging, which costs requests:
+    versions the audit log names (``logged`` commits) first, then pull requests' merge
+    commits, newest first, so a flood of pushed decoys is judged last, if at all.
     """
     if not wanted:
-        return {}
+        return Expiries({})
     judge_ = _Judge(root, github, repo, key, EXPIRY_RESERVE)
     judge_.org = org
     names = {principal.name.lower() for principal, _ in wanted}
     versions = [
         (path, step, step.after.blob)
-        for path, steps in sorted(judge_.history.steps.items())
+        for path, steps in judge_.history.steps.items()
         if path != POLICY_PATH and path.endswith(GRANT_SUFFIXES)
-        for step in steps  # newest first
+        for step in steps
         if step.after is not None and step.after.regular
     ]
-    blobs = gitrepo.read_blobs(root, (blob for _, _, blob in versions))
-    found: dict[AccessKey, str] = {}
+    blobs = gitrepo.read_blobs(root, (blob for _, _, blob in versions), MAX_FILE_BYTES)
+    candidates: list[tuple[str, gitrepo.Step, Grant, list[AccessKey]]] = []
     for path, step, blob in versions:
-        raw = blobs.get(blob, b"")
-        if not any(name in raw.decode("utf-8", "replace").lower() for name in names):
+        raw = blobs.get(blob)
+        if raw is None:
+            continue
+        text = raw.decode("utf-8", "replace").lower()
+        if "\\" not in text and not any(name in text for name in names):
             continue
         grant, _ = load_grant_text(path, raw, None, now)
-        if grant is None or now < grant.expires:
+        if grant is None or now < grant.expires or step.time >= grant.expires.timestamp():
+            continue  # open, or only merged once its window had closed: it gave nothing
+        keys = [(p, t) for p, t, _level in grant.grantables(org) if (p, t) in wanted]
+        if keys:
+            candidates.append((path, step, grant, keys))
+    merges = _merge_commits(judge_, repo) if candidates else frozenset()
+    candidates.sort(
+        key=lambda c: (
+            c[1].commit not in logged,
+            c[1].commit not in merges,
+            judge_.history.position(c[1].commit) or 0,
+        )
+    )
+    found: dict[AccessKey, str] = {}
+    unchecked: list[str] = []
+    for path, step, grant, keys in candidates:
+        keys = [k for k in keys if k not in found]
+        if not keys:
             continue
-        keys = [
-            (principal, target)
-            for principal, target, _level in grant.grantables(org)
-            if (principal, target) in wanted and (principal, target) not in found
-        ]
-        if keys and judge_.version(path, step, rules, grantee_of(grant)).approved:
+        verdict = judge_.version(path, step, rules, grantee_of(grant))
+        if verdict.approved:
             found.update(dict.fromkeys(keys, path))
-    return found
+        elif verdict.undecided:
+            unchecked.append(f"{path} at {short(step.commit)}: {verdict.reason}")
+    return Expiries(found, tuple(unchecked))
+
+
+def _merge_commits(judge_: _Judge, repo: AccessRepo) -> frozenset[str]:
+    """The merge commits of recently merged pull requests (none when that cannot be read)."""
+    if repo.branch is None:
+        return frozenset()
+    try:
+        return frozenset(judge_.recent_merges().values())
+    except GitHubError:
+        return frozenset()
 
 
 def _logged(

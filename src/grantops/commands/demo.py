@@ -112,7 +112,13 @@ def write_access_repo(root: Path, now: datetime) -> ReviewedRepo:
             f"expires: {format_timestamp(now + timedelta(hours=grant.closes))}\n"
         )
         text = SCHEMA_LINE + grant.body + window
-        repo.merge({f"grants/{grant.path}": text}, author=grant.author, approvers=[grant.approver])
+        merged = format_timestamp(now + timedelta(hours=min(grant.opens, 0) - 1))
+        repo.merge(
+            {f"grants/{grant.path}": text},
+            author=grant.author,
+            approvers=[grant.approver],
+            merged_at=merged,  # reviewed and merged before its window opened
+        )
     return repo
 
 

@@ -22,6 +22,7 @@ from grantops.audit.log import (
     LOG_PATH,
     AuditLog,
     Event,
+    Verification,
     honoured_grantables,
     invitations_sent,
     verify,
@@ -122,6 +123,8 @@ class _Run:
     """The key this run's log lines are MACed with. None for a log with no MAC that is
     not a log from before the key: a keyed line after it would vouch for every line
     above, so it would anchor whatever anyone pushed."""
+    unchecked: bool = False
+    """Some ended grant version could not be judged, so its access was left in place."""
 
 
 def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
@@ -175,6 +178,7 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
                 "once it is reviewed and merged"
             )
         policy, limited = _planning_policy(tree, proof)
+        unchecked: list[str] = []
         loaded = Loaded(policy, tree.grants, tree.warnings)
         checked = proof is not None and not proof.off
         live = plan_live(
@@ -183,8 +187,8 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
             now,
             proof.grants if proof is not None and checked else None,
             invitations_sent(events),
-            _expiry_prover(args.root, github, repo, key, proof, policy, now),
-            _holds(proof, policy, now, trail.anchored is True) if proof and checked else None,
+            _expiry_prover(args.root, github, repo, key, proof, policy, now, unchecked),
+            _holds(proof, policy, now, _vouched(trail, events)) if proof and checked else None,
             (*limited, *limits),
             first=_logged_targets(events, policy.org),
         )
@@ -194,6 +198,7 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
     verdict = safety.check(
         loaded.policy, live.planning.desired, live.actual, live.plan, args.allow_mass_removal
     )
+    notes += [f"WARNING: could not check whether access ended: {why}" for why in unchecked]
     return _Run(
         loaded,
         _braked(live.planning, verdict),
@@ -207,6 +212,7 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         events,
         trail.trusted or first_keyed,
         key if trail.anchored is not False or first_keyed else None,
+        bool(unchecked),
     )
 
 
@@ -241,12 +247,20 @@ def _expiry_prover(
     proof: Proof | None,
     policy: Policy,
     now: datetime,
+    unchecked: list[str],
 ) -> ProveExpiries | None:
+    """How this run tells expiries from drift; ended versions it could not judge are
+    added to ``unchecked``, so the run can say so."""
     if repo is None or proof is None or proof.off:
         return None
+    logged = {version.commit for version in proof.logged.values()}
 
     def prove_ended(wanted: Collection[AccessKey]) -> Mapping[AccessKey, str]:
-        return prove_expiries(root, github, repo, key, proof.rules, policy.org, wanted, now)
+        found = prove_expiries(
+            root, github, repo, key, proof.rules, policy.org, wanted, now, logged
+        )
+        unchecked.extend(found.unchecked)
+        return found.ended
 
     return prove_ended
 
@@ -288,7 +302,16 @@ def _planning_policy(tree: Tree, proof: Proof | None) -> tuple[Policy, tuple[str
     )
 
 
-def _holds(proof: Proof, policy: Policy, now: datetime, vouched: bool) -> dict[AccessKey, str]:
+def _vouched(trail: Verification, events: list[Event]) -> dict[str, str]:
+    """The newest proven version of each grant file, as only MACed log lines name it."""
+    if trail.anchored is not True:
+        return {}
+    return logged_versions(events[(trail.anchored_from or 1) - 1 :])
+
+
+def _holds(
+    proof: Proof, policy: Policy, now: datetime, vouched: Mapping[str, str]
+) -> dict[AccessKey, str]:
     holds = held(proof.grants, proof.logged, policy.org, now, vouched)
     return {key: hold.reason for key, hold in holds.items()}
 
@@ -364,8 +387,8 @@ def _exit_code(run: _Run, failed: bool = False) -> int:
     if run.planning.plan.limits:
         return EXIT_UNSAFE
     errors = any(p.severity == "error" for p in run.problems)
-    unchecked = run.proof is not None and any(
-        verdict.undecided for verdict in run.proof.grants.values()
+    unchecked = run.unchecked or (
+        run.proof is not None and any(v.undecided for v in run.proof.grants.values())
     )
     return EXIT_ERROR if failed or errors or unchecked or run.actual.unreadable else EXIT_OK
 

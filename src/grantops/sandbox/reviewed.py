@@ -144,7 +144,7 @@ class ReviewedRepo:
         commits = self._commits_between("main", head, unlinked)
         changed = self._diff("main", head)
         self.git("switch", "--quiet", "main")
-        landed = self._land(branch, number, author, method)
+        landed = self._land(branch, number, author, method, merged_at)
         self.git("branch", "--quiet", "-D", branch)
         given = [ReviewState(user=a, state="APPROVED", commit_id=first) for a in stale_approvers]
         given += [ReviewState(user=a, state="APPROVED", commit_id=head) for a in approvers]
@@ -178,13 +178,21 @@ class ReviewedRepo:
             commits.append(CommitState(sha=sha, author=linked, committer=committer))
         return commits
 
-    def _land(self, branch: str, number: int, author: str, method: Method) -> list[str]:
-        """Put the branch on main as GitHub would; return the new commits on main."""
-        env = {**GITHUB, "GIT_AUTHOR_NAME": author}
+    def _land(
+        self, branch: str, number: int, author: str, method: Method, merged_at: str
+    ) -> list[str]:
+        """Put the branch on main as GitHub would; return the new commits on main.
+
+        GitHub makes those commits when it merges, so they are dated ``merged_at``: a
+        history that does not depend on the day the tests run.
+        """
+        github = {**GITHUB, "GIT_COMMITTER_DATE": merged_at}
+        env = {**github, "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_DATE": merged_at}
         env["GIT_AUTHOR_EMAIL"] = f"{author}@users.noreply.github.com"
         if method == "merge":
             message = f"Merge pull request #{number}"
-            self.git("merge", "--quiet", "--no-ff", "-m", message, branch, env=GITHUB)
+            merge_env = {**github, "GIT_AUTHOR_DATE": merged_at}
+            self.git("merge", "--quiet", "--no-ff", "-m", message, branch, env=merge_env)
             return [self.head()]
         if method == "squash":
             self.git("merge", "--quiet", "--squash", branch)
@@ -193,7 +201,7 @@ class ReviewedRepo:
         landed = []
         for sha in self.git("rev-list", "--reverse", f"main..{branch}").split():
             self.git("cherry-pick", "--quiet", "--allow-empty", "--keep-redundant-commits", sha)
-            self.git("commit", "--quiet", "--amend", "--allow-empty", "--no-edit", env=GITHUB)
+            self.git("commit", "--quiet", "--amend", "--allow-empty", "--no-edit", env=github)
             landed.append(self.head())
         return landed
 
