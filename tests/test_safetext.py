@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from grantops import safetext
 from grantops.safetext import (
     defuse_line,
     for_annotation,
@@ -20,9 +19,7 @@ from grantops.safetext import (
     for_markdown_cell,
     for_markdown_code,
     for_terminal,
-    new_token,
     one_line,
-    verbatim_block,
 )
 
 ZWSP, ZWJ = "\u200b", "\u200d"
@@ -194,26 +191,3 @@ def test_for_json_reads_back_exactly_and_is_safe_in_the_log(text: str) -> None:
     assert "##[" not in written
     assert all(not line.lstrip().startswith("::") for line in written.splitlines())
     assert for_log(written) == written
-
-
-def test_verbatim_block_stops_commands_until_the_token() -> None:
-    token = "0123456789abcdef"
-    block = verbatim_block("a\n::warning::x\tb\x1b", token)
-    assert block.split("\n") == [
-        f"::stop-commands::{token}",
-        "a",
-        "::warning::x\tb\\x1b",
-        f"::{token}::",
-    ]
-
-
-@pytest.mark.parametrize("token", ["short", "0123456789abcdef"])
-def test_verbatim_block_refuses_a_weak_or_known_token(token: str) -> None:
-    with pytest.raises(ValueError, match="fresh"):
-        verbatim_block("says ::0123456789abcdef:: to resume", token)
-
-
-def test_new_tokens_are_long_and_fresh() -> None:
-    first, second = new_token(), new_token()
-    assert len(first) == 32 and first != second
-    assert safetext.verbatim_block("x", first).endswith(f"::{first}::")

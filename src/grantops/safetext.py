@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from typing import Any
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -177,20 +176,3 @@ def for_json(document: Any) -> str:
     its JSON escape ``\\u0023`` there, which decodes to the same string.
     """
     return json.dumps(document, indent=2).replace(_LEGACY_COMMAND, "#\\u0023[")
-
-
-def new_token() -> str:
-    """A token nobody can guess, to resume workflow commands after :func:`verbatim_block`."""
-    return secrets.token_hex(16)
-
-
-def verbatim_block(text: str, token: str) -> str:
-    """Untrusted lines shown as they are in the Actions log, between
-    ``::stop-commands::TOKEN`` and ``::TOKEN::``: the runner reads no command until it
-    sees the token again, so the token must be fresh (:func:`new_token`) and absent from
-    ``text``. Line breaks and tabs stay; other control characters become visible
-    escapes, since the log viewer still obeys terminal escape sequences."""
-    if len(token) < 16 or token in text:
-        raise ValueError("the token must be a fresh new_token() that the text does not contain")
-    lines = [_visible(line, keep="\t") for line in text.split("\n")]
-    return "\n".join([f"::stop-commands::{token}", *lines, f"::{token}::"])
