@@ -247,6 +247,26 @@ def test_shallow_checkout_is_refused(start_sandbox: StartSandbox, tmp_path: Path
     assert "the checkout is shallow; approval proof needs full history (fetch-depth: 0)" in err
 
 
+def test_partial_clone_is_refused(start_sandbox: StartSandbox, tmp_path: Path) -> None:
+    """Blobs fetched lazily (or not at all) would leave versions unread or stall a run."""
+    repo = ReviewedRepo.create(tmp_path / "access")
+    repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
+    source = tmp_path / "source"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(repo.root), str(source)], check=True)
+    subprocess.run(
+        ["git", "-C", str(source), "config", "uploadpack.allowFilter", "true"], check=True
+    )
+    partial = tmp_path / "partial"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--filter=blob:none", f"file://{source}", str(partial)],
+        check=True,
+    )
+    sandbox = start_sandbox(with_access_repo(repo))
+    code, _, err = run("plan", "--root", str(partial), "--now", AT, environ=access_env(sandbox.url))
+    assert code == 1
+    assert "the checkout is a partial clone" in err
+
+
 def test_each_reviewers_latest_verdict_counts() -> None:
     pull = PullRequest(
         number=7,

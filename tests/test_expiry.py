@@ -20,6 +20,7 @@ from grantops.audit.log import AuditLog
 from grantops.gitrepo import read_blobs
 from grantops.sandbox import FaultRule, Sandbox
 from grantops.sandbox.reviewed import ReviewedRepo
+from grantops.state import CommitState, PullState, ReviewState
 from grantops.yamlfile import MAX_FILE_BYTES
 
 from .data import GRANT, POLICY
@@ -529,3 +530,65 @@ def test_an_expiry_that_cannot_be_checked_is_said_and_counts_as_drift(
     assert _changes(document) == [
         ("remove", "user:octocat", "repo:acme/payments-api", "undeclared")
     ]
+
+
+def _fast_forwarded(
+    repo: ReviewedRepo, files: dict[str, str], committed: str, merged_at: str
+) -> None:
+    """A reviewed PR 'merged' by pushing its approved head to main: GitHub marks it
+    merged (at ``merged_at``, by its clock) with its head as the merge commit, whose
+    date is whatever the pusher set (``committed``)."""
+    number = len(repo.pulls) + 1
+    repo.git("switch", "--quiet", "-c", f"pr-{number}")
+    head = repo.commit(files, "mallory", f"Grant request #{number}", date=committed)
+    repo.git("switch", "--quiet", "main")
+    repo.git("merge", "--quiet", "--ff-only", head)
+    repo.pulls.append(
+        PullState(
+            number=number,
+            author="mallory",
+            head_ref=f"pr-{number}",
+            head_sha=head,
+            merged_at=merged_at,
+            merge_commit_sha=head,
+            commits=[CommitState(sha=head, author="mallory", committer="mallory")],
+            reviews=[ReviewState(user="alice", state="APPROVED", commit_id=head)],
+            files={path: repo.git("rev-parse", f"{head}:{path}").strip() for path in files},
+        )
+    )
+    repo.writers.add("alice")
+
+
+def test_a_commit_dated_after_the_window_does_not_stop_the_expiry(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """When a version reached the branch is GitHub's merged_at, never a commit's date."""
+    repo = reviewed(tmp_path / "access", {})
+    mine = GRANT.replace("octocat", "hubot")
+    _fast_forwarded(repo, {"grants/g.yaml": mine}, "2026-12-31T00:00:00Z", "2026-11-30T08:00:00Z")
+    sandbox = start_sandbox(with_access_repo(repo))
+    assert _apply(sandbox, repo.root, OPEN_AT)[0] == 0
+    assert _pushers(sandbox)["hubot"] == "push"
+    repo.commit(TIDY, "hubot", "Tidy")
+    sandbox = _again(start_sandbox, sandbox, repo)
+    code, document, err = _apply(sandbox, repo.root, LATER)
+    assert code == 3, err
+    assert _changes(document) == [("remove", "user:hubot", "repo:acme/payments-api", "expired")]
+
+
+def test_a_commit_backdated_into_old_windows_does_not_make_expiries(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    intruders = [f"intruder{n:02d}" for n in range(12)]
+    old = HUBOT.replace("2026-11-30T", "2026-11-29T")  # ended 29 November, 18:00
+    repo = reviewed(tmp_path / "access", {})
+    files = {f"grants/{login}/old.yaml": old.replace("hubot", login) for login in intruders}
+    _fast_forwarded(repo, files, "2026-11-29T10:00:00Z", "2026-11-30T08:00:00Z")
+    state = with_access_repo(repo)
+    state["members"] = [*state["members"], *intruders]
+    state["repos"]["ledger"] = {"collaborators": dict.fromkeys(intruders, "push")}
+    sandbox = start_sandbox(state)
+    code, document, err = _apply(sandbox, repo.root, OPEN_AT)
+    assert code == 3, err
+    assert {c["cause"] for c in document["withheld"]} == {"undeclared"}
+    assert sandbox.state().repos["ledger"].collaborators == dict.fromkeys(intruders, "push")

@@ -76,6 +76,8 @@ class PullRequest:
     author: str
     head_sha: str
     merge_commit_sha: str | None
+    merged_at: str | None = None
+    """When GitHub merged it (its own clock: a commit's date is whatever the pusher set)."""
     commits: tuple[PullCommit, ...] = ()
     reviews: tuple[Review, ...] = ()  # chronological, as GitHub lists them
 
@@ -118,6 +120,9 @@ class Evidence:
     """Fingerprint of the :class:`Rules` it was judged by."""
     author: str | None = None
     """Who opened the pull request: told when the access it asked for starts and ends."""
+    merged_at: str | None = None
+    """When GitHub merged the pull request: a grant merged after its window closed never
+    gave anything, so its end is no expiry."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -129,6 +134,7 @@ class Evidence:
             "merge_commit": self.merge_commit,
             "rules": self.rules,
             "author": self.author,
+            "merged_at": self.merged_at,
         }
 
 
@@ -295,6 +301,7 @@ def judge(
         pull.merge_commit_sha,
         rules.fingerprint,
         pull.author,
+        pull.merged_at,
     )
     if len(counted) >= rules.required:
         return Approval(
@@ -313,8 +320,8 @@ def kept(evidence: Evidence | None, entry: Entry, step: Step, rules: Rules) -> A
     """Trust kept evidence for exactly this content, arrival and rules (else None)."""
     if evidence is None or (evidence.commit, evidence.blob) != (step.commit, entry.blob):
         return None
-    if evidence.rules != rules.fingerprint:
-        return None
+    if evidence.rules != rules.fingerprint or evidence.merged_at is None:
+        return None  # other rules, or kept before merge times were: judge it again
     approvers = ", ".join(evidence.approvers) or "nobody (none required)"
     return Approval(
         True, f"approved in PR #{evidence.pull} by {approvers} (kept evidence)", evidence

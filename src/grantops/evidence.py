@@ -50,13 +50,18 @@ def load(root: Path, key: bytes | None) -> Trusted:
                 approvers=tuple(str(a) for a in entry["approvers"]),
                 merge_commit=entry.get("merge_commit"),
                 rules=str(entry["rules"]),
-                author=entry.get("author"),
+                author=_text(entry.get("author")),
+                merged_at=_text(entry.get("merged_at")),
             )
         except (KeyError, TypeError, ValueError):
             continue
         if signed(key, _message(evidence), entry.get("mac")):
             trusted[evidence.path, evidence.commit] = evidence
     return trusted
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def save(root: Path, proven: Iterable[Evidence], key: bytes | None) -> bool:

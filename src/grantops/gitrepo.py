@@ -71,10 +71,6 @@ class Step:
     parents: tuple[str, ...]
     before: Entry | None
     after: Entry | None
-    time: int = 0
-    """The commit's committer time (Unix seconds). For a version proven reviewed, GitHub
-    made that commit when it merged the pull request, so it says when the version
-    reached the branch."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +122,11 @@ def read_history(root: Path, top: str) -> History:
         raise GitError(
             "the checkout is shallow; approval proof needs full history (fetch-depth: 0)"
         )
+    if _partial_clone(root):
+        raise GitError(
+            "the checkout is a partial clone; approval proof needs every version of every "
+            "file (check out without --filter)"
+        )
     prefix = _git(root, "rev-parse", "--show-prefix").strip()
     head = _git(root, "rev-parse", "--verify", "HEAD^{commit}").strip()
 
@@ -151,30 +152,24 @@ def read_history(root: Path, top: str) -> History:
         "--raw",
         "--no-renames",
         "--no-abbrev",
-        "--format=commit %H %ct %P",
+        "--format=commit %H %P",
         head,
         "--",
         top,
     )
-    commit, parents, time = "", tuple[str, ...](), 0
+    commit, parents = "", tuple[str, ...]()
     tokens = iter(log.split("\0"))
     for token in tokens:
         token = token.lstrip("\n")
         if token.startswith("commit "):
-            commit, stamp, *rest = token.removeprefix("commit ").split()
-            parents, time = tuple(rest), int(stamp)
+            commit, *rest = token.removeprefix("commit ").split()
+            parents = tuple(rest)
         elif token.startswith(":"):
             old_mode, new_mode, old_blob, new_blob, _status = token[1:].split()
             name = local(next(tokens, ""))
             if name is not None:
                 steps.setdefault(name, []).append(
-                    Step(
-                        commit,
-                        parents,
-                        _entry(old_mode, old_blob),
-                        _entry(new_mode, new_blob),
-                        time,
-                    )
+                    Step(commit, parents, _entry(old_mode, old_blob), _entry(new_mode, new_blob))
                 )
     status = _git(root, "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all")
     dirty = set()
@@ -282,6 +277,17 @@ def propose(root: Path, branch: str, paths: list[str], message: str, remote: str
     finally:
         _git(root, "switch", "--quiet", base)
     return base
+
+
+def _partial_clone(root: Path) -> bool:
+    """Whether blobs may be missing, to be fetched lazily (``git clone --filter``)."""
+    try:
+        found = _git(
+            root, "config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"
+        )
+    except GitError:
+        return False  # no such setting
+    return any(line.split()[-1:] != ["false"] for line in found.splitlines())
 
 
 def config(root: Path, key: str) -> str | None:

@@ -59,6 +59,7 @@ from grantops.load import (
     load_policy_text,
 )
 from grantops.model import Grant, Policy, TeamRepoGrant, UserRepoGrant, UserTeamGrant
+from grantops.values import parse_timestamp
 from grantops.yamlfile import MAX_FILE_BYTES
 
 
@@ -302,15 +303,15 @@ def prove_expiries(
     so an expiry rests on what git and the reviews say, never on a file or a log anyone
     can edit: a grantee who edits, breaks or deletes their own grant file, or cuts the
     audit log, cannot move the window a reviewed version set. A version counts when it
-    is proven reviewed, reached the branch (its commit, which GitHub made when merging)
-    before its window closed, and gave that access; one such version per access is
-    enough.
+    is proven reviewed, GitHub merged its pull request before its window closed, and it
+    gave that access; one such version per access is enough.
 
     Cheap steps first: versions are read from git in two calls (none over the loader's
     size limit), and only those that could name someone in ``wanted`` are parsed (the
-    name appears, or an escape could spell it). Then the judging, which costs requests:
-    versions the audit log names (``logged`` commits) first, then pull requests' merge
-    commits, newest first, so a flood of pushed decoys is judged last, if at all.
+    name appears, or an escape could spell it). Then the judging, which may cost
+    requests: versions with kept evidence first (free), then those the audit log names
+    (``logged`` commits), then pull requests' merge commits, newest first, so a flood
+    of pushed decoys is judged last, if at all.
     """
     if not wanted:
         return Expiries({})
@@ -334,14 +335,15 @@ def prove_expiries(
         if "\\" not in text and not any(name in text for name in names):
             continue
         grant, _ = load_grant_text(path, raw, None, now)
-        if grant is None or now < grant.expires or step.time >= grant.expires.timestamp():
-            continue  # open, or only merged once its window had closed: it gave nothing
+        if grant is None or now < grant.expires:
+            continue
         keys = [(p, t) for p, t, _level in grant.grantables(org) if (p, t) in wanted]
         if keys:
             candidates.append((path, step, grant, keys))
     merges = _merge_commits(judge_, repo) if candidates else frozenset()
     candidates.sort(
         key=lambda c: (
+            (c[0], c[1].commit) not in judge_.trusted,  # kept evidence: free to judge
             c[1].commit not in logged,
             c[1].commit not in merges,
             judge_.history.position(c[1].commit) or 0,
@@ -354,11 +356,23 @@ def prove_expiries(
         if not keys:
             continue
         verdict = judge_.version(path, step, rules, grantee_of(grant))
-        if verdict.approved:
+        if verdict.approved and _merged_before(verdict.evidence, grant.expires):
             found.update(dict.fromkeys(keys, path))
         elif verdict.undecided:
             unchecked.append(f"{path} at {short(step.commit)}: {verdict.reason}")
     return Expiries(found, tuple(unchecked))
+
+
+def _merged_before(evidence: Evidence | None, expires: datetime) -> bool:
+    """Whether GitHub merged the version's pull request before its window closed.
+
+    GitHub's ``merged_at``, not the commit's date: whoever pushes a commit sets that.
+    A grant merged only after it ended gave nobody anything.
+    """
+    try:
+        return evidence is not None and parse_timestamp(evidence.merged_at) < expires
+    except ValueError:
+        return False
 
 
 def _merge_commits(judge_: _Judge, repo: AccessRepo) -> frozenset[str]:

@@ -58,6 +58,7 @@ def merged_pull_for_commit(
         author=str(pull["user"]["login"]),
         head_sha=str(pull["head"]["sha"]),
         merge_commit_sha=pull.get("merge_commit_sha"),
+        merged_at=str(pull["merged_at"]),
         commits=tuple(
             PullCommit(str(c["sha"]), _login(c.get("author")), _login(c.get("committer")))
             for c in commits
