@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from grantops.audit.log import AuditLog
-from grantops.gitrepo import read_blobs
+from grantops.gitrepo import Blobs, blob_sizes
 from grantops.sandbox import FaultRule, Sandbox
 from grantops.sandbox.reviewed import ReviewedRepo
 from grantops.state import CommitState, PullState, ReviewState
@@ -520,13 +520,16 @@ def test_pushed_decoy_versions_are_judged_after_reviewed_ones(
     assert "octocat" not in _pushers(sandbox)
 
 
-def test_history_blobs_over_the_size_limit_are_never_read(tmp_path: Path) -> None:
+def test_history_blobs_are_sized_before_any_is_read(tmp_path: Path) -> None:
+    """Sizes come first, so a version bigger than any grant file is never read."""
     repo = ReviewedRepo.create(tmp_path / "access")
     small = repo.commit({"grants/a.yaml": GRANT}, "x", "small")
     big = repo.commit({"grants/a.yaml": "x" * (MAX_FILE_BYTES + 1)}, "x", "big")
     blobs = {sha: repo.git("rev-parse", f"{sha}:grants/a.yaml").strip() for sha in (small, big)}
-    read = read_blobs(repo.root, [*blobs.values(), "0" * 40], MAX_FILE_BYTES)
-    assert read == {blobs[small]: GRANT.encode()}
+    sizes = blob_sizes(repo.root, [*blobs.values(), "0" * 40])
+    assert sizes == {blobs[small]: len(GRANT), blobs[big]: MAX_FILE_BYTES + 1}
+    with Blobs(repo.root) as reader:
+        assert reader.read(blobs[small]) == GRANT.encode()
 
 
 def test_an_expiry_that_cannot_be_checked_is_said_and_counts_as_drift(

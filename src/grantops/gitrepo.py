@@ -196,58 +196,69 @@ def read_blob(root: Path, blob: str) -> bytes:
     return done.stdout
 
 
-def read_blobs(root: Path, blobs: Iterable[str], max_size: int) -> dict[str, bytes]:
-    """The bytes of many blobs (earlier file versions), each at most ``max_size``.
-
-    Two ``git cat-file`` calls, whatever their number: one for the sizes, one for the
-    blobs small enough to read. A blob anyone pushed can be huge; it is never read.
-    """
-    unique = sorted(set(blobs))
-    sizes = _blob_sizes(root, unique)
-    wanted = [blob for blob in unique if 0 <= sizes.get(blob, -1) <= max_size]
-    return _blob_contents(_cat_file_raw(root, "--batch", wanted), wanted) if wanted else {}
-
-
-def _blob_sizes(root: Path, blobs: list[str]) -> dict[str, int]:
-    """``blob -> size`` from ``git cat-file --batch-check`` (blobs only)."""
-    sizes = {}
-    for line in _cat_file_raw(root, "--batch-check", blobs).decode().splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[1] == "blob":
-            sizes[parts[0]] = int(parts[2])
-    return sizes
-
-
-def _cat_file_raw(root: Path, mode: str, blobs: list[str]) -> bytes:
-    if not blobs:
-        return b""
+def blob_sizes(root: Path, blobs: Iterable[str]) -> dict[str, int]:
+    """``blob -> size`` for each of ``blobs`` that is a blob (one ``git cat-file
+    --batch-check``), so a huge blob anyone pushed can be left unread."""
+    wanted = sorted(set(blobs))
+    if not wanted:
+        return {}
     try:
         done = subprocess.run(
-            ["git", "-C", str(root), "cat-file", mode],
-            input="".join(f"{blob}\n" for blob in blobs).encode(),
+            ["git", "-C", str(root), "cat-file", "--batch-check"],
+            input="".join(f"{blob}\n" for blob in wanted).encode(),
             capture_output=True,
             check=False,
         )
     except FileNotFoundError:
         raise GitError("git is not installed") from None
     if done.returncode != 0:
-        raise GitError(f"git cat-file {mode} failed: {done.stderr.decode().strip()}")
-    return done.stdout
+        raise GitError(f"git cat-file --batch-check failed: {done.stderr.decode().strip()}")
+    sizes = {}
+    for line in done.stdout.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            sizes[parts[0]] = int(parts[2])
+    return sizes
 
 
-def _blob_contents(out: bytes, wanted: list[str]) -> dict[str, bytes]:
-    """Split ``git cat-file --batch`` output: a header line, the content, a newline."""
-    found: dict[str, bytes] = {}
-    at = 0
-    for blob in wanted:
-        end = out.index(b"\n", at)
-        header = out[at:end].split()
-        at = end + 1
-        if len(header) == 3 and header[1] == b"blob":
-            size = int(header[2])
-            found[blob] = out[at : at + size]
-            at += size + 1  # the content, then a newline
-    return found
+class Blobs:
+    """One ``git cat-file --batch`` reading blobs one at a time, whatever their number:
+    each is read only when asked for, so memory holds one at a time."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Blobs:
+        try:
+            self.process = subprocess.Popen(
+                ["git", "-C", str(self.root), "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed") from None
+        return self
+
+    def read(self, blob: str) -> bytes:
+        assert self.process is not None and self.process.stdin and self.process.stdout
+        self.process.stdin.write(blob.encode() + b"\n")
+        self.process.stdin.flush()
+        header = self.process.stdout.readline().split()
+        if len(header) != 3 or header[1] != b"blob":
+            raise GitError(f"git cat-file could not read blob {blob[:12]}")
+        content = self.process.stdout.read(int(header[2]))
+        self.process.stdout.read(1)  # the newline after each object
+        return content
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            if self.process.stdin:
+                self.process.stdin.close()
+            if self.process.stdout:
+                self.process.stdout.close()
+            self.process.wait()
 
 
 def has_remote(root: Path, remote: str) -> bool:

@@ -325,21 +325,21 @@ def prove_expiries(
         for step in steps
         if step.after is not None and step.after.regular
     ]
-    blobs = gitrepo.read_blobs(root, (blob for _, _, blob in versions), MAX_FILE_BYTES)
+    sizes = gitrepo.blob_sizes(root, (blob for _, _, blob in versions))
     candidates: list[tuple[str, gitrepo.Step, Grant, list[AccessKey]]] = []
-    for path, step, blob in versions:
-        raw = blobs.get(blob)
-        if raw is None:
-            continue
-        text = raw.decode("utf-8", "replace").lower()
-        if "\\" not in text and not any(name in text for name in names):
-            continue
-        grant, _ = load_grant_text(path, raw, None, now)
-        if grant is None or now < grant.expires:
-            continue
-        keys = [(p, t) for p, t, _level in grant.grantables(org) if (p, t) in wanted]
-        if keys:
-            candidates.append((path, step, grant, keys))
+    parsed: dict[str, Grant | None] = {}
+    with gitrepo.Blobs(root) as reader:
+        for path, step, blob in versions:
+            if not 0 <= sizes.get(blob, -1) <= MAX_FILE_BYTES:
+                continue  # missing, or bigger than any grant file may be: never read
+            if blob not in parsed:
+                parsed[blob] = _naming(path, reader.read(blob), names, now)
+            grant = parsed[blob]
+            if grant is None or now < grant.expires:
+                continue
+            keys = [(p, t) for p, t, _level in grant.grantables(org) if (p, t) in wanted]
+            if keys:
+                candidates.append((path, step, grant, keys))
     merges = _merge_commits(judge_, repo) if candidates else frozenset()
     candidates.sort(
         key=lambda c: (
@@ -361,6 +361,15 @@ def prove_expiries(
         elif verdict.undecided:
             unchecked.append(f"{path} at {short(step.commit)}: {verdict.reason}")
     return Expiries(found, tuple(unchecked))
+
+
+def _naming(path: str, raw: bytes, names: Collection[str], now: datetime) -> Grant | None:
+    """The grant in ``raw`` when its text could name one of ``names`` (or an escape could
+    spell one); else None without parsing it."""
+    text = raw.decode("utf-8", "replace").lower()
+    if "\\" not in text and not any(name in text for name in names):
+        return None
+    return load_grant_text(path, raw, None, now)[0]
 
 
 def _merged_before(evidence: Evidence | None, expires: datetime) -> bool:

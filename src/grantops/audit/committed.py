@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from grantops.gitrepo import GitError
+from grantops.gitrepo import Blobs, GitError
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def check(path: Path) -> Committed:
     rewrites: list[Rewrite] = []
     before = b""
     keyed = False
-    with _Blobs(folder) as blobs:
+    with Blobs(folder) as blobs:
         for version in versions:
             after = b"" if version.blob is None else blobs.read(version.blob)
             keyed = keyed or b'"mac":' in after
@@ -181,45 +181,6 @@ def _versions(folder: Path, name: str) -> list[_Version]:
             blob = None if new_mode == "000000" else new_blob
             found.append(_Version(commit, subject, blob))
     return found
-
-
-class _Blobs:
-    """One ``git cat-file --batch`` reading blobs one at a time, whatever their number."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> _Blobs:
-        try:
-            self.process = subprocess.Popen(
-                ["git", "-C", str(self.folder), "cat-file", "--batch"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        except FileNotFoundError:
-            raise GitError("git is not installed") from None
-        return self
-
-    def read(self, blob: str) -> bytes:
-        assert self.process is not None and self.process.stdin and self.process.stdout
-        self.process.stdin.write(blob.encode() + b"\n")
-        self.process.stdin.flush()
-        header = self.process.stdout.readline().split()
-        if len(header) != 3 or header[1] != b"blob":
-            raise GitError(f"git cat-file could not read blob {blob[:12]}")
-        content = self.process.stdout.read(int(header[2]))
-        self.process.stdout.read(1)  # the newline after each object
-        return content
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            if self.process.stdin:
-                self.process.stdin.close()
-            if self.process.stdout:
-                self.process.stdout.close()
-            self.process.wait()
 
 
 def _git(folder: Path, *args: str, ok: tuple[int, ...] = (0,)) -> bytes:
