@@ -318,17 +318,14 @@ def invitations_sent(events: list[Event]) -> dict[tuple[Principal, Target, str |
 
 
 def honoured_grantables(events: Iterable[Event]) -> frozenset[tuple[str, Principal, Target]]:
-    """(grant file, principal, target) that a run proved reviewed while the grant still held.
+    """(grant file, principal, target) that a run logged as proven while the grant held.
 
-    Expiries never count toward the removal brakes, so ``expired`` has to mean what it
-    says: access that a reviewed grant gave and whose window has closed. A grant file
-    that merely *says* it has ended proves nothing: pushed straight to the branch already
-    expired, it could name anyone, and their removal would slip past the brakes. The log
-    knows better: apply writes ``grant-approved`` (with the file's ``grantables``) when
-    it first proves a grant. An entry counts only when the run that wrote it (its
-    ``run-start`` ``now``, else the event's ``ts``) was before the grant's ``expires``: a
-    grant proven after its window closed was never honoured. A grant proven before its
-    window opened counts, because apply does not log it again once it opens.
+    apply writes ``grant-approved`` (with the file's ``grantables``) when it first proves
+    a grant; an entry counts only when the run that wrote it (its ``run-start`` ``now``,
+    else the event's ``ts``) was before the grant's ``expires``. Anyone who can push can
+    write such a line, so this only tells a run where access may be about to end (read
+    those targets first); whether access has ended is decided from git and the reviews
+    (:func:`grantops.prove.prove_expiries`).
     """
     run_now: dict[object, object] = {}
     honoured: set[tuple[str, Principal, Target]] = set()
