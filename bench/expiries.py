@@ -2,7 +2,7 @@
 
 An access repository whose history holds N grant file versions (N/2 for other people,
 N/2 naming the grantee, all ended and pushed without review) plus the grantee's one
-reviewed, ended grant. ``prove_expiries`` is asked about the grantee's access, as a
+reviewed, ended grant. ``Prover.expiries`` is asked about the grantee's access, as a
 run is when that access would otherwise be removed as drift. Prints the time to read
 and sift the history, the requests made, and whether the reviewed version was found.
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from grantops.access import Principal, Target
 from grantops.github import GitHub, RetryPolicy
-from grantops.prove import AccessRepo, Rules, prove_expiries
+from grantops.prove import AccessRepo, Prover, Rules
 from grantops.sandbox import Sandbox, Settings
 from grantops.sandbox.reviewed import ReviewedRepo
 from grantops.state import StateFile
@@ -65,22 +65,14 @@ def main(versions: int) -> None:
             github = GitHub(sandbox.url, "token", retry=RetryPolicy(mutation_interval=0.0))
             wanted = {(Principal.user("octocat"), Target.repo("acme", "payments-api"))}
             started = time.perf_counter()
-            found = prove_expiries(
-                repo.root,
-                github,
-                AccessRepo("acme", "access", "main"),
-                None,
-                Rules(1, None),
-                "acme",
-                wanted,
-                NOW,
-            )
+            prover = Prover(repo.root, github, AccessRepo("acme", "access", "main"), None)
+            found = prover.expiries(Rules(1, None), "acme", wanted, NOW)
             took = time.perf_counter() - started
             github.close()
             requests = sum(v for k, v in sandbox.stats.items() if k != "total")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"history: {versions} grant versions (built in {built:.1f} s)")
-    print(f"prove_expiries: {took:.2f} s, {requests} requests, peak memory {peak:.0f} MiB")
+    print(f"expiries: {took:.2f} s, {requests} requests, peak memory {peak:.0f} MiB")
     sources = sorted(set(found.ended.values()))
     print(f"expiry proven by: {sources}; versions left unjudged: {len(found.unchecked)}")
 

@@ -165,6 +165,9 @@ def test_changing_ones_own_grant_file_does_not_stop_its_expiry(
     assert code == exit_code, err
     assert ("remove", "user:octocat", "repo:acme/payments-api", "expired") in _changes(document)
     assert "octocat" not in _pushers(sandbox)
+    # both steps of the proof share one listing of the access repository's pull requests
+    listings = [e for e in sandbox.exchanges if e.path == "/repos/acme/access/pulls"]
+    assert len(listings) == 1
 
 
 def test_a_version_the_log_names_must_itself_be_proven(

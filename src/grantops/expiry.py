@@ -11,7 +11,7 @@ from git and judged again (:class:`grantops.prove.Logged`).
 A log line can be written by anyone who can push, so a version counts only when it is
 proven again now, or, when that check failed too, when a line MACed with
 ``GRANTOPS_EVIDENCE_KEY`` names it (lines from before the key was set do not count). Whether
-access has *ended* never depends on the log: see :func:`grantops.prove.prove_expiries`.
+access has *ended* never depends on the log: see :meth:`grantops.prove.Prover.expiries`.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def build_plan(
 
     A grant open at ``now`` is honoured only with a positive verdict; one without any
     verdict is not (fail closed). With proof on, access is removed as ``expired`` only
-    when ``expiries`` (from :func:`grantops.prove.prove_expiries`) names it; otherwise it
+    when ``expiries`` (from :meth:`grantops.prove.Prover.expiries`) names it; otherwise it
     is ``undeclared`` and counts toward the brakes (none given: nothing is proven, fail
     closed). With proof off, every ended grant's removal is ``expired``: no review was
     checked for any grant, so none is singled out.

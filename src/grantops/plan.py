@@ -6,7 +6,7 @@ ever appear in a plan. Every change records its cause (``grant``, ``baseline``,
 people reading the plan both need to know *why* access moves. The brakes let
 ``expired`` pass, so with approval proof on it takes more than a grant file that says
 it has ended: a reviewed version of a grant must have given that access and ended
-(``expiries``, see :func:`grantops.prove.prove_expiries`).
+(``expiries``, see :meth:`grantops.prove.Prover.expiries`).
 """
 
 from __future__ import annotations

@@ -149,17 +149,18 @@ themselves need what is left."""
 class _Judge:
     """Judges files against one history, asking GitHub each question at most once."""
 
-    def __init__(
-        self, root: Path, github: GitHub, repo: AccessRepo, key: bytes | None, reserve: int
-    ):
+    def __init__(self, root: Path, github: GitHub, repo: AccessRepo, key: bytes | None):
         self.history = gitrepo.read_history(root, GRANTS_DIR)
         self.trusted = evidence.load(root, key)
         self.org = ""
         """The org whose teams are asked about; set once the policy chain is judged."""
         transport = github.transport
 
+        self.reserve = PROOF_RESERVE
+        """Requests of the rate limit to leave unspent: set per step of the proof."""
+
         def budget(what: str) -> None:
-            left = transport.short_of(reserve)
+            left = transport.short_of(self.reserve)
             if left is not None:
                 reason = f"only {left} requests of the rate limit are left, kept for changes"
                 raise GitHubError(what, None, reason)
@@ -187,6 +188,7 @@ class _Judge:
             budget(what)
             return is_team_member(transport, self.org, team, login)
 
+        @cache
         def merges() -> dict[int, str]:
             budget("list recently merged pull requests")
             return recent_merges(transport, repo.owner, repo.name, repo.branch or "")
@@ -235,48 +237,6 @@ class _Judge:
             return Approval(False, f"could not check who may approve: {exc}", undecided=True)
 
 
-def prove(
-    root: Path,
-    tree: Tree,
-    now: datetime,
-    github: GitHub,
-    repo: AccessRepo,
-    key: bytes | None,
-    ended: Collection[str] = (),
-    logged: Mapping[str, str] | None = None,
-) -> Proof:
-    """Judge the policy's chain of versions, then every grant open at ``now``.
-
-    ``ended`` names grant files that have closed but whose access the audit log says was
-    honoured: they are judged too, so a removal is an expiry only for a reviewed file.
-    ``logged`` gives, per grant file, the commit of the newest version the audit log
-    shows proven; each is judged again (see :class:`Logged`).
-
-    A history that looks rewritten, or cannot be checked, leaves the current policy
-    unproven, but grants are still judged: a run that may not add anything can still
-    remove access whose proven grant has ended.
-    """
-    judge_ = _Judge(root, github, repo, key, PROOF_RESERVE)
-    policy, rules, history, trusted = _policy_chain(root, judge_)
-    judge_.org = trusted.org if trusted else tree.policy.org if tree.policy else ""
-    rewritten = _rewritten(github, repo, judge_.history)
-    if rewritten is not None:
-        policy = rewritten
-    elif policy.approved and rules.required == 0:
-        return Proof(policy, {}, rules, history, trusted)
-    grants = {
-        g.path: judge_.current(g.path, rules, grantee_of(g))
-        for g in tree.grants
-        if g.active_at(now) or g.path in ended
-    }
-    at_head = {g.path: g for g in tree.grants}
-    versions = {
-        path: _logged(root, judge_, path, commit, rules, grants, at_head, now)
-        for path, commit in (logged or {}).items()
-    }
-    return Proof(policy, grants, rules, history, trusted, versions)
-
-
 @dataclass(frozen=True)
 class Expiries:
     """Access whose reviewed grant has ended (each with its file), and what was unsure."""
@@ -286,81 +246,122 @@ class Expiries:
     """Ended versions that could not be judged (a lookup failed): their access stays."""
 
 
-def prove_expiries(
-    root: Path,
-    github: GitHub,
-    repo: AccessRepo,
-    key: bytes | None,
-    rules: Rules,
-    org: str,
-    wanted: Collection[AccessKey],
-    now: datetime,
-    logged: Collection[str] = (),
-) -> Expiries:
-    """Which of ``wanted`` a proven grant version gave that has since ended.
+class Prover:
+    """Proof for one access repository: its history read once, each question asked once.
 
-    Every version of every grant file on the branch counts, not only the one at HEAD,
-    so an expiry rests on what git and the reviews say, never on a file or a log anyone
-    can edit: a grantee who edits, breaks or deletes their own grant file, or cuts the
-    audit log, cannot move the window a reviewed version set. A version counts when it
-    is proven reviewed, GitHub merged its pull request before its window closed, and it
-    gave that access; one such version per access is enough.
-
-    Cheap steps first: versions are read from git in two calls (none over the loader's
-    size limit), and only those that could name someone in ``wanted`` are parsed (the
-    name appears, or an escape could spell it). Then the judging, which may cost
-    requests: versions with kept evidence first (free), then those the audit log names
-    (``logged`` commits), then pull requests' merge commits, newest first, so a flood
-    of pushed decoys is judged last, if at all.
+    A run first judges the policy and the grants at HEAD (:meth:`prove`), then, for
+    access it would otherwise remove as drift, the ended versions that may have given it
+    (:meth:`expiries`); the second step reuses everything git and GitHub answered for
+    the first.
     """
-    if not wanted:
-        return Expiries({})
-    judge_ = _Judge(root, github, repo, key, EXPIRY_RESERVE)
-    judge_.org = org
-    names = {principal.name.lower() for principal, _ in wanted}
-    versions = [
-        (path, step, step.after.blob)
-        for path, steps in judge_.history.steps.items()
-        if path != POLICY_PATH and path.endswith(GRANT_SUFFIXES)
-        for step in steps
-        if step.after is not None and step.after.regular
-    ]
-    sizes = gitrepo.blob_sizes(root, (blob for _, _, blob in versions))
-    candidates: list[tuple[str, gitrepo.Step, Grant, list[AccessKey]]] = []
-    parsed: dict[str, Grant | None] = {}
-    with gitrepo.Blobs(root) as reader:
-        for path, step, blob in versions:
-            if not 0 <= sizes.get(blob, -1) <= MAX_FILE_BYTES:
-                continue  # missing, or bigger than any grant file may be: never read
-            if blob not in parsed:
-                parsed[blob] = _naming(path, reader.read(blob), names, now)
-            grant = parsed[blob]
-            if grant is None or now < grant.expires:
-                continue
-            keys = [(p, t) for p, t, _level in grant.grantables(org) if (p, t) in wanted]
-            if keys:
-                candidates.append((path, step, grant, keys))
-    merges = _merge_commits(judge_, repo) if candidates else frozenset()
-    candidates.sort(
-        key=lambda c: (
-            (c[0], c[1].commit) not in judge_.trusted,  # kept evidence: free to judge
-            c[1].commit not in logged,
-            c[1].commit not in merges,
-            judge_.history.position(c[1].commit) or 0,
+
+    def __init__(self, root: Path, github: GitHub, repo: AccessRepo, key: bytes | None):
+        self.root, self.repo = root, repo
+        self._judge = _Judge(root, github, repo, key)
+
+    def prove(self, tree: Tree, now: datetime, logged: Mapping[str, str] | None = None) -> Proof:
+        """Judge the policy's chain of versions, then every grant open at ``now``.
+
+        ``logged`` gives, per grant file, the commit of the newest version the audit log
+        shows proven; each is judged again (see :class:`Logged`).
+
+        A history that looks rewritten, or cannot be checked, leaves the current policy
+        unproven, but grants are still judged: a run that may not add anything can still
+        remove access whose proven grant has ended.
+        """
+        root, judge_ = self.root, self._judge
+        judge_.reserve = PROOF_RESERVE
+        policy, rules, history, trusted = _policy_chain(root, judge_)
+        judge_.org = trusted.org if trusted else tree.policy.org if tree.policy else ""
+        rewritten = _rewritten(judge_, self.repo)
+        if rewritten is not None:
+            policy = rewritten
+        elif policy.approved and rules.required == 0:
+            return Proof(policy, {}, rules, history, trusted)
+        grants = {
+            g.path: judge_.current(g.path, rules, grantee_of(g))
+            for g in tree.grants
+            if g.active_at(now)
+        }
+        at_head = {g.path: g for g in tree.grants}
+        versions = {
+            path: _logged(root, judge_, path, commit, rules, grants, at_head, now)
+            for path, commit in (logged or {}).items()
+        }
+        return Proof(policy, grants, rules, history, trusted, versions)
+
+    def expiries(
+        self,
+        rules: Rules,
+        org: str,
+        wanted: Collection[AccessKey],
+        now: datetime,
+        logged: Collection[str] = (),
+    ) -> Expiries:
+        """Which of ``wanted`` a proven grant version gave that has since ended.
+
+        Every version of every grant file on the branch counts, not only the one at HEAD,
+        so an expiry rests on what git and the reviews say, never on a file or a log anyone
+        can edit: a grantee who edits, breaks or deletes their own grant file, or cuts the
+        audit log, cannot move the window a reviewed version set. A version counts when it
+        is proven reviewed, GitHub merged its pull request before its window closed, and it
+        gave that access; one such version per access is enough.
+
+        Cheap steps first: versions are read from git in two calls (none over the loader's
+        size limit), and only those that could name someone in ``wanted`` are parsed (the
+        name appears, or an escape could spell it). Then the judging, which may cost
+        requests: versions with kept evidence first (free), then those the audit log names
+        (``logged`` commits), then pull requests' merge commits, newest first, so a flood
+        of pushed decoys is judged last, if at all.
+        """
+        if not wanted:
+            return Expiries({})
+        root, judge_ = self.root, self._judge
+        judge_.reserve, judge_.org = EXPIRY_RESERVE, org
+        names = {principal.name.lower() for principal, _ in wanted}
+        versions = [
+            (path, step, step.after.blob)
+            for path, steps in judge_.history.steps.items()
+            if path != POLICY_PATH and path.endswith(GRANT_SUFFIXES)
+            for step in steps
+            if step.after is not None and step.after.regular
+        ]
+        sizes = gitrepo.blob_sizes(root, (blob for _, _, blob in versions))
+        candidates: list[tuple[str, gitrepo.Step, Grant, list[AccessKey]]] = []
+        parsed: dict[str, Grant | None] = {}
+        with gitrepo.Blobs(root) as reader:
+            for path, step, blob in versions:
+                if not 0 <= sizes.get(blob, -1) <= MAX_FILE_BYTES:
+                    continue  # missing, or bigger than any grant file may be: never read
+                if blob not in parsed:
+                    parsed[blob] = _naming(path, reader.read(blob), names, now)
+                grant = parsed[blob]
+                if grant is None or now < grant.expires:
+                    continue
+                keys = [(p, t) for p, t, _level in grant.grantables(org) if (p, t) in wanted]
+                if keys:
+                    candidates.append((path, step, grant, keys))
+        merges = _merge_commits(judge_, self.repo) if candidates else frozenset()
+        candidates.sort(
+            key=lambda c: (
+                (c[0], c[1].commit) not in judge_.trusted,  # kept evidence: free to judge
+                c[1].commit not in logged,
+                c[1].commit not in merges,
+                judge_.history.position(c[1].commit) or 0,
+            )
         )
-    )
-    found: dict[AccessKey, str] = {}
-    unchecked: list[str] = []
-    for path, step, grant, keys in candidates:
-        keys = [k for k in keys if k not in found]
-        if not keys:
-            continue
-        verdict = judge_.version(path, step, rules, grantee_of(grant))
-        if verdict.approved and _merged_before(verdict.evidence, grant.expires):
-            found.update(dict.fromkeys(keys, path))
-        elif verdict.undecided:
-            unchecked.append(f"{path} at {short(step.commit)}: {verdict.reason}")
-    return Expiries(found, tuple(unchecked))
+        found: dict[AccessKey, str] = {}
+        unchecked: list[str] = []
+        for path, step, grant, keys in candidates:
+            keys = [k for k in keys if k not in found]
+            if not keys:
+                continue
+            verdict = judge_.version(path, step, rules, grantee_of(grant))
+            if verdict.approved and _merged_before(verdict.evidence, grant.expires):
+                found.update(dict.fromkeys(keys, path))
+            elif verdict.undecided:
+                unchecked.append(f"{path} at {short(step.commit)}: {verdict.reason}")
+        return Expiries(found, tuple(unchecked))
 
 
 def _naming(path: str, raw: bytes, names: Collection[str], now: datetime) -> Grant | None:
@@ -418,7 +419,7 @@ def _logged(
     return Logged(commit, judge_.version(path, step, rules, grantee_of(grant)), grant)
 
 
-def _rewritten(github: GitHub, repo: AccessRepo, history: gitrepo.History) -> Approval | None:
+def _rewritten(judge_: _Judge, repo: AccessRepo) -> Approval | None:
     """Why the branch's history looks rewritten (or cannot be checked), or None.
 
     Every pull request merged into the branch put its merge commit on the first-parent
@@ -429,10 +430,11 @@ def _rewritten(github: GitHub, repo: AccessRepo, history: gitrepo.History) -> Ap
     if repo.branch is None:
         return Approval(False, "the protected branch is unknown (set --branch)")
     try:
-        merges = recent_merges(github.transport, repo.owner, repo.name, repo.branch)
+        merges = judge_.recent_merges()
     except GitHubError as exc:
         reason = f"could not check the branch's history against its pull requests: {exc}"
         return Approval(False, reason, undecided=True)
+    history = judge_.history
     for number, sha in sorted(merges.items(), reverse=True):
         if history.position(sha) is None:
             return Approval(

@@ -32,7 +32,7 @@ class LivePlan:
 
 ProveExpiries = Callable[[Collection[AccessKey]], Mapping[AccessKey, str]]
 """Given access a plan would remove as undeclared, which of it a reviewed grant version
-gave that has ended (see :func:`grantops.prove.prove_expiries`)."""
+gave that has ended (see :meth:`grantops.prove.Prover.expiries`)."""
 
 
 def plan_live(

@@ -325,7 +325,7 @@ def honoured_grantables(events: Iterable[Event]) -> frozenset[tuple[str, Princip
     else the event's ``ts``) was before the grant's ``expires``. Anyone who can push can
     write such a line, so this only tells a run where access may be about to end (read
     those targets first); whether access has ended is decided from git and the reviews
-    (:func:`grantops.prove.prove_expiries`).
+    (:meth:`grantops.prove.Prover.expiries`).
     """
     run_now: dict[object, object] = {}
     honoured: set[tuple[str, Principal, Target]] = set()

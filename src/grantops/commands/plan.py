@@ -49,7 +49,7 @@ from grantops.lock import apply_lock
 from grantops.model import Policy
 from grantops.pipeline import Planning, build_plan, only_expiries
 from grantops.plan import Plan
-from grantops.prove import AccessRepo, Proof, prove, prove_expiries
+from grantops.prove import AccessRepo, Proof, Prover
 from grantops.reconcile import ProveExpiries, apply_plan, plan_live
 from grantops.state import ActualState, actual_from_state, read_state_file
 
@@ -163,9 +163,10 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
             )
         # Only lines the log's checks vouch for may inform a decision.
         events = trail.events if trail.anchored is not False or first_keyed else []
-        proof = None
+        proof = prover = None
         if repo is not None:
-            proof = prove(args.root, tree, now, github, repo, key, logged=logged_versions(events))
+            prover = Prover(args.root, github, repo, key)
+            proof = prover.prove(tree, now, logged_versions(events))
             if proof.off:
                 notes.append(
                     "WARNING: approval.required is 0 (in a reviewed policy): approval proof "
@@ -187,7 +188,7 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
             now,
             proof.grants if proof is not None and checked else None,
             invitations_sent(events),
-            _expiry_prover(args.root, github, repo, key, proof, policy, now, unchecked),
+            _expiry_prover(prover, proof, policy, now, unchecked),
             _holds(proof, policy, now, _vouched(trail, events)) if proof and checked else None,
             (*limited, *limits),
             first=_logged_targets(events, policy.org),
@@ -240,10 +241,7 @@ def _braked(planning: Planning, verdict: safety.Verdict) -> Planning:
 
 
 def _expiry_prover(
-    root: Path,
-    github: GitHub,
-    repo: AccessRepo | None,
-    key: bytes | None,
+    prover: Prover | None,
     proof: Proof | None,
     policy: Policy,
     now: datetime,
@@ -251,14 +249,12 @@ def _expiry_prover(
 ) -> ProveExpiries | None:
     """How this run tells expiries from drift; ended versions it could not judge are
     added to ``unchecked``, so the run can say so."""
-    if repo is None or proof is None or proof.off:
+    if prover is None or proof is None or proof.off:
         return None
     logged = {version.commit for version in proof.logged.values()}
 
     def prove_ended(wanted: Collection[AccessKey]) -> Mapping[AccessKey, str]:
-        found = prove_expiries(
-            root, github, repo, key, proof.rules, policy.org, wanted, now, logged
-        )
+        found = prover.expiries(proof.rules, policy.org, wanted, now, logged)
         unchecked.extend(found.unchecked)
         return found.ended
 
