@@ -397,7 +397,7 @@ def test_a_symlink_in_git_is_never_proven(tmp_path: Path) -> None:
     )
 
 
-def test_a_symlink_under_grants_stops_the_run_naming_the_file(
+def test_a_symlink_under_grants_gives_nothing_and_is_named(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
     repo = _repo(tmp_path)

@@ -70,6 +70,18 @@ def _refusals(document: Any) -> list[str]:
     return [r["message"] for r in document["safety"]["refusals"]]
 
 
+def _assert_decoys_refused(sandbox: Sandbox, root: Path) -> None:
+    """Every decoy's removal counts as undeclared: the brakes refuse, nothing changes."""
+    before = sandbox.state()
+    code, document, err = _apply(sandbox, root, OPEN_AT)
+    assert code == 3, err
+    assert MAX_REMOVALS in _refusals(document)
+    assert document["limits"][0].startswith(BRAKED)  # expiries only, and there are none
+    assert document["changes"] == []
+    assert _removals(document) == dict.fromkeys(INTRUDERS, "undeclared")
+    assert sandbox.state() == before
+
+
 def test_expired_grants_pushed_without_review_do_not_hide_removals_from_the_brakes(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
@@ -80,14 +92,7 @@ def test_expired_grants_pushed_without_review_do_not_hide_removals_from_the_brak
         "Record some old grants",
     )
     sandbox = start_sandbox(with_access_repo(repo, _state(INTRUDERS)))
-    before = sandbox.state()
-    code, document, err = _apply(sandbox, repo.root, OPEN_AT)
-    assert code == 3, err
-    assert MAX_REMOVALS in _refusals(document)
-    assert document["limits"][0].startswith(BRAKED)  # expiries only, and there are none
-    assert document["changes"] == []
-    assert _removals(document) == dict.fromkeys(INTRUDERS, "undeclared")
-    assert sandbox.state() == before
+    _assert_decoys_refused(sandbox, repo.root)
 
 
 def _proven_crew(start_sandbox: StartSandbox, tmp_path: Path) -> tuple[ReviewedRepo, Sandbox]:
@@ -185,10 +190,4 @@ def test_forged_grant_approved_lines_in_the_log_do_not_make_decoys_expiries(
         "Backfill old grants",
     )
     sandbox = start_sandbox(with_access_repo(repo, _state(INTRUDERS)))
-    before = sandbox.state()
-    code, document, err = _apply(sandbox, repo.root, OPEN_AT)
-    assert code == 3, err
-    assert MAX_REMOVALS in _refusals(document)
-    assert document["changes"] == []
-    assert _removals(document) == dict.fromkeys(INTRUDERS, "undeclared")
-    assert sandbox.state() == before
+    _assert_decoys_refused(sandbox, repo.root)

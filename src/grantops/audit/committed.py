@@ -76,7 +76,7 @@ def check(path: Path) -> Committed:
     A log, or a folder holding it, that is a symbolic link is refused: git would follow
     the link and check another file's history than the one that was cut.
     """
-    linked_log(path)
+    check_log_path(path)
     folder = path.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # the whole of audit/ may be gone
@@ -112,7 +112,7 @@ def check(path: Path) -> Committed:
     return Committed(len(versions), tuple(rewrites), keyed=keyed)
 
 
-def linked_log(path: Path) -> None:
+def check_log_path(path: Path) -> None:
     """Raise unless the log is a regular file (or not there yet) in a real folder.
 
     A symbolic link would make git check another file's history than the one that was

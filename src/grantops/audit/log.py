@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from grantops.access import Principal, Target
-from grantops.audit.committed import linked_log
+from grantops.audit.committed import check_log_path
 from grantops.audit.keyed import KEY_VARIABLE, sign, signed
 from grantops.gitrepo import GitError
 from grantops.values import parse_timestamp
@@ -70,7 +70,7 @@ class AuditLog:
     def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path, self.key = path, key
         try:
-            linked_log(path)
+            check_log_path(path)
         except GitError:
             lines = []  # unusable: append() says why, before the first change is made
         else:
@@ -82,7 +82,7 @@ class AuditLog:
             self.unanchored = len(lines)
 
     def append(self, event: Event) -> Event:
-        linked_log(self.path)  # never write through a link, nor into something else
+        check_log_path(self.path)  # never write through a link, nor into something else
         line = _seal(event, self._last, self.key)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
@@ -162,7 +162,7 @@ class Verification:
 def verify(path: Path, key: bytes | None = None) -> Verification:
     """Recompute the chain (and each MAC, given the key); name the first bad line and why."""
     try:
-        linked_log(path)
+        check_log_path(path)
     except GitError as exc:
         return Verification(False, 0, 1, str(exc), anchored=None if key is None else False)
     if not path.exists():

@@ -41,9 +41,9 @@ from grantops.commands.common import (
 )
 from grantops.commands.trail import finish
 from grantops.errors import InvalidInput, Problem, UnsafePlan, UsageError
-from grantops.expiry import held, logged_versions
 from grantops.github import GitHub, Outcome
 from grantops.gitrepo import GitError
+from grantops.holds import held, logged_versions
 from grantops.load import POLICY_PATH, Loaded, Tree, read_tree
 from grantops.lock import apply_lock
 from grantops.model import Policy
