@@ -13,6 +13,7 @@ from datetime import datetime
 from grantops.access import AccessKey, Principal, Target
 from grantops.approval import Approval
 from grantops.audit.record import Recorder
+from grantops.desired import desired_access
 from grantops.github import GitHub, Outcome
 from grantops.load import Loaded
 from grantops.pipeline import Planning, build_plan
@@ -61,7 +62,8 @@ def plan_live(
     The plan is made again after steps 2 and 3 when they found anything; the other
     arguments go to :func:`build_plan` as given.
     """
-    due = {target for (_, target), _ in _ended_at_head(loaded, now)} | set(first)
+    ended = desired_access(loaded.policy, loaded.grants, now).ended
+    due = {target for _, target in ended} | set(first)
     read = github.read(loaded.policy, first=due)
     actual, limits = read.actual, (*limits, *read.limits)
     expiries: Mapping[AccessKey, str] = {}
@@ -108,15 +110,6 @@ def _removed_as_drift(planning: Planning, actual: ActualState) -> set[AccessKey]
     }
     blind = {key for key in planning.desired.ended if key[1] in actual.unreadable}
     return lowered | blind
-
-
-def _ended_at_head(loaded: Loaded, now: datetime) -> list[tuple[AccessKey, str]]:
-    return [
-        ((principal, target), grant.path)
-        for grant in loaded.grants
-        if grant.expires <= now
-        for principal, target, _level in grant.grantables(loaded.policy.org)
-    ]
 
 
 def apply_plan(
