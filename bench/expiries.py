@@ -20,10 +20,10 @@ from pathlib import Path
 
 from grantops.access import Principal, Target
 from grantops.github import GitHub, RetryPolicy
-from grantops.prove import AccessRepo, Prover, Rules
+from grantops.proof.prover import AccessRepo, Prover, Rules
 from grantops.sandbox import Sandbox, Settings
+from grantops.sandbox.fixtures import SandboxState
 from grantops.sandbox.reviewed import ReviewedRepo
-from grantops.state import StateFile
 
 GRANT = """\
 user: {user}
@@ -57,7 +57,7 @@ def main(versions: int) -> None:
         }
         repo.commit(files, "mallory", "history")
         built = time.perf_counter() - started
-        state = StateFile.model_validate(
+        state = SandboxState.model_validate(
             {"org": "acme", "members": ["octocat", "alice"], "repos": {"payments-api": {}}}
         )
         state.repos["access"] = repo.repo_state()

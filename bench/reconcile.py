@@ -21,11 +21,11 @@ from grantops.github import GitHub, RetryPolicy
 from grantops.load import load_repo
 from grantops.reconcile import apply_plan, plan_live
 from grantops.sandbox import Sandbox, Settings
-from grantops.state import StateFile
+from grantops.sandbox.fixtures import SandboxState
 from grantops.values import format_timestamp
 
 
-def build(root: Path, repos: int, people: int, now: datetime) -> StateFile:
+def build(root: Path, repos: int, people: int, now: datetime) -> SandboxState:
     names = [f"svc-{i:03d}" for i in range(repos)]
     users = [f"dev{j:02d}" for j in range(people)]
     grants = root / "grants"
@@ -55,7 +55,7 @@ def build(root: Path, repos: int, people: int, now: datetime) -> StateFile:
             for i, name in enumerate(names)
         },
     }
-    return StateFile.model_validate(state)
+    return SandboxState.model_validate(state)
 
 
 def _kinds(stats: dict[str, int]) -> str:

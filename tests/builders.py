@@ -7,8 +7,9 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from grantops.access import Principal, Target
+from grantops.actual import ActualState
 from grantops.model import Grant, GrantSpec, Policy
-from grantops.state import ActualState, StateFile, actual_from_state
+from grantops.statefile import StateFile, actual_from_state
 from grantops.yamlfile import parse
 
 from .conftest import POLICY

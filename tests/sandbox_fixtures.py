@@ -11,8 +11,8 @@ import pytest
 
 from grantops.github import GitHub, RetryPolicy
 from grantops.sandbox import Sandbox, Settings
+from grantops.sandbox.fixtures import SandboxState
 from grantops.sandbox.reviewed import ReviewedRepo
-from grantops.state import StateFile
 
 from .contract.openapi import violations
 from .data import POLICY
@@ -51,7 +51,7 @@ def start_sandbox() -> Iterator[StartSandbox]:
 
     def start(state: dict[str, Any] | None = None, **settings: Any) -> Sandbox:
         sandbox = Sandbox(
-            StateFile.model_validate(state or BASE_STATE), settings=Settings(**settings)
+            SandboxState.model_validate(state or BASE_STATE), settings=Settings(**settings)
         )
         started.append(sandbox.start())
         return sandbox

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from grantops.lock import LOCK_NAME, Locked, apply_lock
+from grantops.constants import LOCK_NAME
+from grantops.lock import Locked, apply_lock
 from grantops.sandbox import FaultRule, Sandbox
 
 from .data import GRANT, NOW

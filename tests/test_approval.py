@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from grantops.approval import Checks, Grantee, PullRequest, Review, Rules, count_approvals
+from grantops.proof.review import Checks, Grantee, PullRequest, Review, Rules, count_approvals
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .data import GRANT, POLICY

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from grantops.approval import placement
 from grantops.gitrepo import read_history
+from grantops.proof.review import placement
 from grantops.sandbox import FaultRule
 from grantops.sandbox.reviewed import ReviewedRepo
 

@@ -17,8 +17,9 @@ import pytest
 
 from grantops.audit.committed import check
 from grantops.audit.keyed import KEY_VARIABLE
-from grantops.audit.log import LOG_PATH, AuditLog, verify
+from grantops.audit.log import AuditLog, verify
 from grantops.audit.record import Recorder
+from grantops.constants import LOG_PATH
 from grantops.desired import desired_access
 from grantops.plan import make_plan
 from grantops.safety import Verdict

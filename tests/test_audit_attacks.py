@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from grantops.audit.log import LOG_PATH, verify
+from grantops.audit.log import verify
+from grantops.constants import LOG_PATH
 from grantops.sandbox import Sandbox
 from grantops.sandbox.reviewed import ReviewedRepo
 

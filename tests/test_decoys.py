@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grantops.audit.log import LOG_PATH, AuditLog, verify
+from grantops.audit.log import AuditLog, verify
+from grantops.constants import LOG_PATH
 from grantops.sandbox import FaultRule, Sandbox
 from grantops.sandbox.reviewed import ReviewedRepo
 

@@ -20,8 +20,8 @@ import pytest
 from grantops.audit.log import AuditLog
 from grantops.gitrepo import Blobs, blob_sizes
 from grantops.sandbox import FaultRule, Sandbox
+from grantops.sandbox.fixtures import CommitState, PullState, ReviewState
 from grantops.sandbox.reviewed import ReviewedRepo
-from grantops.state import CommitState, PullState, ReviewState
 from grantops.yamlfile import MAX_FILE_BYTES
 
 from .data import GRANT, POLICY

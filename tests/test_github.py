@@ -213,7 +213,7 @@ def test_expired_invitation_is_cancelled_and_sent_again(start_sandbox: StartSand
 def test_plan_from_a_direct_desired_state_matches_the_sandbox(start_sandbox: StartSandbox) -> None:
     """The client's read and the state file describe the same org the same way."""
     sandbox = start_sandbox()
-    from grantops.state import actual_from_state
+    from grantops.statefile import actual_from_state
 
     with client(sandbox) as github:
         read = github.read(POLICY).actual

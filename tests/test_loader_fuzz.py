@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from grantops.constants import POLICY_PATH
 from grantops.errors import Problem
 from grantops.load import load_grant_text, load_policy_text
 from grantops.model import Grant, Policy
@@ -29,7 +30,7 @@ from .builders import policy as example_policy
 from .data import GRANT, NOW, POLICY
 
 GRANT_PATH = "grants/fuzz/grant.yaml"
-POLICY_PATH = "grants/policy.yaml"
+
 POLICY_MODEL = example_policy()
 
 

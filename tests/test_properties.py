@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grantops.access import AccessKey, Principal, Target
+from grantops.actual import ActualState
 from grantops.desired import desired_access
 from grantops.model import Grant
 from grantops.plan import Plan, make_plan
-from grantops.state import ActualState
 from grantops.values import format_timestamp
 
 from .builders import grant, policy

@@ -12,8 +12,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from grantops.cli import main
+from grantops.drafts import Request, inside_grants, render
 from grantops.load import load_grant_text
-from grantops.requests import Request, inside_grants, render
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .builders import policy

@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grantops.access import Target
-from grantops.approval import Approval
+from grantops.actual import ActualState
 from grantops.desired import desired_access
 from grantops.load import Loaded
-from grantops.pipeline import build_plan
 from grantops.plan import make_plan
+from grantops.planning import build_plan
+from grantops.proof.review import Judgement
 from grantops.safety import check
-from grantops.state import ActualState
 
 from .builders import actual, grant, policy
 from .data import NOW
@@ -203,7 +203,7 @@ def test_an_unapproved_grant_never_yields_an_add(
     grants: list[Any], state: ActualState, data: st.DataObject
 ) -> None:
     refused = {g.path for g in grants if data.draw(st.booleans())}
-    approvals = {g.path: Approval(g.path not in refused, "test") for g in grants}
+    approvals = {g.path: Judgement(g.path not in refused, "test") for g in grants}
     planning = build_plan(Loaded(POLICY, tuple(grants), ()), state, NOW, approvals)
     levels = POLICY.levels
     gives = [

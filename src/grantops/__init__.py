@@ -1,3 +1,8 @@
 """grantops: time-boxed, reviewed, audited access to GitHub repositories, run as code."""
 
-__version__ = "0.1.0"
+from grantops.constants import VERSION
+
+__version__ = VERSION
+"""The installed version, for ``grantops.__version__`` users; defined in ``constants``."""
+
+__all__ = ["__version__"]

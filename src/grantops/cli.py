@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from grantops import __version__, actions
+from grantops import actions
 from grantops.commands import audit, demo, plan, request, sandbox, schema, snapshot, validate
 from grantops.commands.common import EXIT_ERROR, Io, problem_json, problem_text
+from grantops.constants import VERSION
 from grantops.errors import GrantopsError, InvalidInput, Problem
 from grantops.values import parse_timestamp
 
@@ -41,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grantops", description="Time-boxed, reviewed, audited GitHub access as code."
     )
-    parser.add_argument("--version", action="version", version=f"grantops {__version__}")
+    parser.add_argument("--version", action="version", version=f"grantops {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (validate, plan, request, snapshot, audit, schema, sandbox, demo):
         module.register(sub, common)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from grantops.access import AccessKey
-from grantops.load import POLICY_PATH
+from grantops.constants import POLICY_PATH
 from grantops.model import Grant, Policy
 
 DesiredCause = Literal["grant", "baseline"]

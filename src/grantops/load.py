@@ -23,13 +23,12 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from grantops import rules
+from grantops.constants import GRANTS_DIR, POLICY_PATH
 from grantops.errors import InvalidInput, Problem
 from grantops.explain import explain
 from grantops.model import Grant, GrantSpec, Policy
 from grantops.yamlfile import YamlDocument, YamlError, decode, parse
 
-POLICY_PATH = "grants/policy.yaml"
-GRANTS_DIR = "grants"
 GRANT_SUFFIXES = (".yaml", ".yml")
 
 PARALLEL_THRESHOLD = 2000

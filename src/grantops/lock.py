@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from grantops.constants import LOCK_NAME
 from grantops.errors import GrantopsError
 from grantops.values import format_timestamp, parse_timestamp
 
-LOCK_NAME = ".grantops-apply.lock"
 DEFAULT_TTL = timedelta(minutes=30)
 
 

@@ -184,7 +184,7 @@ class Limits(_Strict):
     permissions: list[RoleName] = ["pull", "triage", "push", "maintain"]
 
 
-class Approval(_Strict):
+class ApprovalPolicy(_Strict):
     required: Annotated[int, Field(ge=0, le=10)] = 1
     approvers: TeamSlug | None = None
 
@@ -217,7 +217,7 @@ class Policy(_Strict):
         default={}, description="Custom repository roles of the org, each with its base role."
     )
     limits: Limits = Limits()
-    approval: Approval = Approval()
+    approval: ApprovalPolicy = ApprovalPolicy()
     protected: list[Login] = Field(default=[], description="Accounts never removed or changed.")
     safety: Safety = Safety()
     notify: Notify | None = Field(

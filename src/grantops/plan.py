@@ -6,7 +6,7 @@ ever appear in a plan. Every change records its cause (``grant``, ``baseline``,
 people reading the plan both need to know *why* access moves. The brakes let
 ``expired`` pass, so with approval proof on it takes more than a grant file that says
 it has ended: a reviewed version of a grant must have given that access and ended
-(``expiries``, see :meth:`grantops.prove.Prover.expiries`).
+(``expiries``, see :meth:`grantops.proof.prover.Prover.expiries`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from grantops.access import AccessKey, Principal, Target
+from grantops.actual import ActualState
 from grantops.desired import Desired, DesiredState
 from grantops.model import Policy
-from grantops.state import ActualState
 from grantops.values import format_timestamp
 
 Action = Literal["add", "update", "remove", "cancel_invitation"]

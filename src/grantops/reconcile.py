@@ -11,14 +11,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from grantops.access import AccessKey, Principal, Target
-from grantops.approval import Approval
+from grantops.actual import ActualState
 from grantops.audit.record import Recorder
 from grantops.desired import desired_access
 from grantops.github import GitHub, Outcome
 from grantops.load import Loaded
-from grantops.pipeline import Planning, build_plan
 from grantops.plan import Plan
-from grantops.state import ActualState
+from grantops.planning import Planning, build_plan
+from grantops.proof.review import Judgement
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,14 @@ class LivePlan:
 
 ProveExpiries = Callable[[Collection[AccessKey]], Mapping[AccessKey, str]]
 """Given access a plan would remove as undeclared, which of it a reviewed grant version
-gave that has ended (see :meth:`grantops.prove.Prover.expiries`)."""
+gave that has ended (see :meth:`grantops.proof.prover.Prover.expiries`)."""
 
 
 def plan_live(
     loaded: Loaded,
     github: GitHub,
     now: datetime,
-    approvals: Mapping[str, Approval] | None = None,
+    approvals: Mapping[str, Judgement] | None = None,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
     prove_expiries: ProveExpiries | None = None,
     held: Mapping[AccessKey, str] | None = None,

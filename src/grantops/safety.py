@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grantops.actual import ActualState
 from grantops.desired import DesiredState
 from grantops.model import Policy
 from grantops.plan import Plan
-from grantops.state import ActualState
 
 MIN_ENTRIES_FOR_FRACTION = 10
 """Below this many entries in scope, the fraction rule says nothing useful."""

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from grantops.constants import SCHEMA_DIR
 from grantops.model import GrantSpec, Policy
 
-SCHEMA_DIR = "schema"
 _ID_BASE = "https://grantops.dev/schema/"
 
 

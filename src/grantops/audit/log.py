@@ -32,7 +32,6 @@ from grantops.audit.keyed import KEY_VARIABLE, sign, signed
 from grantops.gitrepo import GitError
 from grantops.values import parse_timestamp
 
-LOG_PATH = "audit/log.jsonl"
 GENESIS = "0" * 64
 
 Event = dict[str, Any]
@@ -325,7 +324,7 @@ def honoured_grantables(events: Iterable[Event]) -> frozenset[tuple[str, Princip
     else the event's ``ts``) was before the grant's ``expires``. Anyone who can push can
     write such a line, so this only tells a run where access may be about to end (read
     those targets first); whether access has ended is decided from git and the reviews
-    (:meth:`grantops.prove.Prover.expiries`).
+    (:meth:`grantops.proof.prover.Prover.expiries`).
     """
     run_now: dict[object, object] = {}
     honoured: set[tuple[str, Principal, Target]] = set()

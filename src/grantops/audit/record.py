@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from grantops.approval import Approval
 from grantops.audit.log import AuditLog, Event
 from grantops.github import Outcome
 from grantops.model import Grant
 from grantops.plan import Change, Plan
+from grantops.proof.review import Judgement
 from grantops.safety import Verdict
 from grantops.values import format_timestamp
 
@@ -92,7 +92,7 @@ class Recorder:
     def approvals(
         self,
         grants: Iterable[Grant],
-        verdicts: dict[str, Approval],
+        verdicts: dict[str, Judgement],
         previous: list[Event],
         org: str,
     ) -> None:

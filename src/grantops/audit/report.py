@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from tabulate import tabulate
 
+from grantops.actual import ActualState
 from grantops.audit.log import Event
 from grantops.desired import DesiredState
 from grantops.github.activity import Activity
@@ -26,7 +27,6 @@ from grantops.github.write import Outcome
 from grantops.model import Grant, Policy
 from grantops.plan import Plan
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, one_line
-from grantops.state import ActualState
 from grantops.values import format_duration, format_timestamp, parse_timestamp
 
 PAST = timedelta(days=14)

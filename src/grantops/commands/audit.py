@@ -9,8 +9,9 @@ from pathlib import Path
 from grantops.audit import committed
 from grantops.audit import history as history_report
 from grantops.audit.keyed import KEY_VARIABLE, key_from
-from grantops.audit.log import LOG_PATH, Verification, verify
+from grantops.audit.log import Verification, verify
 from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io
+from grantops.constants import LOG_PATH
 from grantops.values import format_timestamp, parse_timestamp
 
 

@@ -17,10 +17,11 @@ from importlib import resources
 from pathlib import Path
 
 from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io
-from grantops.commands.trail import REPORT_PATH
+from grantops.constants import GRANTS_DIR, POLICY_PATH, REPORT_PATH
 from grantops.sandbox import Sandbox
+from grantops.sandbox.fixtures import SandboxState
 from grantops.sandbox.reviewed import ReviewedRepo
-from grantops.state import read_state_file
+from grantops.statefile import read_state_file
 from grantops.values import format_timestamp
 
 Runner = Callable[[list[str], dict[str, str]], int]
@@ -105,7 +106,7 @@ def write_access_repo(root: Path, now: datetime) -> ReviewedRepo:
     examples = resources.files("grantops") / "examples"
     repo = ReviewedRepo.create(root)
     policy = (examples / "policy.yaml").read_text()
-    repo.merge({"grants/policy.yaml": policy}, author="security-lead", approvers=["ciso"])
+    repo.merge({POLICY_PATH: policy}, author="security-lead", approvers=["ciso"])
     for grant in GRANTS:
         window = (
             f"starts: {format_timestamp(now + timedelta(hours=grant.opens))}\n"
@@ -114,7 +115,7 @@ def write_access_repo(root: Path, now: datetime) -> ReviewedRepo:
         text = SCHEMA_LINE + grant.body + window
         merged = format_timestamp(now + timedelta(hours=min(grant.opens, 0) - 1))
         repo.merge(
-            {f"grants/{grant.path}": text},
+            {f"{GRANTS_DIR}/{grant.path}": text},
             author=grant.author,
             approvers=[grant.approver],
             merged_at=merged,  # reviewed and merged before its window opened
@@ -125,7 +126,7 @@ def write_access_repo(root: Path, now: datetime) -> ReviewedRepo:
 def run(args: argparse.Namespace, now: datetime, io: Io, main: Runner) -> int:
     examples = resources.files("grantops") / "examples"
     with resources.as_file(examples / "acme-state.json") as state_path:
-        state = read_state_file(state_path)
+        state = read_state_file(state_path, SandboxState)
     workdir = Path(tempfile.mkdtemp(prefix="grantops-demo-"))
     try:
         repo = write_access_repo(workdir / "access", now)

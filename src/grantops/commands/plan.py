@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from grantops import actions, evidence, gitrepo, planfile, render, safety
+from grantops import actions, gitrepo, planview, safety, savedplan
 from grantops.access import AccessKey, Target
+from grantops.actual import ActualState
 from grantops.audit import committed
 from grantops.audit.keyed import key_from
 from grantops.audit.log import (
-    LOG_PATH,
     AuditLog,
     Event,
     Verification,
@@ -40,18 +40,21 @@ from grantops.commands.common import (
     show_warnings,
 )
 from grantops.commands.trail import finish
+from grantops.constants import LOG_PATH, POLICY_PATH
 from grantops.errors import InvalidInput, Problem, UnsafePlan, UsageError
 from grantops.github import GitHub, Outcome
 from grantops.gitrepo import GitError
-from grantops.holds import held, logged_versions
-from grantops.load import POLICY_PATH, Loaded, Tree, read_tree
+from grantops.load import Loaded, Tree, read_tree
 from grantops.lock import apply_lock
 from grantops.model import Policy
-from grantops.pipeline import Planning, build_plan, only_expiries
 from grantops.plan import Plan
-from grantops.prove import AccessRepo, Proof, Prover
+from grantops.planning import Planning, build_plan, only_expiries
+from grantops.proof import evidence
+from grantops.proof.holds import held, logged_versions
+from grantops.proof.prover import AccessRepo, Proof, Prover
 from grantops.reconcile import ProveExpiries, apply_plan, plan_live
-from grantops.state import ActualState, actual_from_state, read_state_file
+from grantops.sandbox.fixtures import SandboxState
+from grantops.statefile import actual_from_state, read_state_file
 
 
 def register(
@@ -134,7 +137,7 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         if tree.policy is None:
             raise InvalidInput(list(tree.problems))
         loaded = Loaded(tree.policy, tree.grants, tree.warnings)
-        state = read_state_file(args.state)
+        state = read_state_file(args.state, SandboxState)
         if state.org.lower() != loaded.policy.org.lower():
             raise UsageError(
                 f"the state file is for org '{state.org}' but the policy manages "
@@ -354,9 +357,9 @@ def _show(io: Io, args: argparse.Namespace, run: _Run) -> None:
         io.err(note)
     if args.json:
         return
-    io.out(render.plan_text(run.planning.plan))
+    io.out(planview.plan_text(run.planning.plan))
     if run.actual.unreadable:
-        io.err(render.unreadable_text(run.actual.unreadable))
+        io.err(planview.unreadable_text(run.actual.unreadable))
     for refusal in run.verdict.refusals:
         prefix = "Overridden by --allow-mass-removal" if run.verdict.overridden else "Refused"
         io.err(f"{prefix}: {refusal.message}")
@@ -365,7 +368,7 @@ def _show(io: Io, args: argparse.Namespace, run: _Run) -> None:
     if run.planning.plan.withheld:
         io.err(_withheld_text(run.planning.plan))
     if io.in_actions:
-        actions.append_summary(io.environ, render.plan_markdown(run.planning.plan))
+        actions.append_summary(io.environ, planview.plan_markdown(run.planning.plan))
 
 
 def _withheld_text(plan: Plan) -> str:
@@ -397,8 +400,8 @@ def run_plan(args: argparse.Namespace, now: datetime, io: Io) -> int:
     if args.json:
         io.json(_document(run, {}))
     if args.out is not None:
-        planfile.write(
-            args.out, run.planning.plan, planfile.actual_digest(run.loaded.policy, run.actual)
+        savedplan.write(
+            args.out, run.planning.plan, savedplan.actual_digest(run.loaded.policy, run.actual)
         )
         io.err(f"wrote {args.out}: apply it with grantops apply --plan {args.out} --yes")
     code = _exit_code(run)
@@ -421,7 +424,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
     plan = run.planning.plan
     _show(io, args, run)
     if args.plan is not None:
-        planfile.verify(args.plan, plan, planfile.actual_digest(run.loaded.policy, run.actual))
+        savedplan.verify(args.plan, plan, savedplan.actual_digest(run.loaded.policy, run.actual))
     if not args.yes:
         if args.json:
             io.json(_document(run, {"applied": False}))
@@ -441,7 +444,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
             recorder.approvals(run.loaded.grants, run.proof.grants, run.events, plan.org)
         if plan.changes and not args.json:
             io.out("\nApplying:")
-        report = (lambda o: None) if args.json else (lambda o: io.out(render.outcome_line(o)))
+        report = (lambda o: None) if args.json else (lambda o: io.out(planview.outcome_line(o)))
         pulls = {path: e.pull for path, e in run.proof.proven.items()} if run.proof else {}
         outcomes = apply_plan(plan, github, report=report, recorder=recorder, pulls=pulls)
         finished = finish(
@@ -467,7 +470,7 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
         io.json(_document(run, {"applied": True, "outcomes": [_outcome_json(o) for o in outcomes]}))
     else:
         if outcomes:
-            io.out(render.outcomes_summary(outcomes))
+            io.out(planview.outcomes_summary(outcomes))
         sent = f"; {finished.notices} notice(s) posted" if finished.notices else ""
         written = finished.report.relative_to(args.root).as_posix()
         if finished.recorded:

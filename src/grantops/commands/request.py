@@ -17,9 +17,8 @@ from pathlib import Path
 
 from grantops import gitrepo
 from grantops.commands.common import EXIT_OK, Io, add_api_options, github_client
-from grantops.errors import GrantopsError, InvalidInput, UsageError
-from grantops.load import Loaded, load_grant_text, load_repo
-from grantops.requests import (
+from grantops.constants import GRANTS_DIR, POLICY_PATH
+from grantops.drafts import (
     Request,
     extend_text,
     grant_path,
@@ -29,6 +28,8 @@ from grantops.requests import (
     slug_error,
     window,
 )
+from grantops.errors import GrantopsError, InvalidInput, UsageError
+from grantops.load import Loaded, load_grant_text, load_repo
 from grantops.values import format_timestamp, parse_duration, parse_timestamp
 from grantops.yamlfile import parse
 
@@ -277,7 +278,7 @@ def _grant_file(args: argparse.Namespace) -> tuple[Path, str]:
         relative = path.resolve().relative_to(root).as_posix()
     except ValueError:
         raise UsageError(f"{args.file} is not inside the access repository {root}") from None
-    if not relative.startswith("grants/") or relative == "grants/policy.yaml" or not path.is_file():
+    if not relative.startswith(f"{GRANTS_DIR}/") or relative == POLICY_PATH or not path.is_file():
         raise UsageError(f"{args.file} is not a grant file under grants/")
     return path, relative
 

@@ -11,7 +11,8 @@ from types import FrameType
 
 from grantops.commands.common import EXIT_OK, Io
 from grantops.sandbox import Sandbox, Settings
-from grantops.state import read_state_file
+from grantops.sandbox.fixtures import SandboxState
+from grantops.statefile import read_state_file
 
 
 def register(
@@ -40,7 +41,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 
 def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
-    state = read_state_file(args.state)
+    state = read_state_file(args.state, SandboxState)
     settings = Settings(
         latency_ms=args.latency_ms, fault_rate=args.fault_rate, seed=args.seed, token=args.token
     )

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io, add_api_options, github_client
 from grantops.load import load_repo
-from grantops.render import unreadable_text
-from grantops.state import state_from_read
+from grantops.planview import unreadable_text
+from grantops.statefile import state_from_read
 
 
 def register(

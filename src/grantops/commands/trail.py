@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grantops import actions, notify
+from grantops.actual import ActualState
 from grantops.audit.log import Event
 from grantops.audit.record import Recorder
 from grantops.audit.report import (
@@ -31,15 +32,13 @@ from grantops.audit.report import (
 )
 from grantops.audit.report import summary as report_summary
 from grantops.commands.common import Io
+from grantops.constants import REPORT_PATH
 from grantops.github import GitHub, GitHubError, Outcome
 from grantops.github.activity import Activity
 from grantops.load import Loaded
-from grantops.pipeline import Planning
-from grantops.prove import AccessRepo, Proof
-from grantops.state import ActualState
+from grantops.planning import Planning
+from grantops.proof.prover import AccessRepo, Proof
 from grantops.values import parse_timestamp
-
-REPORT_PATH = "audit/report.md"
 
 
 @dataclass(frozen=True)

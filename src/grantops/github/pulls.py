@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from grantops.approval import PullCommit, PullRequest, Review
 from grantops.github.transport import Transport
+from grantops.proof.review import PullCommit, PullRequest, Review
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write", "push"})
 """Permission levels that GitHub counts approvals from (``maintain`` reads as ``write``)."""

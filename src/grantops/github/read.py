@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grantops.access import AccessKey, Principal, Target
+from grantops.actual import ActualState
 from grantops.github.transport import GitHubError, Transport
 from grantops.github.vocabulary import collaborator_level, level, team_level
 from grantops.model import Policy
-from grantops.state import ActualState
 
 READ_CONCURRENCY = 8
 """Listings in flight at once: well under GitHub's limit of 100 concurrent requests."""
@@ -39,7 +39,7 @@ class ReadResult:
     base_permission: str = "none"
     limits: tuple[str, ...] = ()
     """What the read could not establish that a run must not guess: it then makes only
-    expiries (see :func:`grantops.pipeline.build_plan`)."""
+    expiries (see :func:`grantops.planning.build_plan`)."""
 
 
 def read_actual(

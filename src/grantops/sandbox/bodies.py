@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from grantops.sandbox.fixtures import CommentState, CommitState, PullState, ReviewState
 from grantops.sandbox.world import INVITATION_PERMISSIONS, Invitation, Repo, Team, World
-from grantops.state import CommentState, CommitState, PullState, ReviewState
 from grantops.values import format_timestamp
 
 Json = dict[str, Any]

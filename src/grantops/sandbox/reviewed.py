@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from grantops.state import CommitState, PullState, RepoState, ReviewState
+from grantops.sandbox.fixtures import CommitState, PullState, ReviewState, SandboxRepoState
 
 Method = Literal["squash", "merge", "rebase"]
 
@@ -219,9 +219,9 @@ class ReviewedRepo:
                 changed[next(tokens)] = None if status == "D" else blob
         return changed
 
-    def repo_state(self) -> RepoState:
+    def repo_state(self) -> SandboxRepoState:
         """The access repository as the sandbox should serve it."""
-        return RepoState(
+        return SandboxRepoState(
             collaborators=dict.fromkeys(sorted(self.writers), "push"),
             pulls=list(self.pulls),
         )

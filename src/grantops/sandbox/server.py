@@ -23,9 +23,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from grantops.sandbox import bodies
+from grantops.sandbox.fixtures import SandboxState
 from grantops.sandbox.routes import Call, Handler, Reply, build_routes
 from grantops.sandbox.world import SandboxError, World
-from grantops.state import StateFile
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 30
@@ -81,7 +81,7 @@ class Sandbox:
 
     def __init__(
         self,
-        state: StateFile,
+        state: SandboxState,
         host: str = "127.0.0.1",
         port: int = 0,
         settings: Settings | None = None,
@@ -128,7 +128,7 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def state(self) -> StateFile:
+    def state(self) -> SandboxState:
         with self.lock:
             return self.world.to_state()
 

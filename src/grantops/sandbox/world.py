@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from grantops.access import REPO_PERMISSIONS
-from grantops.state import (
+from grantops.sandbox.fixtures import (
     CommentState,
     CommitState,
     PullState,
-    RepoState,
-    StateFile,
-    TeamState,
+    SandboxRepoState,
+    SandboxState,
 )
+from grantops.statefile import TeamState
 
 INVITATION_PERMISSIONS = {"pull": "read", "push": "write"}
 """Invitations and permission levels use GitHub's older names for two roles."""
@@ -69,7 +69,7 @@ class SandboxError(Exception):
 class World:
     """Mutable org state; callers serialise access (the server holds one lock)."""
 
-    def __init__(self, state: StateFile, now: datetime | None = None) -> None:
+    def __init__(self, state: SandboxState, now: datetime | None = None) -> None:
         self.org = state.org
         self.base_permission = state.base_permission
         self.custom_roles = {k.lower(): v for k, v in state.custom_roles.items()}
@@ -99,7 +99,7 @@ class World:
             self.user_ids[key] = next(self._ids)
         return key
 
-    def _load_repo(self, name: str, repo_state: RepoState, created: datetime) -> None:
+    def _load_repo(self, name: str, repo_state: SandboxRepoState, created: datetime) -> None:
         repo = Repo(next(self._ids), name)
         self.repos[name.lower()] = repo
         for login, permission in repo_state.collaborators.items():
@@ -129,14 +129,14 @@ class World:
         team.members = {self._person(login): role for login, role in team_state.members.items()}
         team.pending = {self._person(login): role for login, role in team_state.pending.items()}
 
-    def to_state(self) -> StateFile:
+    def to_state(self) -> SandboxState:
         """The current state in the state-file format (``--save`` writes this)."""
         name = self.logins.__getitem__
         repos = {}
         for repo in self.repos.values():
             live = [i for i in repo.invitations.values() if not i.expired]
             expired = [i for i in repo.invitations.values() if i.expired]
-            repos[repo.name] = RepoState(
+            repos[repo.name] = SandboxRepoState(
                 collaborators={name(k): v for k, v in sorted(repo.collaborators.items())},
                 invitations={name(i.login): i.permission for i in live},
                 expired_invitations={name(i.login): i.permission for i in expired},
@@ -152,7 +152,7 @@ class World:
             )
             for team in self.teams.values()
         }
-        return StateFile(
+        return SandboxState(
             org=self.org,
             owners=sorted(name(k) for k in self.owners),
             members=sorted(name(k) for k in self.members - self.owners),

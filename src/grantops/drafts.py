@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from grantops.constants import GRANTS_DIR
 from grantops.values import (
     LOGIN_PATTERN,
     REPO_NAME_PATTERN,
@@ -141,7 +142,7 @@ def _quote(text: str) -> str:
 def grant_path(root: Path, request: Request, now: datetime) -> Path:
     """``grants/<who>/<YYYY-MM-DD>-<target>.yaml``, numbered if that name is taken."""
     day = (request.starts or now).strftime("%Y-%m-%d")
-    folder = root / "grants" / request.who.lower()
+    folder = root / GRANTS_DIR / request.who.lower()
     target = request.target_name.lower()[:MAX_TARGET_IN_NAME]
     path = folder / f"{day}-{target}.yaml"
     number = 2
@@ -153,7 +154,7 @@ def grant_path(root: Path, request: Request, now: datetime) -> Path:
 
 def inside_grants(root: Path, path: Path) -> bool:
     """Whether ``path``, once links and ``..`` are resolved, is ``grants/<folder>/<name>``."""
-    grants = (root / "grants").resolve()
+    grants = (root / GRANTS_DIR).resolve()
     resolved = path.resolve()
     return resolved.parent.parent == grants and resolved.name == path.name
 

@@ -1,7 +1,7 @@
 """The core pipeline from loaded files and actual access to a plan (pure).
 
 ``files -> approval -> desired(now) -> plan``. Approval verdicts are computed at the
-edge (git history and GitHub's reviews, see :mod:`grantops.prove`) and passed in; only
+edge (git history and GitHub's reviews, see :mod:`grantops.proof.prover`) and passed in; only
 grants with a positive verdict reach :func:`desired_access`, so an unreviewed file can
 never add access. Removals never wait for approval, but whether one is a routine
 expiry or counts toward the brakes does: which access a reviewed, ended grant version
@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from grantops.access import AccessKey, Principal, Target
-from grantops.approval import Approval
+from grantops.actual import ActualState
 from grantops.desired import DesiredState, desired_access
 from grantops.load import Loaded
 from grantops.plan import Plan, Unapproved, make_plan
-from grantops.state import ActualState
+from grantops.proof.review import Judgement
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def build_plan(
     loaded: Loaded,
     actual: ActualState,
     now: datetime,
-    approvals: Mapping[str, Approval] | None = None,
+    approvals: Mapping[str, Judgement] | None = None,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
     expiries: Mapping[AccessKey, str] | None = None,
     held: Mapping[AccessKey, str] | None = None,
@@ -42,7 +42,7 @@ def build_plan(
 
     A grant open at ``now`` is honoured only with a positive verdict; one without any
     verdict is not (fail closed). With proof on, access is removed as ``expired`` only
-    when ``expiries`` (from :meth:`grantops.prove.Prover.expiries`) names it; otherwise it
+    when ``expiries`` (from :meth:`grantops.proof.prover.Prover.expiries`) names it; otherwise it
     is ``undeclared`` and counts toward the brakes (none given: nothing is proven, fail
     closed). With proof off, every ended grant's removal is ``expired``: no review was
     checked for any grant, so none is singled out.

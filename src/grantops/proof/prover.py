@@ -1,11 +1,11 @@
 """Approval proof at the edge: git history plus GitHub's pull requests and reviews.
 
 The steps, for the policy and every grant inside its window (rules in
-:mod:`grantops.approval`):
+:mod:`grantops.proof.review`):
 
 1. read the first-parent history of ``grants/`` once (:func:`grantops.gitrepo.read_history`);
 2. walk the policy's versions oldest first, judging each by the rules of the last
-   proven version before it (the first by :data:`grantops.approval.FLOOR`): a chain of
+   proven version before it (the first by :data:`grantops.proof.review.FLOOR`): a chain of
    trust, so no policy change can approve itself by lowering ``approval.required`` or
    changing ``approval.approvers``;
 3. judge each grant by the rules of the last proven policy version;
@@ -16,7 +16,7 @@ The steps, for the policy and every grant inside its window (rules in
 Each judgement asks GitHub for the merged pull request behind the commit that put the
 content on the branch, its commits and reviews, the file at its reviewed head, and who
 may approve. Evidence already proven for the same commit, blob and rules is reused when
-its MAC checks out (see :mod:`grantops.evidence`).
+its MAC checks out (see :mod:`grantops.proof.evidence`).
 """
 
 from __future__ import annotations
@@ -27,21 +27,9 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from grantops import evidence, gitrepo
+from grantops import gitrepo
 from grantops.access import AccessKey
-from grantops.approval import (
-    FLOOR,
-    Approval,
-    Checks,
-    Evidence,
-    Grantee,
-    PullRequest,
-    Rules,
-    judge,
-    kept,
-    placement,
-    short,
-)
+from grantops.constants import GRANTS_DIR, POLICY_PATH
 from grantops.github import GitHub, GitHubError
 from grantops.github.pulls import (
     can_write,
@@ -50,15 +38,22 @@ from grantops.github.pulls import (
     merged_pull_for_commit,
     recent_merges,
 )
-from grantops.load import (
-    GRANT_SUFFIXES,
-    GRANTS_DIR,
-    POLICY_PATH,
-    Tree,
-    load_grant_text,
-    load_policy_text,
-)
+from grantops.load import GRANT_SUFFIXES, Tree, load_grant_text, load_policy_text
 from grantops.model import Grant, Policy, TeamRepoGrant, UserRepoGrant, UserTeamGrant
+from grantops.proof import evidence
+from grantops.proof.review import (
+    FLOOR,
+    Checks,
+    Evidence,
+    Grantee,
+    Judgement,
+    PullRequest,
+    Rules,
+    judge,
+    kept,
+    placement,
+    short,
+)
 from grantops.values import parse_timestamp
 from grantops.yamlfile import MAX_FILE_BYTES
 
@@ -89,14 +84,14 @@ class Logged:
     """
 
     commit: str
-    verdict: Approval
+    verdict: Judgement
     grant: Grant | None
 
 
 @dataclass(frozen=True)
 class Proof:
-    policy: Approval
-    grants: dict[str, Approval] = field(default_factory=dict)
+    policy: Judgement
+    grants: dict[str, Judgement] = field(default_factory=dict)
     rules: Rules = FLOOR
     """The rules grants were judged by: those of the last proven policy version."""
     history: tuple[Evidence, ...] = ()
@@ -199,20 +194,20 @@ class _Judge:
             in_team=lambda team, login: member(team.lower(), login.lower()),
         )
 
-    def current(self, path: str, rules: Rules, grantee: Grantee) -> Approval:
+    def current(self, path: str, rules: Rules, grantee: Grantee) -> Judgement:
         """The verdict on ``path`` as it is at HEAD."""
         step = placement(self.history, path)
         if isinstance(step, str):
-            return Approval(False, step)
+            return Judgement(False, step)
         return self.version(path, step, rules, grantee)
 
-    def version(self, path: str, step: gitrepo.Step, rules: Rules, grantee: Grantee) -> Approval:
+    def version(self, path: str, step: gitrepo.Step, rules: Rules, grantee: Grantee) -> Judgement:
         """The verdict on the content ``step`` gave ``path``."""
         entry = step.after
         if entry is None:
-            return Approval(False, f"{path} was deleted at {short(step.commit)}")
+            return Judgement(False, f"{path} was deleted at {short(step.commit)}")
         if not entry.regular:
-            return Approval(False, f"not a regular file: git mode {entry.mode}")
+            return Judgement(False, f"not a regular file: git mode {entry.mode}")
         reuse = kept(self.trusted.get((path, step.commit)), entry, step, rules)
         if reuse is not None:
             return reuse
@@ -220,7 +215,7 @@ class _Judge:
             pull = self.pull_for(step.commit)
             reviewed = self.diff_of(pull.number).get(path) if pull is not None else None
         except GitHubError as exc:
-            return Approval(False, f"could not check the review: {exc}", undecided=True)
+            return Judgement(False, f"could not check the review: {exc}", undecided=True)
         try:
             return judge(
                 path=path,
@@ -234,7 +229,7 @@ class _Judge:
                 checks=self.checks,
             )
         except GitHubError as exc:
-            return Approval(False, f"could not check who may approve: {exc}", undecided=True)
+            return Judgement(False, f"could not check who may approve: {exc}", undecided=True)
 
 
 @dataclass(frozen=True)
@@ -401,25 +396,25 @@ def _logged(
     path: str,
     commit: str,
     rules: Rules,
-    judged: Mapping[str, Approval],
+    judged: Mapping[str, Judgement],
     at_head: Mapping[str, Grant],
     now: datetime,
 ) -> Logged:
     """Judge the version of ``path`` that ``commit`` put on the branch."""
     step = next((s for s in judge_.history.steps.get(path, ()) if s.commit == commit), None)
     if step is None or step.after is None or not step.after.regular:
-        return Logged(commit, Approval(False, f"{short(commit)} gave {path} no file"), None)
+        return Logged(commit, Judgement(False, f"{short(commit)} gave {path} no file"), None)
     current = placement(judge_.history, path)
     if isinstance(current, gitrepo.Step) and current.commit == commit and path in judged:
         return Logged(commit, judged[path], at_head.get(path))
     grant, problems = load_grant_text(path, gitrepo.read_blob(root, step.after.blob), None, now)
     if grant is None:
         reason = problems[0].message if problems else "cannot be read"
-        return Logged(commit, Approval(False, f"the version of {short(commit)}: {reason}"), None)
+        return Logged(commit, Judgement(False, f"the version of {short(commit)}: {reason}"), None)
     return Logged(commit, judge_.version(path, step, rules, grantee_of(grant)), grant)
 
 
-def _rewritten(judge_: _Judge, repo: AccessRepo) -> Approval | None:
+def _rewritten(judge_: _Judge, repo: AccessRepo) -> Judgement | None:
     """Why the branch's history looks rewritten (or cannot be checked), or None.
 
     Every pull request merged into the branch put its merge commit on the first-parent
@@ -428,16 +423,16 @@ def _rewritten(judge_: _Judge, repo: AccessRepo) -> Approval | None:
     silently be undone, so nothing is proven until the history is repaired.
     """
     if repo.branch is None:
-        return Approval(False, "the protected branch is unknown (set --branch)")
+        return Judgement(False, "the protected branch is unknown (set --branch)")
     try:
         merges = judge_.recent_merges()
     except GitHubError as exc:
         reason = f"could not check the branch's history against its pull requests: {exc}"
-        return Approval(False, reason, undecided=True)
+        return Judgement(False, reason, undecided=True)
     history = judge_.history
     for number, sha in sorted(merges.items(), reverse=True):
         if history.position(sha) is None:
-            return Approval(
+            return Judgement(
                 False,
                 f"history rewritten: PR #{number}'s merge {short(sha)} is not on the "
                 f"first-parent chain of {short(history.head)} (a force push or a merge "
@@ -448,7 +443,7 @@ def _rewritten(judge_: _Judge, repo: AccessRepo) -> Approval | None:
 
 def _policy_chain(
     root: Path, judge_: _Judge
-) -> tuple[Approval, Rules, tuple[Evidence, ...], Policy | None]:
+) -> tuple[Judgement, Rules, tuple[Evidence, ...], Policy | None]:
     """Judge each version of the policy by the rules of the last proven one before it.
 
     Returns the verdict on the current version, the rules grants are judged by, the
@@ -458,10 +453,10 @@ def _policy_chain(
     rules = FLOOR
     trusted: Policy | None = None
     proven: list[Evidence] = []
-    verdict = Approval(False, "the policy has no commit on the branch")
+    verdict = Judgement(False, "the policy has no commit on the branch")
     for step in judge_.history.versions(POLICY_PATH):
         if step.after is None:
-            verdict = Approval(False, f"{POLICY_PATH} was deleted at {short(step.commit)}")
+            verdict = Judgement(False, f"{POLICY_PATH} was deleted at {short(step.commit)}")
             continue
         verdict = judge_.version(POLICY_PATH, step, rules.for_policy(), Grantee())
         found = verdict.evidence
@@ -469,7 +464,7 @@ def _policy_chain(
             continue
         policy, problems = load_policy_text(POLICY_PATH, gitrepo.read_blob(root, step.after.blob))
         if policy is None or any(p.severity == "error" for p in problems):
-            verdict = Approval(False, f"the version of {short(step.commit)} cannot be read")
+            verdict = Judgement(False, f"the version of {short(step.commit)} cannot be read")
             continue
         proven.append(found)
         rules = rules_of(policy)
@@ -477,5 +472,5 @@ def _policy_chain(
         judge_.org = policy.org  # approver teams are asked of the org a proven version names
     current = placement(judge_.history, POLICY_PATH)
     if isinstance(current, str):  # uncommitted, a symlink, or no version at all
-        verdict = Approval(False, current)
+        verdict = Judgement(False, current)
     return verdict, rules, tuple(proven), trusted

@@ -6,12 +6,12 @@ end an incident responder's access mid-incident, so the access a proven version 
 grant file gives is kept while that version's window is open, and nothing new is added
 for it. Which version, and whether it was proven, comes from the audit log's
 ``grant-approved`` lines (the commit of the newest proven version of each file), read
-from git and judged again (:class:`grantops.prove.Logged`).
+from git and judged again (:class:`grantops.proof.prover.Logged`).
 
 A log line can be written by anyone who can push, so a version counts only when it is
 proven again now, or, when that check failed too, when a line MACed with
 ``GRANTOPS_EVIDENCE_KEY`` names it (lines from before the key was set do not count). Whether
-access has *ended* never depends on the log: see :meth:`grantops.prove.Prover.expiries`.
+access has *ended* never depends on the log: see :meth:`grantops.proof.prover.Prover.expiries`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from grantops.access import AccessKey
-from grantops.approval import Approval
 from grantops.audit.log import Event
-from grantops.prove import Logged
+from grantops.proof.prover import Logged
+from grantops.proof.review import Judgement
 
 
 def logged_versions(events: Iterable[Event]) -> dict[str, str]:
@@ -46,7 +46,7 @@ class Hold:
 
 
 def held(
-    verdicts: Mapping[str, Approval],
+    verdicts: Mapping[str, Judgement],
     logged: Mapping[str, Logged],
     org: str,
     now: datetime,

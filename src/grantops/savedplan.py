@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from grantops.actual import ActualState
 from grantops.errors import UnsafePlan, UsageError
 from grantops.model import Policy
 from grantops.plan import Plan
-from grantops.state import ActualState
 
 VERSION = 1
 

@@ -1,92 +1,47 @@
-"""Actual access as read from GitHub, and the JSON state file that carries it offline.
+"""The JSON state file: actual access written down, so it can be planned against offline.
 
-The state file is one format for three uses: ``grantops plan --state`` reads it,
-``grantops snapshot`` writes it, and the sandbox GitHub serves it. Repository
-permissions use GitHub's role names (``pull`` ... ``admin`` or a custom role); team
-members have ``member`` or ``maintainer``.
+One format for three uses: ``grantops plan --state`` reads it, ``grantops snapshot``
+writes it, and the sandbox GitHub serves it (adding its review fixtures, see
+:mod:`grantops.sandbox.fixtures`). Repository permissions use GitHub's role names
+(``pull`` ... ``admin`` or a custom role); team members have ``member`` or ``maintainer``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from grantops.access import AccessKey, Principal, Target
+from grantops.actual import ActualState
 from grantops.errors import InvalidInput, Problem
 from grantops.explain import explain
 from grantops.model import TeamRole
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """A part of the state file: unknown keys are errors, as in every input file."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class CommitState(_Strict):
-    sha: str
-    author: str | None = None
-    """The GitHub account git's author is linked to (None: no linked account)."""
-    committer: str | None = ""
-    """Likewise for the committer; the empty string means the same as the author."""
-    date: str = "2026-01-01T00:00:00Z"
-    message: str = "Change"
-
-
-class CommentState(_Strict):
-    issue: int
-    user: str
-    body: str
-
-
-class ReviewState(_Strict):
-    user: str | None  # None: the reviewer's account was deleted
-    state: Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]
-    commit_id: str
-    submitted_at: str = "2026-01-01T00:00:00Z"
-
-
-class PullState(_Strict):
-    """A pull request of a repository (the sandbox serves these for approval proof)."""
-
-    number: int
-    author: str
-    title: str = "Grant request"
-    body: str = ""
-    head_ref: str = ""
-    head_sha: str
-    base: str = "main"
-    merged_at: str | None = None
-    merge_commit_sha: str | None = None
-    landed: list[str] = []
-    """Commits a rebase merge put on the base branch, which GitHub links to the PR too."""
-    commits: list[CommitState] = []
-    reviews: list[ReviewState] = []
-    files: dict[str, str | None] = {}
-    """What the pull request's diff changes: path -> blob at its head (None: removed)."""
-
-
-class RepoState(_Strict):
+class RepoState(Strict):
     collaborators: dict[str, str] = {}
     invitations: dict[str, str] = {}
     expired_invitations: dict[str, str] = {}
     teams: dict[str, str] = {}
-    pulls: list[PullState] = []
-    commits: list[CommitState] = []
-    """Commits on the default branch (newest first), for activity during a grant."""
-    comments: list[CommentState] = []
 
 
-class TeamState(_Strict):
+class TeamState(Strict):
     members: dict[str, TeamRole] = {}
     pending: dict[str, TeamRole] = {}
     """Memberships offered to people who have not joined the org yet."""
 
 
-class StateFile(_Strict):
+class StateFile(Strict):
     """The JSON document: org, its people, and access per repository and team.
 
     ``base_permission`` is the org's base role for members on every repository
@@ -101,33 +56,8 @@ class StateFile(_Strict):
     bots: list[str] = []
     base_permission: str = "none"
     custom_roles: dict[str, str] = {}
-    repos: dict[str, RepoState] = {}
+    repos: Mapping[str, RepoState] = {}
     teams: dict[str, TeamState] = {}
-
-
-@dataclass(frozen=True)
-class ActualState:
-    """Access that exists now, keyed like desired access.
-
-    ``access`` holds what is in force (collaborators, team access to repos, team
-    members); ``invitations`` holds repository invitations not yet accepted, which
-    grant nothing until accepted but must still be cancelled when undeclared.
-    """
-
-    org: str
-    access: dict[AccessKey, str] = field(default_factory=dict)
-    invitations: dict[AccessKey, str] = field(default_factory=dict)
-    owners: frozenset[str] = frozenset()
-    expired_invitations: dict[AccessKey, str] = field(default_factory=dict)
-    """Repository invitations GitHub marks expired: no access, and no longer pending."""
-    inherited: dict[AccessKey, str] = field(default_factory=dict)
-    """For direct collaborators: a level the user also holds through a team or the org's
-    base role. GitHub reports only the highest level of all sources, so when that equals
-    the inherited level the direct grant itself cannot be seen."""
-    unreadable: dict[Target, str] = field(default_factory=dict)
-    """Targets whose access could not be read completely, with the reason."""
-    viewer: str | None = None
-    """The token's own account (lower-cased): grantops never removes itself."""
 
 
 def actual_from_state(state: StateFile) -> ActualState:
@@ -170,14 +100,14 @@ def state_from_read(
             side = repo.teams if principal.kind == "team" else repo.collaborators
             side[principal.name] = level
         else:
-            teams.setdefault(target.name, TeamState()).members[principal.name] = level  # type: ignore[assignment]
+            teams.setdefault(target.name, TeamState()).members[principal.name] = _team_role(level)
     for (principal, target), level in sorted(
         actual.invitations.items(), key=lambda i: (i[0][1], i[0][0])
     ):
         if target.kind == "repo":
             repos.setdefault(target.name, RepoState()).invitations[principal.name] = level
         else:
-            teams.setdefault(target.name, TeamState()).pending[principal.name] = level  # type: ignore[assignment]
+            teams.setdefault(target.name, TeamState()).pending[principal.name] = _team_role(level)
     for (principal, target), level in sorted(
         actual.expired_invitations.items(), key=lambda i: (i[0][1], i[0][0])
     ):
@@ -193,7 +123,21 @@ def state_from_read(
     )
 
 
-def read_state_file(path: Path) -> StateFile:
+_TEAM_ROLES: dict[str, TeamRole] = {"member": "member", "maintainer": "maintainer"}
+
+
+def _team_role(level: str) -> TeamRole:
+    """A team member's role as GitHub reports it; anything else is a bug upstream."""
+    try:
+        return _TEAM_ROLES[level]
+    except KeyError:
+        raise ValueError(f"not a team role: {level!r}") from None
+
+
+File = TypeVar("File", bound=StateFile)
+
+
+def read_state_file(path: Path, model: type[File]) -> File:
     """Parse a state file, reporting problems like any other input file."""
     shown = path.as_posix()
     try:
@@ -206,7 +150,7 @@ def read_state_file(path: Path) -> StateFile:
         line = getattr(exc, "lineno", 1)
         raise InvalidInput([Problem(shown, line, f"not valid JSON: {exc}")]) from None
     try:
-        return StateFile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = [Problem(shown, 1, message) for _loc, message in explain(exc)]
         raise InvalidInput(problems) from None

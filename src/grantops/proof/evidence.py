@@ -16,10 +16,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from grantops.approval import Evidence
 from grantops.audit.keyed import sign, signed
-
-EVIDENCE_PATH = "audit/approvals.json"
+from grantops.constants import EVIDENCE_PATH
+from grantops.proof.review import Evidence
 
 
 def _message(evidence: Evidence) -> bytes:

@@ -3,7 +3,7 @@
 Merge review is the approval, so grantops checks that the review covered the exact
 content that is live, instead of trusting whatever sits on the protected branch. The
 I/O (git history, GitHub's pull requests, reviews and permissions) happens elsewhere
-(:mod:`grantops.prove`); this module judges the facts it is given. A file is proven when:
+(:mod:`grantops.proof.prover`); this module judges the facts it is given. A file is proven when:
 
 * at HEAD it is a regular file (never a symlink or submodule) with no uncommitted edit;
 * the commit where it took its current content on the branch's first-parent chain was
@@ -139,7 +139,9 @@ class Evidence:
 
 
 @dataclass(frozen=True)
-class Approval:
+class Judgement:
+    """Whether one file version got onto the branch through a valid review, and why."""
+
     approved: bool
     reason: str
     evidence: Evidence | None = None
@@ -273,20 +275,20 @@ def judge(
     rules: Rules,
     grantee: Grantee,
     checks: Checks,
-) -> Approval:
+) -> Judgement:
     """Decide one file's approval from where its content came from and that PR's review."""
     if pull is None:
-        return Approval(
+        return Judgement(
             False,
             f"direct push: commit {short(step.commit)} put this content on the branch without "
             "a merged pull request",
         )
     problem = merged_by(history, step, pull) or same_content(path, entry, reviewed, pull)
     if problem is not None:
-        return Approval(False, problem)
+        return Judgement(False, problem)
     unlinked = [c.sha for c in pull.commits if c.author is None or c.committer is None]
     if unlinked:
-        return Approval(
+        return Judgement(
             False,
             f"PR #{pull.number} has commit {short(unlinked[0])} with no linked GitHub account, "
             "so who pushed it is unknown",
@@ -304,7 +306,7 @@ def judge(
         pull.merged_at,
     )
     if len(counted) >= rules.required:
-        return Approval(
+        return Judgement(
             True,
             f"approved in PR #{pull.number} by {', '.join(counted) or 'nobody (none required)'}",
             evidence,
@@ -313,16 +315,16 @@ def judge(
     why = f"PR #{pull.number} has {len(counted)} of {rules.required} required approvals"
     if not_counted:
         why += "; not counted: " + "; ".join(not_counted)
-    return Approval(False, why, evidence, tuple(not_counted))
+    return Judgement(False, why, evidence, tuple(not_counted))
 
 
-def kept(evidence: Evidence | None, entry: Entry, step: Step, rules: Rules) -> Approval | None:
+def kept(evidence: Evidence | None, entry: Entry, step: Step, rules: Rules) -> Judgement | None:
     """Trust kept evidence for exactly this content, arrival and rules (else None)."""
     if evidence is None or (evidence.commit, evidence.blob) != (step.commit, entry.blob):
         return None
     if evidence.rules != rules.fingerprint or evidence.merged_at is None:
         return None  # other rules, or kept before merge times were: judge it again
     approvers = ", ".join(evidence.approvers) or "nobody (none required)"
-    return Approval(
+    return Judgement(
         True, f"approved in PR #{evidence.pull} by {approvers} (kept evidence)", evidence
     )

@@ -1,0 +1,32 @@
+"""Access that exists on GitHub now, as the planner sees it (read from GitHub or a state file)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grantops.access import AccessKey, Target
+
+
+@dataclass(frozen=True)
+class ActualState:
+    """Access that exists now, keyed like desired access.
+
+    ``access`` holds what is in force (collaborators, team access to repos, team
+    members); ``invitations`` holds repository invitations not yet accepted, which
+    grant nothing until accepted but must still be cancelled when undeclared.
+    """
+
+    org: str
+    access: dict[AccessKey, str] = field(default_factory=dict)
+    invitations: dict[AccessKey, str] = field(default_factory=dict)
+    owners: frozenset[str] = frozenset()
+    expired_invitations: dict[AccessKey, str] = field(default_factory=dict)
+    """Repository invitations GitHub marks expired: no access, and no longer pending."""
+    inherited: dict[AccessKey, str] = field(default_factory=dict)
+    """For direct collaborators: a level the user also holds through a team or the org's
+    base role. GitHub reports only the highest level of all sources, so when that equals
+    the inherited level the direct grant itself cannot be seen."""
+    unreadable: dict[Target, str] = field(default_factory=dict)
+    """Targets whose access could not be read completely, with the reason."""
+    viewer: str | None = None
+    """The token's own account (lower-cased): grantops never removes itself."""

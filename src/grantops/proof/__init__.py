@@ -1,0 +1,1 @@
+"""Approval proof: whether each file on the branch got there through a valid review."""
