@@ -10,8 +10,7 @@ from grantops.audit.log import read_events, verify
 from grantops.audit.report import GrantRecord, ReportInput, access_after, render
 from grantops.desired import desired_access
 from grantops.github.activity import Activity
-from grantops.github.write import Outcome
-from grantops.plan import make_plan
+from grantops.plan import Outcome, make_plan
 
 from .builders import actual, grant, policy
 from .data import GRANT, NOW, POLICY

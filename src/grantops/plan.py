@@ -52,6 +52,20 @@ class Change:
         }
 
 
+Result = Literal["done", "invited", "failed"]
+"""What applying a change did: ``invited`` means access starts once the invitation is
+accepted; ``failed`` carries GitHub's answer in the outcome's detail."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One applied change and what happened to it."""
+
+    change: Change
+    result: Result
+    detail: str = ""
+
+
 @dataclass(frozen=True)
 class Kept:
     """Access the plan would have removed or lowered but leaves alone, and why."""

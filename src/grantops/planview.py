@@ -14,8 +14,7 @@ from collections.abc import Mapping, Sequence
 from tabulate import tabulate
 
 from grantops.access import Target
-from grantops.github.write import Outcome
-from grantops.plan import Change, Plan
+from grantops.plan import Change, Outcome, Plan
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, for_terminal
 from grantops.values import format_timestamp
 

@@ -14,9 +14,9 @@ from grantops.access import AccessKey, Principal, Target
 from grantops.actual import ActualState
 from grantops.audit.record import Recorder
 from grantops.desired import desired_access
-from grantops.github import GitHub, Outcome
+from grantops.github import GitHub
 from grantops.load import Loaded
-from grantops.plan import Plan
+from grantops.plan import Outcome, Plan
 from grantops.planning import Planning, build_plan
 from grantops.proof.review import Judgement
 

@@ -13,9 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from grantops.audit.log import AuditLog, Event
-from grantops.github import Outcome
 from grantops.model import Grant
-from grantops.plan import Change, Plan
+from grantops.plan import Change, Outcome, Plan
 from grantops.proof.review import Judgement
 from grantops.safety import Verdict
 from grantops.values import format_timestamp

@@ -23,9 +23,8 @@ from grantops.actual import ActualState
 from grantops.audit.log import Event
 from grantops.desired import DesiredState
 from grantops.github.activity import Activity
-from grantops.github.write import Outcome
 from grantops.model import Grant, Policy
-from grantops.plan import Plan
+from grantops.plan import Outcome, Plan
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, one_line
 from grantops.values import format_duration, format_timestamp, parse_timestamp
 

@@ -42,12 +42,12 @@ from grantops.commands.common import (
 from grantops.commands.trail import finish
 from grantops.constants import LOG_PATH, POLICY_PATH
 from grantops.errors import InvalidInput, Problem, UnsafePlan, UsageError
-from grantops.github import GitHub, Outcome
+from grantops.github import GitHub
 from grantops.gitrepo import GitError
 from grantops.load import Loaded, Tree, read_tree
 from grantops.lock import apply_lock
 from grantops.model import Policy
-from grantops.plan import Plan
+from grantops.plan import Outcome, Plan
 from grantops.planning import Planning, build_plan, only_expiries
 from grantops.proof import evidence
 from grantops.proof.holds import held, logged_versions

@@ -33,9 +33,10 @@ from grantops.audit.report import (
 from grantops.audit.report import summary as report_summary
 from grantops.commands.common import Io
 from grantops.constants import REPORT_PATH
-from grantops.github import GitHub, GitHubError, Outcome
+from grantops.github import GitHub, GitHubError
 from grantops.github.activity import Activity
 from grantops.load import Loaded
+from grantops.plan import Outcome
 from grantops.planning import Planning
 from grantops.proof.prover import AccessRepo, Proof
 from grantops.values import parse_timestamp

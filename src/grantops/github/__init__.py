@@ -16,11 +16,11 @@ from grantops.actual import ActualState
 from grantops.github.activity import Activity, activity
 from grantops.github.read import ReadResult, read_actual
 from grantops.github.transport import DEFAULT_API_URL, GitHubError, RetryPolicy, Transport
-from grantops.github.write import Outcome, apply_change
+from grantops.github.write import apply_change
 from grantops.model import Policy
-from grantops.plan import Change
+from grantops.plan import Change, Outcome
 
-__all__ = ["DEFAULT_API_URL", "GitHub", "GitHubError", "Outcome", "RetryPolicy"]
+__all__ = ["DEFAULT_API_URL", "GitHub", "GitHubError", "RetryPolicy"]
 
 
 class GitHub:

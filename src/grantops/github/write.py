@@ -10,22 +10,12 @@ repeat, and a 404 on one means the access is already gone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from grantops.access import AccessKey
 from grantops.github.transport import GitHubError, Transport
 from grantops.github.vocabulary import level, team_level
-from grantops.plan import Change
-
-Result = Literal["done", "invited", "failed"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    change: Change
-    result: Result
-    detail: str = ""
+from grantops.plan import Change, Outcome
 
 
 def apply_change(
