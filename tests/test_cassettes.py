@@ -13,8 +13,9 @@ import pytest
 import vcr
 
 from grantops.access import Principal, Target
-from grantops.github import GitHub, GitHubError, RetryPolicy
+from grantops.github.transport import GitHubError, RetryPolicy, Transport
 from grantops.github.vocabulary import collaborator_level, level
+from grantops.github.write import apply_change
 from grantops.plan import Change
 
 CASSETTES = Path(__file__).with_name("cassettes")
@@ -29,8 +30,9 @@ replay = vcr.VCR(
 )
 
 
-def _github() -> GitHub:
-    return GitHub("https://api.github.com", FAKE_TOKEN, retry=RetryPolicy(mutation_interval=0))
+def _transport() -> Transport:
+    """The client's own transport: the recordings check the requests it sends."""
+    return Transport("https://api.github.com", FAKE_TOKEN, retry=RetryPolicy(mutation_interval=0))
 
 
 def test_no_cassette_carries_credentials() -> None:
@@ -44,17 +46,19 @@ def test_add_and_remove_a_collaborator() -> None:
     repo = "add-and-remove-repository-collaborator"
     target = Target.repo(ORG, repo)
     user_b = Principal.user("octokit-fixture-user-b")
-    with replay.use_cassette(f"{repo}.yaml") as cassette, _github() as github:
-        added = github.apply(ORG, Change("add", user_b, target, None, "push", "grant", "g.yaml"))
+    with replay.use_cassette(f"{repo}.yaml") as cassette, _transport() as transport:
+        added = apply_change(
+            transport, ORG, Change("add", user_b, target, None, "push", "grant", "g.yaml"), {}
+        )
         assert added.result == "invited"  # 201: an invitation, access starts on acceptance
-        invitations = github.transport.list(
+        invitations = transport.list(
             "invitations", "repos", "list_invitations", owner=ORG, repo=repo
         )
         assert [(i["invitee"]["login"], level(i["permissions"])) for i in invitations] == [
             ("octokit-fixture-user-b", "push")  # GitHub says "write"
         ]
         # (the recording has user B accept the invitation here, with B's own token)
-        collaborators = github.transport.list(
+        collaborators = transport.list(
             "collaborators",
             "repos",
             "list_collaborators",
@@ -66,11 +70,11 @@ def test_add_and_remove_a_collaborator() -> None:
             ("octokit-fixture-user-a", "admin"),
             ("octokit-fixture-user-b", "push"),
         ]
-        removed = github.apply(
-            ORG, Change("remove", user_b, target, "push", None, "undeclared", None)
+        removed = apply_change(
+            transport, ORG, Change("remove", user_b, target, "push", None, "undeclared", None), {}
         )
         assert removed.result == "done"  # 204
-        after = github.transport.list(
+        after = transport.list(
             "collaborators",
             "repos",
             "list_collaborators",
@@ -83,9 +87,9 @@ def test_add_and_remove_a_collaborator() -> None:
 
 
 def test_a_validation_error_surfaces_without_retry() -> None:
-    with replay.use_cassette("errors.yaml") as cassette, _github() as github:
+    with replay.use_cassette("errors.yaml") as cassette, _transport() as transport:
         with pytest.raises(GitHubError) as caught:
-            github.transport.mutate(
+            transport.mutate(
                 "create label",
                 "issues",
                 "create_label",
@@ -103,8 +107,8 @@ def test_pagination_follows_link_headers_across_hosts_paths() -> None:
     query_replay = vcr.VCR(
         cassette_library_dir=str(CASSETTES), record_mode="none", filter_headers=["authorization"]
     )
-    with query_replay.use_cassette("paginate-issues.yaml") as cassette, _github() as github:
-        issues = github.transport.list(
+    with query_replay.use_cassette("paginate-issues.yaml") as cassette, _transport() as transport:
+        issues = transport.list(
             "issues", "issues", "list_for_repo", per_page=3, owner=ORG, repo="paginate-issues"
         )
         assert cassette.all_played  # 5 pages, following rel="next" to /repositories/1000/issues

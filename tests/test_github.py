@@ -91,7 +91,7 @@ def test_every_change_kind_and_convergence(start_sandbox: StartSandbox) -> None:
     ]
     with client(sandbox) as github:
         live = plan_live(_loaded(*grants), github, NOW)
-        outcomes = apply_plan(live.plan, github)
+        outcomes = apply_plan(live.plan, github, live.invitation_ids)
     planned = {
         (c.action, str(c.principal), c.target.name, c.before, c.after) for c in live.plan.changes
     }
@@ -173,7 +173,7 @@ def test_inherited_role_name_causes_no_churn(start_sandbox: StartSandbox) -> Non
     with client(sandbox) as github:
         first = plan_live(_loaded(*grants), github, NOW)
         assert [(c.action, str(c.principal)) for c in first.plan.changes] == [("add", "user:bob")]
-        apply_plan(first.plan, github)
+        apply_plan(first.plan, github, first.invitation_ids)
     assert sandbox.state().repos["ledger"].collaborators == {"bob": "push"}
     with client(sandbox) as github:
         second = plan_live(_loaded(*grants), github, NOW)
@@ -194,7 +194,7 @@ def test_lowering_a_direct_grant_still_happens_without_a_team_source(
         assert [(c.action, c.before, c.after) for c in live.plan.changes] == [
             ("update", "maintain", "push")
         ]
-        apply_plan(live.plan, github)
+        apply_plan(live.plan, github, live.invitation_ids)
     assert sandbox.state().repos["ledger"].collaborators == {"mona": "push"}
 
 
@@ -204,7 +204,7 @@ def test_expired_invitation_is_cancelled_and_sent_again(start_sandbox: StartSand
     with client(sandbox) as github:
         live = plan_live(_loaded(*grants), github, NOW)
         assert [c.action for c in live.plan.changes] == ["cancel_invitation", "add"]
-        outcomes = apply_plan(live.plan, github)
+        outcomes = apply_plan(live.plan, github, live.invitation_ids)
     assert [o.result for o in outcomes] == ["done", "invited"]
     ledger = sandbox.state().repos["ledger"]
     assert ledger.invitations == {"dana": "pull"} and ledger.expired_invitations == {}
@@ -236,7 +236,7 @@ def test_change_on_missing_team_is_reported_not_raised(start_sandbox: StartSandb
         "grants/g.yaml",
     )
     with client(sandbox) as github:
-        outcome = github.apply("acme", change)
+        outcome = github.apply("acme", change, {})
     assert outcome.result == "failed"
     assert "HTTP 404" in outcome.detail
 

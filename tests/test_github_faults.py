@@ -7,12 +7,12 @@ import time
 import pytest
 
 from grantops.access import Principal, Target
-from grantops.github import GitHubError
+from grantops.github import GitHub, GitHubError, RetryPolicy
 from grantops.plan import Change
 from grantops.sandbox import FaultRule
 
 from .builders import policy
-from .sandbox_fixtures import StartSandbox, client
+from .sandbox_fixtures import TOKEN, StartSandbox, client
 
 POLICY = policy()
 LEDGER = Target.repo("acme", "ledger")
@@ -51,7 +51,7 @@ def test_a_timed_out_mutation_that_applied_is_not_sent_again(start_sandbox: Star
     pattern = "PUT /repos/acme/ledger/collaborators/octocat"
     sandbox = start_sandbox(faults=[FaultRule(pattern, 0, after_apply=True)], stall_seconds=3.0)
     with client(sandbox, timeout=1.0) as github:
-        outcome = github.apply("acme", ADD_OCTOCAT)
+        outcome = github.apply("acme", ADD_OCTOCAT, {})
     assert outcome.result == "done"
     assert sandbox.stats["PUT repos/add-collaborator"] == 1
     assert sandbox.stats["GET repos/get-collaborator-permission-level"] == 1
@@ -62,7 +62,7 @@ def test_a_timed_out_mutation_that_did_not_apply_is_retried(start_sandbox: Start
     pattern = "PUT /repos/acme/ledger/collaborators/octocat"
     sandbox = start_sandbox(faults=[FaultRule(pattern, 0)], stall_seconds=3.0)
     with client(sandbox, timeout=1.0) as github:
-        outcome = github.apply("acme", ADD_OCTOCAT)
+        outcome = github.apply("acme", ADD_OCTOCAT, {})
     assert outcome.result == "done"
     assert sandbox.stats["PUT repos/add-collaborator"] == 2
     assert sandbox.state().repos["ledger"].collaborators == {"octocat": "push"}
@@ -75,7 +75,7 @@ def test_a_502_after_the_change_applied_is_verified_not_repeated(
     pattern = "PUT /repos/acme/ledger/collaborators/dana"
     sandbox = start_sandbox(faults=[FaultRule(pattern, 502, after_apply=True)])
     with client(sandbox) as github:
-        outcome = github.apply("acme", invite)
+        outcome = github.apply("acme", invite, {})
     assert outcome.result == "done"
     assert sandbox.stats["PUT repos/add-collaborator"] == 1
     assert sandbox.state().repos["ledger"].invitations == {"dana": "pull"}  # exactly one
@@ -86,7 +86,7 @@ def test_a_secondary_rate_limit_waits_for_retry_after(start_sandbox: StartSandbo
     sandbox = start_sandbox(faults=[FaultRule(pattern, 403, retry_after=7)])
     waits: list[float] = []
     with client(sandbox, waits) as github:
-        outcome = github.apply("acme", ADD_OCTOCAT)
+        outcome = github.apply("acme", ADD_OCTOCAT, {})
     assert outcome.result == "done"
     assert waits == [7.0]
     assert sandbox.stats["PUT repos/add-collaborator"] == 2
@@ -110,8 +110,8 @@ def test_an_exhausted_rate_budget_waits_until_reset(start_sandbox: StartSandbox)
         waits.append(seconds)
         time.sleep(seconds)
 
-    with client(sandbox) as github:
-        github.transport.sleep = sleep
+    retry = RetryPolicy(mutation_interval=0.0)
+    with GitHub(sandbox.url, TOKEN, timeout=5.0, retry=retry, sleep=sleep) as github:
         actual = github.read(POLICY).actual
     assert actual.unreadable == {}
     assert waits and all(0 < w <= 2.0 for w in waits)
@@ -135,7 +135,7 @@ def test_permission_denied_is_not_retried(start_sandbox: StartSandbox) -> None:
     sandbox = start_sandbox(faults=[FaultRule(pattern, 403, message=message)])
     waits: list[float] = []
     with client(sandbox, waits) as github:
-        outcome = github.apply("acme", ADD_OCTOCAT)
+        outcome = github.apply("acme", ADD_OCTOCAT, {})
     assert outcome.result == "failed"
     assert "HTTP 403: Resource not accessible by integration" in outcome.detail
     assert waits == []

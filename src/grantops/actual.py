@@ -30,3 +30,16 @@ class ActualState:
     """Targets whose access could not be read completely, with the reason."""
     viewer: str | None = None
     """The token's own account (lower-cased): grantops never removes itself."""
+
+
+@dataclass
+class ReadResult:
+    """What a read found, plus the ids later mutations need (invitation ids)."""
+
+    actual: ActualState
+    invitation_ids: dict[AccessKey, int] = field(default_factory=dict)
+    members: frozenset[str] = frozenset()
+    base_permission: str = "none"
+    limits: tuple[str, ...] = ()
+    """What the read could not establish that a run must not guess: it then makes only
+    expiries (see :func:`grantops.planning.build_plan`)."""

@@ -14,7 +14,7 @@ from grantops.access import AccessKey, Principal, Target
 from grantops.actual import ActualState
 from grantops.audit.record import Recorder
 from grantops.desired import desired_access
-from grantops.github import GitHub
+from grantops.github.api import AccessReader, AccessWriter
 from grantops.load import Loaded
 from grantops.plan import Outcome, Plan
 from grantops.planning import Planning, build_plan
@@ -25,6 +25,8 @@ from grantops.proof.review import Judgement
 class LivePlan:
     planning: Planning
     actual: ActualState
+    invitation_ids: Mapping[AccessKey, int]
+    """Pending invitations' ids as the read found them: cancelling one needs its id."""
 
     @property
     def plan(self) -> Plan:
@@ -38,7 +40,7 @@ gave that has ended (see :meth:`grantops.proof.prover.Prover.expiries`)."""
 
 def plan_live(
     loaded: Loaded,
-    github: GitHub,
+    github: AccessReader,
     now: datetime,
     approvals: Mapping[str, Judgement] | None = None,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
@@ -87,11 +89,11 @@ def plan_live(
         and levels.rank("repo", c.after or "") < levels.rank("repo", c.before or "")
     ]
     if suspects:
-        inherited = github.inherited_levels(loaded.policy, actual, suspects)
+        inherited = github.inherited_levels(loaded.policy, read, suspects)
         if inherited:
             actual = replace(actual, inherited=inherited)
             planning = plan(actual)
-    return LivePlan(planning, actual)
+    return LivePlan(planning, actual, read.invitation_ids)
 
 
 def _removed_as_drift(planning: Planning, actual: ActualState) -> set[AccessKey]:
@@ -114,7 +116,8 @@ def _removed_as_drift(planning: Planning, actual: ActualState) -> set[AccessKey]
 
 def apply_plan(
     plan: Plan,
-    github: GitHub,
+    github: AccessWriter,
+    invitation_ids: Mapping[AccessKey, int],
     report: Callable[[Outcome], None] = lambda outcome: None,
     recorder: Recorder | None = None,
     pulls: Mapping[str, int] | None = None,
@@ -128,7 +131,7 @@ def apply_plan(
     for change in plan.changes:
         pull = (pulls or {}).get(change.source or "")
         change_id = recorder.change_started(change, pull) if recorder else ""
-        outcome = github.apply(plan.org, change)
+        outcome = github.apply(plan.org, change, invitation_ids)
         if recorder:
             recorder.outcome(outcome, change_id, pull)
         report(outcome)

@@ -21,7 +21,8 @@ from pathlib import Path
 import vcr
 
 from grantops.access import Principal, Target
-from grantops.github import DEFAULT_API_URL, GitHub, RetryPolicy
+from grantops.github.transport import DEFAULT_API_URL, RetryPolicy, Transport
+from grantops.github.write import apply_change
 from grantops.plan import Change
 
 HERE = Path(__file__).parent
@@ -43,19 +44,26 @@ def main(argv: list[str]) -> int:
     target, who = Target.repo(args.org, args.repo), Principal.user(args.user)
     with (
         recorder.use_cassette("live-collaborator-cycle.yaml"),
-        GitHub(args.api_url, token, retry=RetryPolicy()) as github,
+        Transport(args.api_url, token, retry=RetryPolicy()) as transport,
     ):
-        print(github.apply(args.org, Change("add", who, target, None, "push", "grant", None)))
-        params = {"owner": args.org, "repo": args.repo}
-        print(github.transport.list("invitations", "repos", "list_invitations", **params))
         print(
-            github.transport.list(
+            apply_change(
+                transport, args.org, Change("add", who, target, None, "push", "grant", None), {}
+            )
+        )
+        params = {"owner": args.org, "repo": args.repo}
+        print(transport.list("invitations", "repos", "list_invitations", **params))
+        print(
+            transport.list(
                 "collaborators", "repos", "list_collaborators", affiliation="direct", **params
             )
         )
         print(
-            github.apply(
-                args.org, Change("cancel_invitation", who, target, "push", None, "undeclared", None)
+            apply_change(
+                transport,
+                args.org,
+                Change("cancel_invitation", who, target, "push", None, "undeclared", None),
+                {},
             )
         )
     print(f"wrote {HERE / 'live-collaborator-cycle.yaml'}")

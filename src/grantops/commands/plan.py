@@ -128,6 +128,8 @@ class _Run:
     above, so it would anchor whatever anyone pushed."""
     unchecked: bool = False
     """Some ended grant version could not be judged, so its access was left in place."""
+    invitation_ids: Mapping[AccessKey, int] = field(default_factory=dict)
+    """Pending invitations' ids as the read found them, for cancelling them."""
 
 
 def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
@@ -217,6 +219,7 @@ def _prepare(args: argparse.Namespace, now: datetime, io: Io) -> _Run:
         trail.trusted or first_keyed,
         key if trail.anchored is not False or first_keyed else None,
         bool(unchecked),
+        live.invitation_ids,
     )
 
 
@@ -446,7 +449,9 @@ def _apply(args: argparse.Namespace, now: datetime, io: Io, run: _Run, github: G
             io.out("\nApplying:")
         report = (lambda o: None) if args.json else (lambda o: io.out(planview.outcome_line(o)))
         pulls = {path: e.pull for path, e in run.proof.proven.items()} if run.proof else {}
-        outcomes = apply_plan(plan, github, report=report, recorder=recorder, pulls=pulls)
+        outcomes = apply_plan(
+            plan, github, run.invitation_ids, report=report, recorder=recorder, pulls=pulls
+        )
         finished = finish(
             root=args.root,
             now=now,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grantops.access import AccessKey, Principal, Target
-from grantops.actual import ActualState
+from grantops.actual import ActualState, ReadResult
 from grantops.github.transport import GitHubError, Transport
 from grantops.github.vocabulary import collaborator_level, level, team_level
 from grantops.model import Policy
@@ -27,19 +27,6 @@ RESERVE_FOR_CHANGES = 100
 gets this low, and it is not renewed before a run would stop waiting, targets not yet
 read are left unread (so nothing is added or removed there) and the run ends its
 expiries, which were read first."""
-
-
-@dataclass
-class ReadResult:
-    """What a read found, plus the ids later mutations need (invitation ids)."""
-
-    actual: ActualState
-    invitation_ids: dict[AccessKey, int] = field(default_factory=dict)
-    members: frozenset[str] = frozenset()
-    base_permission: str = "none"
-    limits: tuple[str, ...] = ()
-    """What the read could not establish that a run must not guess: it then makes only
-    expiries (see :func:`grantops.planning.build_plan`)."""
 
 
 def read_actual(
@@ -86,7 +73,7 @@ def read_actual(
 
     # Listings of different targets are independent; a few run at once (GitHub allows up
     # to 100 concurrent requests), and results are merged in a fixed order.
-    def read(target: Target) -> _TargetRead | str:
+    def read(target: Target) -> TargetAccess | str:
         left = transport.short_of(RESERVE_FOR_CHANGES)
         if target not in first and left is not None:
             return (
@@ -141,14 +128,16 @@ def _org_unreadable(policy: Policy, first: Collection[Target], reason: str) -> R
 
 
 @dataclass
-class _TargetRead:
+class TargetAccess:
+    """What reads of targets found, merged into the state in a fixed order."""
+
     access: dict[AccessKey, str] = field(default_factory=dict)
     invitations: dict[AccessKey, str] = field(default_factory=dict)
     expired: dict[AccessKey, str] = field(default_factory=dict)
     ids: dict[AccessKey, int] = field(default_factory=dict)
 
 
-def _read_target(transport: Transport, org: str, target: Target) -> _TargetRead | str:
+def _read_target(transport: Transport, org: str, target: Target) -> TargetAccess | str:
     """Everything about one repository or team, or why it could not be read."""
     try:
         if target.kind == "repo":
@@ -160,7 +149,7 @@ def _read_target(transport: Transport, org: str, target: Target) -> _TargetRead 
         return str(exc)
 
 
-def _read_repo(transport: Transport, org: str, target: Target) -> _TargetRead:
+def _read_repo(transport: Transport, org: str, target: Target) -> TargetAccess:
     where = f"{org}/{target.name}"
     params: dict[str, Any] = {"owner": org, "repo": target.name}
     collaborators = transport.list(
@@ -172,7 +161,7 @@ def _read_repo(transport: Transport, org: str, target: Target) -> _TargetRead:
     )
     pending = transport.list(f"list invitations of {where}", "repos", "list_invitations", **params)
     teams = transport.list(f"list teams of {where}", "repos", "list_teams", **params)
-    found = _TargetRead()
+    found = TargetAccess()
     for item in collaborators:
         found.access[(Principal.user(item["login"]), target)] = collaborator_level(item)
     for item in pending:
@@ -185,10 +174,10 @@ def _read_repo(transport: Transport, org: str, target: Target) -> _TargetRead:
     return found
 
 
-def _read_team(transport: Transport, org: str, target: Target) -> _TargetRead:
+def _read_team(transport: Transport, org: str, target: Target) -> TargetAccess:
     where = f"{org}/{target.name}"
     params: dict[str, Any] = {"org": org, "team_slug": target.name}
-    found = _TargetRead()
+    found = TargetAccess()
     for role in ("maintainer", "member"):
         people = transport.list(
             f"list {role}s of team {where}", "teams", "list_members_in_org", role=role, **params

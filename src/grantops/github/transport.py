@@ -92,6 +92,12 @@ class Transport:
         self._remaining: int | None = None
         self._reset_at: float | None = None
 
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.api.transport.close()
 

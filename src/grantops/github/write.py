@@ -9,7 +9,7 @@ repeat, and a 404 on one means the access is already gone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from grantops.access import AccessKey
@@ -17,9 +17,13 @@ from grantops.github.transport import GitHubError, Transport
 from grantops.github.vocabulary import level, team_level
 from grantops.plan import Change, Outcome
 
+STARTS_ON_ACCEPTANCE = "invitation sent; access starts when it is accepted"
+JOINS_ON_ACCEPTANCE = "invited to the org; membership starts on acceptance"
+NOTHING_TO_CANCEL = "no invitation left to cancel"
+
 
 def apply_change(
-    transport: Transport, org: str, change: Change, invitation_ids: dict[AccessKey, int]
+    transport: Transport, org: str, change: Change, invitation_ids: Mapping[AccessKey, int]
 ) -> Outcome:
     """Make one change; failures become a ``failed`` outcome, never an exception."""
     try:
@@ -29,7 +33,7 @@ def apply_change(
 
 
 def _dispatch(
-    transport: Transport, org: str, change: Change, invitation_ids: dict[AccessKey, int]
+    transport: Transport, org: str, change: Change, invitation_ids: Mapping[AccessKey, int]
 ) -> Outcome:
     who, target = change.principal, change.target
     if target.kind == "repo" and who.kind == "user":
@@ -70,12 +74,12 @@ def _dispatch(
     )
     state = transport.get_optional(what, "teams", "get_membership_for_user_in_org", **params)
     if state is not None and state.get("state") == "pending":
-        return Outcome(change, "invited", "invited to the org; membership starts on acceptance")
+        return Outcome(change, "invited", JOINS_ON_ACCEPTANCE)
     return Outcome(change, "done")
 
 
 def _collaborator(
-    transport: Transport, org: str, change: Change, invitation_ids: dict[AccessKey, int]
+    transport: Transport, org: str, change: Change, invitation_ids: Mapping[AccessKey, int]
 ) -> Outcome:
     who, target = change.principal, change.target
     repo = {"owner": org, "repo": target.name}
@@ -88,7 +92,7 @@ def _collaborator(
             transport, org, change, include_expired=True
         )
         if invitation_id is None:
-            return Outcome(change, "done", "no invitation left to cancel")
+            return Outcome(change, "done", NOTHING_TO_CANCEL)
         _delete(transport, what, "repos", "delete_invitation", invitation_id=invitation_id, **repo)
         return Outcome(change, "done")
 
@@ -107,7 +111,7 @@ def _collaborator(
         **repo,
     )
     if status == 201:
-        return Outcome(change, "invited", "invitation sent; access starts when it is accepted")
+        return Outcome(change, "invited", STARTS_ON_ACCEPTANCE)
     return Outcome(change, "done")
 
 

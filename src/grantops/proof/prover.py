@@ -30,14 +30,8 @@ from pathlib import Path
 from grantops import gitrepo
 from grantops.access import AccessKey
 from grantops.constants import GRANTS_DIR, POLICY_PATH
-from grantops.github import GitHub, GitHubError
-from grantops.github.pulls import (
-    can_write,
-    changed_files,
-    is_team_member,
-    merged_pull_for_commit,
-    recent_merges,
-)
+from grantops.github.api import ReviewFacts
+from grantops.github.transport import GitHubError
 from grantops.load import GRANT_SUFFIXES, Tree, load_grant_text, load_policy_text
 from grantops.model import Grant, Policy, TeamRepoGrant, UserRepoGrant, UserTeamGrant
 from grantops.proof import evidence
@@ -144,18 +138,17 @@ themselves need what is left."""
 class _Judge:
     """Judges files against one history, asking GitHub each question at most once."""
 
-    def __init__(self, root: Path, github: GitHub, repo: AccessRepo, key: bytes | None):
+    def __init__(self, root: Path, github: ReviewFacts, repo: AccessRepo, key: bytes | None):
         self.history = gitrepo.read_history(root, GRANTS_DIR)
         self.trusted = evidence.load(root, key)
         self.org = ""
         """The org whose teams are asked about; set once the policy chain is judged."""
-        transport = github.transport
 
         self.reserve = PROOF_RESERVE
         """Requests of the rate limit to leave unspent: set per step of the proof."""
 
         def budget(what: str) -> None:
-            left = transport.short_of(self.reserve)
+            left = github.budget_left(self.reserve)
             if left is not None:
                 reason = f"only {left} requests of the rate limit are left, kept for changes"
                 raise GitHubError(what, None, reason)
@@ -163,17 +156,17 @@ class _Judge:
         @cache
         def pull_for(sha: str) -> PullRequest | None:
             budget(f"find the pull request of {sha[:7]}")
-            return merged_pull_for_commit(transport, repo.owner, repo.name, sha, repo.branch)
+            return github.merged_pull_for_commit(repo.owner, repo.name, sha, repo.branch)
 
         @cache
         def diff_of(number: int) -> dict[str, str]:
             budget(f"list the files of PR #{number}")
-            return changed_files(transport, repo.owner, repo.name, number)
+            return github.changed_files(repo.owner, repo.name, number)
 
         @cache
         def writes(login: str) -> bool:
             budget(f"check whether {login} may write")
-            return can_write(transport, repo.owner, repo.name, login)
+            return github.can_write(repo.owner, repo.name, login)
 
         @cache
         def member(team: str, login: str) -> bool:
@@ -181,12 +174,12 @@ class _Judge:
             if not self.org:
                 raise GitHubError(what, None, "no proven policy names the org")
             budget(what)
-            return is_team_member(transport, self.org, team, login)
+            return github.is_team_member(self.org, team, login)
 
         @cache
         def merges() -> dict[int, str]:
             budget("list recently merged pull requests")
-            return recent_merges(transport, repo.owner, repo.name, repo.branch or "")
+            return github.recent_merges(repo.owner, repo.name, repo.branch or "")
 
         self.pull_for, self.diff_of, self.recent_merges = pull_for, diff_of, merges
         self.checks = Checks(
@@ -250,7 +243,7 @@ class Prover:
     the first.
     """
 
-    def __init__(self, root: Path, github: GitHub, repo: AccessRepo, key: bytes | None):
+    def __init__(self, root: Path, github: ReviewFacts, repo: AccessRepo, key: bytes | None):
         self.root, self.repo = root, repo
         self._judge = _Judge(root, github, repo, key)
 

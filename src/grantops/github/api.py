@@ -1,0 +1,129 @@
+"""What grantops asks of GitHub: a few narrow interfaces, and nothing else.
+
+Each part is a :class:`typing.Protocol` with one job, so a piece of the run asks only
+for what it uses (approval proof needs :class:`ReviewFacts`, the planner
+:class:`AccessReader`). Two implementations exist:
+
+- :class:`grantops.github.client.GitHub`, the real client over GitHub's REST API
+  (github.com, GitHub Enterprise Server and the sandbox alike);
+- :class:`grantops.github.fake.FakeGitHub`, in memory, over the sandbox's model of an
+  org (built from the same state file the sandbox serves), for orchestration tests.
+
+``tests/test_github_contract.py`` holds the two to the same answers. Nothing is kept
+between calls: what :meth:`AccessWriter.apply` needs from a read (invitation ids) is
+passed to it, so a change can never silently depend on which read came before.
+
+Every method raises :class:`grantops.github.transport.GitHubError` when GitHub cannot
+answer, except :meth:`AccessWriter.apply`, which reports a failure as an outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
+from typing import Protocol
+
+from grantops.access import AccessKey, Target
+from grantops.actual import ReadResult
+from grantops.github.activity import Activity
+from grantops.model import Policy
+from grantops.plan import Change, Outcome
+from grantops.proof.review import PullRequest
+
+
+class AccessReader(Protocol):
+    """Who has access to what in the managed scope, as GitHub says now."""
+
+    def read(
+        self, policy: Policy, with_members: bool = False, first: Collection[Target] = ()
+    ) -> ReadResult:
+        """Read every managed target; one that cannot be read completely is *unreadable*
+        (never empty). Targets in ``first`` are read before the others."""
+        ...
+
+    def inherited_levels(
+        self, policy: Policy, read: ReadResult, keys: Iterable[AccessKey]
+    ) -> dict[AccessKey, str]:
+        """For direct collaborators in ``keys``: the level each also holds through a team
+        or the org's base role (GitHub reports only the highest of all sources)."""
+        ...
+
+
+class AccessWriter(Protocol):
+    """Changes to access, one at a time."""
+
+    def apply(self, org: str, change: Change, invitation_ids: Mapping[AccessKey, int]) -> Outcome:
+        """Make one change; a failure is a ``failed`` outcome, never an exception.
+
+        ``invitation_ids`` are the ids of pending invitations as the read found them,
+        which cancelling an invitation needs."""
+        ...
+
+
+class ReviewFacts(Protocol):
+    """What approval proof asks about the access repository's pull requests."""
+
+    def budget_left(self, reserve: int) -> int | None:
+        """Requests left when no more than ``reserve`` are and the budget is not renewed
+        soon; else None. Proof stops asking before it spends what changes need."""
+        ...
+
+    def merged_pull_for_commit(
+        self, owner: str, repo: str, sha: str, branch: str | None
+    ) -> PullRequest | None:
+        """The merged pull request into ``branch`` that introduced ``sha``, with its
+        reviews and commits."""
+        ...
+
+    def changed_files(self, owner: str, repo: str, number: int) -> dict[str, str]:
+        """Each path the pull request's diff adds or changes -> its blob at the head."""
+        ...
+
+    def recent_merges(self, owner: str, repo: str, branch: str) -> dict[int, str]:
+        """The merge commits of the (up to 100) pull requests into ``branch`` updated last."""
+        ...
+
+    def can_write(self, owner: str, repo: str, login: str) -> bool:
+        """Whether ``login`` may write to the repository, from any source."""
+        ...
+
+    def is_team_member(self, org: str, team: str, login: str) -> bool:
+        """Whether ``login`` is an active member of the team."""
+        ...
+
+
+class Conversation(Protocol):
+    """Pull requests and their comments: how grantops talks to the people it serves."""
+
+    def viewer(self) -> str | None:
+        """The token's own account (lower-cased); None for a GitHub App installation."""
+        ...
+
+    def comment(self, owner: str, repo: str, number: int, body: str) -> None:
+        """Comment on an issue or pull request."""
+        ...
+
+    def open_pull(
+        self, owner: str, repo: str, *, head: str, base: str, title: str, body: str
+    ) -> tuple[int, str]:
+        """Open a pull request; its number and web address."""
+        ...
+
+
+class ActivitySource(Protocol):
+    """What a grantee did while their access was open."""
+
+    def activity(
+        self, owner: str, repo: str, login: str, since: datetime, until: datetime
+    ) -> list[Activity]:
+        """Commits ``login`` authored on the default branch, and their pull requests
+        merged, between ``since`` and ``until``, oldest first."""
+        ...
+
+
+class GitHubAPI(AccessReader, AccessWriter, ReviewFacts, Conversation, ActivitySource, Protocol):
+    """Everything one run of grantops needs from GitHub."""
+
+    def close(self) -> None:
+        """Release connections; the object is not used afterwards."""
+        ...

@@ -1,0 +1,155 @@
+"""The real GitHub client: :class:`grantops.github.api.GitHubAPI` over the REST API.
+
+Works against api.github.com, GitHub Enterprise Server (``--api-url
+https://HOST/api/v3``) and the sandbox alike. Each method is one short conversation
+with GitHub through :class:`~grantops.github.transport.Transport` (retries, pages,
+rate limits, ETags); the requests themselves live in the modules named after what
+they read or write (:mod:`.read`, :mod:`.write`, :mod:`.pulls`, :mod:`.activity`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+
+from grantops.access import AccessKey, Target
+from grantops.actual import ReadResult
+from grantops.github import pulls
+from grantops.github.activity import Activity, activity
+from grantops.github.inherited import inherited_levels
+from grantops.github.read import read_actual
+from grantops.github.transport import GitHubError, RetryPolicy, Transport
+from grantops.github.write import apply_change
+from grantops.model import Policy
+from grantops.plan import Change, Outcome
+from grantops.proof.review import PullRequest
+
+
+class GitHub:
+    """The access-management face of the GitHub API for one org."""
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._transport = Transport(
+            api_url, token, timeout=timeout, retry=retry, sleep=sleep, clock=clock
+        )
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> GitHub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----- access -----------------------------------------------------------------
+
+    def read(
+        self, policy: Policy, with_members: bool = False, first: Collection[Target] = ()
+    ) -> ReadResult:
+        result = read_actual(self._transport, policy, with_members, first)
+        try:
+            viewer = self.viewer()
+        except GitHubError as exc:
+            # Without it, grantops' own account could look like undeclared access.
+            why = f"the token's own account could not be read ({exc}); only expiries were planned"
+            return replace(result, limits=(*result.limits, why))
+        return replace(result, actual=replace(result.actual, viewer=viewer))
+
+    def inherited_levels(
+        self, policy: Policy, read: ReadResult, keys: Iterable[AccessKey]
+    ) -> dict[AccessKey, str]:
+        org = policy.org
+
+        def is_org_member(login: str) -> bool:
+            return self._transport.exists(
+                f"check org membership of {login}",
+                "orgs",
+                "check_membership_for_user",
+                org=org,
+                username=login,
+            )
+
+        def is_active_in_team(team: str, login: str) -> bool:
+            return pulls.is_team_member(self._transport, org, team, login)
+
+        return inherited_levels(read, keys, is_org_member, is_active_in_team)
+
+    def apply(self, org: str, change: Change, invitation_ids: Mapping[AccessKey, int]) -> Outcome:
+        return apply_change(self._transport, org, change, invitation_ids)
+
+    # ----- review facts -----------------------------------------------------------
+
+    def budget_left(self, reserve: int) -> int | None:
+        return self._transport.short_of(reserve)
+
+    def merged_pull_for_commit(
+        self, owner: str, repo: str, sha: str, branch: str | None
+    ) -> PullRequest | None:
+        return pulls.merged_pull_for_commit(self._transport, owner, repo, sha, branch)
+
+    def changed_files(self, owner: str, repo: str, number: int) -> dict[str, str]:
+        return pulls.changed_files(self._transport, owner, repo, number)
+
+    def recent_merges(self, owner: str, repo: str, branch: str) -> dict[int, str]:
+        return pulls.recent_merges(self._transport, owner, repo, branch)
+
+    def can_write(self, owner: str, repo: str, login: str) -> bool:
+        return pulls.can_write(self._transport, owner, repo, login)
+
+    def is_team_member(self, org: str, team: str, login: str) -> bool:
+        return pulls.is_team_member(self._transport, org, team, login)
+
+    # ----- conversation and activity ----------------------------------------------
+
+    def viewer(self) -> str | None:
+        try:
+            me = self._transport.get("read the token's account", "users", "get_authenticated")
+        except GitHubError as exc:
+            if exc.status in (401, 403, 404):
+                return None
+            raise
+        return str(me["login"]).lower()
+
+    def comment(self, owner: str, repo: str, number: int, body: str) -> None:
+        self._transport.mutate(
+            f"comment on {owner}/{repo}#{number}",
+            "issues",
+            "create_comment",
+            owner=owner,
+            repo=repo,
+            issue_number=number,
+            body=body,
+        )
+
+    def open_pull(
+        self, owner: str, repo: str, *, head: str, base: str, title: str, body: str
+    ) -> tuple[int, str]:
+        created = self._transport.create(
+            f"open a pull request in {owner}/{repo}",
+            "pulls",
+            "create",
+            owner=owner,
+            repo=repo,
+            head=head,
+            base=base,
+            title=title,
+            body=body,
+        )
+        return int(created["number"]), str(created["html_url"])
+
+    def activity(
+        self, owner: str, repo: str, login: str, since: datetime, until: datetime
+    ) -> list[Activity]:
+        return activity(self._transport, owner, repo, login, since, until)
