@@ -1,405 +1,537 @@
-"""The sandbox's REST routes: one handler per GitHub operation it serves.
+"""The sandbox's REST routes: a table of small handlers, one per GitHub operation it serves.
 
-Each route is ``(method, path pattern, operationId, handler)``; the operationId names
-the operation in GitHub's OpenAPI description, so contract tests can check every
-answer against its schema. Handlers run under the sandbox's lock and speak in
-:class:`Reply` values; pagination, ETags, rate limits and faults are the server's job.
+Each :class:`Route` is ``(method, pattern, operationId, handler)``, written in the table
+as GitHub's own path template. The operationId names the operation in GitHub's OpenAPI
+description, so contract tests can check every answer against its schema. Handlers run
+under the sandbox's lock and speak in :class:`Reply` values; pagination, ETags, rate
+limits and faults are the server's job, so a listing handler returns the whole listing.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from grantops.sandbox import bodies
 from grantops.sandbox.world import SandboxError
 
 if TYPE_CHECKING:
+    from grantops.sandbox.fixtures import PullState
     from grantops.sandbox.server import Sandbox
+    from grantops.sandbox.world import Repo, Team, World
 
 
 @dataclass
 class Reply:
+    """An answer before the server adds pages, ETag and rate-limit headers."""
+
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     paginate: bool = False
 
 
-Handler = Callable[["Call"], Reply]
-
-
-@dataclass
+@dataclass(frozen=True)
 class Call:
-    """One request, as a route handler sees it."""
+    """One request, as a route handler sees it.
+
+    ``base`` is the scheme and host the client addressed, so URLs inside answers point
+    back at this sandbox whatever address it was reached by. Handlers reach the world
+    and settings through ``sandbox``, which lets them be plain module-level functions.
+    """
+
+    sandbox: Sandbox
+    base: str
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any
+
+    @property
+    def world(self) -> World:
+        return self.sandbox.world
+
+    @property
+    def viewer(self) -> str:
+        """The login the token belongs to, as the settings spell it."""
+        return self.sandbox.settings.viewer
+
+    def given(self, name: str, default: Any = None) -> Any:
+        """A field of the JSON body; a request without a body counts as ``{}``."""
+        return (self.body or {}).get(name, default)
+
+
+Handler = Callable[[Call], Reply]
+
+
+class Route(NamedTuple):
+    """One GitHub operation the sandbox serves, and the handler that answers it."""
 
     method: str
-    params: dict[str, str]
-    query: dict[str, str]
-    body: Any
-    base: str
+    pattern: re.Pattern[str]
+    operation: str
+    handler: Handler
 
 
-def build_routes(sandbox: Sandbox) -> list[tuple[str, re.Pattern[str], str, Handler]]:
-    world = sandbox.world
-    seg = r"[^/]+"
+# ----- shared steps -----------------------------------------------------------
 
-    def now() -> datetime:
-        return datetime.now(UTC)
 
-    def repo_of(call: Call) -> Any:
-        return world.repo(call.params["owner"], call.params["repo"])
+def _repo(call: Call) -> Repo:
+    return call.world.repo(call.params["owner"], call.params["repo"])
 
-    def team_of(call: Call) -> Any:
-        world.check_org(call.params["org"])
-        return world.team(call.params["team_slug"])
 
-    def get_org(call: Call) -> Reply:
-        world.check_org(call.params["org"])
-        return Reply(200, bodies.organization(call.base, world))
+def _team(call: Call) -> Team:
+    """The team in the path; a path naming another org is a 404, as on GitHub."""
+    call.world.check_org(call.params["org"])
+    return call.world.team(call.params["team_slug"])
 
-    def list_org_members(call: Call) -> Reply:
-        world.check_org(call.params["org"])
-        role = call.query.get("role", "all")
-        keys = {"admin": world.owners, "member": world.members - world.owners}.get(
-            role, world.members
-        )
-        items = [
-            bodies.user(call.base, world, k) for k in sorted(keys, key=world.user_ids.__getitem__)
-        ]
-        return Reply(200, items, paginate=True)
 
-    def check_org_member(call: Call) -> Reply:
-        world.check_org(call.params["org"])
-        if call.params["username"].lower() in world.members:
-            return Reply(204)
-        return Reply(
-            404, bodies.error("User does not exist or is not a member of the organization")
-        )
+def _pull(call: Call, repo: Repo) -> PullState:
+    return call.world.pull(repo, int(call.params["pull_number"]))
 
-    def list_org_repos(call: Call) -> Reply:
-        world.check_org(call.params["org"])
-        repos = sorted(world.repos.values(), key=lambda r: r.id)
-        return Reply(200, [bodies.repository(call.base, world, r) for r in repos], paginate=True)
 
-    def list_collaborators(call: Call) -> Reply:
-        repo = repo_of(call)
-        if call.query.get("affiliation", "all") != "direct":
-            raise SandboxError(422, "the sandbox serves affiliation=direct only")
-        keys = sorted(repo.collaborators, key=world.user_ids.__getitem__)
-        return Reply(
-            200, [bodies.collaborator(call.base, world, repo, k) for k in keys], paginate=True
-        )
+def _listing(items: list[Any]) -> Reply:
+    """A whole listing, for the server to cut into pages."""
+    return Reply(200, items, paginate=True)
 
-    def add_collaborator(call: Call) -> Reply:
-        repo = repo_of(call)
-        permission = (call.body or {}).get("permission", "push")
-        invitation = world.add_collaborator(repo, call.params["username"], permission, now())
-        if invitation is None:
-            return Reply(204)
-        body = bodies.invitation(
-            call.base, world, repo, invitation, sandbox.settings.viewer.lower()
-        )
-        return Reply(201, body)
 
-    def remove_collaborator(call: Call) -> Reply:
-        world.remove_collaborator(repo_of(call), call.params["username"])
+def _by_id(world: World, keys: Iterable[str]) -> list[str]:
+    """Login keys in the order GitHub lists accounts: by account id."""
+    return sorted(keys, key=world.user_ids.__getitem__)
+
+
+def _users(call: Call, keys: Iterable[str]) -> Reply:
+    return _listing([bodies.user(call.base, call.world, k) for k in _by_id(call.world, keys)])
+
+
+# ----- org --------------------------------------------------------------------
+
+
+def get_org(call: Call) -> Reply:
+    """GET /orgs/{org}."""
+    call.world.check_org(call.params["org"])
+    return Reply(200, bodies.organization(call.base, call.world))
+
+
+def list_org_members(call: Call) -> Reply:
+    """GET /orgs/{org}/members; an unknown ``role`` lists everyone, as ``all`` does."""
+    world = call.world
+    world.check_org(call.params["org"])
+    by_role = {"admin": world.owners, "member": world.members - world.owners}
+    return _users(call, by_role.get(call.query.get("role", "all"), world.members))
+
+
+def check_org_member(call: Call) -> Reply:
+    """GET /orgs/{org}/members/{username}."""
+    call.world.check_org(call.params["org"])
+    if call.params["username"].lower() in call.world.members:
         return Reply(204)
+    return Reply(404, bodies.error("User does not exist or is not a member of the organization"))
 
-    def permission_level(call: Call) -> Reply:
-        repo = repo_of(call)
-        key = world.user(call.params["username"])
-        return Reply(200, bodies.permission_level(call.base, world, repo, key))
 
-    def list_invitations(call: Call) -> Reply:
-        repo = repo_of(call)
-        viewer = sandbox.settings.viewer.lower()
-        items = [
-            bodies.invitation(call.base, world, repo, i, viewer)
-            for i in sorted(repo.invitations.values(), key=lambda i: i.id)
-        ]
-        return Reply(200, items, paginate=True)
+def list_org_repos(call: Call) -> Reply:
+    """GET /orgs/{org}/repos."""
+    world = call.world
+    world.check_org(call.params["org"])
+    repos = sorted(world.repos.values(), key=lambda r: r.id)
+    return _listing([bodies.repository(call.base, world, r) for r in repos])
 
-    def delete_invitation(call: Call) -> Reply:
-        world.delete_invitation(repo_of(call), int(call.params["invitation_id"]))
+
+# ----- collaborators and invitations ------------------------------------------
+
+
+def list_collaborators(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/collaborators (``affiliation=direct`` only)."""
+    repo = _repo(call)
+    if call.query.get("affiliation", "all") != "direct":
+        raise SandboxError(422, "the sandbox serves affiliation=direct only")
+    keys = _by_id(call.world, repo.collaborators)
+    return _listing([bodies.collaborator(call.base, call.world, repo, k) for k in keys])
+
+
+def add_collaborator(call: Call) -> Reply:
+    """PUT /repos/{owner}/{repo}/collaborators/{username}: 201 with an invitation, or 204."""
+    repo = _repo(call)
+    permission = call.given("permission", "push")
+    invitation = call.world.add_collaborator(
+        repo, call.params["username"], permission, datetime.now(UTC)
+    )
+    if invitation is None:
         return Reply(204)
+    inviter = call.viewer.lower()
+    return Reply(201, bodies.invitation(call.base, call.world, repo, invitation, inviter))
 
-    def list_repo_teams(call: Call) -> Reply:
-        repo = repo_of(call)
-        items = [
-            bodies.team(call.base, world, world.teams[slug], permission)
-            for slug, permission in sorted(repo.teams.items())
-        ]
-        return Reply(200, items, paginate=True)
 
-    def list_team_members(call: Call) -> Reply:
-        team = team_of(call)
-        role = call.query.get("role", "all")
-        keys = [k for k, r in team.members.items() if role in ("all", r)]
-        items = [
-            bodies.user(call.base, world, k) for k in sorted(keys, key=world.user_ids.__getitem__)
-        ]
-        return Reply(200, items, paginate=True)
+def remove_collaborator(call: Call) -> Reply:
+    """DELETE /repos/{owner}/{repo}/collaborators/{username}."""
+    call.world.remove_collaborator(_repo(call), call.params["username"])
+    return Reply(204)
 
-    def list_team_invitations(call: Call) -> Reply:
-        team = team_of(call)
-        viewer = sandbox.settings.viewer.lower()
-        items = [
-            bodies.org_invitation(call.base, world, team, k, viewer)
-            for k in sorted(team.pending, key=world.user_ids.__getitem__)
-        ]
-        return Reply(200, items, paginate=True)
 
-    def get_membership(call: Call) -> Reply:
-        team = team_of(call)
-        role, state = world.membership(team, call.params["username"])
-        key = call.params["username"].lower()
-        return Reply(200, bodies.team_membership(call.base, world, team, key, role, state))
+def get_permission_level(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/collaborators/{username}/permission."""
+    repo = _repo(call)
+    key = call.world.user(call.params["username"])
+    return Reply(200, bodies.permission_level(call.base, call.world, repo, key))
 
-    def put_membership(call: Call) -> Reply:
-        team = team_of(call)
-        role = (call.body or {}).get("role", "member")
-        role, state = world.set_membership(team, call.params["username"], role)
-        key = call.params["username"].lower()
-        return Reply(200, bodies.team_membership(call.base, world, team, key, role, state))
 
-    def delete_membership(call: Call) -> Reply:
-        world.remove_membership(team_of(call), call.params["username"])
-        return Reply(204)
+def list_invitations(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/invitations."""
+    repo = _repo(call)
+    inviter = call.viewer.lower()
+    invitations = sorted(repo.invitations.values(), key=lambda i: i.id)
+    return _listing(
+        [bodies.invitation(call.base, call.world, repo, i, inviter) for i in invitations]
+    )
 
-    def put_team_repo(call: Call) -> Reply:
-        team = team_of(call)
-        repo = world.repo(call.params["owner"], call.params["repo"])
-        world.set_team_repo(team, repo, (call.body or {}).get("permission", "push"))
-        return Reply(204)
 
-    def delete_team_repo(call: Call) -> Reply:
-        team = team_of(call)
-        world.remove_team_repo(team, world.repo(call.params["owner"], call.params["repo"]))
-        return Reply(204)
+def delete_invitation(call: Call) -> Reply:
+    """DELETE /repos/{owner}/{repo}/invitations/{invitation_id}."""
+    call.world.delete_invitation(_repo(call), int(call.params["invitation_id"]))
+    return Reply(204)
 
-    def pulls_of_commit(call: Call) -> Reply:
-        repo = repo_of(call)
-        pulls = world.pulls_with_commit(repo, call.params["commit_sha"])
-        return Reply(
-            200, [bodies.pull_request(call.base, world, repo, p) for p in pulls], paginate=True
-        )
 
-    def list_pull_files(call: Call) -> Reply:
-        repo = repo_of(call)
-        pull = world.pull(repo, int(call.params["pull_number"]))
-        items = [
-            bodies.diff_entry(call.base, world, repo, pull, path, blob)
-            for path, blob in sorted(pull.files.items())
-        ]
-        return Reply(200, items, paginate=True)
+# ----- teams ------------------------------------------------------------------
 
-    def list_reviews(call: Call) -> Reply:
-        repo = repo_of(call)
-        pull = world.pull(repo, int(call.params["pull_number"]))
-        items = [
-            bodies.review(call.base, world, repo, pull, i, r) for i, r in enumerate(pull.reviews)
-        ]
-        return Reply(200, items, paginate=True)
 
-    def list_pull_commits(call: Call) -> Reply:
-        repo = repo_of(call)
-        pull = world.pull(repo, int(call.params["pull_number"]))
-        return Reply(
-            200, [bodies.commit(call.base, world, repo, c) for c in pull.commits], paginate=True
-        )
+def list_repo_teams(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/teams."""
+    world = call.world
+    teams = sorted(_repo(call).teams.items())
+    return _listing([bodies.team(call.base, world, world.teams[s], p) for s, p in teams])
 
-    def list_commits(call: Call) -> Reply:
-        repo = repo_of(call)
-        author = call.query.get("author", "").lower()
-        since, until = call.query.get("since"), call.query.get("until")
-        items = [
-            c
-            for c in repo.commits
-            if (not author or (c.author or "").lower() == author)
-            and (not since or c.date >= since)
-            and (not until or c.date <= until)
-        ]
-        return Reply(200, [bodies.commit(call.base, world, repo, c) for c in items], paginate=True)
 
-    def list_pulls(call: Call) -> Reply:
-        repo = repo_of(call)
-        state, base = call.query.get("state", "open"), call.query.get("base")
-        items = [
-            p
-            for p in repo.pulls
-            if (state == "all" or (state == "closed") == (p.merged_at is not None))
-            and (base is None or p.base == base)
-        ]
-        items.sort(key=lambda p: p.merged_at or "", reverse=True)
-        return Reply(
-            200, [bodies.pull_request(call.base, world, repo, p) for p in items], paginate=True
-        )
+def list_team_members(call: Call) -> Reply:
+    """GET /orgs/{org}/teams/{team_slug}/members, filtered by ``role``."""
+    team = _team(call)
+    role = call.query.get("role", "all")
+    return _users(call, [k for k, r in team.members.items() if role in ("all", r)])
 
-    def create_pull(call: Call) -> Reply:
-        repo = repo_of(call)
-        body = call.body or {}
-        missing = [k for k in ("title", "head", "base") if not body.get(k)]
-        if missing:
-            raise SandboxError(
-                422,
-                "Validation Failed",
-                [{"resource": "PullRequest", "code": "missing_field", "field": k} for k in missing],
-            )
-        pull = world.open_pull(
-            repo,
-            sandbox.settings.viewer,
-            str(body["title"]),
-            str(body["head"]),
-            str(body["base"]),
-            str(body.get("body", "")),
-        )
-        return Reply(201, bodies.full_pull_request(call.base, world, repo, pull))
 
-    def create_comment(call: Call) -> Reply:
-        repo = repo_of(call)
-        body = str((call.body or {}).get("body", ""))
-        item = world.add_comment(
-            repo, int(call.params["issue_number"]), sandbox.settings.viewer, body
-        )
-        return Reply(201, bodies.comment(call.base, world, repo, len(repo.comments), item))
+def list_team_invitations(call: Call) -> Reply:
+    """GET /orgs/{org}/teams/{team_slug}/invitations: the team's pending members."""
+    team = _team(call)
+    inviter = call.viewer.lower()
+    keys = _by_id(call.world, team.pending)
+    return _listing([bodies.org_invitation(call.base, call.world, team, k, inviter) for k in keys])
 
-    def get_viewer(call: Call) -> Reply:
-        key = sandbox.settings.viewer.lower()
-        body = {
-            **bodies.user(call.base, world, key),
-            "name": None,
-            "company": None,
-            "blog": "",
-            "location": None,
-            "email": None,
-            "hireable": None,
-            "bio": None,
-            "public_repos": 0,
-            "public_gists": 0,
-            "followers": 0,
-            "following": 0,
-            "created_at": "2020-01-01T00:00:00Z",
-            "updated_at": "2026-01-01T00:00:00Z",
-            "type": "Bot",
-        }
-        return Reply(200, body)
 
-    def rate_limit(call: Call) -> Reply:
-        limit = sandbox.settings.rate_limit
-        core = {
-            "limit": limit,
-            "remaining": sandbox._remaining,
-            "reset": sandbox._reset_at,
-            "used": limit - sandbox._remaining,
-        }
-        search = {"limit": 30, "remaining": 30, "reset": sandbox._reset_at, "used": 0}
-        return Reply(200, {"resources": {"core": core, "search": search}, "rate": core})
+def _membership(call: Call, team: Team, role: str, state: str) -> Reply:
+    key = call.params["username"].lower()
+    return Reply(200, bodies.team_membership(call.base, call.world, team, key, role, state))
 
-    org = rf"/orgs/(?P<org>{seg})"
-    repo = rf"/repos/(?P<owner>{seg})/(?P<repo>{seg})"
-    team = rf"{org}/teams/(?P<team_slug>{seg})"
-    table: list[tuple[str, str, str, Handler]] = [
-        ("GET", org, "orgs/get", get_org),
-        ("GET", f"{org}/members", "orgs/list-members", list_org_members),
-        (
-            "GET",
-            rf"{org}/members/(?P<username>{seg})",
-            "orgs/check-membership-for-user",
-            check_org_member,
-        ),
-        ("GET", f"{org}/repos", "repos/list-for-org", list_org_repos),
-        ("GET", f"{repo}/collaborators", "repos/list-collaborators", list_collaborators),
-        (
-            "PUT",
-            rf"{repo}/collaborators/(?P<username>{seg})",
-            "repos/add-collaborator",
-            add_collaborator,
-        ),
-        (
-            "DELETE",
-            rf"{repo}/collaborators/(?P<username>{seg})",
-            "repos/remove-collaborator",
-            remove_collaborator,
-        ),
-        (
-            "GET",
-            rf"{repo}/collaborators/(?P<username>{seg})/permission",
-            "repos/get-collaborator-permission-level",
-            permission_level,
-        ),
-        ("GET", f"{repo}/invitations", "repos/list-invitations", list_invitations),
-        (
-            "DELETE",
-            rf"{repo}/invitations/(?P<invitation_id>\d+)",
-            "repos/delete-invitation",
-            delete_invitation,
-        ),
-        ("GET", f"{repo}/teams", "repos/list-teams", list_repo_teams),
-        ("GET", f"{team}/members", "teams/list-members-in-org", list_team_members),
-        (
-            "GET",
-            f"{team}/invitations",
-            "teams/list-pending-invitations-in-org",
-            list_team_invitations,
-        ),
-        (
-            "GET",
-            rf"{team}/memberships/(?P<username>{seg})",
-            "teams/get-membership-for-user-in-org",
-            get_membership,
-        ),
-        (
-            "PUT",
-            rf"{team}/memberships/(?P<username>{seg})",
-            "teams/add-or-update-membership-for-user-in-org",
-            put_membership,
-        ),
-        (
-            "DELETE",
-            rf"{team}/memberships/(?P<username>{seg})",
-            "teams/remove-membership-for-user-in-org",
-            delete_membership,
-        ),
-        (
-            "PUT",
-            rf"{team}/repos/(?P<owner>{seg})/(?P<repo>{seg})",
-            "teams/add-or-update-repo-permissions-in-org",
-            put_team_repo,
-        ),
-        (
-            "DELETE",
-            rf"{team}/repos/(?P<owner>{seg})/(?P<repo>{seg})",
-            "teams/remove-repo-in-org",
-            delete_team_repo,
-        ),
-        (
-            "GET",
-            rf"{repo}/commits/(?P<commit_sha>{seg})/pulls",
-            "repos/list-pull-requests-associated-with-commit",
-            pulls_of_commit,
-        ),
-        ("GET", rf"{repo}/pulls/(?P<pull_number>\d+)/files", "pulls/list-files", list_pull_files),
-        ("GET", rf"{repo}/pulls/(?P<pull_number>\d+)/reviews", "pulls/list-reviews", list_reviews),
-        (
-            "GET",
-            rf"{repo}/pulls/(?P<pull_number>\d+)/commits",
-            "pulls/list-commits",
-            list_pull_commits,
-        ),
-        ("GET", f"{repo}/commits", "repos/list-commits", list_commits),
-        ("GET", f"{repo}/pulls", "pulls/list", list_pulls),
-        ("POST", f"{repo}/pulls", "pulls/create", create_pull),
-        (
-            "POST",
-            rf"{repo}/issues/(?P<issue_number>\d+)/comments",
-            "issues/create-comment",
-            create_comment,
-        ),
-        ("GET", "/user", "users/get-authenticated", get_viewer),
-        ("GET", "/rate_limit", "rate-limit/get", rate_limit),
+
+def get_membership(call: Call) -> Reply:
+    """GET /orgs/{org}/teams/{team_slug}/memberships/{username}."""
+    team = _team(call)
+    role, state = call.world.membership(team, call.params["username"])
+    return _membership(call, team, role, state)
+
+
+def put_membership(call: Call) -> Reply:
+    """PUT /orgs/{org}/teams/{team_slug}/memberships/{username}."""
+    team = _team(call)
+    role = call.given("role", "member")
+    role, state = call.world.set_membership(team, call.params["username"], role)
+    return _membership(call, team, role, state)
+
+
+def delete_membership(call: Call) -> Reply:
+    """DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}."""
+    call.world.remove_membership(_team(call), call.params["username"])
+    return Reply(204)
+
+
+def put_team_repo(call: Call) -> Reply:
+    """PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}."""
+    team = _team(call)
+    call.world.set_team_repo(team, _repo(call), call.given("permission", "push"))
+    return Reply(204)
+
+
+def delete_team_repo(call: Call) -> Reply:
+    """DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}."""
+    team = _team(call)
+    call.world.remove_team_repo(team, _repo(call))
+    return Reply(204)
+
+
+# ----- pulls and commits ------------------------------------------------------
+
+
+def list_commit_pulls(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls."""
+    repo = _repo(call)
+    pulls = call.world.pulls_with_commit(repo, call.params["commit_sha"])
+    return _listing([bodies.pull_request(call.base, call.world, repo, p) for p in pulls])
+
+
+def list_pull_files(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/pulls/{pull_number}/files."""
+    repo = _repo(call)
+    pull = _pull(call, repo)
+    files = sorted(pull.files.items())
+    return _listing([bodies.diff_entry(call.base, call.world, repo, pull, *f) for f in files])
+
+
+def list_reviews(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews."""
+    repo = _repo(call)
+    pull = _pull(call, repo)
+    reviews = enumerate(pull.reviews)
+    return _listing([bodies.review(call.base, call.world, repo, pull, *r) for r in reviews])
+
+
+def list_pull_commits(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/pulls/{pull_number}/commits."""
+    repo = _repo(call)
+    commits = _pull(call, repo).commits
+    return _listing([bodies.commit(call.base, call.world, repo, c) for c in commits])
+
+
+def list_commits(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/commits, filtered by ``author``, ``since`` and ``until``."""
+    repo = _repo(call)
+    author = call.query.get("author", "").lower()
+    since, until = call.query.get("since"), call.query.get("until")
+    commits = [
+        c
+        for c in repo.commits
+        if (not author or (c.author or "").lower() == author)
+        and (not since or c.date >= since)
+        and (not until or c.date <= until)
     ]
-    return [(verb, re.compile(pattern), op, fn) for verb, pattern, op, fn in table]
+    return _listing([bodies.commit(call.base, call.world, repo, c) for c in commits])
+
+
+def list_pulls(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/pulls; closed means merged, newest merge first."""
+    repo = _repo(call)
+    state, base = call.query.get("state", "open"), call.query.get("base")
+    pulls = [
+        p
+        for p in repo.pulls
+        if (state == "all" or (state == "closed") == (p.merged_at is not None))
+        and (base is None or p.base == base)
+    ]
+    pulls.sort(key=lambda p: p.merged_at or "", reverse=True)
+    return _listing([bodies.pull_request(call.base, call.world, repo, p) for p in pulls])
+
+
+def create_pull(call: Call) -> Reply:
+    """POST /repos/{owner}/{repo}/pulls: open a pull request as the viewer."""
+    repo = _repo(call)
+    needed = ("title", "head", "base")
+    missing = [k for k in needed if not call.given(k)]
+    if missing:
+        errors = [{"resource": "PullRequest", "code": "missing_field", "field": k} for k in missing]
+        raise SandboxError(422, "Validation Failed", errors)
+    title, head, base = (str(call.given(k)) for k in needed)
+    text = str(call.given("body", ""))
+    pull = call.world.open_pull(repo, call.viewer, title, head, base, text)
+    return Reply(201, bodies.full_pull_request(call.base, call.world, repo, pull))
+
+
+# ----- issues -----------------------------------------------------------------
+
+
+def create_comment(call: Call) -> Reply:
+    """POST /repos/{owner}/{repo}/issues/{issue_number}/comments, as the viewer."""
+    repo = _repo(call)
+    text = str(call.given("body", ""))
+    item = call.world.add_comment(repo, int(call.params["issue_number"]), call.viewer, text)
+    return Reply(201, bodies.comment(call.base, call.world, repo, len(repo.comments), item))
+
+
+# ----- users and rate limit ---------------------------------------------------
+
+_VIEWER_PROFILE: dict[str, Any] = {
+    "name": None,
+    "company": None,
+    "blog": "",
+    "location": None,
+    "email": None,
+    "hireable": None,
+    "bio": None,
+    "public_repos": 0,
+    "public_gists": 0,
+    "followers": 0,
+    "following": 0,
+    "created_at": "2020-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+    "type": "Bot",
+}
+"""The private-user fields grantops never reads, fixed so ``/user`` fits GitHub's schema."""
+
+
+def get_viewer(call: Call) -> Reply:
+    """GET /user: the account the token belongs to (a bot)."""
+    return Reply(
+        200, {**bodies.user(call.base, call.world, call.viewer.lower()), **_VIEWER_PROFILE}
+    )
+
+
+def get_rate_limit(call: Call) -> Reply:
+    """GET /rate_limit: the core budget the headers report; search is never spent."""
+    core = call.sandbox.rate_budget()
+    search = {"limit": 30, "remaining": 30, "reset": core["reset"], "used": 0}
+    return Reply(200, {"resources": {"core": core, "search": search}, "rate": core})
+
+
+# ----- the table --------------------------------------------------------------
+
+_NUMERIC = frozenset({"invitation_id", "pull_number", "issue_number"})
+"""Path parameters that are numbers: any other text there is a 404, as on GitHub."""
+
+
+def _parameter(name: str) -> str:
+    """The pattern for ``{name}`` in a path template: one path segment."""
+    return rf"(?P<{name}>\d+)" if name in _NUMERIC else rf"(?P<{name}>[^/]+)"
+
+
+def _route(method: str, template: str, operation: str, handler: Handler) -> Route:
+    """A route written as GitHub's path template, e.g. ``/orgs/{org}/members``."""
+    # re.split with a group alternates literal text and parameter names
+    parts = re.split(r"\{(\w+)\}", template)
+    pattern = "".join(
+        _parameter(part) if i % 2 else re.escape(part) for i, part in enumerate(parts)
+    )
+    return Route(method, re.compile(pattern), operation, handler)
+
+
+ROUTES: tuple[Route, ...] = (
+    # org
+    _route("GET", "/orgs/{org}", "orgs/get", get_org),
+    _route("GET", "/orgs/{org}/members", "orgs/list-members", list_org_members),
+    _route(
+        "GET",
+        "/orgs/{org}/members/{username}",
+        "orgs/check-membership-for-user",
+        check_org_member,
+    ),
+    _route("GET", "/orgs/{org}/repos", "repos/list-for-org", list_org_repos),
+    # collaborators and invitations
+    _route(
+        "GET",
+        "/repos/{owner}/{repo}/collaborators",
+        "repos/list-collaborators",
+        list_collaborators,
+    ),
+    _route(
+        "PUT",
+        "/repos/{owner}/{repo}/collaborators/{username}",
+        "repos/add-collaborator",
+        add_collaborator,
+    ),
+    _route(
+        "DELETE",
+        "/repos/{owner}/{repo}/collaborators/{username}",
+        "repos/remove-collaborator",
+        remove_collaborator,
+    ),
+    _route(
+        "GET",
+        "/repos/{owner}/{repo}/collaborators/{username}/permission",
+        "repos/get-collaborator-permission-level",
+        get_permission_level,
+    ),
+    _route("GET", "/repos/{owner}/{repo}/invitations", "repos/list-invitations", list_invitations),
+    _route(
+        "DELETE",
+        "/repos/{owner}/{repo}/invitations/{invitation_id}",
+        "repos/delete-invitation",
+        delete_invitation,
+    ),
+    # teams
+    _route("GET", "/repos/{owner}/{repo}/teams", "repos/list-teams", list_repo_teams),
+    _route(
+        "GET",
+        "/orgs/{org}/teams/{team_slug}/members",
+        "teams/list-members-in-org",
+        list_team_members,
+    ),
+    _route(
+        "GET",
+        "/orgs/{org}/teams/{team_slug}/invitations",
+        "teams/list-pending-invitations-in-org",
+        list_team_invitations,
+    ),
+    _route(
+        "GET",
+        "/orgs/{org}/teams/{team_slug}/memberships/{username}",
+        "teams/get-membership-for-user-in-org",
+        get_membership,
+    ),
+    _route(
+        "PUT",
+        "/orgs/{org}/teams/{team_slug}/memberships/{username}",
+        "teams/add-or-update-membership-for-user-in-org",
+        put_membership,
+    ),
+    _route(
+        "DELETE",
+        "/orgs/{org}/teams/{team_slug}/memberships/{username}",
+        "teams/remove-membership-for-user-in-org",
+        delete_membership,
+    ),
+    _route(
+        "PUT",
+        "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}",
+        "teams/add-or-update-repo-permissions-in-org",
+        put_team_repo,
+    ),
+    _route(
+        "DELETE",
+        "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}",
+        "teams/remove-repo-in-org",
+        delete_team_repo,
+    ),
+    # pulls and commits
+    _route(
+        "GET",
+        "/repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+        "repos/list-pull-requests-associated-with-commit",
+        list_commit_pulls,
+    ),
+    _route(
+        "GET",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/files",
+        "pulls/list-files",
+        list_pull_files,
+    ),
+    _route(
+        "GET",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+        "pulls/list-reviews",
+        list_reviews,
+    ),
+    _route(
+        "GET",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/commits",
+        "pulls/list-commits",
+        list_pull_commits,
+    ),
+    _route("GET", "/repos/{owner}/{repo}/commits", "repos/list-commits", list_commits),
+    _route("GET", "/repos/{owner}/{repo}/pulls", "pulls/list", list_pulls),
+    _route("POST", "/repos/{owner}/{repo}/pulls", "pulls/create", create_pull),
+    # issues
+    _route(
+        "POST",
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        "issues/create-comment",
+        create_comment,
+    ),
+    # users and rate limit
+    _route("GET", "/user", "users/get-authenticated", get_viewer),
+    _route("GET", "/rate_limit", "rate-limit/get", get_rate_limit),
+)
+
+
+def build_routes(sandbox: Sandbox) -> tuple[Route, ...]:
+    """The route table; the same for every sandbox, since handlers find theirs in the Call.
+
+    Kept for callers written when each sandbox built its own closures (its test).
+    """
+    return ROUTES

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from grantops.sandbox import bodies
 from grantops.sandbox.fixtures import SandboxState
-from grantops.sandbox.routes import Call, Handler, Reply, build_routes
+from grantops.sandbox.routes import ROUTES, Call, Reply, Route
 from grantops.sandbox.world import SandboxError, World
 
 MAX_PER_PAGE = 100
@@ -95,7 +95,6 @@ class Sandbox:
         self._random = random.Random(self.settings.seed)
         self._remaining = self.settings.rate_limit
         self._reset_at = int(time.time()) + self.settings.rate_window_seconds
-        self._routes = build_routes(self)
         self._server = ThreadingHTTPServer((host, port), _handler_class(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -141,8 +140,8 @@ class Sandbox:
             return self._control(method, path, body)
         if self.settings.latency_ms:
             time.sleep(self.settings.latency_ms / 1000)
-        route = self._match(method, path)
-        operation = route[0] if route else "unknown"
+        route = _match(method, path)
+        operation = route[0].operation if route else "unknown"
         reply = self._answer(method, path, split.query, headers, body, route)
         with self.lock:
             self.exchanges.append(Exchange(operation, method, path, reply.status, reply.body))
@@ -155,16 +154,16 @@ class Sandbox:
         raw_query: str,
         headers: Any,
         body: Any,
-        route: tuple[str, Handler, dict[str, str]] | None,
+        route: tuple[Route, dict[str, str]] | None,
     ) -> Reply:
         auth = headers.get("Authorization", "")
         if not auth or (self.settings.token and auth.split(" ", 1)[-1] != self.settings.token):
             return Reply(401, bodies.error("Requires authentication"))
         if route is None:
             return Reply(404, bodies.error("Not Found"))
-        operation, handler, params = route
+        matched, params = route
         with self.lock:
-            self.stats[f"{method} {operation}"] += 1
+            self.stats[f"{method} {matched.operation}"] += 1
             self.stats["total"] += 1
         limited = self._rate_limited(path)
         if limited is not None:
@@ -176,7 +175,7 @@ class Sandbox:
         base = f"http://{headers.get('Host', '127.0.0.1')}"
         try:
             with self.lock:
-                reply = handler(Call(method, params, query, body, base))
+                reply = matched.handler(Call(self, base, params, query, body))
         except SandboxError as exc:
             reply = Reply(exc.status, bodies.error(exc.message, exc.errors))
         if fault is not None:
@@ -187,21 +186,23 @@ class Sandbox:
             reply = self._etag(reply, headers.get("If-None-Match"))
         return reply
 
-    def _match(self, method: str, path: str) -> tuple[str, Handler, dict[str, str]] | None:
-        for verb, pattern, operation, handler in self._routes:
-            if verb == method:
-                found = pattern.fullmatch(path)
-                if found:
-                    return operation, handler, found.groupdict()
-        return None
-
-    def rate_headers(self) -> dict[str, str]:
+    def rate_budget(self) -> dict[str, int]:
+        """The core budget as ``/rate_limit`` reports it; call it under the lock."""
         limit = self.settings.rate_limit
         return {
-            "x-ratelimit-limit": str(limit),
-            "x-ratelimit-remaining": str(self._remaining),
-            "x-ratelimit-used": str(limit - self._remaining),
-            "x-ratelimit-reset": str(self._reset_at),
+            "limit": limit,
+            "remaining": self._remaining,
+            "reset": self._reset_at,
+            "used": limit - self._remaining,
+        }
+
+    def rate_headers(self) -> dict[str, str]:
+        budget = self.rate_budget()
+        return {
+            "x-ratelimit-limit": str(budget["limit"]),
+            "x-ratelimit-remaining": str(budget["remaining"]),
+            "x-ratelimit-used": str(budget["used"]),
+            "x-ratelimit-reset": str(budget["reset"]),
             "x-ratelimit-resource": "core",
         }
 
@@ -270,6 +271,15 @@ class Sandbox:
                 self.stats.clear()
                 return Reply(200, {})
         return Reply(404, bodies.error("Not Found"))
+
+
+def _match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route answering ``method path``, and the parameters it reads from the path."""
+    for route in ROUTES:
+        found = route.pattern.fullmatch(path) if route.method == method else None
+        if found:
+            return route, found.groupdict()
+    return None
 
 
 def _page(reply: Reply, url: str, query: dict[str, str]) -> Reply:
