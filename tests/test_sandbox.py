@@ -8,7 +8,7 @@ import httpx2
 import pytest
 
 from grantops.sandbox import Sandbox
-from grantops.sandbox.routes import build_routes
+from grantops.sandbox.routes import ROUTES
 
 from .contract.openapi import operations
 from .sandbox_fixtures import StartSandbox
@@ -27,9 +27,9 @@ def http(sandbox: Sandbox) -> Iterator[httpx2.Client]:
         yield client
 
 
-def test_every_route_is_a_github_operation_with_the_same_method_and_path(sandbox: Sandbox) -> None:
+def test_every_route_is_a_github_operation_with_the_same_method_and_path() -> None:
     described = operations()
-    for method, pattern, operation, _handler in build_routes(sandbox):
+    for method, pattern, operation, _handler in ROUTES:
         assert operation in described, operation
         assert described[operation]["method"] == method
         template = described[operation]["path"]
@@ -154,3 +154,18 @@ def test_team_membership_of_an_outsider_is_pending(http: httpx2.Client, sandbox:
     assert http.get("/orgs/acme/teams/prod-deployers/members").json() == []
     http.post("/_sandbox/accept-invitations")
     assert sandbox.state().teams["prod-deployers"].members == {"dana": "maintainer"}
+
+
+@pytest.mark.parametrize(("raw", "status"), [(b"[1]", 422), (b'"push"', 422), (b"{", 400)])
+def test_a_body_that_is_not_a_json_object_is_refused(
+    http: httpx2.Client, sandbox: Sandbox, raw: bytes, status: int
+) -> None:
+    """GitHub's request bodies are objects; anything else is refused, never a dropped line."""
+    put = http.put(
+        "/repos/acme/ledger/collaborators/carol",
+        content=raw,
+        headers={"Content-Type": "application/json"},
+    )
+    assert put.status_code == status
+    assert put.json()["message"] in ("Invalid request.", "Problems parsing JSON")
+    assert "carol" not in sandbox.state().repos["ledger"].collaborators

@@ -527,11 +527,3 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/user", "users/get-authenticated", get_viewer),
     _route("GET", "/rate_limit", "rate-limit/get", get_rate_limit),
 )
-
-
-def build_routes(sandbox: Sandbox) -> tuple[Route, ...]:
-    """The route table; the same for every sandbox, since handlers find theirs in the Call.
-
-    Kept for callers written when each sandbox built its own closures (its test).
-    """
-    return ROUTES

@@ -323,6 +323,10 @@ def _handler_class(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 self._send(Reply(400, bodies.error("Problems parsing JSON")))
                 return
+            if body is not None and not isinstance(body, dict):
+                # GitHub's request bodies are objects; it refuses anything else with 422.
+                self._send(Reply(422, bodies.error("Invalid request.")))
+                return
             self._send(sandbox.handle(self.command, self.path, self.headers, body))
 
         def _send(self, reply: Reply) -> None:
