@@ -64,6 +64,12 @@ class FakeGitHub:
     def close(self) -> None:
         """Nothing to release."""
 
+    def __enter__(self) -> FakeGitHub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _spend(self, what: str) -> None:
         if self.budget is None:
             return
@@ -254,8 +260,7 @@ class FakeGitHub:
 
     def recent_merges(self, owner: str, repo: str, branch: str) -> dict[int, str]:
         self._spend("list recently closed pull requests")
-        pulls = [p for p in self._repo(owner, repo).pulls if p.base == branch and p.merged_at]
-        pulls.sort(key=lambda p: p.merged_at or "", reverse=True)
+        pulls = self.world.pulls_in(self._repo(owner, repo), "closed", branch)
         return {p.number: p.merge_commit_sha for p in pulls[:100] if p.merge_commit_sha}
 
     def can_write(self, owner: str, repo: str, login: str) -> bool:
@@ -294,15 +299,14 @@ class FakeGitHub:
         self, owner: str, repo: str, login: str, since: datetime, until: datetime
     ) -> list[Activity]:
         where = self._repo(owner, repo)
+        window = (format_timestamp(since), format_timestamp(until))
         found = [
             Activity("commit", c.sha[:7], c.message.splitlines()[0], c.date)
-            for c in where.commits
-            if (c.author or "").lower() == login.lower()
-            and format_timestamp(since) <= c.date <= format_timestamp(until)
+            for c in self.world.commits_by(where, login, *window)
         ]
         found += [
             Activity("pull", f"#{p.number}", p.title, p.merged_at)
-            for p in where.pulls
+            for p in self.world.pulls_in(where, "closed")
             if p.merged_at
             and p.author.lower() == login.lower()
             and since <= parse_timestamp(p.merged_at) <= until

@@ -60,7 +60,7 @@ def user(base: str, world: World, key: str) -> Json:
 
 
 def _permissions(world: World, level: str | None) -> Json:
-    rank = world._rank(level)[0] if level else -1
+    rank = world.rank(level)[0] if level else -1
     names = ["pull", "triage", "push", "maintain", "admin"]
     return {name: rank >= index for index, name in enumerate(names)}
 

@@ -294,29 +294,17 @@ def list_pull_commits(call: Call) -> Reply:
 def list_commits(call: Call) -> Reply:
     """GET /repos/{owner}/{repo}/commits, filtered by ``author``, ``since`` and ``until``."""
     repo = _repo(call)
-    author = call.query.get("author", "").lower()
-    since, until = call.query.get("since"), call.query.get("until")
-    commits = [
-        c
-        for c in repo.commits
-        if (not author or (c.author or "").lower() == author)
-        and (not since or c.date >= since)
-        and (not until or c.date <= until)
-    ]
+    query = call.query
+    commits = call.world.commits_by(
+        repo, query.get("author", ""), query.get("since"), query.get("until")
+    )
     return _listing([bodies.commit(call.base, call.world, repo, c) for c in commits])
 
 
 def list_pulls(call: Call) -> Reply:
     """GET /repos/{owner}/{repo}/pulls; closed means merged, newest merge first."""
     repo = _repo(call)
-    state, base = call.query.get("state", "open"), call.query.get("base")
-    pulls = [
-        p
-        for p in repo.pulls
-        if (state == "all" or (state == "closed") == (p.merged_at is not None))
-        and (base is None or p.base == base)
-    ]
-    pulls.sort(key=lambda p: p.merged_at or "", reverse=True)
+    pulls = call.world.pulls_in(repo, call.query.get("state", "open"), call.query.get("base"))
     return _listing([bodies.pull_request(call.base, call.world, repo, p) for p in pulls])
 
 

@@ -88,7 +88,7 @@ class Sandbox:
     ) -> None:
         self.world = World(state)
         self.settings = settings or Settings()
-        self.world._person(self.settings.viewer)
+        self.world.person(self.settings.viewer)
         self.lock = threading.RLock()
         self.stats: Counter[str] = Counter()
         self.exchanges: list[Exchange] = []

@@ -76,10 +76,10 @@ class World:
         self._ids = itertools.count(1001)
         self.logins: dict[str, str] = {}  # key -> display login
         self.user_ids: dict[str, int] = {}
-        self.owners = {self._person(o) for o in state.owners}
-        self.members = {self._person(m) for m in state.members} | self.owners
-        self.outside = {self._person(u) for u in state.users} - self.members
-        self.bots = {self._person(b) for b in state.bots}
+        self.owners = {self.person(o) for o in state.owners}
+        self.members = {self.person(m) for m in state.members} | self.owners
+        self.outside = {self.person(u) for u in state.users} - self.members
+        self.bots = {self.person(b) for b in state.bots}
         self.repos: dict[str, Repo] = {}
         self.teams: dict[str, Team] = {}
         created = now or datetime.now(UTC)
@@ -92,7 +92,8 @@ class World:
 
     # ----- loading and saving -------------------------------------------------
 
-    def _person(self, login: str) -> str:
+    def person(self, login: str) -> str:
+        """The key of ``login``, made a known account if it was not one yet."""
         key = login.lower()
         if key not in self.logins:
             self.logins[key] = login
@@ -103,11 +104,11 @@ class World:
         repo = Repo(next(self._ids), name)
         self.repos[name.lower()] = repo
         for login, permission in repo_state.collaborators.items():
-            repo.collaborators[self._person(login)] = permission
+            repo.collaborators[self.person(login)] = permission
         for login, permission in repo_state.invitations.items():
-            self._invite(repo, self._person(login), permission, created)
+            self._invite(repo, self.person(login), permission, created)
         for login, permission in repo_state.expired_invitations.items():
-            self._invite(repo, self._person(login), permission, created).expired = True
+            self._invite(repo, self.person(login), permission, created).expired = True
         for slug, permission in repo_state.teams.items():
             repo.teams[self.team(slug, create=True).slug.lower()] = permission
         repo.pulls = list(repo_state.pulls)
@@ -115,19 +116,19 @@ class World:
         repo.comments = list(repo_state.comments)
         for item in repo.commits:
             if item.author:
-                self._person(item.author)
+                self.person(item.author)
         for pull in repo.pulls:
             people: list[str | None] = [pull.author]
             people += [c.author for c in pull.commits] + [c.committer for c in pull.commits]
             people += [r.user for r in pull.reviews]
             for person in people:
                 if person:
-                    self._person(person)
+                    self.person(person)
 
     def _load_team(self, slug: str, team_state: TeamState) -> None:
         team = self.team(slug, create=True)
-        team.members = {self._person(login): role for login, role in team_state.members.items()}
-        team.pending = {self._person(login): role for login, role in team_state.pending.items()}
+        team.members = {self.person(login): role for login, role in team_state.members.items()}
+        team.pending = {self.person(login): role for login, role in team_state.pending.items()}
 
     def to_state(self) -> SandboxState:
         """The current state in the state-file format (``--save`` writes this)."""
@@ -192,7 +193,8 @@ class World:
     def valid_permission(self, permission: str) -> bool:
         return permission in REPO_PERMISSIONS or permission.lower() in self.custom_roles
 
-    def _rank(self, permission: str) -> tuple[int, int]:
+    def rank(self, permission: str) -> tuple[int, int]:
+        """Order of levels: built-in roles by power, a custom role just above its base."""
         if permission in REPO_PERMISSIONS:
             return (REPO_PERMISSIONS.index(permission), 0)
         base = self.custom_roles.get(permission.lower())
@@ -210,7 +212,7 @@ class World:
             sources.append(self.base_permission)
         if login_key in self.owners:
             sources.append("admin")
-        return max(sources, key=self._rank) if sources else None
+        return max(sources, key=self.rank) if sources else None
 
     # ----- repository collaborators --------------------------------------------
 
@@ -326,6 +328,30 @@ class World:
             if sha in (p.merge_commit_sha, p.head_sha, *p.landed)
             or any(c.sha == sha for c in p.commits)
         ]
+
+    def commits_by(
+        self, repo: Repo, author: str = "", since: str | None = None, until: str | None = None
+    ) -> list[CommitState]:
+        """Commits on the default branch, newest first, by ``author`` (any when empty) and
+        dated between ``since`` and ``until`` (RFC 3339 strings, compared as GitHub does)."""
+        return [
+            c
+            for c in repo.commits
+            if (not author or (c.author or "").lower() == author.lower())
+            and (not since or c.date >= since)
+            and (not until or c.date <= until)
+        ]
+
+    def pulls_in(self, repo: Repo, state: str = "open", base: str | None = None) -> list[PullState]:
+        """Pull requests by state (``closed`` means merged here) into ``base``, the most
+        recently merged first."""
+        pulls = [
+            p
+            for p in repo.pulls
+            if (state == "all" or (state == "closed") == (p.merged_at is not None))
+            and (base is None or p.base == base)
+        ]
+        return sorted(pulls, key=lambda p: p.merged_at or "", reverse=True)
 
     def pull(self, repo: Repo, number: int) -> PullState:
         for pull in repo.pulls:
