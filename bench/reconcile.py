@@ -19,7 +19,7 @@ from pathlib import Path
 
 from grantops.github import GitHub, RetryPolicy
 from grantops.load import load_repo
-from grantops.reconcile import apply_plan, plan_live
+from grantops.run.live import apply_plan, plan_live
 from grantops.sandbox import Sandbox, Settings
 from grantops.sandbox.fixtures import SandboxState
 from grantops.values import format_timestamp

@@ -11,7 +11,7 @@ from grantops.access import Principal, Target
 from grantops.desired import desired_access
 from grantops.load import Loaded
 from grantops.plan import Change, make_plan
-from grantops.reconcile import apply_plan, plan_live
+from grantops.run.live import apply_plan, plan_live
 
 from .builders import grant, policy
 from .conftest import NOW

@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import TextIO
 
 from grantops import actions
-from grantops.commands import audit, demo, plan, request, sandbox, schema, snapshot, validate
+from grantops.commands import (
+    audit,
+    demo,
+    reconcile,
+    request,
+    sandbox,
+    schema,
+    snapshot,
+    validate,
+)
 from grantops.commands.common import EXIT_ERROR, Io, problem_json, problem_text
 from grantops.constants import VERSION
 from grantops.errors import GrantopsError, InvalidInput, Problem
@@ -44,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"grantops {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (validate, plan, request, snapshot, audit, schema, sandbox, demo):
+    for module in (validate, reconcile, request, snapshot, audit, schema, sandbox, demo):
         module.register(sub, common)
     return parser
 
@@ -89,8 +98,8 @@ def _dispatch(args: argparse.Namespace, now: datetime, io: Io) -> int:
         return demo.run(args, now, io, nested)
     handlers = {
         "validate": validate.run,
-        "plan": plan.run_plan,
-        "apply": plan.run_apply,
+        "plan": reconcile.run_plan,
+        "apply": reconcile.run_apply,
         "snapshot": snapshot.run,
         "schema": schema.run,
         "sandbox": sandbox.run,

@@ -1,0 +1,282 @@
+"""``grantops plan`` and ``grantops apply``: compare, show, and (with ``--yes``) change.
+
+Both build one :class:`grantops.run.Run` from the arguments and print what it returns.
+``plan`` never mutates. ``apply`` prints the same plan and changes nothing unless
+``--yes`` is given; then the run applies exactly that plan, one change at a time,
+under a lock, after the approval proof and the safety brakes have passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from grantops import actions, gitrepo, planview, savedplan
+from grantops.audit.keyed import key_from
+from grantops.audit.record import run_id
+from grantops.commands.common import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_UNSAFE,
+    Io,
+    add_api_options,
+    github_client,
+    problem_json,
+    show_warnings,
+)
+from grantops.constants import LOG_PATH
+from grantops.errors import UnsafePlan, UsageError
+from grantops.github import GitHubAPI
+from grantops.github.fake import FakeGitHub
+from grantops.load import read_tree
+from grantops.plan import Outcome, Plan
+from grantops.proof.prover import AccessRepo
+from grantops.run import Applied, Planned, Run, RunSettings
+from grantops.sandbox.fixtures import SandboxRepoState, SandboxState
+from grantops.statefile import TeamState, read_state_file
+
+PREVIEW = (
+    "preview: every grant is assumed approved, as this pull request's will be once it is "
+    "reviewed and merged"
+)
+OFFLINE = "approval not checked: an offline plan trusts every grant on the branch"
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    plan = sub.add_parser("plan", parents=[common], help="show what apply would change")
+    plan.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="read actual access from this state file instead of GitHub",
+    )
+    plan.add_argument(
+        "--detailed-exitcode", action="store_true", help="exit 4 when the plan has changes"
+    )
+    plan.add_argument(
+        "--out", type=Path, metavar="FILE", help="write the plan with a checksum, for apply --plan"
+    )
+    plan.add_argument(
+        "--preview",
+        action="store_true",
+        help="a pull request's plan: assume its grants approved (plan only)",
+    )
+    apply = sub.add_parser("apply", parents=[common], help="change GitHub to match the plan")
+    apply.add_argument("--yes", action="store_true", help="really change access (default: dry run)")
+    apply.add_argument(
+        "--plan",
+        type=Path,
+        metavar="FILE",
+        help="apply only if the plan is still exactly this reviewed plan file",
+    )
+    for parser in (plan, apply):
+        add_api_options(parser)
+        parser.add_argument(
+            "--repo",
+            metavar="OWNER/NAME",
+            help="the access repository whose reviews prove each grant "
+            "(default: $GITHUB_REPOSITORY)",
+        )
+        parser.add_argument(
+            "--branch",
+            help="its protected branch (default: $GITHUB_REF_NAME, else the checked-out branch)",
+        )
+        parser.add_argument(
+            "--allow-mass-removal",
+            action="store_true",
+            help="override the removal brakes (recorded in the output)",
+        )
+
+
+def _settings(args: argparse.Namespace, now: datetime, io: Io) -> RunSettings:
+    return RunSettings(
+        root=args.root,
+        now=now,
+        repo=None if getattr(args, "state", None) else _access_repo(args, io),
+        key=key_from(io.environ),
+        allow_mass_removal=args.allow_mass_removal,
+        run_id=run_id(io.environ, now),
+    )
+
+
+def _offline(args: argparse.Namespace, now: datetime) -> FakeGitHub:
+    """GitHub as the state file describes it, for ``plan --state``."""
+    state = read_state_file(args.state, SandboxState)
+    tree = read_tree(args.root, now)
+    if tree.policy is not None and state.org.lower() != tree.policy.org.lower():
+        raise UsageError(
+            f"the state file is for org '{state.org}' but the policy manages '{tree.policy.org}'"
+        )
+    if tree.policy is not None:
+        # A state file lists access, not every repository and team: one it leaves out
+        # has none (``snapshot`` writes only where there is access).
+        managed = tree.policy.managed
+        for name in managed.repos:
+            if not any(ch in name for ch in "*?[") and name.lower() not in _lower(state.repos):
+                state.repos[name] = SandboxRepoState()
+        for slug in managed.teams:
+            if slug.lower() not in _lower(state.teams):
+                state.teams[slug] = TeamState()
+    return FakeGitHub.from_state(state, now)
+
+
+def _lower(names: Iterable[str]) -> set[str]:
+    return {name.lower() for name in names}
+
+
+def _planned(args: argparse.Namespace, now: datetime, io: Io, github: GitHubAPI) -> Planned:
+    settings = _settings(args, now, io)
+    planned = Run(settings, github).plan()
+    if settings.repo is None:
+        planned.notes.insert(0, OFFLINE if getattr(args, "state", None) else PREVIEW)
+    return planned
+
+
+def run_plan(args: argparse.Namespace, now: datetime, io: Io) -> int:
+    offline = getattr(args, "state", None) is not None
+    with _offline(args, now) if offline else github_client(args, io) as github:
+        planned = _planned(args, now, io, github)
+    _show(io, args, planned)
+    if args.json:
+        io.json(_document(planned, {}))
+    if args.out is not None:
+        digest = savedplan.actual_digest(planned.loaded.policy, planned.actual)
+        savedplan.write(args.out, planned.plan, digest)
+        io.err(f"wrote {args.out}: apply it with grantops apply --plan {args.out} --yes")
+    code = _exit_code(planned)
+    if code == EXIT_OK and args.detailed_exitcode and planned.plan.changes:
+        return EXIT_CHANGES
+    return code
+
+
+def run_apply(args: argparse.Namespace, now: datetime, io: Io) -> int:
+    with github_client(args, io) as github:
+        run = Run(_settings(args, now, io), github)
+        planned = run.plan()
+        _show(io, args, planned)
+        plan = planned.plan
+        if args.plan is not None:
+            digest = savedplan.actual_digest(planned.loaded.policy, planned.actual)
+            savedplan.verify(args.plan, plan, digest)
+        if not args.yes:
+            if args.json:
+                io.json(_document(planned, {"applied": False}))
+            elif plan.changes:
+                count = len(plan.changes)
+                io.out(
+                    f"\nDry run: nothing was changed. Run with --yes to apply {count} change(s)."
+                )
+            return _exit_code(planned)
+        if plan.changes and not args.json:
+            io.out("\nApplying:")
+        quiet = args.json
+        applied = run.apply(planned, lambda o: None if quiet else io.out(planview.outcome_line(o)))
+    _show_applied(io, args, planned, applied)
+    return _exit_code(planned, failed=applied.failed)
+
+
+def _show_applied(io: Io, args: argparse.Namespace, planned: Planned, applied: Applied) -> None:
+    finished = applied.finished
+    for warning in finished.warnings:
+        io.err(warning)
+    if io.in_actions:
+        actions.append_summary(io.environ, finished.summary)
+    if args.json:
+        outcomes = [_outcome_json(o) for o in applied.outcomes]
+        io.json(_document(planned, {"applied": True, "outcomes": outcomes}))
+        return
+    if applied.outcomes:
+        io.out(planview.outcomes_summary(applied.outcomes))
+    sent = f"; {finished.notices} notice(s) posted" if finished.notices else ""
+    written = finished.report.relative_to(args.root).as_posix()
+    if finished.recorded:
+        io.out(f"Audit: {LOG_PATH} appended, {written} rewritten{sent}.")
+    else:
+        io.out(f"Audit: nothing new to record; {LOG_PATH} and {written} left as they were.")
+
+
+def _access_repo(args: argparse.Namespace, io: Io) -> AccessRepo | None:
+    """The access repository whose reviews prove the policy and grants; None for a preview.
+
+    The policy is always proven, even when it says ``approval.required: 0``: otherwise a
+    direct push of that one line would switch review off for everything.
+    """
+    if getattr(args, "preview", False):
+        return None
+    slug = args.repo or io.environ.get("GITHUB_REPOSITORY")
+    if not slug:
+        raise UsageError(
+            "set --repo OWNER/NAME (or GITHUB_REPOSITORY) to the access repository, so each "
+            "grant's review can be checked"
+        )
+    branch = args.branch or io.environ.get("GITHUB_REF_NAME") or gitrepo.current_branch(args.root)
+    try:
+        return AccessRepo.parse(slug, branch)
+    except ValueError as exc:
+        raise UsageError(f"--repo: {exc}") from None
+
+
+def _document(run: Planned, extra: dict[str, Any]) -> dict[str, Any]:
+    document = run.plan.to_json()
+    document["unreadable"] = {str(t): r for t, r in sorted(run.actual.unreadable.items())}
+    document["safety"] = {
+        "refusals": [{"rule": r.rule, "message": r.message} for r in run.verdict.refusals],
+        "overridden": run.verdict.overridden,
+    }
+    document["notes"] = run.notes
+    document["problems"] = [problem_json(p) for p in run.problems]
+    return {**document, **extra}
+
+
+def _show(io: Io, args: argparse.Namespace, run: Planned) -> None:
+    show_warnings(io, run.problems)
+    errors = sum(p.severity == "error" for p in run.problems)
+    if errors:
+        io.err(f"grantops: {errors} error(s) in grant files; each such file gives nothing")
+    for note in run.notes:
+        io.err(note)
+    if args.json:
+        return
+    io.out(planview.plan_text(run.plan))
+    if run.actual.unreadable:
+        io.err(planview.unreadable_text(run.actual.unreadable))
+    for refusal in run.verdict.refusals:
+        prefix = "Overridden by --allow-mass-removal" if run.verdict.overridden else "Refused"
+        io.err(f"{prefix}: {refusal.message}")
+    for limit in run.plan.limits:
+        io.err(f"Limited: {limit}")
+    if run.plan.withheld:
+        io.err(_withheld_text(run.plan))
+    if io.in_actions:
+        actions.append_summary(io.environ, planview.plan_markdown(run.plan))
+
+
+def _withheld_text(plan: Plan) -> str:
+    lines = ["Withheld until the limits above are lifted:"]
+    lines += [
+        f"  {c.action} {c.principal} on {c.target} ({c.cause}, {c.source or 'no file'})"
+        for c in plan.withheld
+    ]
+    return "\n".join(lines)
+
+
+def _exit_code(run: Planned, failed: bool = False) -> int:
+    """3 when the run was limited to expiries; 1 for any other part it could not do
+    (a file with an error, a review it could not check, a target it could not read,
+    a change that failed)."""
+    if run.plan.limits:
+        return EXIT_UNSAFE
+    return EXIT_ERROR if failed or run.incomplete else EXIT_OK
+
+
+def _outcome_json(outcome: Outcome) -> dict[str, Any]:
+    return {**outcome.change.to_json(), "result": outcome.result, "detail": outcome.detail}
+
+
+__all__ = ["UnsafePlan", "register", "run_apply", "run_plan"]

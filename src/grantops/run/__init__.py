@@ -1,0 +1,13 @@
+"""One run of grantops, from files and GitHub to changes, log and report.
+
+- :mod:`.run`: the :class:`Run` object and its steps;
+- :mod:`.trust`: how far a run may believe the log, the policy and the grant files;
+- :mod:`.live`: reading GitHub, planning, telling expiries from drift, applying;
+- :mod:`.aftermath`: notices, grantees' activity and the report, after the changes.
+"""
+
+from __future__ import annotations
+
+from grantops.run.run import Applied, Planned, Run, RunSettings
+
+__all__ = ["Applied", "Planned", "Run", "RunSettings"]

@@ -1,0 +1,232 @@
+"""After the changes: notices on grant pull requests, grantees' activity, the report.
+
+Runs inside apply's lock, after the changes. Everything it learns from GitHub that
+will not change again (what a grantee did during an ended grant, which notices were
+sent) goes into the audit log, so later runs read it from there instead of asking.
+
+``audit/report.md`` is rewritten only by a run that wrote to the log (or when it is
+missing): it shows access as of the last run that did something, and a run that
+changes and learns nothing leaves ``audit/`` untouched, so there is nothing to commit.
+The report's summary is still returned for the Actions job summary of every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from grantops import notify
+from grantops.actual import ActualState
+from grantops.audit.log import Event
+from grantops.audit.record import Recorder
+from grantops.audit.report import (
+    PAST,
+    GrantRecord,
+    ReportInput,
+    access_after,
+    changes_section,
+    grant_records,
+    render,
+)
+from grantops.audit.report import summary as report_summary
+from grantops.constants import REPORT_PATH
+from grantops.github.activity import Activity
+from grantops.github.api import ActivitySource, Conversation
+from grantops.github.transport import GitHubError
+from grantops.load import Loaded
+from grantops.plan import Outcome
+from grantops.planning import Planning
+from grantops.proof.prover import AccessRepo, Proof
+from grantops.values import parse_timestamp
+
+
+class Aftermath(Conversation, ActivitySource, Protocol):
+    """What the aftermath asks of GitHub: comments, and grantees' activity."""
+
+
+@dataclass(frozen=True)
+class Finished:
+    notices: int
+    report: Path
+    recorded: bool
+    """Whether this run wrote to the audit log (and so rewrote the report)."""
+    summary: str
+    """The report's summary and this run's changes, in Markdown, for the job summary."""
+    warnings: list[str] = field(default_factory=list)
+    """What could not be done (a notice, an activity read); none of it stops the run."""
+
+
+@dataclass(frozen=True)
+class Before:
+    """What the run knew before its changes: the plan and what it was made from."""
+
+    loaded: Loaded
+    planning: Planning
+    actual: ActualState
+    proof: Proof | None
+    events: Sequence[Event]
+    trusted: bool
+    """The log passed its checks: what it says was sent or recorded can be relied on."""
+
+
+def finish(
+    root: Path,
+    now: datetime,
+    before: Before,
+    repo: AccessRepo | None,
+    github: Aftermath,
+    outcomes: Sequence[Outcome],
+    recorder: Recorder,
+) -> Finished:
+    """Post due notices, record what grantees did, and write the report.
+
+    With a log that fails its checks, what it says was sent or recorded cannot be
+    relied on: no notice is posted and no activity recorded, so a broken log neither
+    spams pull requests nor makes every run write to it.
+    """
+    policy, proof = before.loaded.policy, before.proof
+    honoured = {
+        g.path
+        for g in before.loaded.grants
+        if proof is None
+        or not g.active_at(now)
+        or (g.path in proof.grants and proof.grants[g.path].approved)
+    }
+    logged = [*before.events, *recorder.written]  # the log as it stands, without reading it
+    records = grant_records(before.loaded.grants, logged, policy.org, honoured)
+    warnings: list[str] = []
+    sent = 0
+    if policy.notify is not None and repo is not None and before.trusted:
+        failed = frozenset(
+            o.change.source for o in outcomes if o.result == "failed" and o.change.source
+        )
+        sent = _notices(records, logged, now, failed, repo, github, recorder, before, warnings)
+    activity = (
+        _activity(
+            records,
+            [*before.events, *recorder.written],
+            now,
+            policy.org,
+            github,
+            recorder,
+            warnings,
+        )
+        if before.trusted
+        else {}
+    )
+    data = ReportInput(
+        now=now,
+        run=recorder.run,
+        policy=policy,
+        plan=before.planning.plan,
+        desired=before.planning.desired,
+        access=access_after(before.actual, outcomes),
+        outcomes=outcomes,
+        records=records,
+        activity=activity,
+    )
+    path = root / REPORT_PATH
+    if recorder.started or (before.trusted and not path.exists()):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(data), encoding="utf-8")
+    summary = report_summary(data) + "\n" + changes_section(data)
+    return Finished(sent, path, recorder.started, summary, warnings)
+
+
+def _notices(
+    records: Sequence[GrantRecord],
+    logged: Sequence[Event],
+    now: datetime,
+    failed: Collection[str],
+    repo: AccessRepo,
+    github: Conversation,
+    recorder: Recorder,
+    before: Before,
+    warnings: list[str],
+) -> int:
+    """Post the notices that are due; the first refusal turns them off for this run."""
+    settings = before.loaded.policy.notify
+    assert settings is not None
+    due = notify.due(
+        records,
+        logged,
+        now,
+        settings.before,
+        before.loaded.policy.org,
+        frozenset(failed),
+        mention_teams=settings.mention_teams,
+    )
+    sent = 0
+    for notice in due:
+        try:
+            github.comment(repo.owner, repo.name, notice.pull, notice.text)
+        except GitHubError as exc:
+            warnings.append(
+                f"notices are off this run: {exc} (the token may not comment on pull requests)"
+            )
+            break
+        recorder.event(
+            "notification-sent",
+            source=notice.source,
+            pull=notice.pull,
+            kind=notice.kind,
+            text=notice.text,
+        )
+        sent += 1
+    return sent
+
+
+def _activity(
+    records: Sequence[GrantRecord],
+    events: Sequence[Event],
+    now: datetime,
+    org: str,
+    github: ActivitySource,
+    recorder: Recorder,
+    warnings: list[str],
+) -> dict[str, list[tuple[str, list[Activity]]]]:
+    """What each grantee did in ended grants' windows: from the log, else asked once."""
+    known = {
+        (e.get("source"), e.get("pull")): e for e in events if e.get("event") == "activity-recorded"
+    }
+    found: dict[str, list[tuple[str, list[Activity]]]] = {}
+    for record in records:
+        if not (record.expires <= now and now - record.expires <= PAST):
+            continue
+        logged = known.get((record.source, record.pull))
+        if logged is not None:
+            found[record.source] = [
+                (target, [Activity(**item) for item in items])
+                for target, items in logged.get("activity", [])
+            ]
+            continue
+        since = record.starts or parse_timestamp(
+            next(
+                (e["ts"] for e in events if e.get("source") == record.source),
+                record.expires.isoformat(),
+            )
+        )
+        done: list[tuple[str, list[Activity]]] = []
+        try:
+            for principal, target, _level in record.grantables:
+                kind, _, login = principal.partition(":")
+                if kind != "user" or not target.startswith("repo:"):
+                    continue
+                owner, _, name = target.removeprefix("repo:").partition("/")
+                done.append(
+                    (target, github.activity(owner or org, name, login, since, record.expires))
+                )
+        except GitHubError as exc:
+            warnings.append(f"could not read activity for {record.source}: {exc}")
+            continue
+        recorder.event(
+            "activity-recorded",
+            source=record.source,
+            pull=record.pull,
+            activity=[[t, [vars(a) for a in items]] for t, items in done],
+        )
+        found[record.source] = done
+    return found
