@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,8 +33,15 @@ from grantops.audit.events import (
     Unknown,
     parse_event,
 )
+from grantops.audit.log import AuditLog, verify
+from grantops.audit.record import Recorder
+from grantops.desired import desired_access
 from grantops.github.activity import Activity
-from grantops.plan import Change
+from grantops.plan import Change, Outcome, make_plan
+from grantops.proof.review import Evidence, Judgement
+from grantops.safety import Verdict
+
+from .builders import actual, grant, policy
 
 TS = datetime(2026, 11, 30, 12, tzinfo=UTC)
 OCTOCAT, PAYMENTS = Principal.user("OctoCat"), Target.repo("acme", "payments-api")
@@ -180,6 +188,46 @@ def test_each_kind_writes_the_line_it_always_has_and_reads_it_back(
     """The chain and the MACs are computed over these fields: they must never change."""
     assert event.to_json() == line
     assert parse_event(json.loads(json.dumps(line))) == event
+
+
+def test_a_recorded_run_reads_back_as_the_events_written(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    p = policy()
+    hotfix = grant(
+        "g.yaml",
+        user="octocat",
+        repo="payments-api",
+        permission="push",
+        expires="2026-11-30T18:00:00Z",
+    )
+    plan = make_plan(p, desired_access(p, [hotfix], TS), actual(), TS)
+    evidence = Evidence("grants/g.yaml", COMMIT, "b" * 40, 7, ("alice",), None, "rules")
+    ticks = iter(range(100))
+    recorder = Recorder(AuditLog(path, b"key"), "r1", lambda: TS + timedelta(seconds=next(ticks)))
+    recorder.run_start(plan, Verdict(()), ["a note"])
+    recorder.approvals([hotfix], {"grants/g.yaml": Judgement(True, "ok", evidence)}, [], "acme")
+    outcomes = []
+    for change in plan.changes:
+        change_id = recorder.change_started(change, 7)
+        outcomes.append(Outcome(change, "done"))
+        recorder.outcome(outcomes[-1], change_id, 7)
+    recorder.run_end(outcomes)
+    result = verify(path, b"key")
+    assert result.trusted
+    assert result.events == recorder.written
+    names = [e.name for e in recorder.written]
+    assert names == [
+        "run-start",
+        "grant-approved",
+        *(["change-started", "access-added"] * len(plan.changes)),
+        "run-end",
+    ]
+    # Recorded again from the same log, nothing is new: the approval is known.
+    again = Recorder(AuditLog(path, b"key"), "r2", lambda: TS)
+    again.approvals(
+        [hotfix], {"grants/g.yaml": Judgement(True, "ok", evidence)}, result.events, "acme"
+    )
+    assert again.written == []
 
 
 APPROVED = {

@@ -12,8 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from grantops.access import Principal, Target
+from grantops.audit.events import (
+    AccessAdded,
+    AccessRemoved,
+    Event,
+    GrantApproved,
+    InvitationSent,
+)
 from grantops.audit.log import GENESIS, AuditLog, read_events, verify
+from grantops.plan import Change
 from grantops.sandbox import FaultRule
+from grantops.values import parse_timestamp
 
 from .data import GRANT
 from .sandbox_fixtures import StartSandbox, access_env, reviewed, with_access_repo
@@ -110,9 +120,10 @@ def test_a_crash_between_intent_and_outcome_leaves_a_log_that_verifies(
         apply.wait(timeout=10)
     result = verify(log)
     assert result.ok
-    assert [(i["action"], i["principal"], i["target"]) for i in result.open_intents] == [
-        ("add", "user:octocat", "repo:acme/payments-api")
-    ]
+    assert [
+        (i.change.action, str(i.change.principal), str(i.change.target))
+        for i in result.open_intents
+    ] == [("add", "user:octocat", "repo:acme/payments-api")]
     code, out, err = run("audit", "verify", "--root", str(repo.root))
     assert code == 0
     assert "hash chain intact" in out
@@ -123,46 +134,47 @@ def test_a_crash_between_intent_and_outcome_leaves_a_log_that_verifies(
 def test_audit_report_formats(tmp_path: Path) -> None:
     path = tmp_path / "log.jsonl"
     log = AuditLog(path)
-    log.append(
-        {
-            "ts": "2026-11-29T08:00:00Z",
-            "event": "grant-approved",
-            "source": "grants/g.yaml",
-            "approvers": ["alice"],
-            "pull": 7,
-            "reason": "INC-1 hotfix",
-        }
-    )
-    log.append(
-        {
-            "ts": "2026-11-29T09:00:00Z",
-            "event": "access-added",
-            "principal": "user:octocat",
-            "target": "repo:acme/payments-api",
-            "to": "push",
-            "source": "grants/g.yaml",
-            "pull": 7,
-        }
-    )
-    log.append(
-        {
-            "ts": "2026-11-29T17:00:00Z",
-            "event": "access-removed",
-            "principal": "user:octocat",
-            "target": "repo:acme/payments-api",
-            "from": "push",
-            "source": "grants/g.yaml",
-        }
-    )
-    log.append(
-        {
-            "ts": "2026-11-30T01:00:00Z",
-            "event": "invitation-sent",
-            "principal": "user:dana",
-            "target": "repo:acme/ledger",
-            "to": "pull",
-        }
-    )
+    octocat, payments = Principal.user("octocat"), Target.repo("acme", "payments-api")
+    events: list[Event] = [
+        GrantApproved(
+            ts=parse_timestamp("2026-11-29T08:00:00Z"),
+            run="r1",
+            source="grants/g.yaml",
+            expires=parse_timestamp("2026-11-29T18:00:00Z"),
+            approvers=("alice",),
+            pull=7,
+            reason="INC-1 hotfix",
+        ),
+        AccessAdded(
+            ts=parse_timestamp("2026-11-29T09:00:00Z"),
+            run="r1",
+            change_id="r1#1",
+            change=Change("add", octocat, payments, None, "push", "grant", "grants/g.yaml"),
+            pull=7,
+        ),
+        AccessRemoved(
+            ts=parse_timestamp("2026-11-29T17:00:00Z"),
+            run="r2",
+            change_id="r2#1",
+            change=Change("remove", octocat, payments, "push", None, "expired", "grants/g.yaml"),
+        ),
+        InvitationSent(
+            ts=parse_timestamp("2026-11-30T01:00:00Z"),
+            run="r3",
+            change_id="r3#1",
+            change=Change(
+                "add",
+                Principal.user("dana"),
+                Target.repo("acme", "ledger"),
+                None,
+                "pull",
+                "baseline",
+                None,
+            ),
+        ),
+    ]
+    for event in events:
+        log.append(event.to_json())
     window = [
         "--log",
         str(path),

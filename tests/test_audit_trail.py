@@ -12,7 +12,7 @@ from grantops.desired import desired_access
 from grantops.github.activity import Activity
 from grantops.plan import Outcome, make_plan
 
-from .builders import actual, grant, policy
+from .builders import actual, grant, policy, repo, team, user
 from .data import GRANT, NOW, POLICY
 from .sandbox_fixtures import StartSandbox, access_env, reviewed, with_access_repo
 from .test_cli import run
@@ -166,7 +166,7 @@ def _report_input() -> ReportInput:
     records = [
         GrantRecord(
             "grants/mona/ledger.yaml",
-            (("user:mona", "repo:acme/ledger", "push"),),
+            ((user("mona"), repo("ledger"), "push"),),
             NOW - timedelta(days=3),
             NOW - timedelta(days=2),
             "INC-4790 ledger export",
@@ -175,7 +175,7 @@ def _report_input() -> ReportInput:
         ),
         GrantRecord(
             "grants/octocat/hotfix.yaml",
-            (("user:octocat", "repo:acme/payments-api", "push"),),
+            ((user("octocat"), repo("payments-api"), "push"),),
             NOW - timedelta(hours=3),
             NOW + timedelta(hours=6),
             "INC-4821 hotfix",
@@ -185,8 +185,8 @@ def _report_input() -> ReportInput:
         GrantRecord(
             "grants/sre/ledger.yaml",
             (
-                ("team:sre", "repo:acme/ledger", "maintain"),
-                ("team:sre", "repo:acme/deploy-api", "maintain"),
+                (team("sre"), repo("ledger"), "maintain"),
+                (team("sre"), repo("deploy-api"), "maintain"),
             ),
             NOW - timedelta(days=1),
             NOW + timedelta(days=2),
@@ -198,7 +198,7 @@ def _report_input() -> ReportInput:
     activity = {
         "grants/mona/ledger.yaml": [
             (
-                "repo:acme/ledger",
+                repo("ledger"),
                 [
                     Activity("commit", "cccccc1", "Export November ledger", "2026-11-27T14:00:00Z"),
                     Activity("pull", "#41", "Ledger export fixes", "2026-11-27T16:30:00Z"),

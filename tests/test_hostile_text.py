@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from grantops import actions, notify
+from grantops.audit.events import parse_principal, parse_target
 from grantops.audit.report import GrantRecord
 from grantops.errors import Problem
 from grantops.safetext import for_csv, one_line
@@ -331,9 +332,11 @@ def test_audit_report_json(audited: Path) -> None:
 
 
 def _notice(grantables: list[tuple[str, str, str]], author: object, mention_teams: bool) -> str:
+    typed = [(parse_principal(p), parse_target(t), level) for p, t, level in grantables]
+    assert all(p and t for p, t, _ in typed), "each one as the audit log's parser reads it"
     record = GrantRecord(
         "grants/g.yaml",
-        tuple(grantables),
+        tuple(typed),  # type: ignore[arg-type]  # not None, as asserted
         None,
         datetime(2026, 11, 30, 18, tzinfo=UTC),
         "INC-4821",
@@ -367,7 +370,7 @@ def _notice(grantables: list[tuple[str, str, str]], author: object, mention_team
         ([("team:sre", "repo:acme/a", "push")], None, True, "@acme/sre |"),
         # Names from an edited log are never mentioned, and never start a heading.
         ([("user:x\n# y", "repo:acme/a", "push")], "@acme/security", False, "user:x\\\\n# y |"),
-        ([("# @acme/all", "repo:acme/a", "push")], 7, False, "\\# @\u200dacme/all |"),
+        ([("team:# @acme/all", "repo:acme/a", "push")], 7, False, "team:# @\u200dacme/all |"),
     ],
 )
 def test_notices_mention_grantee_users_and_the_author_never_a_team_unasked(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from grantops.audit.events import parse_event
 from grantops.audit.log import honoured_grantables
 from grantops.desired import desired_access
 from grantops.model import Grant
@@ -308,7 +309,7 @@ def _approved(run: str, source: str, expires: str, *grantables: list[str]) -> di
 
 
 def _started(run: str, now: str) -> dict[str, Any]:
-    return {"run": run, "event": "run-start", "now": now}
+    return {"run": run, "event": "run-start", "ts": "2026-12-31T00:00:00Z", "now": now}
 
 
 MONA = ["user:Mona", "repo:acme/Ledger", "push"]
@@ -369,7 +370,7 @@ MONA = ["user:Mona", "repo:acme/Ledger", "push"]
 def test_the_audit_log_tells_which_grants_were_proven_and_honoured(
     events: list[dict[str, Any]], expected: set[tuple[str, Any, Any]]
 ) -> None:
-    assert honoured_grantables(events) == expected
+    assert honoured_grantables([parse_event(e) for e in events]) == expected
 
 
 def _decoy_plan(expiries: dict[Any, str] | None, unreadable: bool = False) -> list[tuple[Any, ...]]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, TypeGuard
 
-from grantops.audit.log import Event
+from grantops.audit.events import Entry, NotificationSent
 from grantops.audit.report import PAST, GrantRecord
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code
 from grantops.values import LOGIN_PATTERN, TEAM_SLUG_PATTERN, format_duration, format_timestamp
@@ -45,16 +45,16 @@ def _addressed(record: GrantRecord, org: str, mention_teams: bool) -> tuple[str,
     closing ``cc`` of the pull request's author, unless they are a grantee."""
     names: list[str] = []
     mentioned: set[str] = set()
-    for principal in sorted({p for p, _, _ in record.grantables}, key=str.lower):
-        kind, _, name = principal.partition(":")
-        if kind == "user" and _is_login(name):
+    for principal in sorted({p for p, _, _ in record.grantables}, key=lambda p: str(p).lower()):
+        name = principal.name
+        if principal.kind == "user" and _is_login(name):
             if name.lower() not in mentioned:
                 names.append(f"@{name}")
                 mentioned.add(name.lower())
-        elif kind == "team" and re.fullmatch(TEAM_SLUG_PATTERN, name) and _is_login(org):
+        elif principal.kind == "team" and re.fullmatch(TEAM_SLUG_PATTERN, name) and _is_login(org):
             names.append(f"@{org}/{name}" if mention_teams else f"team {org}/{name}")
         else:
-            names.append(for_markdown(principal))
+            names.append(for_markdown(str(principal)))
     author = record.author
     cc = f" cc @{author}" if _is_login(author) and author.lower() not in mentioned else ""
     return " ".join(names), cc
@@ -62,18 +62,14 @@ def _addressed(record: GrantRecord, org: str, mention_teams: bool) -> tuple[str,
 
 def due(
     records: Sequence[GrantRecord],
-    events: Sequence[Event],
+    events: Sequence[Entry],
     now: datetime,
     before: timedelta,
     org: str,
     failed_sources: frozenset[str] = frozenset(),
     mention_teams: bool = False,
 ) -> list[Notice]:
-    sent = {
-        (e.get("source"), e.get("pull"), e.get("kind"))
-        for e in events
-        if e.get("event") == "notification-sent"
-    }
+    sent = {(e.source, e.pull, e.kind) for e in events if isinstance(e, NotificationSent)}
     notices = []
     for record in records:
         if record.pull is None:

@@ -14,12 +14,23 @@ from datetime import datetime
 
 from tabulate import tabulate
 
-from grantops.audit.log import Event
+from grantops.access import AccessKey
+from grantops.audit.events import (
+    AccessAdded,
+    AccessChanged,
+    AccessRemoved,
+    DriftRemoved,
+    Entry,
+    GrantApproved,
+    InvitationCancelled,
+    InvitationSent,
+    OutcomeEvent,
+)
 from grantops.safetext import for_csv, for_json, for_markdown_cell
-from grantops.values import format_timestamp, parse_timestamp
+from grantops.values import format_timestamp
 
-OPENING = {"access-added", "access-changed", "invitation-sent"}
-CLOSING = {"access-removed", "drift-removed", "invitation-cancelled"}
+OPENING = (AccessAdded, AccessChanged, InvitationSent)
+CLOSING = (AccessRemoved, DriftRemoved, InvitationCancelled)
 
 
 @dataclass(frozen=True)
@@ -36,39 +47,38 @@ class Period:
     pending: bool  # an invitation that had not been accepted when it was recorded
 
 
-def access_periods(events: list[Event], since: datetime, until: datetime) -> list[Period]:
-    grants = {e["source"]: e for e in events if e.get("event") == "grant-approved"}
-    open_periods: dict[tuple[str, str], Event] = {}
-    done: list[tuple[Event, Event | None]] = []
+def access_periods(events: list[Entry], since: datetime, until: datetime) -> list[Period]:
+    grants = {e.source: e for e in events if isinstance(e, GrantApproved)}
+    open_periods: dict[AccessKey, OutcomeEvent] = {}
+    done: list[tuple[OutcomeEvent, OutcomeEvent | None]] = []
     for event in events:
-        kind = event.get("event")
-        key = (str(event.get("principal")), str(event.get("target")))
-        if kind in OPENING:
+        if not isinstance(event, OPENING + CLOSING):
+            continue
+        key = (event.change.principal, event.change.target)
+        if isinstance(event, OPENING):
             if key in open_periods:
                 done.append((open_periods.pop(key), event))
             open_periods[key] = event
-        elif kind in CLOSING and key in open_periods:
+        elif key in open_periods:
             done.append((open_periods.pop(key), event))
     done += [(start, None) for start in open_periods.values()]
     periods = []
     for start, end in done:
-        began = parse_timestamp(start["ts"])
-        ended = parse_timestamp(end["ts"]) if end else None
-        if began >= until or (ended is not None and ended <= since):
+        if start.ts >= until or (end is not None and end.ts <= since):
             continue
-        grant = grants.get(start.get("source") or "")
+        grant = grants.get(start.source or "")
         periods.append(
             Period(
-                principal=start["principal"],
-                target=start["target"],
-                level=str(start.get("to")),
-                start=format_timestamp(max(began, since)),
-                end=format_timestamp(min(ended, until)) if ended else None,
-                source=start.get("source"),
-                reason=grant.get("reason") if grant else None,
-                approvers=", ".join(grant.get("approvers", [])) if grant else None,
-                pull=start.get("pull"),
-                pending=start.get("event") == "invitation-sent",
+                principal=str(start.change.principal),
+                target=str(start.change.target),
+                level=str(start.change.after),
+                start=format_timestamp(max(start.ts, since)),
+                end=format_timestamp(min(end.ts, until)) if end else None,
+                source=start.source,
+                reason=grant.reason if grant else None,
+                approvers=", ".join(grant.approvers) if grant else None,
+                pull=start.pull,
+                pending=isinstance(start, InvitationSent),
             )
         )
     return sorted(periods, key=lambda p: (p.target, p.principal, p.start))

@@ -21,27 +21,35 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from grantops.access import Principal, Target
 from grantops.audit.committed import check_log_path
+from grantops.audit.events import (
+    ChangeStarted,
+    Entry,
+    Fields,
+    GrantApproved,
+    InvitationSent,
+    RunStart,
+    Sourced,
+    parse_event,
+)
 from grantops.audit.keyed import KEY_VARIABLE, sign, signed
 from grantops.gitrepo import GitError
-from grantops.values import parse_timestamp
 
 GENESIS = "0" * 64
-
-Event = dict[str, Any]
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _canonical(event: Event) -> str:
+def _canonical(event: Mapping[str, Any]) -> str:
     return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -49,12 +57,12 @@ _MAC_CONTEXT = b"grantops audit log\n"
 """Put before every MACed line, so a MAC made for approval evidence never fits a line."""
 
 
-def _signed_text(body: Event) -> bytes:
+def _signed_text(body: Fields) -> bytes:
     """What a line's MAC covers: the line with its ``prev`` and ``hash``, without ``mac``."""
     return _MAC_CONTEXT + _canonical(body).encode("utf-8")
 
 
-def _seal(event: Event, prev: str, key: bytes | None) -> str:
+def _seal(event: Mapping[str, Any], prev: str, key: bytes | None) -> str:
     body = {k: v for k, v in event.items() if k not in ("prev", "hash", "mac")}
     body["prev"] = prev
     body["hash"] = _digest(_canonical(body))
@@ -77,12 +85,13 @@ class AuditLog:
         self._last = _digest(lines[-1]) if lines else GENESIS
         self.unanchored = 0
         """Lines a keyed run should anchor: all of them, when none carries a MAC."""
-        if key is not None and lines and not any("mac" in _entry(line) for line in lines):
+        if key is not None and lines and not any("mac" in _fields(line) for line in lines):
             self.unanchored = len(lines)
 
-    def append(self, event: Event) -> Event:
+    def append(self, fields: Mapping[str, Any]) -> None:
+        """Write one line: an event's ``to_json()`` (or, in tests, any JSON object)."""
         check_log_path(self.path)  # never write through a link, nor into something else
-        line = _seal(event, self._last, self.key)
+        line = _seal(fields, self._last, self.key)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
         with self.path.open("a", encoding="utf-8") as handle:
@@ -93,7 +102,6 @@ class AuditLog:
             _sync_directory(self.path.parent)
         self._last = _digest(line)
         self.unanchored = 0
-        return dict(json.loads(line))
 
 
 def _sync_directory(path: Path) -> None:
@@ -119,16 +127,17 @@ def _lines(path: Path) -> list[str]:
     return [line for line in text.split("\n") if line.strip()]
 
 
-def _entry(line: str) -> Event:
+def _fields(line: str) -> Fields:
     try:
-        event = json.loads(line)
+        fields = json.loads(line)
     except ValueError:
         return {}
-    return event if isinstance(event, dict) else {}
+    return fields if isinstance(fields, dict) else {}
 
 
-def read_events(path: Path) -> list[Event]:
-    """Every event of a log that verifies (call :func:`verify` first when it matters)."""
+def read_events(path: Path) -> list[Fields]:
+    """Every line of a log that verifies as it stands, ``prev`` and ``hash`` included:
+    for looking at the file itself (decisions read :attr:`Verification.events`)."""
     if not path.exists():
         return []
     text = path.read_bytes().decode("utf-8", errors="replace")
@@ -142,9 +151,9 @@ class Verification:
     lines: int
     bad_line: int | None = None
     reason: str = ""
-    open_intents: list[Event] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    """Every entry read (up to the first bad line when the chain is broken)."""
+    open_intents: list[ChangeStarted] = field(default_factory=list)
+    events: list[Entry] = field(default_factory=list)
+    """Every entry read, typed (up to the first bad line when the chain is broken)."""
     anchored: bool | None = None
     """None: no key was given, so MACs were not checked. False: a key was given but no
     line carries a MAC (``reason`` says so): the log may have been rewritten by anyone
@@ -171,8 +180,8 @@ def verify(path: Path, key: bytes | None = None) -> Verification:
     complete = lines[:-1]  # the part after the last newline is empty for a whole file
     trailing = lines[-1]
     prev = GENESIS
-    started: dict[str, Event] = {}
-    events: list[Event] = []
+    started: dict[str, ChangeStarted] = {}
+    events: list[Entry] = []
     first_mac: int | None = None
     for number, line in enumerate(complete, start=1):
         problem = _check_line(line, prev)
@@ -182,11 +191,13 @@ def verify(path: Path, key: bytes | None = None) -> Verification:
             return Verification(
                 False, len(complete), number, problem, events=events, anchored_from=first_mac
             )
-        event = json.loads(line)
+        fields = json.loads(line)
+        event = parse_event(fields)
         events.append(event)
-        change = event.get("change_id")
-        if event.get("event") == "change-started" and change:
-            started[change] = event
+        # Any line with the change's id is its outcome, even one no reader acts on.
+        change = fields.get("change_id")
+        if isinstance(event, ChangeStarted) and event.change_id:
+            started[event.change_id] = event
         elif change:
             started.pop(change, None)
         prev = _digest(line)
@@ -272,7 +283,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
 where a name belongs must break the chain, not crash the run that would end access."""
 
 
-def _wrong_types(event: Event) -> str | None:
+def _wrong_types(event: Fields) -> str | None:
     for name, value in event.items():
         allowed = _FIELD_TYPES.get(name)
         if allowed is not None and (isinstance(value, bool) or not isinstance(value, allowed)):
@@ -281,7 +292,7 @@ def _wrong_types(event: Event) -> str | None:
 
 
 def _check_mac(
-    event: Event, key: bytes, number: int, first_mac: int | None
+    event: Fields, key: bytes, number: int, first_mac: int | None
 ) -> tuple[str | None, int | None]:
     """A problem with the line's MAC (None: fine), and the first line with a MAC so far."""
     mac = event.get("mac")
@@ -303,20 +314,20 @@ def _check_mac(
     return None, first_mac or number
 
 
-def invitations_sent(events: list[Event]) -> dict[tuple[Principal, Target, str | None], int]:
+def invitations_sent(events: Iterable[Entry]) -> dict[tuple[Principal, Target, str | None], int]:
     """How many invitations the log says were sent per (user, repository, grant file)."""
     counts: dict[tuple[Principal, Target, str | None], int] = {}
     for event in events:
-        if event.get("event") != "invitation-sent":
+        if not isinstance(event, InvitationSent):
             continue
-        principal, target = _principal(event.get("principal")), _target(event.get("target"))
-        if principal and principal.kind == "user" and target and target.kind == "repo":
-            key = (principal, target, event.get("source"))
+        change = event.change
+        if change.principal.kind == "user" and change.target.kind == "repo":
+            key = (change.principal, change.target, change.source)
             counts[key] = counts.get(key, 0) + 1
     return counts
 
 
-def honoured_grantables(events: Iterable[Event]) -> frozenset[tuple[str, Principal, Target]]:
+def honoured_grantables(events: Iterable[Entry]) -> frozenset[tuple[str, Principal, Target]]:
     """(grant file, principal, target) that a run logged as proven while the grant held.
 
     apply writes ``grant-approved`` (with the file's ``grantables``) when it first proves
@@ -326,51 +337,16 @@ def honoured_grantables(events: Iterable[Event]) -> frozenset[tuple[str, Princip
     those targets first); whether access has ended is decided from git and the reviews
     (:meth:`grantops.proof.prover.Prover.expiries`).
     """
-    run_now: dict[object, object] = {}
+    run_now: dict[str, datetime] = {}
     honoured: set[tuple[str, Principal, Target]] = set()
     for event in events:
-        kind, source = event.get("event"), event.get("source")
-        if kind == "run-start":
-            run_now[event.get("run")] = event.get("now")
-        elif kind == "grant-approved" and isinstance(source, str):
-            proven_at = run_now.get(event.get("run"), event.get("ts"))
-            if _before(proven_at, event.get("expires")):
-                honoured.update((source, p, t) for p, t in _grantables(event.get("grantables")))
+        if isinstance(event, RunStart):
+            run_now[event.run] = event.now
+        elif isinstance(event, GrantApproved) and run_now.get(event.run, event.ts) < event.expires:
+            honoured.update((event.source, p, t) for p, t, _level in event.grantables)
     return frozenset(honoured)
 
 
-def _before(when: object, expires: object) -> bool:
-    try:
-        return parse_timestamp(when) < parse_timestamp(expires)
-    except ValueError:
-        return False
-
-
-def _grantables(entries: object) -> list[tuple[Principal, Target]]:
-    """The (principal, target) of each ``[principal, target, level]`` a log entry lists."""
-    found = []
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, list) and len(entry) == 3:
-            principal, target = _principal(entry[0]), _target(entry[1])
-            if principal and target:
-                found.append((principal, target))
-    return found
-
-
-_PRINCIPALS = {"user": Principal.user, "team": Principal.team}
-_TARGETS = {"repo": Target.repo, "team": Target.team}
-
-
-def _principal(text: object) -> Principal | None:
-    """``user:login`` or ``team:slug``, as the log writes them; None for anything else."""
-    kind, _, name = str(text).partition(":")
-    make = _PRINCIPALS.get(kind)
-    return make(name) if make and name else None
-
-
-def _target(text: object) -> Target | None:
-    """``repo:org/name`` or ``team:org/slug``, as the log writes them; None for anything else."""
-    kind, _, full = str(text).partition(":")
-    org, _, name = full.partition("/")
-    make = _TARGETS.get(kind)
-    return make(org, name) if make and org and name else None
+def first_named(events: Iterable[Entry], source: str) -> datetime | None:
+    """When the log first names the grant file ``source`` (None: it never does)."""
+    return next((e.ts for e in events if isinstance(e, Sourced) and e.source == source), None)

@@ -8,44 +8,55 @@ intent without an outcome, which ``grantops audit verify`` reports.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from grantops.audit.log import AuditLog, Event
+from grantops.audit.events import (
+    AccessAdded,
+    AccessChanged,
+    AccessRemoved,
+    ActivityRecorded,
+    ChangeFailed,
+    ChangeStarted,
+    Done,
+    DriftRemoved,
+    Entry,
+    Event,
+    GrantApproved,
+    GrantUnapproved,
+    InvitationCancelled,
+    InvitationSent,
+    LogAnchored,
+    NotificationSent,
+    OutcomeEvent,
+    RunEnd,
+    RunStart,
+)
+from grantops.audit.log import AuditLog
 from grantops.model import Grant
-from grantops.plan import Change, Outcome, Plan
-from grantops.proof.review import Judgement
+from grantops.notify import Notice
+from grantops.plan import Action, Change, Outcome, Plan, Result
+from grantops.proof.review import Evidence, Judgement
 from grantops.safety import Verdict
-from grantops.values import format_timestamp
 
-OUTCOME_EVENTS = {
-    ("add", "done"): "access-added",
-    ("add", "invited"): "invitation-sent",
-    ("update", "done"): "access-changed",
-    ("update", "invited"): "invitation-sent",
-    ("cancel_invitation", "done"): "invitation-cancelled",
+OUTCOMES: dict[tuple[Action, Result], type[OutcomeEvent]] = {
+    ("add", "done"): AccessAdded,
+    ("add", "invited"): InvitationSent,
+    ("update", "done"): AccessChanged,
+    ("update", "invited"): InvitationSent,
+    ("cancel_invitation", "done"): InvitationCancelled,
 }
 
 
-def outcome_event(outcome: Outcome) -> str:
+def outcome_kind(outcome: Outcome) -> type[OutcomeEvent]:
+    """The kind of line that says what came of a change."""
     change = outcome.change
     if outcome.result == "failed":
-        return "change-failed"
+        return ChangeFailed
     if change.action == "remove":
-        return "drift-removed" if change.cause == "undeclared" else "access-removed"
-    return OUTCOME_EVENTS[(change.action, outcome.result)]
-
-
-def change_fields(change: Change) -> dict[str, Any]:
-    return {
-        "principal": str(change.principal),
-        "target": str(change.target),
-        "from": change.before,
-        "to": change.after,
-        "cause": change.cause,
-        "source": change.source,
-    }
+        return DriftRemoved if change.cause == "undeclared" else AccessRemoved
+    return OUTCOMES[(change.action, outcome.result)]
 
 
 class Recorder:
@@ -54,21 +65,22 @@ class Recorder:
     def __init__(self, log: AuditLog, run: str, clock: Callable[[], datetime]) -> None:
         self.log, self.run, self.clock = log, run, clock
         self._ids = itertools.count(1)
-        self._opening: dict[str, Any] | None = None
+        self._opening: Callable[[datetime], RunStart] | None = None
         self.started = False
         self.written: list[Event] = []
 
-    def event(self, name: str, /, **fields: Any) -> Event:
-        if self._opening is not None and name != "run-start":
+    def _stamp(self) -> datetime:
+        """The time for the next event. The run's ``run-start`` is written first when it
+        is still due, so no event of a run is ever stamped before its run starts."""
+        if self._opening is not None:
             opening, self._opening = self._opening, None
-            self.event("run-start", **opening)
-        clean = {k: v for k, v in fields.items() if v is not None}
+            self._append(opening(self.clock()))
+        return self.clock()
+
+    def _append(self, event: Event) -> None:
+        self.log.append(event.to_json())
         self.started = True
-        event = self.log.append(
-            {"ts": format_timestamp(self.clock()), "run": self.run, "event": name, **clean}
-        )
         self.written.append(event)
-        return event
 
     def run_start(self, plan: Plan, verdict: Verdict, notes: Iterable[str]) -> None:
         """Open the run; written with the run's first event, so idle runs leave no lines.
@@ -76,33 +88,32 @@ class Recorder:
         The first run with the key on a log that has no MAC yet anchors it at once, so
         ``audit verify`` need not wait for something to happen.
         """
-        self._opening = {
-            "now": format_timestamp(plan.now),
-            "org": plan.org,
-            "planned": plan.summary,
-            "mass_removal_override": [r.message for r in verdict.refusals]
-            if verdict.overridden
-            else None,
-            "notes": list(notes) or None,
-        }
+        overridden = tuple(r.message for r in verdict.refusals) if verdict.overridden else None
+        said = tuple(notes) or None
+        self._opening = lambda ts: RunStart(
+            ts=ts,
+            run=self.run,
+            now=plan.now,
+            org=plan.org,
+            planned=plan.summary,
+            mass_removal_override=overridden,
+            notes=said,
+        )
         if self.log.unanchored:
-            self.event("log-anchored", lines=self.log.unanchored)
+            lines = self.log.unanchored  # read first: the run-start written by _stamp resets it
+            self._append(LogAnchored(ts=self._stamp(), run=self.run, lines=lines))
 
     def approvals(
         self,
         grants: Iterable[Grant],
         verdicts: dict[str, Judgement],
-        previous: list[Event],
+        previous: Iterable[Entry],
         org: str,
     ) -> None:
         """Log each newly proven grant once per file commit, and each new refusal once."""
-        seen = {
-            (e.get("source"), e.get("commit"), "grant-approved", None)
-            if e.get("event") == "grant-approved"
-            else (e.get("source"), e.get("commit"), "grant-unapproved", e.get("reason"))
-            for e in previous
-            if e.get("event") in ("grant-approved", "grant-unapproved")
-        }
+        logged = list(previous)
+        approved = {(e.source, e.commit) for e in logged if isinstance(e, GrantApproved)}
+        refused = {(e.source, e.commit, e.reason) for e in logged if isinstance(e, GrantUnapproved)}
         for grant in grants:
             verdict = verdicts.get(grant.path)
             if verdict is None:
@@ -110,57 +121,84 @@ class Recorder:
             evidence = verdict.evidence
             commit = evidence.commit if evidence else None
             if verdict.approved and evidence is not None:
-                if (grant.path, commit, "grant-approved", None) in seen:
-                    continue
-                self.event(
-                    "grant-approved",
-                    source=grant.path,
-                    commit=commit,
-                    pull=evidence.pull,
-                    approvers=list(evidence.approvers),
-                    merge_commit=evidence.merge_commit,
-                    author=evidence.author,
-                    grantables=[[str(p), str(t), level] for p, t, level in grant.grantables(org)],
-                    starts=format_timestamp(grant.starts) if grant.starts else None,
-                    expires=format_timestamp(grant.expires),
-                    reason=grant.spec.reason,
+                if (grant.path, commit) not in approved:
+                    self._append(self._approved(grant, evidence, org))
+            elif not verdict.approved and (grant.path, commit, verdict.reason) not in refused:
+                self._append(
+                    GrantUnapproved(
+                        ts=self._stamp(),
+                        run=self.run,
+                        source=grant.path,
+                        commit=commit,
+                        reason=verdict.reason,
+                    )
                 )
-            elif (
-                not verdict.approved
-                and (grant.path, commit, "grant-unapproved", verdict.reason) not in seen
-            ):
-                self.event(
-                    "grant-unapproved", source=grant.path, commit=commit, reason=verdict.reason
-                )
+
+    def _approved(self, grant: Grant, evidence: Evidence, org: str) -> GrantApproved:
+        """What the log keeps of a proven grant: enough to report on it, and to notify,
+        once its file is gone."""
+        return GrantApproved(
+            ts=self._stamp(),
+            run=self.run,
+            source=grant.path,
+            commit=evidence.commit,
+            pull=evidence.pull,
+            approvers=evidence.approvers,
+            merge_commit=evidence.merge_commit,
+            author=evidence.author,
+            grantables=tuple(grant.grantables(org)),
+            starts=grant.starts,
+            expires=grant.expires,
+            reason=grant.spec.reason,
+        )
 
     def change_started(self, change: Change, pull: int | None) -> str:
         change_id = f"{self.run}#{next(self._ids)}"
-        self.event(
-            "change-started",
-            change_id=change_id,
-            action=change.action,
-            pull=pull,
-            **change_fields(change),
+        self._append(
+            ChangeStarted(
+                ts=self._stamp(), run=self.run, change_id=change_id, change=change, pull=pull
+            )
         )
         return change_id
 
     def outcome(self, outcome: Outcome, change_id: str, pull: int | None) -> None:
-        self.event(
-            outcome_event(outcome),
-            change_id=change_id,
-            action=outcome.change.action,
-            pull=pull,
-            detail=outcome.detail or None,
-            **change_fields(outcome.change),
+        self._append(
+            outcome_kind(outcome)(
+                ts=self._stamp(),
+                run=self.run,
+                change_id=change_id,
+                change=outcome.change,
+                pull=pull,
+                detail=outcome.detail or None,
+            )
         )
 
-    def run_end(self, outcomes: list[Outcome]) -> None:
+    def notification_sent(self, notice: Notice) -> None:
+        self._append(
+            NotificationSent(
+                ts=self._stamp(),
+                run=self.run,
+                source=notice.source,
+                pull=notice.pull,
+                kind=notice.kind,
+                text=notice.text,
+            )
+        )
+
+    def activity_recorded(self, source: str, pull: int | None, activity: Done) -> None:
+        self._append(
+            ActivityRecorded(
+                ts=self._stamp(), run=self.run, source=source, pull=pull, activity=activity
+            )
+        )
+
+    def run_end(self, outcomes: Sequence[Outcome]) -> None:
         if not self.started:
             return
         counts: dict[str, int] = {}
         for outcome in outcomes:
             counts[outcome.result] = counts.get(outcome.result, 0) + 1
-        self.event("run-end", results=counts)
+        self._append(RunEnd(ts=self._stamp(), run=self.run, results=counts))
 
 
 def run_id(environ: dict[str, str] | Any, now: datetime) -> str:

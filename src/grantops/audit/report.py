@@ -19,14 +19,15 @@ from datetime import datetime, timedelta
 
 from tabulate import tabulate
 
+from grantops.access import Target
 from grantops.actual import ActualState
-from grantops.audit.log import Event
+from grantops.audit.events import Entry, GrantApproved
 from grantops.desired import DesiredState
 from grantops.github.activity import Activity
-from grantops.model import Grant, Policy
+from grantops.model import Grant, Grantable, Policy
 from grantops.plan import Outcome, Plan
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, one_line
-from grantops.values import format_duration, format_timestamp, parse_timestamp
+from grantops.values import format_duration, format_timestamp
 
 PAST = timedelta(days=14)
 AHEAD = timedelta(days=7)
@@ -38,7 +39,7 @@ class GrantRecord:
     """One grant as the report knows it: from its file, or from the log once deleted."""
 
     source: str
-    grantables: tuple[tuple[str, str, str], ...]
+    grantables: tuple[Grantable, ...]
     starts: datetime | None
     expires: datetime
     reason: str
@@ -49,7 +50,7 @@ class GrantRecord:
 
     @property
     def who(self) -> str:
-        return ", ".join(sorted({p for p, _, _ in self.grantables}))
+        return ", ".join(sorted({str(p) for p, _, _ in self.grantables}))
 
     @property
     def what(self) -> str:
@@ -57,22 +58,22 @@ class GrantRecord:
 
 
 def grant_records(
-    grants: Sequence[Grant], events: Sequence[Event], org: str, honoured: set[str]
+    grants: Sequence[Grant], events: Sequence[Entry], org: str, honoured: set[str]
 ) -> list[GrantRecord]:
     """Grants from the log's approvals, updated by the current files that are honoured."""
     found: dict[str, GrantRecord] = {}
     for event in events:
-        if event.get("event") != "grant-approved":
+        if not isinstance(event, GrantApproved):
             continue
-        found[event["source"]] = GrantRecord(
-            source=event["source"],
-            grantables=tuple(tuple(g) for g in event.get("grantables", [])),
-            starts=parse_timestamp(event["starts"]) if event.get("starts") else None,
-            expires=parse_timestamp(event["expires"]),
-            reason=str(event.get("reason", "")),
-            approvers=tuple(event.get("approvers", [])),
-            pull=event.get("pull"),
-            author=author if isinstance(author := event.get("author"), str) else None,
+        found[event.source] = GrantRecord(
+            source=event.source,
+            grantables=event.grantables,
+            starts=event.starts,
+            expires=event.expires,
+            reason=event.reason or "",
+            approvers=event.approvers,
+            pull=event.pull,
+            author=event.author,
         )
     for grant in grants:
         if grant.path not in honoured:
@@ -80,7 +81,7 @@ def grant_records(
         logged = found.get(grant.path)
         found[grant.path] = GrantRecord(
             source=grant.path,
-            grantables=tuple((str(p), str(t), level) for p, t, level in grant.grantables(org)),
+            grantables=tuple(grant.grantables(org)),
             starts=grant.starts,
             expires=grant.expires,
             reason=grant.spec.reason,
@@ -120,7 +121,9 @@ class ReportInput:
     access: ActualState
     outcomes: Sequence[Outcome]
     records: Sequence[GrantRecord]
-    activity: Mapping[str, Sequence[tuple[str, Sequence[Activity]]]] = field(default_factory=dict)
+    activity: Mapping[str, Sequence[tuple[Target, Sequence[Activity]]]] = field(
+        default_factory=dict
+    )
 
 
 def _table(rows: list[list[str]], headers: list[str], empty: str) -> str:
@@ -338,9 +341,9 @@ def timeline(records: Sequence[GrantRecord], now: datetime) -> str:
     by_target: dict[str, list[tuple[str, GrantRecord]]] = {}
     for record in shown:
         for principal, target, level in record.grantables:
-            by_target.setdefault(target, []).append((f"{principal} {level}", record))
-    for index, (target, items) in enumerate(sorted(by_target.items())):
-        lines.append(f"    section {_mermaid(target)}")
+            by_target.setdefault(str(target), []).append((f"{principal} {level}", record))
+    for index, (section, items) in enumerate(sorted(by_target.items())):
+        lines.append(f"    section {_mermaid(section)}")
         for number, (label, record) in enumerate(items):
             opens = record.starts or record.expires - timedelta(hours=1)
             state = "done" if record.expires <= now else "active" if opens <= now else ""

@@ -60,10 +60,11 @@ def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
         for note in _notes(shown, result, history):
             io.err(note)
         for intent in result.open_intents:
+            change = intent.change
             io.err(
-                f"{shown}: {intent.get('action')} {intent.get('principal')} on "
-                f"{intent.get('target')} was started by run {intent.get('run')} at "
-                f"{intent.get('ts')} and has no outcome: check it on GitHub"
+                f"{shown}: {change.action} {change.principal} on {change.target} was started by "
+                f"run {intent.run} at {format_timestamp(intent.ts)} and has no outcome: check "
+                "it on GitHub"
             )
         return EXIT_OK
     if problems:
@@ -105,8 +106,8 @@ def _notes(shown: str, result: Verification, history: committed.Committed) -> li
         first = result.events[result.anchored_from - 1]
         notes.append(
             f"{shown}: lines 1-{result.anchored_from - 1} were written without "
-            f"{KEY_VARIABLE}; line {result.anchored_from} ({first.get('event')}, run "
-            f"{first.get('run')} at {first.get('ts')}) anchors them as they were then"
+            f"{KEY_VARIABLE}; line {result.anchored_from} ({first.describe()}) anchors them "
+            "as they were then"
         )
     if not history.checked:
         notes.append(

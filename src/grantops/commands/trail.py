@@ -18,8 +18,10 @@ from datetime import datetime
 from pathlib import Path
 
 from grantops import actions, notify
+from grantops.access import Target
 from grantops.actual import ActualState
-from grantops.audit.log import Event
+from grantops.audit.events import ActivityRecorded, Done, Entry
+from grantops.audit.log import first_named
 from grantops.audit.record import Recorder
 from grantops.audit.report import (
     PAST,
@@ -39,7 +41,6 @@ from grantops.load import Loaded
 from grantops.plan import Outcome
 from grantops.planning import Planning
 from grantops.proof.prover import AccessRepo, Proof
-from grantops.values import parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def finish(
     github: GitHub,
     outcomes: Sequence[Outcome],
     recorder: Recorder,
-    events: Sequence[Event],
+    events: Sequence[Entry],
     trusted: bool = True,
 ) -> Finished:
     """Post due notices, record what grantees did, and write the report.
@@ -104,16 +105,10 @@ def finish(
                     f"notices are off this run: {exc} (the token may not comment on pull requests)"
                 )
                 break
-            recorder.event(
-                "notification-sent",
-                source=notice.source,
-                pull=notice.pull,
-                kind=notice.kind,
-                text=notice.text,
-            )
+            recorder.notification_sent(notice)
             sent += 1
     activity = (
-        _activity(records, [*events, *recorder.written], now, policy.org, github, recorder, io)
+        _activity(records, [*events, *recorder.written], now, github, recorder, io)
         if trusted
         else {}
     )
@@ -139,52 +134,35 @@ def finish(
 
 def _activity(
     records: Sequence[GrantRecord],
-    events: Sequence[Event],
+    events: Sequence[Entry],
     now: datetime,
-    org: str,
     github: GitHub,
     recorder: Recorder,
     io: Io,
-) -> dict[str, list[tuple[str, list[Activity]]]]:
+) -> dict[str, Done]:
     """What each grantee did in ended grants' windows: from the log, else asked once."""
-    known = {
-        (e.get("source"), e.get("pull")): e for e in events if e.get("event") == "activity-recorded"
-    }
-    found: dict[str, list[tuple[str, list[Activity]]]] = {}
+    known = {(e.source, e.pull): e for e in events if isinstance(e, ActivityRecorded)}
+    found: dict[str, Done] = {}
     for record in records:
         if not (record.expires <= now and now - record.expires <= PAST):
             continue
         logged = known.get((record.source, record.pull))
         if logged is not None:
-            found[record.source] = [
-                (target, [Activity(**item) for item in items])
-                for target, items in logged.get("activity", [])
-            ]
+            found[record.source] = logged.activity
             continue
-        since = record.starts or parse_timestamp(
-            next(
-                (e["ts"] for e in events if e.get("source") == record.source),
-                record.expires.isoformat(),
-            )
-        )
-        done: list[tuple[str, list[Activity]]] = []
+        since = record.starts or first_named(events, record.source) or record.expires
+        done: list[tuple[Target, tuple[Activity, ...]]] = []
         try:
             for principal, target, _level in record.grantables:
-                kind, _, login = principal.partition(":")
-                if kind != "user" or not target.startswith("repo:"):
+                if principal.kind != "user" or target.kind != "repo":
                     continue
-                owner, _, name = target.removeprefix("repo:").partition("/")
-                done.append(
-                    (target, github.activity(owner or org, name, login, since, record.expires))
+                did = github.activity(
+                    target.org, target.name, principal.name, since, record.expires
                 )
+                done.append((target, tuple(did)))
         except GitHubError as exc:
             io.err(f"could not read activity for {record.source}: {exc}")
             continue
-        recorder.event(
-            "activity-recorded",
-            source=record.source,
-            pull=record.pull,
-            activity=[[t, [vars(a) for a in items]] for t, items in done],
-        )
-        found[record.source] = done
+        recorder.activity_recorded(record.source, record.pull, tuple(done))
+        found[record.source] = tuple(done)
     return found

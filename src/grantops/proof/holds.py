@@ -21,19 +21,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from grantops.access import AccessKey
-from grantops.audit.log import Event
+from grantops.audit.events import Entry, GrantApproved
 from grantops.proof.prover import Logged
 from grantops.proof.review import Judgement
 
 
-def logged_versions(events: Iterable[Event]) -> dict[str, str]:
+def logged_versions(events: Iterable[Entry]) -> dict[str, str]:
     """Per grant file, the commit of the newest version a run logged as proven."""
     newest: dict[str, str] = {}
     for event in events:
-        source, commit = event.get("source"), event.get("commit")
-        approved = event.get("event") == "grant-approved"
-        if approved and isinstance(source, str) and isinstance(commit, str) and commit:
-            newest[source] = commit
+        if isinstance(event, GrantApproved) and event.commit:
+            newest[event.source] = event.commit
     return newest
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from grantops.access import AccessKey, Target
 from grantops.audit import committed
-from grantops.audit.log import Event, honoured_grantables, verify
+from grantops.audit.events import Entry
+from grantops.audit.log import honoured_grantables, verify
 from grantops.constants import LOG_PATH, POLICY_PATH
 from grantops.errors import InvalidInput
 from grantops.gitrepo import GitError
@@ -31,7 +32,7 @@ from grantops.safety import Verdict
 class LogTrust:
     """What the audit log as read before this run may tell it."""
 
-    events: list[Event]
+    events: list[Entry]
     """Only the lines its checks vouch for: nothing else may inform a decision."""
     trusted: bool
     """It passed its checks, so what it says was sent or recorded can be relied on."""
@@ -130,7 +131,7 @@ def holds(
     return {key: hold.reason for key, hold in found.items()}
 
 
-def logged_targets(events: list[Event], org: str) -> set[Target]:
+def logged_targets(events: list[Entry], org: str) -> set[Target]:
     """Where logged grants gave access: read first, since access may have to end there.
 
     Only an order of reading; what ends is decided from git and the reviews.
