@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Literal, TypeGuard
 
 from grantops.audit.events import Entry, NotificationSent
-from grantops.audit.report import PAST, GrantRecord
+from grantops.audit.report import GrantRecord
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code
 from grantops.values import LOGIN_PATTERN, TEAM_SLUG_PATTERN, format_duration, format_timestamp
 
@@ -74,22 +74,16 @@ def due(
     for record in records:
         if record.pull is None:
             continue  # no reviewed pull request to comment on
-        opened = record.starts is None or record.starts <= now
-        is_open = opened and now < record.expires
         what, ends = for_markdown_cell(record.what), format_timestamp(record.expires)
         who, cc = _addressed(record, org, mention_teams)
         wanted: list[tuple[Kind, str]] = []
-        if is_open and record.source not in failed_sources:
+        if record.active_at(now) and record.source not in failed_sources:
             source = for_markdown_code(record.source)
             wanted.append(("started", f"access is open: {what}, until {ends} ({source})."))
             if record.expires - now <= before:
                 left = format_duration(record.expires - now)
                 wanted.append(("ending", f"heads-up: {what} ends at {ends}, in {left}."))
-        elif (
-            record.expires <= now
-            and now - record.expires <= PAST
-            and (record.source, record.pull, "started") in sent
-        ):
+        elif record.ended_recently(now) and (record.source, record.pull, "started") in sent:
             wanted.append(("ended", f"access has ended and was removed: {what} (ended {ends})."))
         notices += [
             Notice(kind, record.source, record.pull, f"{who} {text}{cc}")

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from tabulate import tabulate
 
-from grantops.access import Target
+from grantops.access import AccessKey, Principal, Target
 from grantops.actual import ActualState
 from grantops.audit.events import Entry, GrantApproved
 from grantops.desired import DesiredState
@@ -55,6 +55,17 @@ class GrantRecord:
     @property
     def what(self) -> str:
         return ", ".join(f"{level} on {target}" for _, target, level in self.grantables)
+
+    def active_at(self, now: datetime) -> bool:
+        """Inside its window, by the rule of :meth:`grantops.model.Grant.active_at`
+        (``starts <= now < expires``): a record may come from the log alone, without a
+        grant file to ask."""
+        return (self.starts is None or self.starts <= now) and now < self.expires
+
+    def ended_recently(self, now: datetime) -> bool:
+        """Ended, within :data:`PAST`: the report shows what was done meanwhile, and the
+        grant's pull request is told its access has ended."""
+        return self.expires <= now and now - self.expires <= PAST
 
 
 def grant_records(
@@ -150,20 +161,23 @@ def _left(until: datetime, now: datetime) -> str:
     return format_duration(until - now) if until > now else "ended"
 
 
+def _section(title: str, body: str) -> str:
+    return f"## {title}\n\n{body}\n"
+
+
+def _active(data: ReportInput) -> list[GrantRecord]:
+    return [r for r in data.records if r.active_at(data.now)]
+
+
 def summary(data: ReportInput) -> str:
     counts = {
         r: sum(1 for o in data.outcomes if o.result == r) for r in ("done", "invited", "failed")
     }
-    active = [
-        r
-        for r in data.records
-        if (r.starts is None or r.starts <= data.now) and data.now < r.expires
-    ]
     drift = [o for o in data.outcomes if o.change.cause == "undeclared" and o.result != "failed"]
     return (
         f"# Access report: {for_markdown(data.policy.org)}\n\n"
         f"Generated at {format_timestamp(data.now)} by run {for_markdown_code(data.run)}.\n\n"
-        f"- Grants open now: **{len(active)}**\n"
+        f"- Grants open now: **{len(_active(data))}**\n"
         f"- Changes this run: **{len(data.outcomes)}** ({counts['done']} done, "
         f"{counts['invited']} awaiting acceptance, {counts['failed']} failed)\n"
         f"- Drift removed this run: **{len(drift)}**\n"
@@ -186,67 +200,73 @@ def changes_section(data: ReportInput) -> str:
         for o in data.outcomes
     ]
     headers = ["change", "who", "target", "from", "to", "cause", "grant", "result"]
-    return "## Changes made by this run\n\n" + _table(rows, headers, "No changes.") + "\n"
+    return _section("Changes made by this run", _table(rows, headers, "No changes."))
 
 
 def render(data: ReportInput) -> str:
-    now = data.now
-    parts = [summary(data)]
+    """The whole report: the summary, then each section in the order readers look."""
+    sections = (
+        summary,
+        _access_section,
+        _active_section,
+        changes_section,
+        _drift_section,
+        _ending_section,
+        _ended_section,
+        _unapproved_section,
+        _timeline_section,
+    )
+    return "\n".join(section(data) for section in sections)
 
+
+def _by_target(item: tuple[AccessKey, str]) -> tuple[Target, Principal]:
+    (principal, target), _level = item
+    return target, principal
+
+
+def _access_section(data: ReportInput) -> str:
+    """Access in managed scope, and what declares it (or why it is left alone)."""
     kept = {(k.principal, k.target): _cell(f"left alone: {k.reason}") for k in data.plan.kept}
     rows = []
-    for (principal, target), level in sorted(
-        data.access.access.items(), key=lambda i: (i[0][1], i[0][0])
-    ):
+    for (principal, target), level in sorted(data.access.access.items(), key=_by_target):
         if not data.policy.in_scope(target):
             continue
         source = data.desired.access.get((principal, target))
         declared = _code(source.source) if source else kept.get((principal, target), "not declared")
         rows.append([_code(target), _code(principal), _cell(level), declared])
-    for (principal, target), level in sorted(
-        data.access.invitations.items(), key=lambda i: (i[0][1], i[0][0])
-    ):
+    for (principal, target), level in sorted(data.access.invitations.items(), key=_by_target):
         if data.policy.in_scope(target):
-            rows.append(
-                [
-                    _code(target),
-                    _code(principal),
-                    _cell(f"{level} (invited)"),
-                    "pending acceptance",
-                ]
-            )
-    parts.append(
-        "## Access now in managed scope\n\n"
-        + _table(rows, ["target", "who", "access", "declared by"], "No access in scope.")
-        + "\n"
-    )
+            invited = _cell(f"{level} (invited)")
+            rows.append([_code(target), _code(principal), invited, "pending acceptance"])
+    headers = ["target", "who", "access", "declared by"]
+    return _section("Access now in managed scope", _table(rows, headers, "No access in scope."))
 
-    active = [r for r in data.records if (r.starts is None or r.starts <= now) and now < r.expires]
+
+def _grant_row(record: GrantRecord, now: datetime) -> list[str]:
+    """A grant, who it is for, what it gives, when it ends and how long that is from now."""
+    return [
+        _code(record.source),
+        _cell(record.who),
+        _cell(record.what),
+        format_timestamp(record.expires),
+        _left(record.expires, now),
+    ]
+
+
+def _active_section(data: ReportInput) -> str:
     rows = [
         [
-            _code(r.source),
-            _cell(r.who),
-            _cell(r.what),
-            format_timestamp(r.expires),
-            _left(r.expires, now),
+            *_grant_row(r, data.now),
             _cell(", ".join(r.approvers)),
             f"#{r.pull}" if isinstance(r.pull, int) else "",  # a number: a link, not text
         ]
-        for r in active
+        for r in _active(data)
     ]
-    parts.append(
-        "## Active grants\n\n"
-        + _table(
-            rows,
-            ["grant", "who", "access", "ends", "time left", "approved by", "PR"],
-            "No grant is open.",
-        )
-        + "\n"
-    )
+    headers = ["grant", "who", "access", "ends", "time left", "approved by", "PR"]
+    return _section("Active grants", _table(rows, headers, "No grant is open."))
 
-    parts.append(changes_section(data))
 
-    drift = [o for o in data.outcomes if o.change.cause == "undeclared"]
+def _drift_section(data: ReportInput) -> str:
     rows = [
         [
             _code(o.change.principal),
@@ -255,71 +275,56 @@ def render(data: ReportInput) -> str:
             o.change.action.replace("_", " "),
             o.result,
         ]
-        for o in drift
+        for o in data.outcomes
+        if o.change.cause == "undeclared"
     ]
-    parts.append(
-        "## Drift found and removed\n\n"
-        + _table(
-            rows, ["who", "target", "had", "action", "result"], "No undeclared access was found."
-        )
-        + "\n"
-    )
+    headers = ["who", "target", "had", "action", "result"]
+    table = _table(rows, headers, "No undeclared access was found.")
+    return _section("Drift found and removed", table)
 
-    soon = [r for r in active if r.expires - now <= SOON]
+
+def _ending_section(data: ReportInput) -> str:
+    soon = [r for r in _active(data) if r.expires - data.now <= SOON]
+    rows = [_grant_row(r, data.now) for r in soon]
+    headers = ["grant", "who", "access", "ends", "time left"]
+    table = _table(rows, headers, "Nothing ends within a day.")
+    return _section("Ending in the next 24 hours", table)
+
+
+def _ended_section(data: ReportInput) -> str:
+    ended = [r for r in data.records if r.ended_recently(data.now)]
+    parts = [_ended_grant(r, data.activity.get(r.source, [])) for r in ended]
+    body = "\n".join(parts or ["_No grant ended in the last 14 days._"])
+    return f"## Recently ended grants and what was done with them\n\n{body}"
+
+
+def _ended_grant(record: GrantRecord, done: Sequence[tuple[Target, Sequence[Activity]]]) -> str:
+    """One ended grant: its window, why and who approved it, and what the grantee did."""
+    opened = format_timestamp(record.starts) if record.starts else "merge"
+    window = f"{opened} to {format_timestamp(record.expires)}"
+    title = f"{for_markdown_code(record.source)}: {_cell(record.who)}, {_cell(record.what)}"
+    approvers = _cell(", ".join(record.approvers)) or "n/a"
     rows = [
-        [
-            _code(r.source),
-            _cell(r.who),
-            _cell(r.what),
-            format_timestamp(r.expires),
-            _left(r.expires, now),
-        ]
-        for r in soon
+        [_cell(target), _cell(a.kind), _ref(a.ref), _cell(a.title), _cell(a.at)]
+        for target, items in done
+        for a in items
     ]
-    parts.append(
-        "## Ending in the next 24 hours\n\n"
-        + _table(
-            rows, ["grant", "who", "access", "ends", "time left"], "Nothing ends within a day."
-        )
-        + "\n"
+    table = _table(
+        rows,
+        ["repository", "kind", "ref", "title", "at"],
+        "Nothing was committed or merged by the grantee in the window.",
     )
+    return f"### {title}\n{window}; {_cell(record.reason)}; approved by {approvers}.\n\n{table}\n"
 
-    ended = [r for r in data.records if now - PAST <= r.expires <= now]
-    lines = ["## Recently ended grants and what was done with them", ""]
-    if not ended:
-        lines.append("_No grant ended in the last 14 days._")
-    for record in ended:
-        opened = format_timestamp(record.starts) if record.starts else "merge"
-        window = f"{opened} to {format_timestamp(record.expires)}"
-        title = f"{for_markdown_code(record.source)}: {_cell(record.who)}, {_cell(record.what)}"
-        lines.append(f"### {title}")
-        approvers = _cell(", ".join(record.approvers)) or "n/a"
-        lines.append(f"{window}; {_cell(record.reason)}; approved by {approvers}.\n")
-        done = data.activity.get(record.source, [])
-        rows = [
-            [_cell(target), _cell(a.kind), _ref(a.ref), _cell(a.title), _cell(a.at)]
-            for target, items in done
-            for a in items
-        ]
-        lines.append(
-            _table(
-                rows,
-                ["repository", "kind", "ref", "title", "at"],
-                "Nothing was committed or merged by the grantee in the window.",
-            )
-            + "\n"
-        )
-    parts.append("\n".join(lines))
 
+def _unapproved_section(data: ReportInput) -> str:
     rows = [[_code(u.source), _cell(u.reason)] for u in data.plan.unapproved]
-    parts.append(
-        "## Unapproved grants\n\n"
-        + _table(rows, ["grant", "why it gives no access"], "Every open grant is approved.")
-        + "\n"
-    )
+    headers = ["grant", "why it gives no access"]
+    return _section("Unapproved grants", _table(rows, headers, "Every open grant is approved."))
 
-    parts.append("## Timeline\n\n" + timeline(data.records, now) + "\n")
-    return "\n".join(parts)
+
+def _timeline_section(data: ReportInput) -> str:
+    return _section("Timeline", timeline(data.records, data.now))
 
 
 def timeline(records: Sequence[GrantRecord], now: datetime) -> str:
