@@ -42,6 +42,12 @@ Grantable = tuple[Principal, Target, str]
 """One (principal, target, level) that a grant or baseline entry gives."""
 
 
+def window_open(starts: datetime | None, expires: datetime, now: datetime) -> bool:
+    """The one rule of a grant's window: ``starts <= now < expires`` (no ``starts``:
+    already open). Grant files and grants known only from the audit log both use it."""
+    return (starts is None or starts <= now) and now < expires
+
+
 class KeyConflict(ValueError):
     """A cross-field rule broken at one key; the loader reports that key's line."""
 
@@ -290,5 +296,5 @@ class Grant:
         return self.spec.grantables(org)
 
     def active_at(self, now: datetime) -> bool:
-        """Inside its window: ``starts <= now < expires`` (no ``starts``: already open)."""
-        return (self.starts is None or self.starts <= now) and now < self.expires
+        """Inside its window at ``now`` (:func:`window_open`)."""
+        return window_open(self.starts, self.expires, now)

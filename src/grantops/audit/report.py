@@ -24,7 +24,7 @@ from grantops.actual import ActualState
 from grantops.audit.events import Entry, GrantApproved
 from grantops.desired import DesiredState
 from grantops.github.activity import Activity
-from grantops.model import Grant, Grantable, Policy
+from grantops.model import Grant, Grantable, Policy, window_open
 from grantops.plan import Outcome, Plan
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, one_line
 from grantops.values import format_duration, format_timestamp
@@ -57,10 +57,9 @@ class GrantRecord:
         return ", ".join(f"{level} on {target}" for _, target, level in self.grantables)
 
     def active_at(self, now: datetime) -> bool:
-        """Inside its window, by the rule of :meth:`grantops.model.Grant.active_at`
-        (``starts <= now < expires``): a record may come from the log alone, without a
-        grant file to ask."""
-        return (self.starts is None or self.starts <= now) and now < self.expires
+        """Inside its window (:func:`grantops.model.window_open`): a record may come from
+        the log alone, without a grant file to ask."""
+        return window_open(self.starts, self.expires, now)
 
     def ended_recently(self, now: datetime) -> bool:
         """Ended, within :data:`PAST`: the report shows what was done meanwhile, and the

@@ -25,7 +25,6 @@ from grantops.audit.events import ActivityRecorded, Done, Entry
 from grantops.audit.log import first_named
 from grantops.audit.record import Recorder
 from grantops.audit.report import (
-    PAST,
     GrantRecord,
     ReportInput,
     access_after,
@@ -185,7 +184,7 @@ def _activity(
     known = {(e.source, e.pull): e for e in events if isinstance(e, ActivityRecorded)}
     found: dict[str, Done] = {}
     for record in records:
-        if not (record.expires <= now and now - record.expires <= PAST):
+        if not record.ended_recently(now):
             continue
         logged = known.get((record.source, record.pull))
         if logged is not None:
