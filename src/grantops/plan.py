@@ -159,6 +159,29 @@ def make_plan(
     sent = invitations_sent or {}
     ended = desired.ended if expiries is None else expiries
     hold = held or {}
+    untouchable = _untouchable(policy, actual)
+    changes: list[Change] = []
+    kept: list[Kept] = []
+    for key in _keys_in_scope(policy, desired, actual, ended):
+        step = _diff_key(policy, key, desired, actual, ended)
+        given_up = _invitation_given_up(key, desired, actual, sent)
+        if given_up is not None:
+            kept.append(given_up)
+            continue
+        for change in step:
+            keep = _keep(policy, change, actual, untouchable, hold)
+            if keep is None:
+                changes.append(change)
+            else:
+                kept.append(keep)
+    changes.sort(key=lambda change: change.cause != "expired")  # stable: expiries first
+    return Plan(now, policy.org, tuple(changes), tuple(kept))
+
+
+def _keys_in_scope(
+    policy: Policy, desired: DesiredState, actual: ActualState, ended: Mapping[AccessKey, str]
+) -> list[AccessKey]:
+    """Every key desired, held, invited or ended, in managed scope, by target then principal."""
     keys = (
         set(desired.access)
         | set(actual.access)
@@ -167,47 +190,68 @@ def make_plan(
         | set(desired.ended)
         | set(ended)
     )
-    in_scope = sorted(
+    return sorted(
         (key for key in keys if policy.in_scope(key[1])), key=lambda key: (key[1], key[0])
     )
+
+
+def _untouchable(policy: Policy, actual: ActualState) -> frozenset[str]:
+    """Logins (lower-cased) never removed or lowered: protected, org owners, the viewer."""
     untouchable = policy.protected_keys | actual.owners
     if actual.viewer:
         untouchable |= {actual.viewer}
-    changes: list[Change] = []
-    kept: list[Kept] = []
-    for key in in_scope:
-        principal, target = key
-        protected = principal.kind == "user" and principal.key in untouchable
-        if target in actual.unreadable:
-            step = _ended_blindly(key, desired, ended)
-        else:
-            step = _diff_key(policy, key, desired, actual, ended)
-        stale = actual.expired_invitations.get(key)
-        want = desired.access.get(key)
-        times = sent.get((principal, target, want.source), 0) if want else 0
-        if stale is not None and times >= MAX_INVITATIONS:
-            reason = f"invitation expired unaccepted {times} times; not sent again"
-            kept.append(Kept(principal, target, stale, reason))
-            continue
-        for change in step:
-            lowers = change.action in ("remove", "cancel_invitation") or (
-                change.action == "update" and _is_lower(policy, change)
-            )
-            if lowers and key in hold:
-                kept.append(Kept(principal, target, change.before or "unknown", hold[key]))
-            elif protected and lowers:
-                reason = (
-                    "org owner"
-                    if principal.key in actual.owners
-                    else "grantops' own account"
-                    if principal.key == actual.viewer
-                    else "protected account"
-                )
-                kept.append(Kept(principal, target, change.before or "unknown", reason))
-            else:
-                changes.append(change)
-    changes.sort(key=lambda change: change.cause != "expired")  # stable: expiries first
-    return Plan(now, policy.org, tuple(changes), tuple(kept))
+    return untouchable
+
+
+def _invitation_given_up(
+    key: AccessKey,
+    desired: DesiredState,
+    actual: ActualState,
+    sent: Mapping[tuple[Principal, Target, str | None], int],
+) -> Kept | None:
+    """An expired invitation not sent again: ``MAX_INVITATIONS`` went unaccepted.
+
+    Sends are counted per grant file (``sent``, from the audit log), so another grant
+    of the same access invites afresh.
+    """
+    stale = actual.expired_invitations.get(key)
+    want = desired.access.get(key)
+    principal, target = key
+    times = sent.get((principal, target, want.source), 0) if want else 0
+    if stale is not None and times >= MAX_INVITATIONS:
+        reason = f"invitation expired unaccepted {times} times; not sent again"
+        return Kept(principal, target, stale, reason)
+    return None
+
+
+def _keep(
+    policy: Policy,
+    change: Change,
+    actual: ActualState,
+    untouchable: frozenset[str],
+    held: Mapping[AccessKey, str],
+) -> Kept | None:
+    """What ``change`` leaves alone, and why, when it removes or lowers what must stay."""
+    lowers = change.action in ("remove", "cancel_invitation") or (
+        change.action == "update" and _is_lower(policy, change)
+    )
+    if not lowers:
+        return None
+    principal, target = change.principal, change.target
+    level = change.before or "unknown"
+    if (principal, target) in held:
+        return Kept(principal, target, level, held[principal, target])
+    if principal.kind == "user" and principal.key in untouchable:
+        return Kept(principal, target, level, _protected_reason(principal, actual))
+    return None
+
+
+def _protected_reason(principal: Principal, actual: ActualState) -> str:
+    if principal.key in actual.owners:
+        return "org owner"
+    if principal.key == actual.viewer:
+        return "grantops' own account"
+    return "protected account"
 
 
 def _ended_blindly(
@@ -234,39 +278,72 @@ def _diff_key(
     actual: ActualState,
     ended: Mapping[AccessKey, str],
 ) -> list[Change]:
-    principal, target = key
+    """The changes that bring ``key`` to its desired level, as far as its target was read."""
+    if key[1] in actual.unreadable:
+        return _ended_blindly(key, desired, ended)
     want: Desired | None = desired.access.get(key)
-    have = actual.access.get(key)
-    invited = actual.invitations.get(key)
-    stale = actual.expired_invitations.get(key)
     if want is None:
-        ended_source = ended.get(key)
-        cause: Cause = "expired" if ended_source else "undeclared"
-        steps = []
-        if have is not None:
-            steps.append(Change("remove", principal, target, have, None, cause, ended_source))
-        for pending in (invited, stale):
-            if pending is not None:
-                steps.append(
-                    Change(
-                        "cancel_invitation", principal, target, pending, None, cause, ended_source
-                    )
-                )
-        return steps
+        return _withdraw(key, actual, ended)
+    have = actual.access.get(key)
     if have is not None:
-        if _same(have, want.level) or _inherited_covers(policy, actual, key, have, want.level):
-            return []
-        change = Change("update", principal, target, have, want.level, want.cause, want.source)
-        ended_source = ended.get(key)
-        if ended_source and _is_lower(policy, change):
-            change = Change("update", principal, target, have, want.level, "expired", ended_source)
-        return [change]
+        return _regrade(policy, key, actual, have, want, ended)
+    return _invite(key, actual, want)
+
+
+def _withdraw(key: AccessKey, actual: ActualState, ended: Mapping[AccessKey, str]) -> list[Change]:
+    """Remove access and cancel invitations that no grant wants any more.
+
+    Only what ``ended`` names is ``expired`` (with its grant file); the rest is
+    ``undeclared``, for the brakes to count.
+    """
+    principal, target = key
+    have = actual.access.get(key)
+    ended_source = ended.get(key)
+    cause: Cause = "expired" if ended_source else "undeclared"
+    steps = []
+    if have is not None:
+        steps.append(Change("remove", principal, target, have, None, cause, ended_source))
+    for pending in (actual.invitations.get(key), actual.expired_invitations.get(key)):
+        if pending is not None:
+            steps.append(
+                Change("cancel_invitation", principal, target, pending, None, cause, ended_source)
+            )
+    return steps
+
+
+def _regrade(
+    policy: Policy,
+    key: AccessKey,
+    actual: ActualState,
+    have: str,
+    want: Desired,
+    ended: Mapping[AccessKey, str],
+) -> list[Change]:
+    """Move held access to the desired level, unless it is there already.
+
+    A lowering where a grant of this access has ended is ``expired``, with that grant's
+    file: the higher level it gave ends, as a removal would.
+    """
+    principal, target = key
+    if _same(have, want.level) or _inherited_covers(policy, actual, key, have, want.level):
+        return []
+    change = Change("update", principal, target, have, want.level, want.cause, want.source)
+    ended_source = ended.get(key)
+    if ended_source and _is_lower(policy, change):
+        change = Change("update", principal, target, have, want.level, "expired", ended_source)
+    return [change]
+
+
+def _invite(key: AccessKey, actual: ActualState, want: Desired) -> list[Change]:
+    """Give access nobody holds yet, unless an invitation at that level is out."""
+    principal, target = key
+    invited = actual.invitations.get(key)
     if invited is not None and _same(invited, want.level):
         return []  # the invitation is out; access starts when it is accepted
     # A wrong-level or expired invitation is cancelled before a fresh one is sent.
     steps = [
         Change("cancel_invitation", principal, target, pending, None, want.cause, want.source)
-        for pending in (invited, stale)
+        for pending in (invited, actual.expired_invitations.get(key))
         if pending is not None
     ]
     steps.append(Change("add", principal, target, None, want.level, want.cause, want.source))
