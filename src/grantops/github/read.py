@@ -8,7 +8,7 @@ reason; it is never mistaken for "nobody has access".
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,34 +45,73 @@ def read_actual(
     """
     org = policy.org
     try:
-        owners = transport.list("list org owners", "orgs", "list_members", org=org, role="admin")
-        members: list[dict[str, str]] = []
-        if with_members:
-            members = transport.list(
-                "list org members", "orgs", "list_members", org=org, role="all"
-            )
-        org_info = transport.get("read org", "orgs", "get", org=org)
-        repos = transport.list(
-            "list org repositories", "repos", "list_for_org", org=org, type="all"
-        )
+        found = _read_org(transport, org, with_members)
     except GitHubError as exc:
         if with_members or exc.status == 401:  # a snapshot, or a token GitHub refuses
             raise
         return _org_unreadable(policy, first, str(exc))
-    existing = {r["name"].lower(): r["name"] for r in repos}
+    existing = {r["name"].lower(): r["name"] for r in found.repos}
+    targets = _targets(policy, existing, first)
+    merged, unreadable = _merge(targets, _read_targets(transport, org, targets, first))
+    unreadable.update(_missing_repos(policy, existing))
+    actual = ActualState(
+        org=org,
+        access=merged.access,
+        invitations=merged.invitations,
+        owners=frozenset(o["login"].lower() for o in found.owners),
+        expired_invitations=merged.expired,
+        unreadable=unreadable,
+    )
+    return ReadResult(
+        actual=actual,
+        invitation_ids=merged.ids,
+        members=frozenset(m["login"] for m in found.members),
+        base_permission=level(str(found.info.get("default_repository_permission") or "none")),
+    )
 
-    access: dict[AccessKey, str] = {}
-    invitations: dict[AccessKey, str] = {}
-    expired: dict[AccessKey, str] = {}
-    ids: dict[AccessKey, int] = {}
-    unreadable: dict[Target, str] = {}
 
+@dataclass(frozen=True)
+class _Org:
+    """What the org itself says: its owners, members (for a snapshot), settings, repos."""
+
+    owners: list[dict[str, Any]]
+    members: list[dict[str, Any]]
+    info: dict[str, Any]
+    repos: list[dict[str, Any]]
+
+
+def _read_org(transport: Transport, org: str, with_members: bool) -> _Org:
+    """The org's owners, members (only ``with_members``), settings and repositories."""
+    owners = transport.list("list org owners", "orgs", "list_members", org=org, role="admin")
+    members: list[dict[str, Any]] = []
+    if with_members:
+        members = transport.list("list org members", "orgs", "list_members", org=org, role="all")
+    info = transport.get("read org", "orgs", "get", org=org)
+    repos = transport.list("list org repositories", "repos", "list_for_org", org=org, type="all")
+    return _Org(owners, members, info, repos)
+
+
+def _targets(
+    policy: Policy, existing: Mapping[str, str], first: Collection[Target]
+) -> list[Target]:
+    """Managed repositories that exist and managed teams, those in ``first`` first."""
+    org = policy.org
     targets = [Target.repo(org, n) for n in sorted(existing.values()) if policy.repo_in_scope(n)]
     targets += [Target.team(org, slug) for slug in policy.managed.teams]
     targets.sort(key=lambda target: target not in first)  # stable: expiring targets first
+    return targets
 
-    # Listings of different targets are independent; a few run at once (GitHub allows up
-    # to 100 concurrent requests), and results are merged in a fixed order.
+
+def _read_targets(
+    transport: Transport, org: str, targets: list[Target], first: Collection[Target]
+) -> list[TargetAccess | str]:
+    """Each target's access, or why it was not read, in the order of ``targets``.
+
+    Listings of different targets are independent; a few run at once (GitHub allows up
+    to 100 concurrent requests), and results come back in a fixed order. Once the rate
+    limit runs low, only targets in ``first`` are still read.
+    """
+
     def read(target: Target) -> TargetAccess | str:
         left = transport.short_of(RESERVE_FOR_CHANGES)
         if target not in first and left is not None:
@@ -83,33 +122,35 @@ def read_actual(
         return _read_target(transport, org, target)
 
     with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
-        found = list(pool.map(read, targets))
+        return list(pool.map(read, targets))
+
+
+def _merge(
+    targets: list[Target], found: list[TargetAccess | str]
+) -> tuple[TargetAccess, dict[Target, str]]:
+    """All that reads of ``targets`` found, merged in their order, and what was unreadable."""
+    merged = TargetAccess()
+    unreadable: dict[Target, str] = {}
     for target, result in zip(targets, found, strict=True):
         if isinstance(result, str):
             unreadable[target] = result
             continue
-        access.update(result.access)
-        invitations.update(result.invitations)
-        expired.update(result.expired)
-        ids.update(result.ids)
-    for pattern in policy.managed.repos:
-        if not any(ch in pattern for ch in "*?[") and pattern.lower() not in existing:
-            unreadable[Target.repo(org, pattern)] = f"repository {org}/{pattern} not found"
+        merged.access.update(result.access)
+        merged.invitations.update(result.invitations)
+        merged.expired.update(result.expired)
+        merged.ids.update(result.ids)
+    return merged, unreadable
 
-    actual = ActualState(
-        org=org,
-        access=access,
-        invitations=invitations,
-        owners=frozenset(o["login"].lower() for o in owners),
-        expired_invitations=expired,
-        unreadable=unreadable,
-    )
-    return ReadResult(
-        actual=actual,
-        invitation_ids=ids,
-        members=frozenset(m["login"] for m in members),
-        base_permission=level(str(org_info.get("default_repository_permission") or "none")),
-    )
+
+def _missing_repos(policy: Policy, existing: Mapping[str, str]) -> dict[Target, str]:
+    """Repositories the policy names exactly (no glob) that the org does not have: each
+    is unreadable, never read as a repository where nobody has access."""
+    org = policy.org
+    return {
+        Target.repo(org, pattern): f"repository {org}/{pattern} not found"
+        for pattern in policy.managed.repos
+        if not any(ch in pattern for ch in "*?[") and pattern.lower() not in existing
+    }
 
 
 def _org_unreadable(policy: Policy, first: Collection[Target], reason: str) -> ReadResult:
