@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from grantops import gitrepo
 from grantops.access import AccessKey
@@ -304,52 +305,84 @@ class Prover:
         """
         if not wanted:
             return Expiries({})
-        root, judge_ = self.root, self._judge
+        judge_ = self._judge
         judge_.reserve, judge_.org = EXPIRY_RESERVE, org
-        names = {principal.name.lower() for principal, _ in wanted}
-        versions = [
-            (path, step, step.after.blob)
-            for path, steps in judge_.history.steps.items()
-            if path != POLICY_PATH and path.endswith(GRANT_SUFFIXES)
-            for step in steps
-            if step.after is not None and step.after.regular
-        ]
-        sizes = gitrepo.blob_sizes(root, (blob for _, _, blob in versions))
-        candidates: list[tuple[str, gitrepo.Step, Grant, list[AccessKey]]] = []
-        parsed: dict[str, Grant | None] = {}
-        with gitrepo.Blobs(root) as reader:
-            for path, step, blob in versions:
-                if not 0 <= sizes.get(blob, -1) <= MAX_FILE_BYTES:
-                    continue  # missing, or bigger than any grant file may be: never read
-                if blob not in parsed:
-                    parsed[blob] = _naming(path, reader.read(blob), names, now)
-                grant = parsed[blob]
-                if grant is None or now < grant.expires:
-                    continue
-                keys = [(p, t) for p, t, _level in grant.grantables(org) if (p, t) in wanted]
-                if keys:
-                    candidates.append((path, step, grant, keys))
+        candidates = _ended_versions(self.root, judge_.history, org, wanted, now)
         merges = _merge_commits(judge_, self.repo) if candidates else frozenset()
         candidates.sort(
             key=lambda c: (
-                (c[0], c[1].commit) not in judge_.trusted,  # kept evidence: free to judge
-                c[1].commit not in logged,
-                c[1].commit not in merges,
-                judge_.history.position(c[1].commit) or 0,
+                (c.path, c.step.commit) not in judge_.trusted,  # kept evidence: free to judge
+                c.step.commit not in logged,
+                c.step.commit not in merges,
+                judge_.history.position(c.step.commit) or 0,
             )
         )
-        found: dict[AccessKey, str] = {}
-        unchecked: list[str] = []
-        for path, step, grant, keys in candidates:
-            keys = [k for k in keys if k not in found]
-            if not keys:
+        return _judge_ended(judge_, candidates, rules)
+
+
+class _Ended(NamedTuple):
+    """A version of a grant file whose window has closed, and the access it names."""
+
+    path: str
+    step: gitrepo.Step
+    grant: Grant
+    keys: list[AccessKey]
+    """Those of the access asked about that the version gave."""
+
+
+def _ended_versions(
+    root: Path, history: gitrepo.History, org: str, wanted: Collection[AccessKey], now: datetime
+) -> list[_Ended]:
+    """Every version on the branch of a grant file that ended and gave some of ``wanted``.
+
+    Costs no request: blob sizes come from one git call and the blobs from another, and
+    a blob bigger than any grant file may be is never read. Each distinct blob is parsed
+    once, and only when it could name someone in ``wanted`` (see :func:`_naming`).
+    """
+    names = {principal.name.lower() for principal, _ in wanted}
+    versions = [
+        (path, step, step.after.blob)
+        for path, steps in history.steps.items()
+        if path != POLICY_PATH and path.endswith(GRANT_SUFFIXES)
+        for step in steps
+        if step.after is not None and step.after.regular
+    ]
+    sizes = gitrepo.blob_sizes(root, (blob for _, _, blob in versions))
+    found: list[_Ended] = []
+    parsed: dict[str, Grant | None] = {}
+    with gitrepo.Blobs(root) as reader:
+        for path, step, blob in versions:
+            if not 0 <= sizes.get(blob, -1) <= MAX_FILE_BYTES:
+                continue  # missing, or bigger than any grant file may be: never read
+            if blob not in parsed:
+                parsed[blob] = _naming(path, reader.read(blob), names, now)
+            grant = parsed[blob]
+            if grant is None or now < grant.expires:
                 continue
-            verdict = judge_.version(path, step, rules, grantee_of(grant))
-            if verdict.approved and _merged_before(verdict.evidence, grant.expires):
-                found.update(dict.fromkeys(keys, path))
-            elif verdict.undecided:
-                unchecked.append(f"{path} at {short(step.commit)}: {verdict.reason}")
-        return Expiries(found, tuple(unchecked))
+            keys = [(p, t) for p, t, _level in grant.grantables(org) if (p, t) in wanted]
+            if keys:
+                found.append(_Ended(path, step, grant, keys))
+    return found
+
+
+def _judge_ended(judge_: _Judge, candidates: list[_Ended], rules: Rules) -> Expiries:
+    """Per access, the file of the first of ``candidates`` proven to have given it.
+
+    A candidate is judged only for access no earlier one proved, so one that names
+    nothing new costs no request.
+    """
+    found: dict[AccessKey, str] = {}
+    unchecked: list[str] = []
+    for path, step, grant, keys in candidates:
+        keys = [k for k in keys if k not in found]
+        if not keys:
+            continue
+        verdict = judge_.version(path, step, rules, grantee_of(grant))
+        if verdict.approved and _merged_before(verdict.evidence, grant.expires):
+            found.update(dict.fromkeys(keys, path))
+        elif verdict.undecided:
+            unchecked.append(f"{path} at {short(step.commit)}: {verdict.reason}")
+    return Expiries(found, tuple(unchecked))
 
 
 def _naming(path: str, raw: bytes, names: Collection[str], now: datetime) -> Grant | None:
