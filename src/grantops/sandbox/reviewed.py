@@ -134,26 +134,12 @@ class ReviewedRepo:
         first = self.commit(
             files, author, f"Grant request #{number}", links=links, remove=remove, date=date
         )
-        for co_author in co_authors:
-            self.commit({}, co_author, f"Review fix by {co_author}")
-        if then is not None:
-            then(self)
-        if stale_approvers and self.head() == first:
-            self.commit({}, author, "Address review")
-        head = self.head()
+        head = self._follow_up(author, first, co_authors, then, bool(stale_approvers))
         commits = self._commits_between("main", head, unlinked)
         changed = self._diff("main", head)
-        self.git("switch", "--quiet", "main")
-        landed = self._land(branch, number, author, method, merged_at)
-        self.git("branch", "--quiet", "-D", branch)
-        given = [ReviewState(user=a, state="APPROVED", commit_id=first) for a in stale_approvers]
-        given += [ReviewState(user=a, state="APPROVED", commit_id=head) for a in approvers]
-        given += [
-            ReviewState.model_validate({"user": user, "state": state, "commit_id": head})
-            for user, state in reviews
-        ]
-        self.writers |= {a for a in [*approvers, *stale_approvers] if a not in without_access}
-        self.writers |= {u for u, _ in reviews if u and u not in without_access}
+        landed = self._merge_branch(branch, number, author, method, merged_at)
+        given = _reviews(first, head, approvers, stale_approvers, reviews)
+        self._give_write(approvers, stale_approvers, reviews, without_access)
         pull = PullState(
             number=number,
             author=author,
@@ -168,6 +154,47 @@ class ReviewedRepo:
         )
         self.pulls.append(pull)
         return pull
+
+    def _follow_up(
+        self,
+        author: str,
+        first: str,
+        co_authors: Sequence[str],
+        then: Callable[[ReviewedRepo], object] | None,
+        stale: bool,
+    ) -> str:
+        """Add the branch's later commits after ``first``; return its head.
+
+        With ``stale`` approvals, the head must differ from the commit they approved, so
+        an empty commit by ``author`` is added when nothing else came after ``first``.
+        """
+        for co_author in co_authors:
+            self.commit({}, co_author, f"Review fix by {co_author}")
+        if then is not None:
+            then(self)
+        if stale and self.head() == first:
+            self.commit({}, author, "Address review")
+        return self.head()
+
+    def _give_write(
+        self,
+        approvers: Sequence[str],
+        stale_approvers: Sequence[str],
+        reviews: Sequence[tuple[str | None, str]],
+        without_access: Sequence[str],
+    ) -> None:
+        """Every reviewer has write access to the repository, except ``without_access``."""
+        self.writers |= {a for a in [*approvers, *stale_approvers] if a not in without_access}
+        self.writers |= {u for u, _ in reviews if u and u not in without_access}
+
+    def _merge_branch(
+        self, branch: str, number: int, author: str, method: Method, merged_at: str
+    ) -> list[str]:
+        """Land ``branch`` on main (see :meth:`_land`) and delete it, as GitHub does."""
+        self.git("switch", "--quiet", "main")
+        landed = self._land(branch, number, author, method, merged_at)
+        self.git("branch", "--quiet", "-D", branch)
+        return landed
 
     def _commits_between(self, base: str, head: str, unlinked: bool) -> list[CommitState]:
         listing = self.git("log", "--reverse", "--format=%H %an %cn", f"{base}..{head}")
@@ -225,6 +252,23 @@ class ReviewedRepo:
             collaborators=dict.fromkeys(sorted(self.writers), "push"),
             pulls=list(self.pulls),
         )
+
+
+def _reviews(
+    first: str,
+    head: str,
+    approvers: Sequence[str],
+    stale_approvers: Sequence[str],
+    reviews: Sequence[tuple[str | None, str]],
+) -> list[ReviewState]:
+    """The pull request's reviews: stale approvals of ``first``, the rest of ``head``."""
+    given = [ReviewState(user=a, state="APPROVED", commit_id=first) for a in stale_approvers]
+    given += [ReviewState(user=a, state="APPROVED", commit_id=head) for a in approvers]
+    given += [
+        ReviewState.model_validate({"user": user, "state": state, "commit_id": head})
+        for user, state in reviews
+    ]
+    return given
 
 
 def _git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
