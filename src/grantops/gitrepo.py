@@ -118,6 +118,17 @@ def read_history(root: Path, top: str) -> History:
     A shallow clone would give wrong answers, so it is refused (check out with full
     history: ``fetch-depth: 0``). Paths are relative to ``root``.
     """
+    _refuse_incomplete(root)
+    prefix = _git(root, "rev-parse", "--show-prefix").strip()
+    head = _git(root, "rev-parse", "--verify", "HEAD^{commit}").strip()
+    tree = _read_tree(root, head, top, prefix)
+    chain = tuple(_git(root, "rev-list", "--first-parent", head).split())
+    steps = _read_steps(root, head, top, prefix)
+    return History(head, tree, _read_dirty(root, prefix), steps, chain)
+
+
+def _refuse_incomplete(root: Path) -> None:
+    """Raise when the checkout lacks history or blobs: proof read from it would be wrong."""
     if _git(root, "rev-parse", "--is-shallow-repository").strip() == "true":
         raise GitError(
             "the checkout is shallow; approval proof needs full history (fetch-depth: 0)"
@@ -127,21 +138,28 @@ def read_history(root: Path, top: str) -> History:
             "the checkout is a partial clone; approval proof needs every version of every "
             "file (check out without --filter)"
         )
-    prefix = _git(root, "rev-parse", "--show-prefix").strip()
-    head = _git(root, "rev-parse", "--verify", "HEAD^{commit}").strip()
 
-    def local(path: str) -> str | None:
-        return path.removeprefix(prefix) if path.startswith(prefix) else None
 
+def _local(prefix: str, path: str) -> str | None:
+    """``path`` (relative to the top of the repository) relative to ``root``, which is
+    ``prefix`` below the top; None when it lies outside ``root``."""
+    return path.removeprefix(prefix) if path.startswith(prefix) else None
+
+
+def _read_tree(root: Path, head: str, top: str, prefix: str) -> dict[str, Entry]:
+    """Every file below ``top`` in ``head``'s tree."""
     tree = {}
     for record in _git(root, "ls-tree", "-r", "-z", "--full-tree", head, "--", top).split("\0"):
         meta, _, path = record.partition("\t")
-        if not meta or (name := local(path)) is None:
+        if not meta or (name := _local(prefix, path)) is None:
             continue
         mode, _kind, blob = meta.split()
         tree[name] = Entry(mode, blob)
-    chain = tuple(_git(root, "rev-list", "--first-parent", head).split())
-    steps: dict[str, list[Step]] = {}
+    return tree
+
+
+def _read_steps(root: Path, head: str, top: str, prefix: str) -> dict[str, tuple[Step, ...]]:
+    """Per path below ``top``, its changes on the first-parent chain, newest first."""
     log = _git(
         root,
         "log",
@@ -157,6 +175,7 @@ def read_history(root: Path, top: str) -> History:
         "--",
         top,
     )
+    steps: dict[str, list[Step]] = {}
     commit, parents = "", tuple[str, ...]()
     tokens = iter(log.split("\0"))
     for token in tokens:
@@ -166,17 +185,22 @@ def read_history(root: Path, top: str) -> History:
             parents = tuple(rest)
         elif token.startswith(":"):
             old_mode, new_mode, old_blob, new_blob, _status = token[1:].split()
-            name = local(next(tokens, ""))
+            name = _local(prefix, next(tokens, ""))
             if name is not None:
                 steps.setdefault(name, []).append(
                     Step(commit, parents, _entry(old_mode, old_blob), _entry(new_mode, new_blob))
                 )
+    return {name: tuple(found) for name, found in steps.items()}
+
+
+def _read_dirty(root: Path, prefix: str) -> frozenset[str]:
+    """Paths whose working copy differs from HEAD (or that git does not track)."""
     status = _git(root, "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all")
     dirty = set()
     for record in status.split("\0"):
-        if len(record) > 3 and (name := local(record[3:])) is not None:
+        if len(record) > 3 and (name := _local(prefix, record[3:])) is not None:
             dirty.add(name)
-    return History(head, tree, frozenset(dirty), {k: tuple(v) for k, v in steps.items()}, chain)
+    return frozenset(dirty)
 
 
 def _entry(mode: str, blob: str) -> Entry | None:
