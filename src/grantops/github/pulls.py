@@ -19,59 +19,68 @@ def merged_pull_for_commit(
     Its reviews and commits come with it. Where GitHub names several, the one whose
     merge commit is ``sha`` wins, so a squash or merge commit maps to its own PR.
     """
-    where = f"{owner}/{repo}"
-    pulls = transport.list(
-        f"list pull requests of commit {sha[:7]} in {where}",
-        "repos",
-        "list_pull_requests_associated_with_commit",
-        owner=owner,
-        repo=repo,
-        commit_sha=sha,
-    )
-    merged = [
-        p
-        for p in pulls
-        if p.get("merged_at") and (branch is None or p.get("base", {}).get("ref") == branch)
-    ]
+    merged = _merged_pulls(transport, owner, repo, sha, branch)
     if not merged:
         return None
     pull = min(merged, key=lambda p: 0 if p.get("merge_commit_sha") == sha else 1)
     number = int(pull["number"])
-    reviews = transport.list(
-        f"list reviews of {where}#{number}",
-        "pulls",
-        "list_reviews",
-        owner=owner,
-        repo=repo,
-        pull_number=number,
-    )
-    commits = transport.list(
-        f"list commits of {where}#{number}",
-        "pulls",
-        "list_commits",
-        owner=owner,
-        repo=repo,
-        pull_number=number,
-    )
+    reviews = _pull_listing(transport, owner, repo, number, "reviews", "list_reviews")
+    commits = _pull_listing(transport, owner, repo, number, "commits", "list_commits")
     return PullRequest(
         number=number,
         author=str(pull["user"]["login"]),
         head_sha=str(pull["head"]["sha"]),
         merge_commit_sha=pull.get("merge_commit_sha"),
         merged_at=str(pull["merged_at"]),
-        commits=tuple(
-            PullCommit(str(c["sha"]), _login(c.get("author")), _login(c.get("committer")))
-            for c in commits
-        ),
-        reviews=tuple(
-            Review(
-                login=_login(r.get("user")),
-                state=str(r["state"]),
-                commit_id=str(r.get("commit_id") or ""),
-                is_bot=bool(r.get("user")) and r["user"].get("type") == "Bot",
-            )
-            for r in reviews
-        ),
+        commits=tuple(_commit(c) for c in commits),
+        reviews=tuple(_review(r) for r in reviews),
+    )
+
+
+def _merged_pulls(
+    transport: Transport, owner: str, repo: str, sha: str, branch: str | None
+) -> list[dict[str, Any]]:
+    """The pull requests GitHub associates with ``sha`` that were merged into ``branch``."""
+    pulls = transport.list(
+        f"list pull requests of commit {sha[:7]} in {owner}/{repo}",
+        "repos",
+        "list_pull_requests_associated_with_commit",
+        owner=owner,
+        repo=repo,
+        commit_sha=sha,
+    )
+    return [
+        p
+        for p in pulls
+        if p.get("merged_at") and (branch is None or p.get("base", {}).get("ref") == branch)
+    ]
+
+
+def _pull_listing(
+    transport: Transport, owner: str, repo: str, number: int, what: str, operation: str
+) -> list[Any]:
+    """Every item of one of pull request ``number``'s listings (``what``: its name)."""
+    return transport.list(
+        f"list {what} of {owner}/{repo}#{number}",
+        "pulls",
+        operation,
+        owner=owner,
+        repo=repo,
+        pull_number=number,
+    )
+
+
+def _commit(item: dict[str, Any]) -> PullCommit:
+    return PullCommit(str(item["sha"]), _login(item.get("author")), _login(item.get("committer")))
+
+
+def _review(item: dict[str, Any]) -> Review:
+    """A review; a bot's approval is marked as such, as it is no person's approval."""
+    return Review(
+        login=_login(item.get("user")),
+        state=str(item["state"]),
+        commit_id=str(item.get("commit_id") or ""),
+        is_bot=bool(item.get("user")) and item["user"].get("type") == "Bot",
     )
 
 
@@ -88,14 +97,7 @@ def changed_files(transport: Transport, owner: str, repo: str, number: int) -> d
     GitHub lists the files of the diff against the merge base, with the blob each has at
     the head commit; removed files are left out (they grant nothing).
     """
-    files = transport.list(
-        f"list files of {owner}/{repo}#{number}",
-        "pulls",
-        "list_files",
-        owner=owner,
-        repo=repo,
-        pull_number=number,
-    )
+    files = _pull_listing(transport, owner, repo, number, "files", "list_files")
     return {
         str(f["filename"]): str(f["sha"])
         for f in files
