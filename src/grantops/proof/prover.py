@@ -31,6 +31,7 @@ from typing import NamedTuple
 from grantops import gitrepo
 from grantops.access import AccessKey
 from grantops.constants import GRANTS_DIR, POLICY_PATH
+from grantops.githistory import History, Step
 from grantops.github.api import ReviewFacts
 from grantops.github.transport import GitHubError
 from grantops.load import GRANT_SUFFIXES, Tree, load_grant_text, load_policy_text
@@ -195,7 +196,7 @@ class _Judge:
             return Judgement(False, step)
         return self.version(path, step, rules, grantee)
 
-    def version(self, path: str, step: gitrepo.Step, rules: Rules, grantee: Grantee) -> Judgement:
+    def version(self, path: str, step: Step, rules: Rules, grantee: Grantee) -> Judgement:
         """The verdict on the content ``step`` gave ``path``."""
         entry = step.after
         if entry is None:
@@ -324,14 +325,14 @@ class _Ended(NamedTuple):
     """A version of a grant file whose window has closed, and the access it names."""
 
     path: str
-    step: gitrepo.Step
+    step: Step
     grant: Grant
     keys: list[AccessKey]
     """Those of the access asked about that the version gave."""
 
 
 def _ended_versions(
-    root: Path, history: gitrepo.History, org: str, wanted: Collection[AccessKey], now: datetime
+    root: Path, history: History, org: str, wanted: Collection[AccessKey], now: datetime
 ) -> list[_Ended]:
     """Every version on the branch of a grant file that ended and gave some of ``wanted``.
 
@@ -431,7 +432,7 @@ def _logged(
     if step is None or step.after is None or not step.after.regular:
         return Logged(commit, Judgement(False, f"{short(commit)} gave {path} no file"), None)
     current = placement(judge_.history, path)
-    if isinstance(current, gitrepo.Step) and current.commit == commit and path in judged:
+    if isinstance(current, Step) and current.commit == commit and path in judged:
         return Logged(commit, judged[path], at_head.get(path))
     grant, problems = load_grant_text(path, gitrepo.read_blob(root, step.after.blob), None, now)
     if grant is None:

@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from grantops.gitrepo import Entry, History, Step
+from grantops.githistory import Entry, History, Step
 
 STATE_CHANGING = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
 """Review states that replace a reviewer's earlier verdict (comments do not)."""
