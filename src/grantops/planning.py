@@ -26,6 +26,8 @@ from grantops.proof.review import Judgement
 class Planning:
     desired: DesiredState
     plan: Plan
+    honoured: frozenset[str] = frozenset()
+    """The paths of the grant files the plan honoured (open and proven, or not open)."""
 
 
 def build_plan(
@@ -74,7 +76,8 @@ def build_plan(
         held,
     )
     plan = replace(plan, unapproved=tuple(unapproved))
-    return Planning(desired, only_expiries(plan, limits) if limits else plan)
+    planned = only_expiries(plan, limits) if limits else plan
+    return Planning(desired, planned, frozenset(g.path for g in honoured))
 
 
 def only_expiries(plan: Plan, limits: tuple[str, ...]) -> Plan:

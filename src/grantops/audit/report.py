@@ -13,7 +13,7 @@ a commit title cannot add a heading, HTML, a link, a mention or a table cell.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -68,7 +68,7 @@ class GrantRecord:
 
 
 def grant_records(
-    grants: Sequence[Grant], events: Sequence[Entry], org: str, honoured: set[str]
+    grants: Sequence[Grant], events: Sequence[Entry], org: str, honoured: Collection[str]
 ) -> list[GrantRecord]:
     """Grants from the log's approvals, updated by the current files that are honoured."""
     found: dict[str, GrantRecord] = {}

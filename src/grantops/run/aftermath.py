@@ -87,16 +87,9 @@ def finish(
     relied on: no notice is posted and no activity recorded, so a broken log neither
     spams pull requests nor makes every run write to it.
     """
-    policy, proof = before.loaded.policy, before.proof
-    honoured = {
-        g.path
-        for g in before.loaded.grants
-        if proof is None
-        or not g.active_at(now)
-        or (g.path in proof.grants and proof.grants[g.path].approved)
-    }
+    policy = before.loaded.policy
     logged = [*before.events, *recorder.written]  # the log as it stands, without reading it
-    records = grant_records(before.loaded.grants, logged, policy.org, honoured)
+    records = grant_records(before.loaded.grants, logged, policy.org, before.planning.honoured)
     warnings: list[str] = []
     sent = 0
     if policy.notify is not None and repo is not None and before.trusted:
@@ -104,18 +97,10 @@ def finish(
             o.change.source for o in outcomes if o.result == "failed" and o.change.source
         )
         sent = _notices(records, logged, now, failed, repo, github, recorder, before, warnings)
-    activity = (
-        _activity(
-            records,
-            [*before.events, *recorder.written],
-            now,
-            github,
-            recorder,
-            warnings,
-        )
-        if before.trusted
-        else {}
-    )
+    activity = {}
+    if before.trusted:  # the log now holds the notices just sent, too
+        logged = [*before.events, *recorder.written]
+        activity = _activity(records, logged, now, github, recorder, warnings)
     data = ReportInput(
         now=now,
         run=recorder.run,
@@ -127,12 +112,19 @@ def finish(
         records=records,
         activity=activity,
     )
-    path = root / REPORT_PATH
-    if recorder.started or (before.trusted and not path.exists()):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(data), encoding="utf-8")
+    path = _write_report(root, data, recorder.started, before.trusted)
     summary = report_summary(data) + "\n" + changes_section(data)
     return Finished(sent, path, recorder.started, summary, warnings)
+
+
+def _write_report(root: Path, data: ReportInput, recorded: bool, trusted: bool) -> Path:
+    """Rewrite the report when this run wrote to the log; write one when there is none
+    (and the log can be believed), so ``audit/`` changes only when something happened."""
+    path = root / REPORT_PATH
+    if recorded or (trusted and not path.exists()):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(data), encoding="utf-8")
+    return path
 
 
 def _notices(

@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from grantops.access import AccessKey, Principal, Target
+from grantops.access import AccessKey, Levels, Principal, Target
 from grantops.actual import ActualState
 from grantops.audit.record import Recorder
 from grantops.desired import desired_access
@@ -79,21 +79,26 @@ def plan_live(
         expiries = prove_expiries(wanted) if wanted else {}
         if expiries:
             planning = plan(actual)
-    levels = loaded.policy.levels
-    suspects = [
-        (c.principal, c.target)
-        for c in planning.plan.changes
-        if c.action == "update"
-        and c.principal.kind == "user"
-        and c.target.kind == "repo"
-        and levels.rank("repo", c.after or "") < levels.rank("repo", c.before or "")
-    ]
+    suspects = _lowered_collaborators(planning.plan, loaded.policy.levels)
     if suspects:
         inherited = github.inherited_levels(loaded.policy, read, suspects)
         if inherited:
             actual = replace(actual, inherited=inherited)
             planning = plan(actual)
     return LivePlan(planning, actual, read.invitation_ids)
+
+
+def _lowered_collaborators(plan: Plan, levels: Levels) -> list[AccessKey]:
+    """Direct collaborators the plan would lower: their higher level may come from a team
+    or the base role, which only GitHub can tell."""
+    return [
+        (c.principal, c.target)
+        for c in plan.changes
+        if c.action == "update"
+        and c.principal.kind == "user"
+        and c.target.kind == "repo"
+        and levels.rank("repo", c.after or "") < levels.rank("repo", c.before or "")
+    ]
 
 
 def _removed_as_drift(planning: Planning, actual: ActualState) -> set[AccessKey]:
