@@ -230,8 +230,9 @@ def test_ci_runs_the_readme_test_command_on_three_pythons() -> None:
     assert job["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
     runs = [s.get("run", "") for s in job["steps"]]
     readme = (PROJECT / "README.md").read_text()
-    assert "pip install -e '.[test]' && python -m pytest" in readme
-    assert "python -m pip install -e '.[test]'" in runs and "python -m pytest" in runs
+    test = "python -m pytest --cov=grantops"  # with the coverage floor, as in .ci/run
+    assert f"pip install -e '.[test]' && {test}\n" in readme
+    assert "python -m pip install -e '.[test]'" in runs and test in runs
 
 
 def test_pre_commit_hook_and_code_owners() -> None:
