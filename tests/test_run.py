@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from grantops.access import Principal, Target
-from grantops.constants import LOG_PATH, REPORT_PATH
+from grantops.constants import LOCK_NAME, LOG_PATH, REPORT_PATH
 from grantops.github.fake import FakeGitHub
-from grantops.lock import Locked, apply_lock
+from grantops.lock import Locked, apply_lock, lock_path
 from grantops.proof.prover import AccessRepo
 from grantops.run import Planned, Run, RunSettings
 from grantops.sandbox.fixtures import SandboxState
@@ -167,3 +167,55 @@ def test_apply_cancels_an_invitation_by_the_id_its_plan_read(tmp_path: Path) -> 
     fresh = FakeGitHub(github.world)  # a client that never read anything
     Run(RunSettings(root=repo.root, now=NOW, repo=ACCESS), fresh).apply(planned)
     assert github.world.to_state().repos["ledger"].invitations == {}
+
+
+def _with_octocat() -> dict[str, Any]:
+    state = copy.deepcopy(BASE_STATE)
+    state["repos"]["payments-api"]["collaborators"]["octocat"] = "push"
+    return state
+
+
+def test_a_lock_file_committed_to_the_checkout_stops_nothing(tmp_path: Path) -> None:
+    """Anyone who can push could commit a lock "held" until 9999 by another host; the lock
+    lives in .git/, so every run would otherwise be stopped before its expiries."""
+    repo, github = _setup(tmp_path, {"octocat.yaml": ENDED}, _with_octocat())
+    held = {"holder": "elsewhere:1", "acquired": "2026-11-30T00:00:00Z"}
+    repo.write({LOCK_NAME: json.dumps({**held, "expires": "9999-12-31T23:59:59Z"})})
+    repo.git("add", "-f", LOCK_NAME)
+    repo.git("commit", "--quiet", "-m", "a lock nobody holds")
+    run = _run(repo, github)
+    run.apply(run.plan())
+    assert "octocat" not in _collaborators(github, "payments-api")
+    assert lock_path(repo.root).parent.name == ".git"
+
+
+def test_a_grant_that_ended_in_year_one_is_reported_not_crashed_on(tmp_path: Path) -> None:
+    """An ended grant needs no review, so anyone could push one ending at 0001-01-01."""
+    repo, github = _setup(tmp_path, {"octocat.yaml": ENDED}, _with_octocat())
+    old = "user: mallory\nrepo: ledger\npermission: pull\nexpires: 0001-01-01T00:30:00Z\nreason: old\n"
+    repo.commit({"grants/mallory/old.yaml": old}, author="mallory", message="an old grant")
+    run = _run(repo, github)
+    run.apply(run.plan())
+    assert "octocat" not in _collaborators(github, "payments-api")
+    assert _events(repo.root)[-1] == "run-end"
+
+
+def test_a_commit_with_an_empty_message_does_not_hide_what_a_grantee_did(
+    tmp_path: Path,
+) -> None:
+    """git allows an empty commit message; the grantee's other commits are still shown."""
+    state = _with_octocat()
+    state["repos"]["payments-api"]["commits"] = [
+        {
+            "sha": "a" * 40,
+            "author": "octocat",
+            "date": "2026-11-29T12:00:00Z",
+            "message": "Disable the payments audit hook",
+        },
+        {"sha": "b" * 40, "author": "octocat", "date": "2026-11-29T11:00:00Z", "message": ""},
+    ]
+    repo, github = _setup(tmp_path, {"octocat.yaml": ENDED}, state)
+    run = _run(repo, github)
+    run.apply(run.plan())
+    assert "activity-recorded" in _events(repo.root)
+    assert "Disable the payments audit hook" in (repo.root / REPORT_PATH).read_text()

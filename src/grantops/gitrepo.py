@@ -40,6 +40,14 @@ def _git(root: Path, *args: str) -> str:
     return done.stdout.decode("utf-8", "surrogateescape")
 
 
+def git_dir(root: Path) -> Path | None:
+    """The repository's own git directory (never part of a commit); None outside git."""
+    try:
+        return Path(_git(root, "rev-parse", "--absolute-git-dir").strip())
+    except GitError:
+        return None
+
+
 def current_branch(root: Path) -> str | None:
     """The checked-out branch, or None on a detached HEAD."""
     name = _git(root, "rev-parse", "--abbrev-ref", "HEAD").strip()

@@ -1,4 +1,8 @@
-"""One apply at a time: a lock file in the access repository's checkout.
+"""One apply at a time: a lock file in the access repository's git directory.
+
+The lock lives in ``.git/``, which no commit can write: a lock file committed to the
+checkout would otherwise "hold" every CI run's lock, and stop every expiry, until
+someone deleted it. Outside a git repository it lives in the checkout.
 
 In CI the workflow's concurrency group already serialises runs; this lock catches
 the rest (a person running ``apply`` by hand next to a scheduled run on the same
@@ -18,6 +22,7 @@ from pathlib import Path
 
 from grantops.constants import LOCK_NAME
 from grantops.errors import GrantopsError
+from grantops.gitrepo import git_dir
 from grantops.values import format_timestamp, parse_timestamp
 
 DEFAULT_TTL = timedelta(minutes=30)
@@ -33,10 +38,15 @@ def _holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def lock_path(root: Path) -> Path:
+    """Where the lock of the checkout at ``root`` lives."""
+    return (git_dir(root) or root) / LOCK_NAME
+
+
 @contextmanager
 def apply_lock(root: Path, now: datetime, ttl: timedelta = DEFAULT_TTL) -> Iterator[None]:
     """Hold the lock for the duration of the block; refuse while another run holds it."""
-    path = root / LOCK_NAME
+    path = lock_path(root)
     me = _holder()
     body = json.dumps(
         {"holder": me, "acquired": format_timestamp(now), "expires": format_timestamp(now + ttl)}

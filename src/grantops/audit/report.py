@@ -61,6 +61,17 @@ class GrantRecord:
         the log alone, without a grant file to ask."""
         return window_open(self.starts, self.expires, now)
 
+    @property
+    def opens(self) -> datetime:
+        """Where the timeline starts its bar: ``starts``, else an hour before the end
+        (or the end itself for a window that ends in the first hour of year 1)."""
+        if self.starts is not None:
+            return self.starts
+        try:
+            return self.expires - timedelta(hours=1)
+        except OverflowError:
+            return self.expires
+
     def ended_recently(self, now: datetime) -> bool:
         """Ended, within :data:`PAST`: the report shows what was done meanwhile, and the
         grant's pull request is told its access has ended."""
@@ -329,11 +340,7 @@ def _timeline_section(data: ReportInput) -> str:
 def timeline(records: Sequence[GrantRecord], now: datetime) -> str:
     """A Mermaid gantt chart of grants from 14 days ago to 7 days ahead."""
     start, end = now - PAST, now + AHEAD
-    shown = [
-        r
-        for r in records
-        if (r.starts or r.expires - timedelta(hours=1)) < end and r.expires > start
-    ]
+    shown = [r for r in records if r.opens < end and r.expires > start]
     lines = [
         "```mermaid",
         "gantt",
@@ -349,7 +356,7 @@ def timeline(records: Sequence[GrantRecord], now: datetime) -> str:
     for index, (section, items) in enumerate(sorted(by_target.items())):
         lines.append(f"    section {_mermaid(section)}")
         for number, (label, record) in enumerate(items):
-            opens = record.starts or record.expires - timedelta(hours=1)
+            opens = record.opens
             state = "done" if record.expires <= now else "active" if opens <= now else ""
             tag = ", ".join(x for x in (state, f"g{index}_{number}") if x)
             span = f"{opens:%Y-%m-%dT%H:%M}, {record.expires:%Y-%m-%dT%H:%M}"

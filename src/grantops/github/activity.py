@@ -17,6 +17,11 @@ class Activity:
     at: str
 
 
+def first_line(message: str) -> str:
+    """A commit's title: its first line, empty for an empty message (which git allows)."""
+    return next(iter(message.splitlines()), "")
+
+
 def activity(
     transport: Transport, owner: str, repo: str, login: str, since: datetime, until: datetime
 ) -> list[Activity]:
@@ -37,7 +42,7 @@ def activity(
         Activity(
             "commit",
             c["sha"][:7],
-            c["commit"]["message"].splitlines()[0],
+            first_line(c["commit"]["message"]),
             c["commit"]["author"]["date"],
         )
         for c in commits

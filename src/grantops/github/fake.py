@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from grantops.access import AccessKey, Principal, Target
 from grantops.actual import ActualState, ReadResult
-from grantops.github.activity import Activity
+from grantops.github.activity import Activity, first_line
 from grantops.github.inherited import inherited_levels
 from grantops.github.read import TargetAccess
 from grantops.github.transport import GitHubError
@@ -301,7 +301,7 @@ class FakeGitHub:
         where = self._repo(owner, repo)
         window = (format_timestamp(since), format_timestamp(until))
         found = [
-            Activity("commit", c.sha[:7], c.message.splitlines()[0], c.date)
+            Activity("commit", c.sha[:7], first_line(c.message), c.date)
             for c in self.world.commits_by(where, login, *window)
         ]
         found += [
