@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -20,6 +21,8 @@ from grantops.safetext import (
     for_markdown_code,
     for_terminal,
     one_line,
+    unicode_only,
+    without_surrogates,
 )
 
 ZWSP, ZWJ = "\u200b", "\u200d"
@@ -38,6 +41,7 @@ ZWSP, ZWJ = "\u200b", "\u200d"
         ("\u202eevil\u2066", "\\u202eevil\\u2066"),
         ("\ufeff::warning::x", "\\ufeff::warning::x"),  # a byte-order mark hides nothing
         ("naïve ✓ emoji 👍", "naïve ✓ emoji 👍"),
+        ("grants/\udcff.yaml \ud800", "grants/\\udcff.yaml \\ud800"),  # lone surrogates
     ],
 )
 def test_one_line_shows_every_control_character(text: str, shown: str) -> None:
@@ -191,3 +195,44 @@ def test_for_json_reads_back_exactly_and_is_safe_in_the_log(text: str) -> None:
     assert "##[" not in written
     assert all(not line.lstrip().startswith("::") for line in written.splitlines())
     assert for_log(written) == written
+
+
+LONE = "grants/\udcff.yaml\n\ud800 \udfff"
+"""A name that is not UTF-8 as Python reads it, and lone surrogates from a JSON escape."""
+
+
+@pytest.mark.parametrize(
+    "sink",
+    [
+        one_line,
+        for_terminal,
+        for_log,
+        for_annotation,
+        for_annotation_property,
+        for_markdown,
+        for_markdown_cell,
+        for_markdown_code,
+        for_csv,
+        for_json,
+        without_surrogates,
+    ],
+)
+def test_every_sink_writes_a_lone_surrogate_as_its_escape(sink: Callable[[str], str]) -> None:
+    """Such a code point is not text: writing it as UTF-8 raises, so every sink escapes it."""
+    shown = sink(LONE)
+    shown.encode("utf-8")
+    assert "\\udcff" in shown and "\\ud800" in shown and "\\udfff" in shown
+
+
+def test_without_surrogates_changes_nothing_else() -> None:
+    assert without_surrogates(LONE) == "grants/\\udcff.yaml\n\\ud800 \\udfff"
+    text = "naïve ✓ 👍 \x1b\n\u202e"
+    assert without_surrogates(text) == text
+
+
+def test_for_json_writes_only_unicode_even_in_keys() -> None:
+    document = {"\udcff": [LONE, ("\ud800", 1, None)]}
+    assert json.loads(for_json(document)) == {
+        "\\udcff": [without_surrogates(LONE), ["\\ud800", 1, None]]
+    }
+    assert unicode_only(document) == json.loads(for_json(document))

@@ -53,7 +53,8 @@ class Layout:
     Only regular files count. A symbolic link could pull in a file from outside the
     reviewed tree (or ``/dev/zero``), a FIFO blocks whoever reads it, and a stray file
     or a misspelt name would otherwise be ignored without a word; each is refused by
-    name, and none of them is ever opened.
+    name, and none of them is ever opened. So is a name that is not UTF-8: Python reads
+    its odd bytes as lone surrogates, which no log, report or terminal can write.
     """
 
     grants: tuple[str, ...]
@@ -66,6 +67,7 @@ class Layout:
 _NOT_LISTED = "only regular files count under grants/, so it was not read"
 _OUTSIDE = "not a grant file: grants/ may hold only policy.yaml and grant files (*.yaml, *.yml)"
 _HIDDEN = "hidden: nothing hidden may be under grants/"
+_NOT_UTF8 = "a name that is not UTF-8 (each byte that is not, shown as \\xNN), so it was not read"
 _SPECIAL_KINDS = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
     (stat.S_ISSOCK, "a socket"),
@@ -110,7 +112,7 @@ def scan(root: Path) -> Layout:
                     elif found == "policy":
                         policy = True
                     else:
-                        problems.append(Problem(relative, 1, found))
+                        problems.append(Problem(_shown_name(relative), 1, found))
         except OSError as exc:
             problems.append(Problem(folder, 1, f"cannot list this folder: {exc.strerror}"))
     if not policy and not any(p.path == POLICY_PATH for p in problems):
@@ -120,6 +122,8 @@ def scan(root: Path) -> Layout:
 
 def _place(entry: os.DirEntry[str], relative: str) -> str:
     """``folder``, ``grant`` or ``policy`` for an entry that belongs, else why it does not."""
+    if _shown_name(entry.name) != entry.name:
+        return _NOT_UTF8  # a folder too: nothing below a name that is not text is read
     hidden = entry.name.startswith(".")
     if entry.is_dir(follow_symlinks=False):
         if hidden:
@@ -132,6 +136,17 @@ def _place(entry: os.DirEntry[str], relative: str) -> str:
     if hidden:
         return f"a file that is {_HIDDEN}"
     return "grant" if entry.name.endswith(GRANT_SUFFIXES) else _OUTSIDE
+
+
+def _shown_name(name: str) -> str:
+    """A file name as text that can be written anywhere: ``name`` itself when it is
+    UTF-8, else with each byte that is not (a lone surrogate, as ``os.scandir`` and
+    git's output are read) shown as ``\\xNN``."""
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte: show its code point
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def _entry_kind(entry: os.DirEntry[str]) -> str:

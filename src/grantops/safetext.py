@@ -14,20 +14,28 @@ every untrusted field:
 * Markdown: job summaries, ``audit/report.md``, pull request comments
   (:func:`for_markdown`, :func:`for_markdown_cell`, :func:`for_markdown_code`);
 * CSV opened in a spreadsheet (:func:`for_csv`), and JSON (:func:`for_json`).
+
+Every sink also shows a lone surrogate (``\\ud800``-``\\udfff``) as an escape: such a
+code point is what a file name that is not UTF-8 becomes when it is read (Python's
+``surrogateescape``), or what a JSON escape like ``"\\udcff"`` decodes to. It is not
+text, so writing it as UTF-8 anywhere would raise instead (:func:`without_surrogates`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_INVISIBLE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff{_BIDI}]")
+_SURROGATES = "\ud800-\udfff"
+_SURROGATE = re.compile(f"[{_SURROGATES}]")
+_INVISIBLE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff{_BIDI}{_SURROGATES}]")
 """C0 and C1 controls, DEL, Unicode line and paragraph separators, the byte-order mark
 and bidi controls: each can end a line, drive the terminal (``\\x1b``), hide before a
 command (``\\ufeff``) or make text read in another order than it is stored
-(``\\u202e``)."""
+(``\\u202e``). Lone surrogates too: they cannot be written as UTF-8 at all."""
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -62,6 +70,26 @@ def _escape(char: str) -> str:
 
 def _visible(text: str, keep: str = "") -> str:
     return _INVISIBLE.sub(lambda m: m.group() if m.group() in keep else _escape(m.group()), text)
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate shown as its escape (``\\udcff``), and nothing
+    else changed: text that can always be encoded as UTF-8. For sinks that keep line
+    breaks (CSV cells, JSON, the audit log); :func:`one_line` does this too."""
+    return _SURROGATE.sub(lambda m: _escape(m.group()), text)
+
+
+def unicode_only(document: Any) -> Any:
+    """A JSON-like ``document`` (dicts, lists, tuples, strings, numbers) with
+    :func:`without_surrogates` applied to every key and string in it; tuples become
+    lists, as JSON writes them."""
+    if isinstance(document, str):
+        return without_surrogates(document)
+    if isinstance(document, Mapping):
+        return {unicode_only(k): unicode_only(v) for k, v in document.items()}
+    if isinstance(document, list | tuple):
+        return [unicode_only(v) for v in document]
+    return document
 
 
 def one_line(text: str) -> str:
@@ -162,7 +190,8 @@ def for_csv(text: str) -> str:
     """A CSV cell that a spreadsheet will not run as a formula: OWASP's rule, a cell
     starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return (any whitespace
     before it included, Unicode spaces too) gets a leading ``'``. Quoting is the
-    ``csv`` module's job."""
+    ``csv`` module's job. A lone surrogate is shown as its escape."""
+    text = without_surrogates(text)
     if text[:1] in _FORMULA_START or text.lstrip()[:1] in _FORMULA_START:
         return "'" + text
     return text
@@ -173,6 +202,8 @@ def for_json(document: Any) -> str:
 
     ``json.dumps`` escapes every control and non-ASCII character, and no JSON line can
     start with ``::``; only ``##[`` inside a string is left, and ``#`` is written as
-    its JSON escape ``\\u0023`` there, which decodes to the same string.
+    its JSON escape ``\\u0023`` there, which decodes to the same string. A lone
+    surrogate in a key or value is the one exception: it is written as the text of its
+    escape (:func:`without_surrogates`), since strict JSON readers refuse it.
     """
-    return json.dumps(document, indent=2).replace(_LEGACY_COMMAND, "#\\u0023[")
+    return json.dumps(unicode_only(document), indent=2).replace(_LEGACY_COMMAND, "#\\u0023[")

@@ -14,6 +14,10 @@ Once a line carries a MAC, every later line must: one without is a break. A log 
 lines carry no MAC at all is *unanchored*; the first run with the key anchors it once
 (``log-anchored``). Cutting lines off the end or deleting the file leaves a valid
 chain: :mod:`grantops.audit.committed` finds those in git history.
+
+The log holds text only: a lone surrogate (a file name that is not UTF-8, or a JSON
+escape like ``"\\udcff"`` from anywhere) is written as the text of its escape, so a line
+can always be encoded, hashed and read back to the same digest.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from grantops.audit.events import (
 )
 from grantops.audit.keyed import KEY_VARIABLE, sign, signed
 from grantops.gitrepo import GitError
+from grantops.safetext import unicode_only
 
 GENESIS = "0" * 64
 
@@ -63,7 +68,8 @@ def _signed_text(body: Fields) -> bytes:
 
 
 def _seal(event: Mapping[str, Any], prev: str, key: bytes | None) -> str:
-    body = {k: v for k, v in event.items() if k not in ("prev", "hash", "mac")}
+    # text only: a lone surrogate could not be encoded to be hashed (see the module doc)
+    body = {k: v for k, v in unicode_only(event).items() if k not in ("prev", "hash", "mac")}
     body["prev"] = prev
     body["hash"] = _digest(_canonical(body))
     if key is not None:
