@@ -17,7 +17,9 @@ chain: :mod:`grantops.audit.committed` finds those in git history.
 
 The log holds text only: a lone surrogate (a file name that is not UTF-8, or a JSON
 escape like ``"\\udcff"`` from anywhere) is written as the text of its escape, so a line
-can always be encoded, hashed and read back to the same digest.
+can always be encoded, hashed and read back to the same digest. A line anyone pushed
+that cannot be read or hashed (a lone surrogate, nesting too deep to parse) fails its
+check at that line, like any other edit: the run is limited, never stopped.
 """
 
 from __future__ import annotations
@@ -136,7 +138,7 @@ def _lines(path: Path) -> list[str]:
 def _fields(line: str) -> Fields:
     try:
         fields = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return fields if isinstance(fields, dict) else {}
 
@@ -190,14 +192,13 @@ def verify(path: Path, key: bytes | None = None) -> Verification:
     events: list[Entry] = []
     first_mac: int | None = None
     for number, line in enumerate(complete, start=1):
-        problem = _check_line(line, prev)
+        fields, problem = _check_line(line, prev)
         if problem is None and key is not None:
-            problem, first_mac = _check_mac(json.loads(line), key, number, first_mac)
+            problem, first_mac = _check_mac(fields, key, number, first_mac)
         if problem:
             return Verification(
                 False, len(complete), number, problem, events=events, anchored_from=first_mac
             )
-        fields = json.loads(line)
         event = parse_event(fields)
         events.append(event)
         # Any line with the change's id is its outcome, even one no reader acts on.
@@ -231,22 +232,39 @@ def verify(path: Path, key: bytes | None = None) -> Verification:
     )
 
 
-def _check_line(line: str, prev: str) -> str | None:
+def _check_line(line: str, prev: str) -> tuple[Fields, str | None]:
+    """The line's fields, and its problem (None: it is whole and follows ``prev``).
+
+    Reading and hashing a line anyone pushed can fail in more ways than bad JSON:
+    nesting deep enough raises RecursionError, and a lone surrogate (a JSON escape such
+    as ``"\\ud800"``) decodes but cannot be encoded to be hashed. Each is a problem of
+    that line, never an error of the run.
+    """
     try:
         event = json.loads(line)
+    except RecursionError:
+        return {}, "nested too deeply to be a log entry (edited)"
     except ValueError:
-        return "not a complete JSON object (edited or truncated)"
+        return {}, "not a complete JSON object (edited or truncated)"
     if not isinstance(event, dict) or "hash" not in event or "prev" not in event:
-        return "not a log entry (no prev/hash)"
+        return {}, "not a log entry (no prev/hash)"
     wrong = _wrong_types(event)
     if wrong:
-        return f"not a log entry ({wrong} has the wrong type)"
+        return {}, f"not a log entry ({wrong} has the wrong type)"
     body = {k: v for k, v in event.items() if k not in ("hash", "mac")}
-    if _digest(_canonical(body)) != event["hash"]:
-        return "its content does not match its hash (the line was edited)"
+    try:
+        digest = _digest(_canonical(body))
+    except UnicodeError:
+        return {}, "it holds a lone surrogate, which is not text: grantops never writes one"
+    except RecursionError:
+        return {}, "nested too deeply to be a log entry (edited)"
+    if digest != event["hash"]:
+        return event, "its content does not match its hash (the line was edited)"
     if event["prev"] != prev:
-        return "it does not follow the line before it (lines were removed, inserted or reordered)"
-    return None
+        return event, (
+            "it does not follow the line before it (lines were removed, inserted or reordered)"
+        )
+    return event, None
 
 
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {

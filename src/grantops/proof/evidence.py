@@ -30,12 +30,17 @@ Trusted = dict[tuple[str, str], Evidence]
 
 
 def load(root: Path, key: bytes | None) -> Trusted:
-    """Trusted evidence (nothing is trusted without a key, or with a bad MAC)."""
+    """Trusted evidence (nothing is trusted without a key, or with a bad MAC).
+
+    Anyone who can push may write the file, so a file that cannot be read is simply no
+    evidence: not UTF-8 or not JSON (ValueError), or nested too deeply to parse
+    (RecursionError). Every grant is then judged from git and GitHub again.
+    """
     if key is None:
         return {}
     try:
         data: Any = json.loads((root / EVIDENCE_PATH).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     entries = data.get("proven") if isinstance(data, dict) else None
     trusted = {}
