@@ -168,6 +168,7 @@ def test_an_invalid_policy_stops_an_offline_plan(write_repo: WriteRepo) -> None:
     ("content", "expected"),
     [
         ("{not json", "state.json:1: error: not valid JSON"),
+        ("[" * 100_000, "state.json:1: error: not valid JSON: nested too deeply"),
         (
             '{"org": "acme", "repos": {"x": {"collaborators": ["a"]}}}',
             "state.json:1: error: repos.x.collaborators: expected a mapping",

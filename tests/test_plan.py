@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from grantops import savedplan
+from grantops.actual import ActualState
 from grantops.audit.events import parse_event
 from grantops.audit.log import honoured_grantables
 from grantops.desired import desired_access
+from grantops.errors import UsageError
 from grantops.model import Grant
 from grantops.plan import make_plan
 
@@ -439,3 +443,13 @@ def test_an_unproven_expiry_that_lowers_to_the_baseline_keeps_the_baseline_cause
         [("update", "push", "expired", "grants/old.yaml")],
         [("update", "push", "baseline", "grants/policy.yaml")],
     ]
+
+
+@pytest.mark.parametrize("text", ["{not json", "[" * 100_000, '{"plan": []}', "[]"])
+def test_a_plan_file_that_is_not_one_is_refused_by_name(tmp_path: Path, text: str) -> None:
+    """apply --plan takes a file someone hands over: garbage is a usage error, not a crash."""
+    path = tmp_path / "plan.json"
+    path.write_text(text)
+    plan = make_plan(policy(), desired_access(policy(), [], NOW), ActualState("acme"), NOW)
+    with pytest.raises(UsageError, match="is not a plan file written by grantops plan --out"):
+        savedplan.verify(path, plan, "digest")

@@ -63,7 +63,7 @@ def verify(path: Path, plan: Plan, digest: str) -> None:
         org = document["plan"]["org"]
         reviewed_digest = document["actual_digest"]
         checksum = document["checksum"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise UsageError(
             f"{path} is not a plan file written by grantops plan --out ({exc})"
         ) from None

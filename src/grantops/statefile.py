@@ -149,6 +149,8 @@ def read_state_file(path: Path, model: type[File]) -> File:
     except ValueError as exc:
         line = getattr(exc, "lineno", 1)
         raise InvalidInput([Problem(shown, line, f"not valid JSON: {exc}")]) from None
+    except RecursionError:
+        raise InvalidInput([Problem(shown, 1, "not valid JSON: nested too deeply")]) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
