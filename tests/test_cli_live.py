@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -238,3 +239,33 @@ def test_plan_preview_assumes_the_pull_requests_grants_approved(
     assert "user:octocat" in out and "Unapproved" not in out
     code, out, _ = run("plan", "--root", str(root), "--now", AT, environ=access_env(sandbox.url))
     assert "grants/new.yaml: not committed" in out  # without --preview it is refused
+
+
+def test_importing_grantops_leaves_the_environment_alone() -> None:
+    """ghapi fills in GITHUB_REPOSITORY=octocat/Hello-World (and others) when it is unset;
+    grantops reads it to find the access repository, so that value must never appear."""
+    environ = {k: v for k, v in os.environ.items() if k != "GITHUB_REPOSITORY"}
+    probe = "import os, grantops.cli; print(sorted(os.environ))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=environ, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == str(sorted(environ))
+
+
+def test_plan_finds_the_access_repository_from_the_origin_remote(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """Outside Actions, with neither --repo nor GITHUB_REPOSITORY, the remote names it."""
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"octocat.yaml": GRANT})
+    subprocess.run(
+        ["git", "-C", str(root), "remote", "add", "origin", "git@github.com:acme/access.git"],
+        check=True,
+    )
+    environ = {k: v for k, v in access_env(sandbox.url).items() if k != "GITHUB_REPOSITORY"}
+    code, out, err = run("plan", "--root", str(root), "--now", AT, environ=environ)
+    assert code == 0, err
+    assert "octocat" in out and "not proven" not in err
+    bare = tmp_path / "elsewhere"
+    subprocess.run(["git", "-C", str(root), "remote", "set-url", "origin", str(bare)], check=True)
+    code, _, err = run("plan", "--root", str(root), "--now", AT, environ=environ)
+    assert code == 2 and "no GitHub remote 'origin' names it" in err

@@ -81,7 +81,7 @@ def register(
             "--repo",
             metavar="OWNER/NAME",
             help="the access repository whose reviews prove each grant "
-            "(default: $GITHUB_REPOSITORY)",
+            "(default: $GITHUB_REPOSITORY, else the GitHub remote origin)",
         )
         parser.add_argument(
             "--branch",
@@ -209,17 +209,25 @@ def _access_repo(args: argparse.Namespace, io: Io) -> AccessRepo | None:
     """
     if getattr(args, "preview", False):
         return None
-    slug = args.repo or io.environ.get("GITHUB_REPOSITORY")
+    slug = args.repo or io.environ.get("GITHUB_REPOSITORY") or _origin(args.root)
     if not slug:
         raise UsageError(
             "set --repo OWNER/NAME (or GITHUB_REPOSITORY) to the access repository, so each "
-            "grant's review can be checked"
+            "grant's review can be checked (no GitHub remote 'origin' names it)"
         )
     branch = args.branch or io.environ.get("GITHUB_REF_NAME") or gitrepo.current_branch(args.root)
     try:
         return AccessRepo.parse(slug, branch)
     except ValueError as exc:
         raise UsageError(f"--repo: {exc}") from None
+
+
+def _origin(root: Path) -> str | None:
+    """``OWNER/NAME`` of the checkout's GitHub remote ``origin``, if it has one."""
+    try:
+        return gitrepo.remote_slug(root, "origin") if gitrepo.has_remote(root, "origin") else None
+    except gitrepo.GitError:
+        return None
 
 
 def _document(run: Planned, extra: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Requests to the GitHub REST API: the only module that imports ghapi.
+"""Requests to the GitHub REST API: the only module that uses ghapi.
 
 ghapi (over httpx2) builds each call from GitHub's OpenAPI description and adds the
 token. This layer adds what a reconciler needs on top, following GitHub's guidance:
@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from fasttransport.errors import APIError
-from ghapi.all import GhApi
 
 from grantops.errors import GrantopsError
+from grantops.github.ghapi_quiet import APIError, GhApi
 
 DEFAULT_API_URL = "https://api.github.com"
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
