@@ -101,7 +101,7 @@ BAD_GRANTS = [
     ),
     (
         GRANT + "expire: 2026-11-30T18:00:00Z\n",
-        "g.yaml:7: error: unknown key 'expire' in a user + repo grant",
+        "g.yaml:7: error: unknown key 'expire' in a user + repo grant (did you mean 'expires'?)",
     ),
     (GRANT + "role: maintainer\n", "g.yaml:7: error: unknown key 'role' in a user + repo grant"),
     (GRANT + "repos: [ledger]\n", "g.yaml:7: error: give either 'repo' or 'repos', not both"),
@@ -150,13 +150,13 @@ BAD_GRANTS = [
     ),
     (
         GRANT.replace("2026-11-30T18:00:00Z", "2026-12-04T18:00:00Z"),
-        "g.yaml:5: error: the access window is 4d9h, longer than limits.max_duration 3d",
+        "g.yaml:5: error: the access window is 105h, longer than limits.max_duration 72h",
     ),
     (
         GRANT.replace("starts: 2026-11-30T09:00:00Z\n", "").replace(
             "2026-11-30T18:00:00Z", "2026-12-04T12:00:01Z"
         ),
-        "g.yaml:4: error: the access window is 4d, longer than",
+        "g.yaml:4: error: the access window is 96h, longer than",
     ),
     # whole-file problems
     ("- user: octocat", "g.yaml:1: error: the file must be a mapping"),
@@ -312,7 +312,7 @@ def test_parallel_loading_matches_serial(
     assert [str(p) for p in parallel.value.problems] == [
         "grants/u07/g.yaml:3: error: permission 'admin' is not grantable; limits.permissions: "
         "pull, triage, push, maintain, security-auditor",
-        "grants/u31/g.yaml:7: error: unknown key 'expire' in a user + repo grant",
+        "grants/u31/g.yaml:7: error: unknown key 'expire' in a user + repo grant (did you mean 'expires'?)",
     ]
     del grants["u07/g.yaml"], grants["u31/g.yaml"]
     (root / "grants" / "u07" / "g.yaml").unlink()

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+from grantops.values import BUILT_IN_ROLES
+
 PrincipalKind = Literal["user", "team"]
 TargetKind = Literal["repo", "team"]
 
-REPO_PERMISSIONS = ("pull", "triage", "push", "maintain", "admin")
+REPO_PERMISSIONS = BUILT_IN_ROLES
 """GitHub's built-in repository roles, lowest first."""
 
 TEAM_ROLES = ("member", "maintainer")

@@ -7,10 +7,12 @@ about (the target-form tags pydantic inserts are dropped) so the loader can add 
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from grantops import model as model_module
 from grantops.model import KeyConflict
 from grantops.values import (
     LOGIN_PATTERN,
@@ -33,6 +35,17 @@ _PATTERN_HINTS = {
 }
 
 
+KNOWN_KEYS = sorted(
+    {
+        info.alias or name
+        for model in vars(model_module).values()
+        if isinstance(model, type) and issubclass(model, BaseModel)
+        for name, info in model.model_fields.items()
+    }
+)
+"""Every key a grant or policy file may hold, for "did you mean" on an unknown one."""
+
+
 def explain(error: ValidationError) -> list[tuple[Loc, str]]:
     """One ``(key path, message)`` per error, in pydantic's order."""
     return [_one(detail) for detail in error.errors(include_url=False)]
@@ -52,7 +65,11 @@ def _one(detail: Any) -> tuple[Loc, str]:
         return loc, f"missing required key '{name}'"
     if kind == "extra_forbidden":
         where = f" in a {form} grant" if form else ""
-        return loc, f"unknown key '{name}'{where}"
+        close = difflib.get_close_matches(
+            str(loc[-1]) if loc else name, KNOWN_KEYS, n=1, cutoff=0.75
+        )
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return loc, f"unknown key '{name}'{where}{hint}"
     if kind == "string_pattern_mismatch":
         hint = _PATTERN_HINTS.get(ctx.get("pattern", ""), "has the wrong format")
         return loc, f"{name}: '{value}' {hint}"

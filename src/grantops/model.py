@@ -21,7 +21,16 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    Tag,
+    model_validator,
+)
 
 from grantops.access import REPO_PERMISSIONS, Levels, Principal, Target, TargetKind
 from grantops.values import (
@@ -33,6 +42,7 @@ from grantops.values import (
     RoleName,
     TeamSlug,
     Timestamp,
+    largest_unit,
 )
 
 TeamRole = Literal["member", "maintainer"]
@@ -188,6 +198,20 @@ class Managed(_Strict):
 class Limits(_Strict):
     max_duration: Duration = timedelta(hours=72)
     permissions: list[RoleName] = ["pull", "triage", "push", "maintain"]
+    _unit: str = PrivateAttr("h")
+    """The largest unit ``max_duration`` is written in: messages speak the policy's units."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_unit(cls, data: Any, handler: ModelWrapValidatorHandler[Limits]) -> Limits:
+        limits = handler(data)
+        if isinstance(data, dict) and "max_duration" in data:
+            limits._unit = largest_unit(data["max_duration"])
+        return limits
+
+    @property
+    def duration_unit(self) -> str:
+        return self._unit
 
 
 class ApprovalPolicy(_Strict):

@@ -8,6 +8,7 @@ about, so the loader can report the exact line.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -59,11 +60,12 @@ def check_grant(policy: Policy, spec: AccessSpec, now: datetime) -> Iterator[Fin
     if expires is None:
         return
     window = expires - (starts or now)
+    unit = policy.limits.duration_unit
     if window > policy.limits.max_duration:
         yield (
             ("expires",),
-            f"the access window is {format_duration(window)}, longer than "
-            f"limits.max_duration {format_duration(policy.limits.max_duration)}",
+            f"the access window is {format_duration(window, unit)}, longer than "
+            f"limits.max_duration {format_duration(policy.limits.max_duration, unit)}",
             "error",
         )
     if expires <= now:
@@ -93,9 +95,17 @@ def _check_target(policy: Policy, spec: AccessSpec) -> Iterator[tuple[Loc, str]]
         yield (("permission",), _unknown_permission(policy, spec.permission))
 
 
+UI_NAMES = {"read": "pull", "write": "push"}
+"""The names GitHub's web pages give two roles that its API calls pull and push."""
+
+
 def _unknown_permission(policy: Policy, permission: str) -> str:
     custom = ", ".join(policy.roles) or "none declared in policy roles"
+    known = [*REPO_PERMISSIONS, *policy.roles, *UI_NAMES]
+    close = difflib.get_close_matches(permission.lower(), known, n=1, cutoff=0.7)
+    guess = UI_NAMES.get(close[0], close[0]) if close else None
+    hint = f" (did you mean '{guess}'?)" if guess else ""
     return (
-        f"unknown permission '{permission}'; built-in: {', '.join(REPO_PERMISSIONS)}; "
+        f"unknown permission '{permission}'{hint}; built-in: {', '.join(REPO_PERMISSIONS)}; "
         f"custom roles: {custom}"
     )

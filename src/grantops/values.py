@@ -96,11 +96,27 @@ def _too_long(text: str) -> ValueError:
     return ValueError(f"'{shown}' is longer than any duration grantops can count")
 
 
-def format_duration(value: timedelta) -> str:
-    """Inverse of :func:`parse_duration` for whole minutes (``1d12h``)."""
+_UNITS = (("w", 10080), ("d", 1440), ("h", 60), ("m", 1))
+
+
+def largest_unit(text: object) -> str:
+    """The largest unit a duration is written in (``72h`` -> ``h``), ``d`` by default:
+    durations are shown in the units their author chose."""
+    found = _DURATION.match(text) if isinstance(text, str) else None
+    if found:
+        for (unit, _size), count in zip(_UNITS, found.groups(), strict=True):
+            if count:
+                return unit
+    return "d"
+
+
+def format_duration(value: timedelta, largest: str = "d") -> str:
+    """Inverse of :func:`parse_duration` for whole minutes (``1d12h``), using no unit
+    larger than ``largest`` (``format_duration(3 days, "h")`` is ``72h``)."""
     minutes = int(value.total_seconds() // 60)
     parts = []
-    for unit, size in (("d", 1440), ("h", 60), ("m", 1)):
+    units = [u for u in _UNITS if u[1] <= dict(_UNITS)[largest]]
+    for unit, size in units:
         count, minutes = divmod(minutes, size)
         if count:
             parts.append(f"{count}{unit}")
@@ -149,12 +165,25 @@ RepoGlob = Annotated[
     str,
     Field(pattern=REPO_GLOB_PATTERN, description="A repository name or glob such as deploy-*."),
 ]
+
+
+def _builtin_lower(value: object) -> object:
+    """Built-in role names are case-insensitive, as GitHub's are: ``Push`` is ``push``."""
+    if isinstance(value, str) and value.lower() in BUILT_IN_ROLES:
+        return value.lower()
+    return value
+
+
+BUILT_IN_ROLES = ("pull", "triage", "push", "maintain", "admin")
+"""GitHub's built-in repository roles, weakest first."""
+
 RoleName = Annotated[
     str,
     Field(
         pattern=ROLE_NAME_PATTERN,
         description="pull, triage, push, maintain, admin, or a custom role the policy declares.",
     ),
+    BeforeValidator(_builtin_lower),
 ]
 Reason = Annotated[
     str, Field(min_length=3, max_length=1000, description="Why the access is needed.")
