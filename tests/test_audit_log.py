@@ -215,6 +215,21 @@ def test_audit_report_formats(tmp_path: Path) -> None:
     )
     assert "| user:dana    | pull (invited) | repo:acme/ledger" in out
     assert "2026-11-29T12:00:00Z | 2026-11-29T17:00:00Z" in out  # clipped to the window
+    ago = ("--now", "2026-12-01T00:00:00Z", "--since", "1d12h")
+    assert (
+        run("audit", "report", *window[:2], *ago, "--until", "1m")[1]
+        == run(
+            "audit",
+            "report",
+            *window[:2],
+            "--since",
+            "2026-11-29T12:00:00Z",
+            "--until",
+            "2026-11-30T23:59:00Z",
+        )[1]
+    )  # durations count back from --now
+    code, _, err = run("audit", "report", *window[:2], "--since", "fortnight")
+    assert code == 2 and "neither an RFC 3339 time nor a duration such as 14d" in err
 
 
 @pytest.mark.parametrize(

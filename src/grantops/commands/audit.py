@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from grantops.audit import committed
@@ -12,14 +12,25 @@ from grantops.audit.keyed import KEY_VARIABLE, key_from
 from grantops.audit.log import Verification, verify
 from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io
 from grantops.constants import LOG_PATH
-from grantops.values import format_timestamp, parse_timestamp
+from grantops.values import format_timestamp, parse_duration, parse_timestamp
 
 
-def _timestamp(value: str) -> datetime:
+def _when(value: str) -> datetime | timedelta:
+    """An RFC 3339 time, or a duration back from ``--now`` (``14d``: fourteen days ago)."""
     try:
         return parse_timestamp(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    except ValueError:
+        pass
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is neither an RFC 3339 time nor a duration such as 14d"
+        ) from None
+
+
+def _at(when: datetime | timedelta | None, now: datetime) -> datetime:
+    return now - when if isinstance(when, timedelta) else when or now
 
 
 def register(
@@ -33,8 +44,10 @@ def register(
     check.add_argument("--log", type=Path, help=f"the log (default: ROOT/{LOG_PATH})")
     report = actions.add_parser("report", parents=[common], help="who had which access, when, why")
     report.add_argument("--log", type=Path, help=f"the log (default: ROOT/{LOG_PATH})")
-    report.add_argument("--since", type=_timestamp, required=True, help="start (RFC 3339)")
-    report.add_argument("--until", type=_timestamp, help="end (default: now)")
+    report.add_argument(
+        "--since", type=_when, required=True, help="start: RFC 3339, or a duration ago (14d)"
+    )
+    report.add_argument("--until", type=_when, help="end, likewise (default: now)")
     report.add_argument("--format", choices=("md", "csv", "json"), default="md")
 
 
@@ -72,14 +85,14 @@ def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
         return EXIT_ERROR
     for note in _notes(shown, result, history):
         io.err(note)
-    until = args.until or now
-    periods = history_report.access_periods(result.events, args.since, until)
+    since, until = _at(args.since, now), _at(args.until, now)
+    periods = history_report.access_periods(result.events, since, until)
     render = {
         "md": history_report.markdown,
         "csv": history_report.csv_text,
         "json": history_report.json_text,
     }[args.format]
-    io.out(render(periods, args.since, until).rstrip("\n"))
+    io.out(render(periods, since, until).rstrip("\n"))
     return EXIT_OK
 
 
