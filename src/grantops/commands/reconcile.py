@@ -9,7 +9,6 @@ under a lock, after the approval proof and the safety brakes have passed.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,11 @@ from grantops.commands.common import (
     problem_json,
     show_warnings,
 )
-from grantops.constants import LOG_PATH
+from grantops.constants import LOG_PATH, POLICY_PATH
 from grantops.errors import UnsafePlan, UsageError
 from grantops.github import GitHubAPI
 from grantops.github.fake import FakeGitHub
-from grantops.load import read_tree
+from grantops.load import load_policy_text, read_regular
 from grantops.plan import Outcome, Plan
 from grantops.proof.prover import AccessRepo
 from grantops.run import Applied, Planned, Run, RunSettings
@@ -106,28 +105,31 @@ def _settings(args: argparse.Namespace, now: datetime, io: Io) -> RunSettings:
 
 
 def _offline(args: argparse.Namespace, now: datetime) -> FakeGitHub:
-    """GitHub as the state file describes it, for ``plan --state``."""
+    """GitHub as the state file describes it, for ``plan --state``.
+
+    Only the policy is read here, for its org and scope; the run loads every file.
+    """
     state = read_state_file(args.state, SandboxState)
-    tree = read_tree(args.root, now)
-    if tree.policy is not None and state.org.lower() != tree.policy.org.lower():
-        raise UsageError(
-            f"the state file is for org '{state.org}' but the policy manages '{tree.policy.org}'"
-        )
-    if tree.policy is not None:
+    try:
+        policy, _ = load_policy_text(POLICY_PATH, read_regular(str(args.root / POLICY_PATH)))
+    except OSError:
+        policy = None  # the run reports it, with every other problem
+    if policy is not None:
+        if state.org.lower() != policy.org.lower():
+            raise UsageError(
+                f"the state file is for org '{state.org}' but the policy manages '{policy.org}'"
+            )
         # A state file lists access, not every repository and team: one it leaves out
         # has none (``snapshot`` writes only where there is access).
-        managed = tree.policy.managed
-        for name in managed.repos:
-            if not any(ch in name for ch in "*?[") and name.lower() not in _lower(state.repos):
+        repos = {name.lower() for name in state.repos}
+        teams = {slug.lower() for slug in state.teams}
+        for name in policy.managed.repos:
+            if not any(ch in name for ch in "*?[") and name.lower() not in repos:
                 state.repos[name] = SandboxRepoState()
-        for slug in managed.teams:
-            if slug.lower() not in _lower(state.teams):
+        for slug in policy.managed.teams:
+            if slug.lower() not in teams:
                 state.teams[slug] = TeamState()
     return FakeGitHub.from_state(state, now)
-
-
-def _lower(names: Iterable[str]) -> set[str]:
-    return {name.lower() for name in names}
 
 
 def _planned(args: argparse.Namespace, now: datetime, io: Io, github: GitHubAPI) -> Planned:
