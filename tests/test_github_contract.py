@@ -154,6 +154,8 @@ CHANGES = [
     ("remove", "user", "hubot", "team", "prod-deployers", "member", None),
     ("add", "user", "mona", "repo", "website", None, "no-such-role"),  # refused
     ("remove", "user", "nobody-here", "repo", "website", "push", None),  # already gone
+    ("remove", "user", "mona", "team", "prod-deployers", "member", None),  # already gone
+    ("remove", "team", "sre", "repo", "website", "push", None),  # already gone
 ]
 
 

@@ -173,7 +173,7 @@ class FakeGitHub:
         if target.kind == "team":
             team = world.team(target.name)
             if change.action in ("remove", "cancel_invitation"):
-                world.remove_membership(team, who.name)
+                _already_gone_is_done(lambda: world.remove_membership(team, who.name))
                 return Outcome(change, "done")
             _, state = world.set_membership(team, who.name, change.after or "member")
             if state == "pending":
@@ -196,7 +196,7 @@ class FakeGitHub:
             )
             if number is None:
                 return Outcome(change, "done", NOTHING_TO_CANCEL)
-            world.delete_invitation(repo, number)
+            _already_gone_is_done(lambda: world.delete_invitation(repo, number))
             return Outcome(change, "done")
         invited = world.add_collaborator(repo, who.name, change.after or "pull", datetime.now(UTC))
         if invited is not None:
@@ -324,3 +324,13 @@ class FakeGitHub:
             return answer()
         except SandboxError as exc:
             raise GitHubError("fake GitHub", exc.status, exc.message) from None
+
+
+def _already_gone_is_done(delete: Callable[[], None]) -> None:
+    """A delete that finds nothing to delete has done its job, as the client treats a
+    404 on a DELETE (:func:`grantops.github.write.apply_change`)."""
+    try:
+        delete()
+    except SandboxError as exc:
+        if exc.status != 404:
+            raise
