@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from grantops.access import Principal
 from grantops.audit.events import Entry
@@ -35,8 +35,12 @@ def access_at(policy: Policy | None, events: Sequence[Entry], at: datetime) -> l
     """Everything held at ``at``, teams expanded to the members known then."""
     direct = _baseline(policy) if policy else []
     declared = {(h.principal, h.target) for h in direct}
-    for period in access_periods(events, at, at):
-        if period.pending or (period.principal, period.target) in declared:
+    for period in access_periods(events, datetime.min.replace(tzinfo=UTC), at):
+        if (
+            period.end is not None
+            or period.pending
+            or (period.principal, period.target) in declared
+        ):
             continue
         via = period.source or "baseline (logged)"
         direct.append(
