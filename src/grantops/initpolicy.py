@@ -186,6 +186,8 @@ def render_policy(state: StateFile, origin: Origin, extra_teams: Iterable[str] =
         "",
         "# Baseline: who has what, permanently, as found. Delete a line to have the first",
         "# enforced run remove that access; move access meant to be temporary to grant files.",
+        "# GitHub lists a collaborator at the highest level any source gives them (a team, the",
+        "# base role): a line may show that level rather than the direct one, so check it.",
         *_baseline(state, teams),
         *_invitations_note(_pending(state, teams)),
         *_owners_note(state),
