@@ -502,7 +502,7 @@ def _merge_commits(judge_: _Judge, repo: AccessRepo) -> frozenset[str]:
 def _open_windows(
     judge_: _Judge,
     grants: Iterable[Grant],
-    verdicts: Mapping[str, Judgement] | None,
+    verdicts: dict[str, Judgement] | None,
     rules: Rules,
     now: datetime,
 ) -> dict[str, datetime]:
@@ -524,7 +524,7 @@ def _open_windows(
         merged = judge_.first_merge(grant.path, step, rules, now)
         if isinstance(merged, datetime):
             opened[grant.path] = merged
-        elif isinstance(verdicts, dict):
+        elif verdicts is not None:
             verdicts[grant.path] = merged
     return opened
 
