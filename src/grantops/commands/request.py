@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from grantops import gitrepo
 from grantops.commands.common import EXIT_OK, Io, add_api_options, github_client
@@ -30,7 +31,15 @@ from grantops.drafts import (
 )
 from grantops.errors import GrantopsError, InvalidInput, UsageError
 from grantops.load import Loaded, load_grant_text, load_repo
-from grantops.values import format_timestamp, parse_duration, parse_timestamp
+from grantops.model import Grant
+from grantops.planview import window_text
+from grantops.values import (
+    format_duration,
+    format_timestamp,
+    largest_unit,
+    parse_duration,
+    parse_timestamp,
+)
 from grantops.yamlfile import parse
 
 
@@ -103,13 +112,15 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
         undo()
         raise GrantopsError(f"{relative} was written but is not among the grants loaded")
     io.out("\nOnce reviewed and merged, the next reconcile run will:")
+    unit = checked.policy.limits.duration_unit
+    length = format_duration(grant.duration, unit) if grant.duration else ""
+    span = window_text(grant, length)
     for principal, target, level in grant.grantables(checked.policy.org):
-        opens = format_timestamp(grant.starts) if grant.starts else "merge"
-        ends = format_timestamp(grant.expires)
-        io.out(f"  + add {principal} {level} on {target} (from {opens} until {ends})")
+        io.out(f"  + add {principal} {level} on {target} ({span})")
     if args.open_pr:
         what = request.describe(checked.policy.org)
-        title = f"Grant {what} until {format_timestamp(request.expires)}"
+        ends = f"until {format_timestamp(request.expires)}" if request.expires else ""
+        title = f"Grant {what} {ends or f'for {request.duration} from merge'}"
         body = _body(checked, request, relative)
         _open_pr(args, io, f"grant/{request.who.lower()}/{path.stem}", [relative], title, body)
     return EXIT_OK
@@ -123,25 +134,46 @@ def run_extend(args: argparse.Namespace, now: datetime, io: Io) -> int:
     if grant is None:
         raise InvalidInput(problems)
     original = raw.decode("utf-8")
-    line = parse(original).lines[("expires",)]  # a valid grant has an expires: key
-    old = grant.expires
-    try:
-        new = old + by
-    except OverflowError:
-        raise UsageError(f"--by {args.by}: the grant would end after the year 9999") from None
-    path.write_text(extend_text(original, line, new), encoding="utf-8")
+    doc = parse(original)
+    key, old, new = _lengthened(grant, doc.data, by, args.by)
+    path.write_text(extend_text(original, doc.lines[(key,)], key, new), encoding="utf-8")
     _check(args.root, now, undo=lambda: path.write_text(original, encoding="utf-8"))
-    io.out(f"Extended {relative}: expires {format_timestamp(old)} -> {format_timestamp(new)}.")
+    io.out(f"Extended {relative}: {key} {old} -> {new}.")
     io.out("A changed grant needs a fresh review: it counts once the change is merged.")
+    if key == "duration":
+        io.out("Its window still opens at the first approving merge of this file.")
     if args.open_pr:
-        title = f"Extend {relative} by {args.by} until {format_timestamp(new)}"
+        ends = f"until {new}" if key == "expires" else f"to {new}"
+        title = f"Extend {relative} by {args.by} {ends}"
         body = (
-            f"Extends `{relative}` by **{args.by}**: it now ends at "
-            f"**{format_timestamp(new)}** instead of {format_timestamp(old)}.\n\n"
+            f"Extends `{relative}` by **{args.by}**: its {key} is now "
+            f"**{new}** instead of {old}.\n\n"
             "Merge review is the approval: review this like a new grant.\n"
         )
         _open_pr(args, io, f"extend/{path.parent.name}/{path.stem}", [relative], title, body)
     return EXIT_OK
+
+
+def _lengthened(grant: Grant, data: Any, by: timedelta, text: str) -> tuple[str, str, str]:
+    """Which key an extension changes, and its value before and after, as written.
+
+    A ``duration:`` grant gets a longer duration, in the units it was written in
+    (``48h`` by ``2h`` is ``50h``): its window keeps opening at the first approving
+    merge, so the extension adds exactly ``by``.
+    """
+    if grant.spec.duration is not None:
+        unit = largest_unit(data.get("duration") if isinstance(data, dict) else None)
+        return (
+            "duration",
+            format_duration(grant.spec.duration, unit),
+            format_duration(grant.spec.duration + by, unit),
+        )
+    assert grant.spec.expires is not None  # a grant has exactly one of the two
+    try:
+        new = grant.spec.expires + by
+    except OverflowError:
+        raise UsageError(f"--by {text}: the grant would end after the year 9999") from None
+    return "expires", format_timestamp(grant.spec.expires), format_timestamp(new)
 
 
 def run_revoke(args: argparse.Namespace, now: datetime, io: Io) -> int:
@@ -175,6 +207,7 @@ def _request_from(args: argparse.Namespace, now: datetime, io: Io) -> Request:
     starts = _time(args.starts, "--starts") if args.starts else None
     until = _time(args.until, "--until") if args.until else None
     duration = _duration(args.duration, "--for") if args.duration else None
+    from_merge = duration is not None and starts is None  # the window opens at the merge
     return Request(
         user=user,
         team=team,
@@ -182,8 +215,9 @@ def _request_from(args: argparse.Namespace, now: datetime, io: Io) -> Request:
         permission=permission,
         role=args.role if not repos else None,
         starts=starts,
-        expires=_expires(starts, now, duration, until),
+        expires=None if from_merge else _expires(starts, now, duration, until),
         reason=str(reason),
+        duration=format_duration(duration, largest_unit(args.duration)) if duration else None,
     )
 
 
@@ -289,11 +323,12 @@ def _body(loaded: Loaded, request: Request, relative: str) -> str:
     reviewers = f"@{org}/{approval.approvers}" if approval.approvers else "a teammate"
     grantee = f"@{request.user}" if request.user else f"@{org}/{request.team}"
     opens = format_timestamp(request.starts) if request.starts else "when merged"
+    ends = format_timestamp(request.expires) if request.expires else f"{request.duration} later"
     return (
         f"**Who:** {grantee}\n"
         f"**What:** {request.describe(org)}\n"
         f"**From:** {opens}\n"
-        f"**Until:** {format_timestamp(request.expires)}\n"
+        f"**Until:** {ends}\n"
         f"**Why:** {request.reason}\n\n"
         f"Grant file: `{relative}`\n\n"
         f"Needs {approval.required} approval(s) from {reviewers}, not from the grantee or the "
