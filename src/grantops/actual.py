@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from grantops.access import AccessKey, Target
@@ -30,6 +31,10 @@ class ActualState:
     """Targets whose access could not be read completely, with the reason."""
     viewer: str | None = None
     """The token's own account (lower-cased): grantops never removes itself."""
+    membership: Mapping[str, bool] = field(default_factory=dict)
+    """Whether each user a plan adds to a repository is an org member (lower-cased
+    login -> answer), as far as GitHub was asked: GitHub invites anyone else as an
+    outside collaborator. A login not here (nor among ``owners``) is unknown."""
 
 
 @dataclass

@@ -12,8 +12,8 @@ it has ended: a reviewed version of a grant must have given that access and ende
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -50,6 +50,11 @@ class Change:
             "cause": self.cause,
             "source": self.source,
         }
+
+
+Membership = Literal["member", "outside collaborator", "membership unknown"]
+"""Whom a repository grant goes to: GitHub invites anyone who is not an org member as
+an *outside collaborator*; ``membership unknown`` when GitHub could not be asked."""
 
 
 Result = Literal["done", "invited", "failed"]
@@ -95,6 +100,16 @@ class Plan:
     """Changes this run may not make (see ``limits``); only expiries go ahead."""
     limits: tuple[str, ...] = ()
     """Why changes were withheld: what this run could not prove or read."""
+    membership: Mapping[Principal, Membership] = field(default_factory=dict)
+    """For each user the plan adds to a repository: org member or not (see
+    :data:`Membership`), so a reviewer sees who becomes an outside collaborator."""
+
+    def membership_of(self, change: Change) -> Membership | None:
+        """What a reviewer must know about whom ``change`` adds (None: nothing to say)."""
+        if change.action != "add" or change.target.kind != "repo":
+            return None
+        found = self.membership.get(change.principal)
+        return None if found == "member" else found
 
     @property
     def summary(self) -> dict[str, int]:
@@ -118,6 +133,7 @@ class Plan:
             "unapproved": [{"source": u.source, "reason": u.reason} for u in self.unapproved],
             "withheld": [change.to_json() for change in self.withheld],
             "limits": list(self.limits),
+            "membership": {str(p): m for p, m in sorted(self.membership.items())},
             "summary": self.summary,
         }
 
@@ -175,7 +191,32 @@ def make_plan(
             else:
                 kept.append(keep)
     changes.sort(key=lambda change: change.cause != "expired")  # stable: expiries first
-    return Plan(now, policy.org, tuple(changes), tuple(kept))
+    return Plan(
+        now, policy.org, tuple(changes), tuple(kept), membership=membership(actual, changes)
+    )
+
+
+def membership(actual: ActualState, changes: Iterable[Change]) -> dict[Principal, Membership]:
+    """Org membership of each user ``changes`` add to a repository, as far as it is known.
+
+    Owners are members; otherwise only an answer GitHub gave counts (``actual.membership``):
+    anything not asked, or not answered, is unknown rather than guessed.
+    """
+    found: dict[Principal, Membership] = {}
+    for change in changes:
+        who = change.principal
+        if change.action != "add" or change.target.kind != "repo" or who.kind != "user":
+            continue
+        answer = True if who.key in actual.owners else actual.membership.get(who.key)
+        found[who] = _MEMBERSHIP[answer]
+    return found
+
+
+_MEMBERSHIP: dict[bool | None, Membership] = {
+    True: "member",
+    False: "outside collaborator",
+    None: "membership unknown",
+}
 
 
 def _keys_in_scope(

@@ -51,6 +51,8 @@ class FakeGitHub:
     """Targets whose reads fail, with GitHub's answer."""
     failing: dict[AccessKey, str] = field(default_factory=dict)
     """Changes that GitHub refuses, with its answer."""
+    membership_unanswered: str | None = None
+    """GitHub's answer when asked whether someone is an org member (None: it answers)."""
     budget: int | None = None
     """Requests left in the rate limit (None: plenty). Each question of approval proof,
     each change and each comment spends one; reads do not."""
@@ -157,6 +159,12 @@ class FakeGitHub:
             lambda login: login.lower() in world.members,
             lambda team, login: self.is_team_member(policy.org, team, login),
         )
+
+    def is_org_member(self, org: str, login: str) -> bool:
+        if self.membership_unanswered is not None:
+            raise GitHubError(f"check org membership of {login}", 403, self.membership_unanswered)
+        world = self.world
+        return org.lower() == world.org.lower() and login.lower() in world.members
 
     def apply(self, org: str, change: Change, invitation_ids: Mapping[AccessKey, int]) -> Outcome:
         key = (change.principal, change.target)
