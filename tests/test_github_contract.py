@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pytest
 
 from grantops.access import AccessKey, Principal, Target
-from grantops.actual import ReadResult
+from grantops.actual import OrgFacts, ReadResult
 from grantops.github import GitHub, GitHubAPI, GitHubError
 from grantops.github.fake import FakeGitHub
 from grantops.model import Policy
@@ -116,7 +116,13 @@ def _same(answers: list[T]) -> T:
 
 def _read_view(read: ReadResult) -> tuple[Any, ...]:
     """Everything a read tells a run (ids compared by who holds them, not their value)."""
-    return (read.actual, sorted(read.invitation_ids), read.members, read.base_permission)
+    return (
+        read.actual,
+        sorted(read.invitation_ids),
+        read.members,
+        read.base_permission,
+        read.facts,
+    )
 
 
 def test_reads_agree(both: Both) -> None:
@@ -139,6 +145,13 @@ def test_reads_agree(both: Both) -> None:
     assert not any(t.name == "outside-scope" for _, t in actual.access)
     assert actual.viewer == "grantops-bot"
     assert read[3] == "pull"
+    assert read[4] == OrgFacts(
+        owners=("root-admin",),
+        base_permission="pull",
+        repositories=5,
+        managed=4,
+        unmanaged=("outside-scope",),
+    )
 
 
 CHANGES = [

@@ -21,6 +21,7 @@ from tabulate import tabulate
 
 from grantops.access import AccessKey, Principal, Target
 from grantops.actual import ActualState
+from grantops.audit import orgfacts
 from grantops.audit.events import Entry, GrantApproved
 from grantops.desired import DesiredState
 from grantops.github.activity import Activity
@@ -145,6 +146,8 @@ class ReportInput:
     activity: Mapping[str, Sequence[tuple[Target, Sequence[Activity]]]] = field(
         default_factory=dict
     )
+    events: Sequence[Entry] = ()
+    """The audit log as it stands after this run."""
 
 
 def _table(rows: list[list[str]], headers: list[str], empty: str) -> str:
@@ -217,6 +220,7 @@ def render(data: ReportInput) -> str:
     """The whole report: the summary, then each section in the order readers look."""
     sections = (
         summary,
+        lambda data: orgfacts.section(data.events),
         _access_section,
         _active_section,
         changes_section,

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from grantops.access import AccessKey, Principal, Target
-from grantops.actual import ActualState, ReadResult
+from grantops.actual import ActualState, ReadResult, org_facts
 from grantops.github.activity import Activity, first_line
 from grantops.github.inherited import inherited_levels
 from grantops.github.read import TargetAccess
@@ -107,11 +107,15 @@ class FakeGitHub:
             viewer=self.viewer(),
         )
         members = frozenset(world.logins[k] for k in world.members) if with_members else None
+        base_permission = level(world.base_permission)
+        owners = (world.logins[k] for k in world.owners)
+        names = (repo.name for repo in world.repos.values())
         return ReadResult(
             actual,
             invitation_ids=found.ids,
             members=members or frozenset(),
-            base_permission=level(world.base_permission),
+            base_permission=base_permission,
+            facts=org_facts(owners, base_permission, names, policy.repo_in_scope),
         )
 
     def _read_target(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from grantops.access import AccessKey, Levels, Principal, Target
-from grantops.actual import ActualState
+from grantops.actual import ActualState, OrgFacts
 from grantops.audit.record import Recorder
 from grantops.desired import desired_access
 from grantops.github.api import AccessReader, AccessWriter
@@ -28,6 +28,8 @@ class LivePlan:
     actual: ActualState
     invitation_ids: Mapping[AccessKey, int]
     """Pending invitations' ids as the read found them: cancelling one needs its id."""
+    facts: OrgFacts | None = None
+    """The org's owners, base role and coverage, as the read found them."""
 
     @property
     def plan(self) -> Plan:
@@ -92,7 +94,7 @@ def plan_live(
     if answers:
         actual = replace(actual, membership=answers)
         planning = plan(actual)
-    return LivePlan(planning, actual, read.invitation_ids)
+    return LivePlan(planning, actual, read.invitation_ids, read.facts)
 
 
 def _memberships(github: AccessReader, org: str, plan: Plan) -> dict[str, bool]:
