@@ -5,17 +5,21 @@ cannot say, the plan says membership is unknown rather than guessing."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from grantops.access import Principal, Target
 from grantops.actual import ActualState
-from grantops.plan import Change, Plan, membership
+from grantops.desired import desired_access
+from grantops.plan import Change, Kept, Plan, make_plan, membership
 from grantops.planview import plan_markdown, plan_summary, plan_text
 from grantops.sandbox import FaultRule
 
-from .data import GRANT
-from .sandbox_fixtures import StartSandbox, access_env, live_repo
+from .builders import actual, grant, policy
+from .conftest import WriteRepo
+from .data import GRANT, POLICY
+from .sandbox_fixtures import StartSandbox, access_env, live_repo, reviewed, with_access_repo
 from .test_cli import run
 
 AT = "2026-11-30T12:00:00Z"
@@ -146,3 +150,118 @@ def test_only_additions_to_repositories_are_marked() -> None:
         },
     )
     assert plan_summary(two).startswith("Plan: 2 to add (2 outside collaborators),")
+
+
+DENY = POLICY.replace("limits:\n", "limits:\n  outside_collaborators: deny\n")
+
+
+def _apply(root: Path, url: str, *extra: str) -> tuple[int, str, str]:
+    steps = ("--now", AT, "--yes", "--mutation-interval", "0", "--attempts", "1")
+    return run("apply", "--root", str(root), *steps, *extra, environ=access_env(url))
+
+
+def test_deny_refuses_an_outsider_whatever_the_spelling_and_adds_members(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    grants = {
+        "octocat.yaml": GRANT.replace("octocat", "OctoCat"),  # a member, spelt differently
+        "dana.yaml": GRANT.replace("octocat", "DANA"),  # "dana" is outside the org
+    }
+    repo = reviewed(tmp_path / "access", grants, policy=DENY)
+    sandbox = start_sandbox(with_access_repo(repo))
+    code, out, _ = _apply(repo.root, sandbox.url)
+    assert code == 1  # a grant the policy refused is a part of the run not done
+    assert "Refused by the policy (no access given):" in out
+    assert (
+        "user:DANA on repo:acme/payments-api (push): outside collaborator: "
+        "the policy denies outside collaborators (limits.outside_collaborators)"
+    ) in out
+    payments = sandbox.state().repos["payments-api"]
+    assert payments.collaborators["octocat"] == "push"
+    assert payments.invitations == {}  # nobody was invited from outside
+
+
+def test_deny_refuses_when_membership_cannot_be_read(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo = reviewed(tmp_path / "access", {"octocat.yaml": GRANT}, policy=DENY)
+    fault = FaultRule("GET /orgs/acme/members/", 502, times=-1)
+    sandbox = start_sandbox(with_access_repo(repo), faults=[fault])
+    code, out, _ = _apply(repo.root, sandbox.url)
+    assert code == 1
+    assert "user:octocat on repo:acme/payments-api (push): membership unknown: " in out
+    assert "octocat" not in sandbox.state().repos["payments-api"].collaborators
+
+
+def test_deny_refuses_raising_an_outsider_the_baseline_already_lets_in(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """A grant cannot get around the rule by raising access an outsider already holds;
+    the outsider's lower, declared access is neither raised nor removed."""
+    baseline = DENY.replace(
+        "baseline:\n", "baseline:\n  - {user: carol, repo: ledger, permission: pull}\n"
+    )
+    raise_carol = GRANT.replace("octocat", "Carol").replace("payments-api", "ledger")
+    repo = reviewed(tmp_path / "access", {"carol.yaml": raise_carol}, policy=baseline)
+    state = with_access_repo(repo)
+    state["repos"]["ledger"] = {"collaborators": {"carol": "pull"}}
+    sandbox = start_sandbox(state)
+    code, out, _ = _apply(repo.root, sandbox.url, "--json")
+    assert code == 1
+    document = json.loads(out)
+    assert document["changes"] == []
+    refused = [(r["principal"].lower(), r["level"]) for r in document["refused"]]
+    assert refused == [("user:carol", "push")]
+    assert [m.lower() for m in document["membership"]] == ["user:carol"]
+    assert list(document["membership"].values()) == ["outside collaborator"]
+    assert sandbox.state().repos["ledger"].collaborators == {"carol": "pull"}
+
+
+def test_deny_lets_access_end_for_an_outsider() -> None:
+    """Lowering and removing never wait on membership: access still ends on time."""
+    deny = policy(DENY)
+    state = actual(
+        users=["dana"],
+        repos={"payments-api": {"collaborators": {"dana": "maintain", "eve": "push"}}},
+    )
+    baseline_pull = grant(
+        "dana.yaml", user="dana", repo="payments-api", permission="pull", expires=AT
+    )
+    desired = desired_access(deny, [baseline_pull], NOW - timedelta(hours=1))
+    plan = make_plan(deny, desired, replace(state, membership={"release-bot": True}), NOW)
+    users = [c for c in plan.changes if c.principal.kind == "user"]
+    assert {(c.action, c.principal.key) for c in users} == {
+        ("update", "dana"),  # maintain -> pull: lowered, not refused
+        ("remove", "eve"),
+        ("add", "release-bot"),  # the baseline's, proven a member
+    }
+    assert plan.refused == ()
+
+
+def test_a_policy_value_other_than_allow_or_deny_is_refused_by_name(
+    write_repo: WriteRepo,
+) -> None:
+    root = write_repo({}, policy=DENY.replace(": deny", ": Deny"))
+    code, _, err = run("validate", "--root", str(root), "--now", AT)
+    assert code == 1
+    assert (
+        "grants/policy.yaml:11: error: limits.outside_collaborators: input should be "
+        "'allow' or 'deny'"
+    ) in err
+
+
+def test_refused_access_is_shown_in_the_job_summary_and_the_json_plan() -> None:
+    refused = Kept(Principal.user("dana"), LEDGER, "push", "outside collaborator: denied")
+    plan = Plan(NOW, "acme", (), refused=(refused,))
+    assert "**Refused by the policy** (no access given):" in plan_markdown(plan)
+    assert "- user:dana on repo:acme/ledger (push): outside collaborator: denied" in (
+        plan_markdown(plan)
+    )
+    assert plan.to_json()["refused"] == [
+        {
+            "principal": "user:dana",
+            "target": "repo:acme/ledger",
+            "level": "push",
+            "reason": "outside collaborator: denied",
+        }
+    ]

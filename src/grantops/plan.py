@@ -101,12 +101,14 @@ class Plan:
     limits: tuple[str, ...] = ()
     """Why changes were withheld: what this run could not prove or read."""
     membership: Mapping[Principal, Membership] = field(default_factory=dict)
-    """For each user the plan adds to a repository: org member or not (see
-    :data:`Membership`), so a reviewer sees who becomes an outside collaborator."""
+    """For each user the plan adds to a repository or changes there: org member or not
+    (see :data:`Membership`), so a reviewer sees who becomes an outside collaborator."""
+    refused: tuple[Kept, ...] = ()
+    """Access the policy forbids giving (``limits.outside_collaborators: deny``)."""
 
     def membership_of(self, change: Change) -> Membership | None:
         """What a reviewer must know about whom ``change`` adds (None: nothing to say)."""
-        if change.action != "add" or change.target.kind != "repo":
+        if not _on_repo(change):
             return None
         found = self.membership.get(change.principal)
         return None if found == "member" else found
@@ -133,6 +135,15 @@ class Plan:
             "unapproved": [{"source": u.source, "reason": u.reason} for u in self.unapproved],
             "withheld": [change.to_json() for change in self.withheld],
             "limits": list(self.limits),
+            "refused": [
+                {
+                    "principal": str(r.principal),
+                    "target": str(r.target),
+                    "level": r.level,
+                    "reason": r.reason,
+                }
+                for r in self.refused
+            ],
             "membership": {str(p): m for p, m in sorted(self.membership.items())},
             "summary": self.summary,
         }
@@ -191,25 +202,58 @@ def make_plan(
             else:
                 kept.append(keep)
     changes.sort(key=lambda change: change.cause != "expired")  # stable: expiries first
+    marks = membership(actual, changes)
+    allowed, refused = _refuse_outsiders(policy, changes, marks)
     return Plan(
-        now, policy.org, tuple(changes), tuple(kept), membership=membership(actual, changes)
+        now, policy.org, tuple(allowed), tuple(kept), membership=marks, refused=tuple(refused)
+    )
+
+
+def _on_repo(change: Change) -> bool:
+    """A user given access on a repository, or a changed level there."""
+    return (
+        change.action in ("add", "update")
+        and change.principal.kind == "user"
+        and change.target.kind == "repo"
     )
 
 
 def membership(actual: ActualState, changes: Iterable[Change]) -> dict[Principal, Membership]:
-    """Org membership of each user ``changes`` add to a repository, as far as it is known.
+    """Org membership of each user ``changes`` add to a repository (or change there), as
+    far as it is known.
 
     Owners are members; otherwise only an answer GitHub gave counts (``actual.membership``):
     anything not asked, or not answered, is unknown rather than guessed.
     """
     found: dict[Principal, Membership] = {}
-    for change in changes:
+    for change in filter(_on_repo, changes):
         who = change.principal
-        if change.action != "add" or change.target.kind != "repo" or who.kind != "user":
-            continue
         answer = True if who.key in actual.owners else actual.membership.get(who.key)
         found[who] = _MEMBERSHIP[answer]
     return found
+
+
+OUTSIDERS_DENIED = "the policy denies outside collaborators (limits.outside_collaborators)"
+
+
+def _refuse_outsiders(
+    policy: Policy, changes: list[Change], marks: Mapping[Principal, Membership]
+) -> tuple[list[Change], list[Kept]]:
+    """With ``outside_collaborators: deny``, the changes that would give anyone not proven
+    an org member access to a repository, or more of it, are refused: an unknown
+    membership is refused too (fail closed). Lowering and removing still go ahead."""
+    if policy.limits.outside_collaborators == "allow":
+        return changes, []
+    allowed: list[Change] = []
+    refused: list[Kept] = []
+    for change in changes:
+        mark = marks.get(change.principal, "member") if _on_repo(change) else "member"
+        if mark == "member" or _is_lower(policy, change):
+            allowed.append(change)
+            continue
+        reason = f"{mark}: {OUTSIDERS_DENIED}"
+        refused.append(Kept(change.principal, change.target, change.after or "", reason))
+    return allowed, refused
 
 
 _MEMBERSHIP: dict[bool | None, Membership] = {

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from tabulate import tabulate
 
 from grantops.access import Target
-from grantops.plan import Change, Outcome, Plan
+from grantops.plan import Change, Kept, Outcome, Plan
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, for_terminal
 from grantops.values import format_timestamp
 
@@ -62,13 +62,14 @@ def plan_text(plan: Plan) -> str:
         lines.append("Unapproved grants (no access until their review is proven):")
         lines += [f"  {for_terminal(u.source)}: {for_terminal(u.reason)}" for u in plan.unapproved]
         lines.append("")
-    if plan.kept:
-        lines.append("Left alone:")
-        lines += [
-            f"  {for_terminal(f'{k.principal} on {k.target} ({k.level}): {k.reason}')}"
-            for k in plan.kept
-        ]
-        lines.append("")
+    for title, items in (
+        ("Refused by the policy (no access given):", plan.refused),
+        ("Left alone:", plan.kept),
+    ):
+        if items:
+            lines.append(title)
+            lines += [f"  {for_terminal(_kept(k))}" for k in items]
+            lines.append("")
     lines.append(plan_summary(plan))
     return "\n".join(lines)
 
@@ -96,6 +97,10 @@ def plan_markdown(plan: Plan) -> str:
         lines += [
             f"- {for_markdown_code(u.source)}: {for_markdown(u.reason)}" for u in plan.unapproved
         ]
+        lines.append("")
+    if plan.refused:
+        lines += ["", "**Refused by the policy** (no access given):", ""]
+        lines += [f"- {for_markdown(_kept(k))}" for k in plan.refused]
         lines.append("")
     lines.append(plan_summary(plan))
     return "\n".join(lines) + "\n"
@@ -130,6 +135,10 @@ def unreadable_text(unreadable: Mapping[Target, str]) -> str:
 def _table(rows: list[list[str]], headers: list[str], tablefmt: str) -> str:
     """Cells as given: tabulate would otherwise read ``1e3`` or ``+1`` as numbers."""
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+
+
+def _kept(item: Kept) -> str:
+    return f"{item.principal} on {item.target} ({item.level}): {item.reason}"
 
 
 def _action(plan: Plan, change: Change) -> str:

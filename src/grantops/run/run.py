@@ -86,10 +86,11 @@ class Planned:
     @property
     def incomplete(self) -> bool:
         """Some part could not be done: a file with an error, a review that could not be
-        checked, a target that could not be read."""
+        checked, a target that could not be read, access the policy refused to give."""
         errors = any(p.severity == "error" for p in self.problems)
         undecided = self.proof is not None and any(v.undecided for v in self.proof.grants.values())
-        return errors or self.unchecked or undecided or bool(self.actual.unreadable)
+        unread = bool(self.actual.unreadable)
+        return errors or self.unchecked or undecided or unread or bool(self.plan.refused)
 
 
 @dataclass(frozen=True)
