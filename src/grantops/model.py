@@ -222,6 +222,9 @@ class Managed(_Strict):
 class Limits(_Strict):
     max_duration: Duration = timedelta(hours=72)
     permissions: list[RoleName] = ["pull", "triage", "push", "maintain"]
+    outside_collaborators: Literal["allow", "deny"] = "allow"
+    """``deny``: no repository access for anyone not proven an org member (GitHub would
+    invite them as an outside collaborator); see :func:`grantops.plan.make_plan`."""
     _unit: str = PrivateAttr("h")
     """The largest unit ``max_duration`` is written in: messages speak the policy's units."""
 

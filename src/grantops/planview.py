@@ -16,7 +16,7 @@ from typing import Protocol
 from tabulate import tabulate
 
 from grantops.access import Target
-from grantops.plan import Change, MergeWindow, Outcome, Plan
+from grantops.plan import Change, Kept, MergeWindow, Outcome, Plan
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, for_terminal
 from grantops.values import format_timestamp
 
@@ -53,7 +53,7 @@ def plan_summary(plan: Plan) -> str:
         return "No changes: access matches the policy and grants."
     invitations = "invitation" if s["cancel_invitation"] == 1 else "invitations"
     parts = [
-        f"{s['add']} to add",
+        f"{s['add']} to add{_newcomers(plan)}",
         f"{s['update']} to change",
         f"{s['remove']} to remove",
         f"{s['cancel_invitation']} {invitations} to cancel",
@@ -74,7 +74,7 @@ def plan_text(plan: Plan) -> str:
             rows.append(
                 [
                     for_terminal(shown_target),
-                    f"{_SYMBOL[change.action]} {_VERB[change.action]}",
+                    _action(plan, change),
                     for_terminal(str(change.principal)),
                     for_terminal(_levels(change)),
                     change.cause,
@@ -91,13 +91,14 @@ def plan_text(plan: Plan) -> str:
         lines.append("Windows counted from the approving merge:")
         lines += [f"  {for_terminal(line)}" for line in window_lines(plan.windows)]
         lines.append("")
-    if plan.kept:
-        lines.append("Left alone:")
-        lines += [
-            f"  {for_terminal(f'{k.principal} on {k.target} ({k.level}): {k.reason}')}"
-            for k in plan.kept
-        ]
-        lines.append("")
+    for title, items in (
+        ("Refused by the policy (no access given):", plan.refused),
+        ("Left alone:", plan.kept),
+    ):
+        if items:
+            lines.append(title)
+            lines += [f"  {for_terminal(_kept(k))}" for k in items]
+            lines.append("")
     lines.append(plan_summary(plan))
     return "\n".join(lines)
 
@@ -109,7 +110,7 @@ def plan_markdown(plan: Plan) -> str:
     if plan.changes:
         rows = [
             [
-                _SYMBOL[c.action] + " " + _VERB[c.action],
+                _action(plan, c),
                 for_markdown_code(str(c.principal), cell=True),
                 for_markdown_code(str(c.target), cell=True),
                 for_markdown_cell(_levels(c)),
@@ -129,6 +130,10 @@ def plan_markdown(plan: Plan) -> str:
     if plan.windows:
         lines += ["", "**Windows counted from the approving merge:**", ""]
         lines += [f"- {for_markdown(line)}" for line in window_lines(plan.windows)]
+        lines.append("")
+    if plan.refused:
+        lines += ["", "**Refused by the policy** (no access given):", ""]
+        lines += [f"- {for_markdown(_kept(k))}" for k in plan.refused]
         lines.append("")
     lines.append(plan_summary(plan))
     return "\n".join(lines) + "\n"
@@ -163,6 +168,27 @@ def unreadable_text(unreadable: Mapping[Target, str]) -> str:
 def _table(rows: list[list[str]], headers: list[str], tablefmt: str) -> str:
     """Cells as given: tabulate would otherwise read ``1e3`` or ``+1`` as numbers."""
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+
+
+def _kept(item: Kept) -> str:
+    return f"{item.principal} on {item.target} ({item.level}): {item.reason}"
+
+
+def _action(plan: Plan, change: Change) -> str:
+    """``+ add``, marked when it makes GitHub invite someone from outside the org (or
+    when nobody could say whether it does)."""
+    shown = f"{_SYMBOL[change.action]} {_VERB[change.action]}"
+    mark = plan.membership_of(change)
+    return f"{shown} ({mark})" if mark else shown
+
+
+def _newcomers(plan: Plan) -> str:
+    """`` (1 outside collaborator)`` for the summary line: who the adds bring in."""
+    counts = Counter(plan.membership_of(c) for c in plan.changes)
+    outside, unknown = counts["outside collaborator"], counts["membership unknown"]
+    parts = [f"{outside} outside collaborator{'s' if outside != 1 else ''}"] if outside else []
+    parts += [f"{unknown} of unknown membership"] if unknown else []
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _levels(change: Change) -> str:

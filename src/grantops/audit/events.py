@@ -363,6 +363,48 @@ class ActivityRecorded(Event):
         return cls(ts=ts, run=run, source=source, pull=pull, activity=activity)
 
 
+@dataclass(frozen=True, kw_only=True)
+class OrgFactsRecorded(Event):
+    """The org's owners, base role and coverage, written when they differ from the last
+    such line: the log then says what held at any time without a line per run."""
+
+    name: ClassVar[str] = "org-facts"
+    org: str
+    owners: tuple[str, ...]
+    base_permission: str
+    repositories: int
+    """All of the org's repositories."""
+    managed: int
+    """Those in the policy's managed scope."""
+    unmanaged: tuple[str, ...] | None = None
+    """The others by name, when few enough to list; else None."""
+
+    def to_json(self) -> Fields:
+        return self._line(
+            {
+                "org": self.org,
+                "owners": list(self.owners),
+                "base_permission": self.base_permission,
+                "repositories": self.repositories,
+                "managed": self.managed,
+                "unmanaged": _list(self.unmanaged),
+            }
+        )
+
+    @classmethod
+    def _read(cls, line: _Reader, ts: datetime, run: str) -> OrgFactsRecorded:
+        return cls(
+            ts=ts,
+            run=run,
+            org=line.text("org"),
+            owners=_required("owners", line.texts("owners")),
+            base_permission=line.text("base_permission"),
+            repositories=_required("repositories", line.number("repositories")),
+            managed=_required("managed", line.number("managed")),
+            unmanaged=line.texts("unmanaged"),
+        )
+
+
 Sourced = GrantApproved | GrantUnapproved | ChangeEvent | NotificationSent | ActivityRecorded
 """The kinds of line that name a grant file (``source``)."""
 
@@ -384,6 +426,7 @@ _KINDS: dict[str, type[Event]] = {
         ChangeFailed,
         NotificationSent,
         ActivityRecorded,
+        OrgFactsRecorded,
     )
 }
 

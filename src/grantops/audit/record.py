@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from grantops.actual import OrgFacts
+from grantops.audit import orgfacts
 from grantops.audit.events import (
     AccessAdded,
     AccessChanged,
@@ -29,6 +31,7 @@ from grantops.audit.events import (
     InvitationSent,
     LogAnchored,
     NotificationSent,
+    OrgFactsRecorded,
     OutcomeEvent,
     RunEnd,
     RunStart,
@@ -133,6 +136,25 @@ class Recorder:
                         reason=verdict.reason,
                     )
                 )
+
+    def org_facts(self, facts: OrgFacts, previous: Iterable[Entry], org: str) -> None:
+        """Log the org's owners, base role and coverage when they differ from the last
+        line that did (or none did), so a quiet org adds no line per run."""
+        last = orgfacts.latest(previous, org=org)
+        if last is not None and orgfacts.facts_of(last) == facts:
+            return
+        self._append(
+            OrgFactsRecorded(
+                ts=self._stamp(),
+                run=self.run,
+                org=org,
+                owners=facts.owners,
+                base_permission=facts.base_permission,
+                repositories=facts.repositories,
+                managed=facts.managed,
+                unmanaged=facts.unmanaged,
+            )
+        )
 
     def _approved(
         self, grant: Grant, expires: datetime, evidence: Evidence, org: str

@@ -21,6 +21,7 @@ from tabulate import tabulate
 
 from grantops.access import AccessKey, Principal, Target
 from grantops.actual import ActualState
+from grantops.audit import orgfacts
 from grantops.audit.changes import readable
 from grantops.audit.events import Entry, GrantApproved, OutcomeEvent
 from grantops.audit.history import CLOSING, OPENING
@@ -186,6 +187,8 @@ class ReportInput:
     activity: Mapping[str, Sequence[tuple[Target, Sequence[Activity]]]] = field(
         default_factory=dict
     )
+    events: Sequence[Entry] = ()
+    """The audit log as it stands after this run."""
 
 
 def _table(rows: list[list[str]], headers: list[str], empty: str) -> str:
@@ -275,6 +278,7 @@ def render(data: ReportInput) -> str:
     """The whole report: the summary, then each section in the order readers look."""
     sections = (
         summary,
+        lambda data: orgfacts.section(data.events),
         _access_section,
         _active_section,
         _not_in_place_section,

@@ -279,7 +279,7 @@ def _withheld_text(plan: Plan) -> str:
 def _exit_code(run: Planned, failed: bool = False) -> int:
     """3 when the run was limited to expiries; 1 for any other part it could not do
     (a file with an error, a review it could not check, a target it could not read,
-    a change that failed)."""
+    access the policy refused to give, a change that failed)."""
     if run.plan.limits:
         return EXIT_UNSAFE
     return EXIT_ERROR if failed or run.incomplete else EXIT_OK

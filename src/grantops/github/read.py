@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grantops.access import REPO_PERMISSIONS, AccessKey, Principal, Target
-from grantops.actual import ActualState, ReadResult
+from grantops.actual import ActualState, ReadResult, org_facts
 from grantops.github.transport import GitHubError, Transport
 from grantops.github.vocabulary import built_in_level, collaborator_level, level, team_level
 from grantops.model import Policy
@@ -62,11 +62,16 @@ def read_actual(
         expired_invitations=merged.expired,
         unreadable=unreadable,
     )
+    base_permission = level(str(found.info.get("default_repository_permission") or "none"))
+    facts = org_facts(
+        (o["login"] for o in found.owners), base_permission, existing.values(), policy.repo_in_scope
+    )
     return ReadResult(
         actual=actual,
         invitation_ids=merged.ids,
         members=frozenset(m["login"] for m in found.members),
-        base_permission=level(str(found.info.get("default_repository_permission") or "none")),
+        base_permission=base_permission,
+        facts=facts,
         repos=tuple(sorted(existing.values(), key=str.lower)),
         role_bases=merged.role_bases,
     )
