@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from grantops.audit import changes, pointintime
+from grantops.audit import changes, orgfacts, pointintime
 from grantops.audit.events import Entry
 from grantops.audit.history import Version, access_periods, versions
 from grantops.audit.policyfacts import PolicyAt, PolicyReview
@@ -237,6 +237,42 @@ def review_section(facts: Facts) -> Section | None:
     return Section("baseline-review", title, columns, [row], "", tuple(notes))
 
 
+def organisation_section(facts: Facts) -> Section | None:
+    """Who owned the org, its base role and how much of it was managed, as the last run
+    before the end of the period (or the point in time) recorded them."""
+    when = facts.at or facts.until
+    event = orgfacts.latest(facts.events, when)
+    columns = (
+        ("owners", "owners"),
+        ("base permission", "base_permission"),
+        ("repositories", "repositories"),
+        ("managed", "managed"),
+        ("not managed", "unmanaged"),
+        ("recorded", "recorded"),
+    )
+    title = "Organisation"
+    if event is None:
+        empty = "No run has recorded the organisation's owners and settings yet."
+        return Section("organisation", title, columns, [], empty)
+    row: Record = {
+        "owners": list(event.owners),
+        "base_permission": event.base_permission,
+        "repositories": event.repositories,
+        "managed": event.managed,
+        "unmanaged": list(event.unmanaged) if event.unmanaged is not None else None,
+        "recorded": format_timestamp(event.ts),
+    }
+    notes = [
+        "Owners can change any access, whatever the grants say; the base permission "
+        "applies to every member on every repository."
+    ]
+    if event.unmanaged is None:
+        notes.append(
+            f"{event.repositories - event.managed} repositories are not managed (too many to name)."
+        )
+    return Section("organisation", title, columns, [row], "", tuple(notes))
+
+
 def at_section(facts: Facts) -> Section | None:
     """Who had access to what at one moment, the baseline included and teams expanded."""
     if facts.at is None:
@@ -281,11 +317,20 @@ BUILDERS: tuple[Builder, ...] = (
     removals_section,
     failed_section,
     review_section,
+    organisation_section,
     at_section,
 )
 """Every section, in the order shown; add a builder here for a new one."""
 
-NAMES = ("periods", "versions", "removals", "failed", "baseline-review", "at")
+NAMES = (
+    "periods",
+    "versions",
+    "removals",
+    "failed",
+    "baseline-review",
+    "organisation",
+    "at",
+)
 """The sections ``--section`` may choose, as their builders name them."""
 
 
