@@ -129,15 +129,7 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
     content = path.read_text(encoding="utf-8")
     plan = _on_merge(grant, checked.policy.org)
     if not args.json:
-        io.out(f"Wrote {relative}:\n")
-        io.out(content.rstrip("\n"))
-        io.out("\nOnce reviewed and merged, the next reconcile run will:")
-        for change in plan:
-            opens = change["starts"] or "merge"
-            io.out(
-                f"  + add {change['principal']} {change['to']} on {change['target']} "
-                f"(from {opens} until {change['expires']})"
-            )
+        _show_written(io, relative, content, plan)
     what = request.describe(checked.policy.org)
     pull = _proposed(
         args,
@@ -152,6 +144,18 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
     if args.json:
         io.json({"file": relative, "content": content, "plan": plan, "pull_request": pull})
     return EXIT_OK
+
+
+def _show_written(io: Io, relative: str, content: str, plan: list[dict[str, Any]]) -> None:
+    io.out(f"Wrote {relative}:\n")
+    io.out(content.rstrip("\n"))
+    io.out("\nOnce reviewed and merged, the next reconcile run will:")
+    for change in plan:
+        opens = change["starts"] or "merge"
+        io.out(
+            f"  + add {change['principal']} {change['to']} on {change['target']} "
+            f"(from {opens} until {change['expires']})"
+        )
 
 
 def _on_merge(grant: Grant, org: str) -> list[dict[str, Any]]:
