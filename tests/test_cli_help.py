@@ -112,6 +112,7 @@ def _json_runs(root: Path) -> dict[str, tuple[list[str], Any]]:
     files it needs, with what its document must hold."""
     at = ["--root", str(root), "--now", AT, "--json"]
     grant = str(root / "grants" / "g.yaml")
+    init = ["--state", str(EXAMPLE_STATE), "--owners", "@acme/security", "--dry-run"]
     request = ["--repo", "ledger", "--permission", "pull", "--for", "2h", "--user", "dana"]
     return {
         "validate": (["validate", *at], {"valid": True}),
@@ -126,6 +127,10 @@ def _json_runs(root: Path) -> dict[str, tuple[list[str], Any]]:
         "extend": (["extend", grant, *at, "--by", "1h"], {"file": "grants/g.yaml"}),
         "revoke": (["revoke", grant, *at], {"file": "grants/g.yaml", "removed": True}),
         "schema": (["schema", "--root", str(root), "--check", "--json"], None),
+        "init": (
+            ["init", "--root", str(root.parent / "new"), "--now", AT, "--json", *init],
+            {"written": [], "refused": False},
+        ),
     }
 
 

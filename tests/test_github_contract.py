@@ -116,7 +116,14 @@ def _same(answers: list[T]) -> T:
 
 def _read_view(read: ReadResult) -> tuple[Any, ...]:
     """Everything a read tells a run (ids compared by who holds them, not their value)."""
-    return (read.actual, sorted(read.invitation_ids), read.members, read.base_permission)
+    return (
+        read.actual,
+        sorted(read.invitation_ids),
+        read.members,
+        read.base_permission,
+        read.repos,
+        read.role_bases,
+    )
 
 
 def test_reads_agree(both: Both) -> None:
@@ -139,6 +146,8 @@ def test_reads_agree(both: Both) -> None:
     assert not any(t.name == "outside-scope" for _, t in actual.access)
     assert actual.viewer == "grantops-bot"
     assert read[3] == "pull"
+    assert read[4] == ("deploy-api", "ledger", "outside-scope", "payments-api", "website")
+    assert read[5] == {"security-auditor": "triage"}  # seen on payments-api and ledger
 
 
 CHANGES = [

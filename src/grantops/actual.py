@@ -40,6 +40,12 @@ class ReadResult:
     invitation_ids: dict[AccessKey, int] = field(default_factory=dict)
     members: frozenset[str] = frozenset()
     base_permission: str = "none"
+    repos: tuple[str, ...] = ()
+    """Every repository of the org, by name, as its listing gave them (``grantops init``
+    writes them as managed scope, including those where nobody holds direct access)."""
+    role_bases: dict[str, str] = field(default_factory=dict)
+    """Each custom repository role seen on a managed repository, with the built-in role it
+    extends: GitHub reports that role's permissions beside the custom role's name."""
     limits: tuple[str, ...] = ()
     """What the read could not establish that a run must not guess: it then makes only
     expiries (see :func:`grantops.planning.build_plan`)."""

@@ -21,6 +21,7 @@ from grantops import actions
 from grantops.commands import (
     audit,
     demo,
+    init,
     reconcile,
     request,
     sandbox,
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"grantops {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (validate, reconcile, request, snapshot, audit, schema, sandbox, demo):
+    for module in (init, validate, reconcile, request, snapshot, audit, schema, sandbox, demo):
         module.register(sub, common)
     add_epilogs(parser)
     return parser
@@ -93,6 +94,7 @@ def _dispatch(args: argparse.Namespace, now: datetime, io: Io) -> int:
 
         return demo.run(args, now, io, nested)
     handlers = {
+        "init": init.run,
         "validate": validate.run,
         "plan": reconcile.run_plan,
         "apply": reconcile.run_apply,

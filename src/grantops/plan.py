@@ -24,7 +24,7 @@ from grantops.model import Policy
 from grantops.values import format_timestamp
 
 Action = Literal["add", "update", "remove", "cancel_invitation"]
-Cause = Literal["grant", "baseline", "expired", "undeclared"]
+Cause = Literal["grant", "baseline", "expired", "undeclared", "revoked"]
 ACTIONS: tuple[Action, ...] = ("add", "update", "remove", "cancel_invitation")
 
 

@@ -167,6 +167,9 @@ class GrantApproved(Event):
     approvers: tuple[str, ...] = ()
     merge_commit: str | None = None
     author: str | None = None
+    """Who opened the pull request: the version's requester."""
+    merged_at: str | None = None
+    """When GitHub merged the pull request, as GitHub said it."""
     reason: str | None = None
 
     def to_json(self) -> Fields:
@@ -178,6 +181,7 @@ class GrantApproved(Event):
                 "approvers": list(self.approvers),
                 "merge_commit": self.merge_commit,
                 "author": self.author,
+                "merged_at": self.merged_at,
                 "grantables": [[str(p), str(t), level] for p, t, level in self.grantables],
                 "starts": format_timestamp(self.starts) if self.starts else None,
                 "expires": format_timestamp(self.expires),
@@ -199,6 +203,7 @@ class GrantApproved(Event):
             approvers=line.texts("approvers") or (),
             merge_commit=line.maybe_text("merge_commit"),
             author=line.maybe_text("author"),
+            merged_at=line.maybe_text("merged_at"),
             reason=line.maybe_text("reason"),
         )
 

@@ -292,6 +292,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
             "starts",
             "merge_commit",
             "author",
+            "merged_at",
             "prev",
             "hash",
             "mac",

@@ -146,6 +146,7 @@ class Recorder:
             approvers=evidence.approvers,
             merge_commit=evidence.merge_commit,
             author=evidence.author,
+            merged_at=evidence.merged_at,
             grantables=tuple(grant.grantables(org)),
             starts=grant.starts,
             expires=grant.expires,

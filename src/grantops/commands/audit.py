@@ -6,14 +6,18 @@ import argparse
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from grantops.audit import committed
-from grantops.audit import history as history_report
+from grantops.audit import committed, export, sections
 from grantops.audit.keyed import KEY_VARIABLE, key_from
 from grantops.audit.log import Verification, verify
+from grantops.audit.policyfacts import last_review, policy_at
 from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io, time_or_duration
-from grantops.constants import LOG_PATH
+from grantops.constants import LOG_PATH, POLICY_PATH
 from grantops.errors import UsageError
+from grantops.load import read_tree
 from grantops.values import format_timestamp
+
+EXIT_USAGE = 2
+"""As argparse exits on a usage error: the question asked of the report is incomplete."""
 
 
 def _when(value: str) -> datetime | timedelta:
@@ -42,18 +46,28 @@ def register(
     report.add_argument(
         "--since",
         type=_when,
-        required=True,
         metavar="TIME",
-        help="start: an RFC 3339 time, or a duration ago (14d: fourteen days before --now)",
+        help="window start: an RFC 3339 time, or a duration ago (14d: fourteen days before --now)",
     )
     report.add_argument(
-        "--until", type=_when, metavar="TIME", help="end, likewise (default: --now)"
+        "--until", type=_when, metavar="TIME", help="window end, likewise (default: --now)"
+    )
+    report.add_argument(
+        "--at",
+        type=_when,
+        metavar="TIME",
+        help="who had access to what at this time, likewise (3d)",
     )
     report.add_argument(
         "--format",
         choices=FORMATS,
-        help="md (default): the Markdown of audit/report.md; csv: one row per access "
-        "period; json: the same as --json",
+        help="md: every section; csv: one section's table; json: one document, as --json "
+        "(default md)",
+    )
+    report.add_argument(
+        "--section",
+        choices=sections.NAMES,
+        help="only this section (csv default: periods, or at with only --at)",
     )
 
 
@@ -129,17 +143,45 @@ def _open_intents(shown: str, result: Verification) -> list[str]:
 
 
 def _report(args: argparse.Namespace, now: datetime, io: Io, result: Verification) -> int:
+    """The sections asked for, in the format asked for (``--json`` is ``--format json``)."""
     if args.json and args.format not in (None, "json"):
         raise UsageError(f"--json is --format json; drop one of --json and --format {args.format}")
-    since, until = _at(args.since, now), _at(args.until, now)
-    periods = history_report.access_periods(result.events, since, until)
-    render = {
-        "md": history_report.markdown,
-        "csv": history_report.csv_text,
-        "json": history_report.json_text,
-    }["json" if args.json else args.format or "md"]
-    io.out(render(periods, since, until).rstrip("\n"))
+    form = "json" if args.json else args.format or "md"
+    if args.since is None and args.at is None:
+        io.err("audit report: give --since (a window), --at (a point in time), or both")
+        return EXIT_USAGE
+    facts = _facts(args, now, io, result)
+    shown = sections.build(facts)
+    wanted = args.section or (None if form != "csv" else shown[0].name)
+    if wanted is not None:
+        shown = [s for s in shown if s.name == wanted]
+        if not shown:
+            io.err(f"audit report: section '{wanted}' needs {_needs(wanted)}")
+            return EXIT_USAGE
+    if form == "csv":
+        io.out(export.csv_text(shown[0]).rstrip("\n"))
+    elif form == "json":
+        io.out(export.json_text(shown, facts))
+    else:
+        io.out(export.markdown(shown, facts).rstrip("\n"))
     return EXIT_OK
+
+
+def _needs(section: str) -> str:
+    return "--at" if section == "at" else "--since"
+
+
+def _facts(args: argparse.Namespace, now: datetime, io: Io, result: Verification) -> sections.Facts:
+    """The log, the window and moment asked about, and the policy's facts from git."""
+    since = _at(args.since, now) if args.since is not None else None
+    at = _at(args.at, now) if args.at is not None else None
+    root: Path = args.root
+    in_force = None
+    if at is not None:
+        current = read_tree(root, now).policy if (root / POLICY_PATH).exists() else None
+        in_force = policy_at(root, at, current)
+    review = last_review(root, key_from(io.environ)) if since is not None else None
+    return sections.Facts(result.events, since, _at(args.until, now), at, in_force, review)
 
 
 def _problems(shown: str, result: Verification, history: committed.Committed) -> list[str]:

@@ -57,6 +57,17 @@ HELP: dict[str, Help] = {
             (4, "plan --detailed-exitcode: there are changes"),
         ),
     ),
+    "init": Help(
+        (
+            ("grantops init --org acme --owners @acme/security",
+             "write the policy from the access acme has today, CODEOWNERS and workflows"),
+            ("grantops init --state state.json --owners @acme/security --dry-run",
+             "from a snapshot, offline; list the files without writing them"),
+        ),
+        ((0, "written (or listed, with --dry-run)"),
+         (1, "a file exists (nothing written; --force overwrites), or the org could not be "
+             "read")),
+    ),
     "validate": Help(
         (
             ("grantops validate", "check grants/policy.yaml and every grant file"),

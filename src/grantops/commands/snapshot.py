@@ -42,7 +42,9 @@ def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
         result = github.read(loaded.policy, with_members=True)
     finally:
         github.close()
-    state = state_from_read(result.actual, result.members, result.base_permission)
+    state = state_from_read(
+        result.actual, result.members, result.base_permission, result.role_bases
+    )
     text = json.dumps(state.model_dump(), indent=2) + "\n"
     if args.out is None:
         io.out(text.rstrip("\n"))

@@ -110,6 +110,8 @@ class FakeGitHub:
             invitation_ids=found.ids,
             members=members or frozenset(),
             base_permission=level(world.base_permission),
+            repos=tuple(sorted((r.name for r in world.repos.values()), key=str.lower)),
+            role_bases=found.role_bases,
         )
 
     def _read_target(
@@ -128,14 +130,21 @@ class FakeGitHub:
         world = self.world
         for key in repo.collaborators:
             at = world.effective(repo, key) or "pull"
-            found.access[(Principal.user(world.logins[key]), target)] = at
+            self._holds(found, (Principal.user(world.logins[key]), target), at)
         for invitation in sorted(repo.invitations.values(), key=lambda i: i.id):
             who = (Principal.user(world.logins[invitation.login]), target)
             found.ids[who] = invitation.id
             side = found.expired if invitation.expired else found.invitations
             side[who] = invitation.permission
         for slug, permission in repo.teams.items():
-            found.access[(Principal.team(world.teams[slug].slug), target)] = permission
+            self._holds(found, (Principal.team(world.teams[slug].slug), target), permission)
+
+    def _holds(self, found: TargetAccess, key: AccessKey, at: str) -> None:
+        """As the real read: the access, and a custom role's base role."""
+        found.access[key] = at
+        base = self.world.custom_roles.get(at.lower())
+        if base is not None:
+            found.role_bases[at] = base
 
     def _read_team(self, target: Target, found: TargetAccess) -> None:
         world = self.world
