@@ -18,7 +18,7 @@ from grantops.load import load_grant_text
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .builders import policy
-from .data import GRANT, NOW, POLICY
+from .data import DURATION, GRANT, NOW, POLICY
 from .sandbox_fixtures import StartSandbox, access_env, with_access_repo
 from .test_cli import run
 
@@ -54,14 +54,20 @@ def test_request_writes_a_valid_grant_and_says_what_it_will_do(tmp_path: Path) -
     assert written.read_text() == (
         "# yaml-language-server: $schema=../../schema/grant.schema.json\n"
         "user: octocat\nrepo: payments-api\npermission: push\n"
-        "expires: 2026-11-30T16:00:00Z\nreason: INC-4821 hotfix for payment retries\n"
+        "duration: 4h\nreason: INC-4821 hotfix for payment retries\n"
     )
     assert "Wrote grants/octocat/2026-11-30-payments-api.yaml" in out
     assert (
-        "+ add user:octocat push on repo:acme/payments-api (from merge until 2026-11-30T16:00:00Z)"
-        in out
+        "+ add user:octocat push on repo:acme/payments-api "
+        "(starts at the approving merge, ends 4h after)" in out
     )
-    assert run("validate", "--root", str(root), "--now", AT)[0] == 0
+    code, out, _ = run("validate", "--root", str(root), "--now", AT)
+    assert code == 0
+    assert "0 active, 0 upcoming, 1 pending, 0 ended" in out
+    assert (
+        "grants/octocat/2026-11-30-payments-api.yaml: 4h, "
+        "starts at the approving merge, ends 4h after" in out
+    )
     # a second request for the same day and target gets its own file
     assert run(*REQUEST, "--root", str(root))[0] == 0
     assert (root / "grants" / "octocat" / "2026-11-30-payments-api-2.yaml").exists()
@@ -198,7 +204,7 @@ def test_a_person_at_a_terminal_is_asked(tmp_path: Path) -> None:
     assert out.startswith("Wrote grants/dana/2026-11-30-ledger.yaml")  # questions: not stdout
     text = (root / "grants" / "dana" / "2026-11-30-ledger.yaml").read_text()
     assert (
-        "repo: ledger\npermission: triage\nexpires: 2026-11-30T15:00:00Z\nreason: CHG-77 read the ledger export\n"
+        "repo: ledger\npermission: triage\nduration: 3h\nreason: CHG-77 read the ledger export\n"
         in text
     )
 
@@ -323,10 +329,11 @@ def test_open_pr_pushes_a_branch_and_opens_the_pull_request(
     assert current.stdout.strip() == "main"
     pull = sandbox.state().repos["access"].pulls[-1]
     assert pull.head_ref == branch and pull.base == "main"
-    assert pull.title == "Grant user octocat: push on acme/payments-api until 2026-11-30T16:00:00Z"
+    assert pull.title == "Grant user octocat: push on acme/payments-api for 4h from merge"
     for line in (
         "**Who:** @octocat",
-        "**Until:** 2026-11-30T16:00:00Z",
+        "**From:** when merged",
+        "**Until:** 4h later",
         "**Why:** INC-4821 hotfix for payment retries",
         "Needs 1 approval(s) from a teammate",
     ):
@@ -360,7 +367,8 @@ def test_request_json_says_what_was_written_planned_and_opened(
                 "target": "repo:acme/payments-api",
                 "to": "push",
                 "starts": None,
-                "expires": "2026-11-30T16:00:00Z",
+                "expires": None,
+                "duration": "4h",
             }
         ],
         "pull_request": {"number": 2, "url": "https://github.com/acme/access/pull/2"},
@@ -559,7 +567,6 @@ def test_a_refused_request_removes_the_folder_it_made(tmp_path: Path) -> None:
     "extra",
     [
         ["--starts", "9999-12-31T22:00:00Z", "--for", "4h"],
-        ["--for", "999999999d"],
         ["--until", "9999-12-31T23:00:00-05:00"],
     ],
 )
@@ -596,3 +603,37 @@ def test_extend_of_an_invalid_file_reports_it(tmp_path: Path, text: str, problem
     code, _, err = run("extend", str(grant), "--by", "1h", "--root", str(root), "--now", AT)
     assert code == 1 and problem in err
     assert grant.read_text() == text
+
+
+def test_for_with_starts_writes_a_fixed_window(tmp_path: Path) -> None:
+    """A window that opens at a given time cannot also open at the merge."""
+    root = _repo(tmp_path).root
+    code, _, err = run(*REQUEST, "--starts", "2026-12-01T09:00:00Z", "--root", str(root))
+    assert code == 0, err
+    text = (root / "grants" / "octocat" / "2026-12-01-payments-api.yaml").read_text()
+    assert "starts: 2026-12-01T09:00:00Z\nexpires: 2026-12-01T13:00:00Z\n" in text
+    assert "duration" not in text
+
+
+def test_for_longer_than_the_policy_allows_writes_nothing(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    before = _listing(tmp_path)
+    argv = [*REQUEST, "--root", str(root)]
+    code, _, err = run(*[("4d" if a == "4h" else a) for a in argv])
+    assert code == 1
+    assert "duration 96h is longer than limits.max_duration 72h" in err
+    assert _listing(tmp_path) == before
+
+
+def test_extend_lengthens_a_duration_in_its_own_units(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    grant = root / "grants" / "g.yaml"
+    grant.write_text(DURATION.replace("duration: 48h", "duration: 48h  # two days"))
+    code, out, err = run("extend", str(grant), "--by", "1d", "--root", str(root), "--now", AT)
+    assert code == 0, err
+    assert "Extended grants/g.yaml: duration 48h -> 72h." in out
+    assert "Its window still opens at the first approving merge of this file." in out
+    assert grant.read_text() == DURATION.replace("duration: 48h", "duration: 72h  # two days")
+    code, _, err = run("extend", str(grant), "--by", "1m", "--root", str(root), "--now", AT)
+    assert code == 1 and "duration 72h1m is longer than limits.max_duration 72h" in err
+    assert "duration: 72h  # two days" in grant.read_text()  # refused, and undone

@@ -85,6 +85,26 @@ class Unapproved:
 
 
 @dataclass(frozen=True)
+class MergeWindow:
+    """A ``duration:`` grant's window: from its approving merge, or still pending."""
+
+    source: str
+    duration: str
+    """In the policy's units (``48h``)."""
+    starts: datetime | None = None
+    """When GitHub merged the file's first approved version; None while pending."""
+    expires: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "duration": self.duration,
+            "starts": format_timestamp(self.starts) if self.starts else None,
+            "expires": format_timestamp(self.expires) if self.expires else None,
+        }
+
+
+@dataclass(frozen=True)
 class Plan:
     now: datetime
     org: str
@@ -95,6 +115,8 @@ class Plan:
     """Changes this run may not make (see ``limits``); only expiries go ahead."""
     limits: tuple[str, ...] = ()
     """Why changes were withheld: what this run could not prove or read."""
+    windows: tuple[MergeWindow, ...] = ()
+    """The windows of ``duration:`` grants, as computed from their approving merges."""
 
     @property
     def summary(self) -> dict[str, int]:
@@ -118,6 +140,7 @@ class Plan:
             "unapproved": [{"source": u.source, "reason": u.reason} for u in self.unapproved],
             "withheld": [change.to_json() for change in self.withheld],
             "limits": list(self.limits),
+            "windows": [window.to_json() for window in self.windows],
             "summary": self.summary,
         }
 

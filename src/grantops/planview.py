@@ -10,16 +10,41 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
 
 from tabulate import tabulate
 
 from grantops.access import Target
-from grantops.plan import Change, Outcome, Plan
+from grantops.plan import Change, MergeWindow, Outcome, Plan
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, for_terminal
 from grantops.values import format_timestamp
 
 _SYMBOL = {"add": "+", "update": "~", "remove": "-", "cancel_invitation": "x"}
 _VERB = {"add": "add", "update": "change", "remove": "remove", "cancel_invitation": "cancel invite"}
+
+
+class Spanned(Protocol):
+    """A window to describe: a grant, or a plan's :class:`~grantops.plan.MergeWindow`."""
+
+    @property
+    def starts(self) -> datetime | None: ...
+    @property
+    def expires(self) -> datetime | None: ...
+
+
+def window_text(window: Spanned, length: str = "") -> str:
+    """``from START until END`` (``merge`` when it opens on merge), or, for a pending
+    ``duration:`` grant, that it starts at the approving merge and ends ``length`` after."""
+    if window.expires is None:
+        return f"starts at the approving merge, ends {length} after"
+    opens = format_timestamp(window.starts) if window.starts else "merge"
+    return f"from {opens} until {format_timestamp(window.expires)}"
+
+
+def window_lines(windows: Sequence[MergeWindow]) -> list[str]:
+    """One line per ``duration:`` grant: its computed window, or that it is pending."""
+    return [f"{w.source}: {w.duration}, {window_text(w, w.duration)}" for w in windows]
 
 
 def plan_summary(plan: Plan) -> str:
@@ -62,6 +87,10 @@ def plan_text(plan: Plan) -> str:
         lines.append("Unapproved grants (no access until their review is proven):")
         lines += [f"  {for_terminal(u.source)}: {for_terminal(u.reason)}" for u in plan.unapproved]
         lines.append("")
+    if plan.windows:
+        lines.append("Windows counted from the approving merge:")
+        lines += [f"  {for_terminal(line)}" for line in window_lines(plan.windows)]
+        lines.append("")
     if plan.kept:
         lines.append("Left alone:")
         lines += [
@@ -96,6 +125,10 @@ def plan_markdown(plan: Plan) -> str:
         lines += [
             f"- {for_markdown_code(u.source)}: {for_markdown(u.reason)}" for u in plan.unapproved
         ]
+        lines.append("")
+    if plan.windows:
+        lines += ["", "**Windows counted from the approving merge:**", ""]
+        lines += [f"- {for_markdown(line)}" for line in window_lines(plan.windows)]
         lines.append("")
     lines.append(plan_summary(plan))
     return "\n".join(lines) + "\n"

@@ -121,8 +121,8 @@ class Recorder:
             evidence = verdict.evidence
             commit = evidence.commit if evidence else None
             if verdict.approved and evidence is not None:
-                if (grant.path, commit) not in approved:
-                    self._append(self._approved(grant, evidence, org))
+                if (grant.path, commit) not in approved and grant.expires is not None:
+                    self._append(self._approved(grant, grant.expires, evidence, org))
             elif not verdict.approved and (grant.path, commit, verdict.reason) not in refused:
                 self._append(
                     GrantUnapproved(
@@ -134,9 +134,13 @@ class Recorder:
                     )
                 )
 
-    def _approved(self, grant: Grant, evidence: Evidence, org: str) -> GrantApproved:
+    def _approved(
+        self, grant: Grant, expires: datetime, evidence: Evidence, org: str
+    ) -> GrantApproved:
         """What the log keeps of a proven grant: enough to report on it, and to notify,
-        once its file is gone."""
+        once its file is gone. A ``duration:`` grant's window is kept as computed from
+        its approving merge, so a run that later cannot read that merge still ends the
+        access it kept on time (:func:`grantops.proof.holds.held`)."""
         return GrantApproved(
             ts=self._stamp(),
             run=self.run,
@@ -149,7 +153,7 @@ class Recorder:
             merged_at=evidence.merged_at,
             grantables=tuple(grant.grantables(org)),
             starts=grant.starts,
-            expires=grant.expires,
+            expires=expires,
             reason=grant.spec.reason,
         )
 

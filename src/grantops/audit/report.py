@@ -116,14 +116,15 @@ def grant_records(
             revoked=revoked.get(event.source),
         )
     for grant in grants:
-        if grant.path not in honoured:
+        expires = grant.expires
+        if grant.path not in honoured or expires is None:  # pending: no window to show yet
             continue
         logged = found.get(grant.path)
         found[grant.path] = GrantRecord(
             source=grant.path,
             grantables=tuple(grant.grantables(org)),
             starts=grant.starts,
-            expires=grant.expires,
+            expires=expires,
             reason=grant.spec.reason,
             approvers=logged.approvers if logged else (),
             pull=logged.pull if logged else None,

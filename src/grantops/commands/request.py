@@ -40,7 +40,8 @@ from grantops.drafts import (
 from grantops.errors import GrantopsError, InvalidInput, UsageError
 from grantops.load import Loaded, load_grant_text, load_repo
 from grantops.model import Grant, Policy
-from grantops.values import format_timestamp, parse_duration
+from grantops.planview import window_text
+from grantops.values import format_duration, format_timestamp, largest_unit, parse_duration
 from grantops.yamlfile import parse
 
 
@@ -127,17 +128,20 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
         undo()
         raise GrantopsError(f"{relative} was written but is not among the grants loaded")
     content = path.read_text(encoding="utf-8")
-    plan = _on_merge(grant, checked.policy.org)
+    unit = checked.policy.limits.duration_unit
+    length = format_duration(grant.duration, unit) if grant.duration else ""
+    plan = _on_merge(grant, checked.policy.org, length)
     if not args.json:
-        _show_written(io, relative, content, plan)
+        _show_written(io, relative, content, plan, window_text(grant, length))
     what = request.describe(checked.policy.org)
+    ends = f"until {format_timestamp(request.expires)}" if request.expires else ""
     pull = _proposed(
         args,
         io,
         Proposal(
             f"grant/{request.who.lower()}/{path.stem}",
             relative,
-            f"Grant {what} until {format_timestamp(request.expires)}",
+            f"Grant {what} {ends or f'for {request.duration} from merge'}",
             lambda: _body(checked, request, relative),
         ),
     )
@@ -146,21 +150,22 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
     return EXIT_OK
 
 
-def _show_written(io: Io, relative: str, content: str, plan: list[dict[str, Any]]) -> None:
+def _show_written(
+    io: Io, relative: str, content: str, plan: list[dict[str, Any]], span: str
+) -> None:
     io.out(f"Wrote {relative}:\n")
     io.out(content.rstrip("\n"))
     io.out("\nOnce reviewed and merged, the next reconcile run will:")
     for change in plan:
-        opens = change["starts"] or "merge"
-        io.out(
-            f"  + add {change['principal']} {change['to']} on {change['target']} "
-            f"(from {opens} until {change['expires']})"
-        )
+        io.out(f"  + add {change['principal']} {change['to']} on {change['target']} ({span})")
 
 
-def _on_merge(grant: Grant, org: str) -> list[dict[str, Any]]:
-    """What the next reconcile run adds once the grant is merged, as plan changes."""
+def _on_merge(grant: Grant, org: str, length: str) -> list[dict[str, Any]]:
+    """What the next reconcile run adds once the grant is merged, as plan changes with
+    their window: ``starts`` null opens on merge; a ``duration:`` grant has ``duration``
+    and no ``expires`` until the merge that approves it."""
     starts = format_timestamp(grant.starts) if grant.starts else None
+    expires = format_timestamp(grant.expires) if grant.expires else None
     return [
         {
             "action": "add",
@@ -168,14 +173,16 @@ def _on_merge(grant: Grant, org: str) -> list[dict[str, Any]]:
             "target": str(target),
             "to": level,
             "starts": starts,
-            "expires": format_timestamp(grant.expires),
+            "expires": expires,
+            "duration": length or None,
         }
         for principal, target, level in grant.grantables(org)
     ]
 
 
 def run_extend(args: argparse.Namespace, now: datetime, io: Io) -> int:
-    """``--json``: ``{"file", "expires": {"from", "to"}, "pull_request"}``."""
+    """``--json``: ``{"file", KEY: {"from", "to"}, "pull_request"}``, KEY being the
+    ``expires`` or ``duration`` it changed."""
     path, relative = _grant_file(args)
     by = _duration(args.by, "--by")
     raw = path.read_bytes()
@@ -183,35 +190,55 @@ def run_extend(args: argparse.Namespace, now: datetime, io: Io) -> int:
     if grant is None:
         raise InvalidInput(problems)
     original = raw.decode("utf-8")
-    line = parse(original).lines[("expires",)]  # a valid grant has an expires: key
-    old = grant.expires
-    try:
-        new = old + by
-    except OverflowError:
-        raise UsageError(f"--by {args.by}: the grant would end after the year 9999") from None
-    path.write_text(extend_text(original, line, new), encoding="utf-8")
+    doc = parse(original)
+    key, old, new = _lengthened(grant, doc.data, by, args.by)
+    path.write_text(extend_text(original, doc.lines[(key,)], key, new), encoding="utf-8")
     _check(args.root, now, undo=lambda: path.write_text(original, encoding="utf-8"))
-    before, after = format_timestamp(old), format_timestamp(new)
     if not args.json:
-        io.out(f"Extended {relative}: expires {before} -> {after}.")
+        io.out(f"Extended {relative}: {key} {old} -> {new}.")
         io.out("A changed grant needs a fresh review: it counts once the change is merged.")
+        if key == "duration":
+            io.out("Its window still opens at the first approving merge of this file.")
     body = (
-        f"Extends `{relative}` by **{args.by}**: it now ends at **{after}** instead of "
-        f"{before}.\n\nMerge review is the approval: review this like a new grant.\n"
+        f"Extends `{relative}` by **{args.by}**: its {key} is now **{new}** instead of "
+        f"{old}.\n\nMerge review is the approval: review this like a new grant.\n"
     )
+    ends = f"until {new}" if key == "expires" else f"to {new}"
     pull = _proposed(
         args,
         io,
         Proposal(
             f"extend/{path.parent.name}/{path.stem}",
             relative,
-            f"Extend {relative} by {args.by} until {after}",
+            f"Extend {relative} by {args.by} {ends}",
             lambda: body,
         ),
     )
     if args.json:
-        io.json({"file": relative, "expires": {"from": before, "to": after}, "pull_request": pull})
+        io.json({"file": relative, key: {"from": old, "to": new}, "pull_request": pull})
     return EXIT_OK
+
+
+def _lengthened(grant: Grant, data: Any, by: timedelta, text: str) -> tuple[str, str, str]:
+    """Which key an extension changes, and its value before and after, as written.
+
+    A ``duration:`` grant gets a longer duration, in the units it was written in
+    (``48h`` by ``2h`` is ``50h``): its window keeps opening at the first approving
+    merge, so the extension adds exactly ``by``.
+    """
+    if grant.spec.duration is not None:
+        unit = largest_unit(data.get("duration") if isinstance(data, dict) else None)
+        return (
+            "duration",
+            format_duration(grant.spec.duration, unit),
+            format_duration(grant.spec.duration + by, unit),
+        )
+    assert grant.spec.expires is not None  # a grant has exactly one of the two
+    try:
+        new = grant.spec.expires + by
+    except OverflowError:
+        raise UsageError(f"--by {text}: the grant would end after the year 9999") from None
+    return "expires", format_timestamp(grant.spec.expires), format_timestamp(new)
 
 
 def run_revoke(args: argparse.Namespace, now: datetime, io: Io) -> int:
@@ -279,6 +306,7 @@ def _request_from(args: argparse.Namespace, now: datetime, io: Io, policy: Polic
     starts = _starts(args.starts, now) if args.starts else None
     until = _until(args.until) if args.until else None
     duration = _duration(args.duration, "--for") if args.duration else None
+    from_merge = duration is not None and starts is None  # the window opens at the merge
     return Request(
         user=user,
         team=team,
@@ -286,8 +314,9 @@ def _request_from(args: argparse.Namespace, now: datetime, io: Io, policy: Polic
         permission=permission,
         role=args.role if not repos else None,
         starts=starts,
-        expires=_expires(starts, now, duration, until),
+        expires=None if from_merge else _expires(starts, now, duration, until),
         reason=str(reason),
+        duration=format_duration(duration, largest_unit(args.duration)) if duration else None,
     )
 
 
@@ -411,11 +440,12 @@ def _body(loaded: Loaded, request: Request, relative: str) -> str:
     reviewers = f"@{org}/{approval.approvers}" if approval.approvers else "a teammate"
     grantee = f"@{request.user}" if request.user else f"@{org}/{request.team}"
     opens = format_timestamp(request.starts) if request.starts else "when merged"
+    ends = format_timestamp(request.expires) if request.expires else f"{request.duration} later"
     return (
         f"**Who:** {grantee}\n"
         f"**What:** {request.describe(org)}\n"
         f"**From:** {opens}\n"
-        f"**Until:** {format_timestamp(request.expires)}\n"
+        f"**Until:** {ends}\n"
         f"**Why:** {request.reason}\n\n"
         f"Grant file: `{relative}`\n\n"
         f"Needs {approval.required} approval(s) from {reviewers}, not from the grantee or the "

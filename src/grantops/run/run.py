@@ -154,7 +154,8 @@ class Run:
             if proof.off:
                 notes.append(PROOF_OFF)
         policy, limited = planning_policy(tree, proof)
-        loaded = Loaded(policy, tree.grants, tree.warnings)
+        grants = proof.windows(tree.grants) if proof is not None else tree.grants
+        loaded = Loaded(policy, grants, tree.warnings)
         checked = proof if proof is not None and not proof.off else None
         unchecked: list[str] = []
         live = plan_live(
@@ -164,7 +165,7 @@ class Run:
             checked.grants if checked else None,
             invitations_sent(log.events),
             _expiry_prover(prover, checked, policy, settings.now, unchecked),
-            holds(checked, policy, settings.now, log.vouched) if checked else None,
+            holds(checked, policy, settings.now, log) if checked else None,
             (*limited, *log.limits),
             first=logged_targets(log.events, policy.org),
         )
