@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -175,20 +176,81 @@ class _Terminal(io.StringIO):
         return True
 
 
+def test_a_request_joins_the_grantee_folder_whatever_its_case(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    repo.merge({"grants/OctoCat/old.yaml": GRANT}, author="octocat", approvers=["alice"])
+    code, _, err = run(*REQUEST, "--root", str(repo.root))
+    assert code == 0, err
+    assert sorted(p.name for p in (repo.root / "grants").iterdir()) == ["OctoCat", "policy.yaml"]
+    assert (repo.root / "grants" / "OctoCat" / "2026-11-30-payments-api.yaml").is_file()
+
+
+def _asked(root: Path, answers: str, *argv: str) -> tuple[int, str, str]:
+    """A request run at a terminal that answers each question with the next line."""
+    out, err = io.StringIO(), io.StringIO()
+    argv = ("request", "--root", str(root), "--now", AT, *argv)
+    code = main(list(argv), {}, out, err, _Terminal(answers))
+    return code, out.getvalue(), err.getvalue()
+
+
 def test_a_person_at_a_terminal_is_asked(tmp_path: Path) -> None:
     root = _repo(tmp_path).root
-    answers = _Terminal("ledger\ntriage\n3h\nCHG-77 read the ledger export\n")
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        ["request", "--root", str(root), "--now", AT, "--user", "dana"], {}, out, err, answers
-    )
-    assert code == 0, err.getvalue()
-    assert "Permission (pull, triage, push, maintain, admin): " in out.getvalue()
+    answers = "ledger\ntriage\n3h\nCHG-77 read the ledger export\n"
+    code, out, err = _asked(root, answers, "--user", "dana")
+    assert code == 0, err
+    assert "Repository (payments-api, ledger, deploy-*; leave empty for a team): " in err
+    assert "Permission (pull, triage, push, maintain, security-auditor): " in err
+    assert "For how long (e.g. 4h; at most 72h): " in err
+    assert out.startswith("Wrote grants/dana/2026-11-30-ledger.yaml")  # questions: not stdout
     text = (root / "grants" / "dana" / "2026-11-30-ledger.yaml").read_text()
     assert (
         "repo: ledger\npermission: triage\nduration: 3h\nreason: CHG-77 read the ledger export\n"
         in text
     )
+
+
+def test_a_person_is_offered_only_what_the_policy_allows(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    before = _listing(tmp_path)
+    # each refused answer is asked again; the input ends before a valid permission
+    code, out, err = _asked(root, "website\nledger\nadmin\nwrite\n", "--user", "dana")
+    assert (code, out) == (2, "")
+    assert "admin" not in err.split("Permission (")[1].split(")")[0]
+    assert "'website' is not in managed.repos (payments-api, ledger, deploy-*); try again" in err
+    assert "'admin' is not grantable; try again" in err
+    assert "'write' is not grantable; try again" in err
+    assert "missing --permission (or run in a terminal to be asked)" in err
+    assert _listing(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("answers", "refusal"),
+    [
+        ("prod-deployers\n4d\n", "'4d' is longer than limits.max_duration 72h; try again"),
+        ("prod-deployers\nsoon\n", "'soon' is not a duration such as 30m"),
+        ("platform\n", "'platform' is not in managed.teams; try again"),
+    ],
+)
+def test_a_window_or_team_outside_the_policy_is_refused_at_the_prompt(
+    tmp_path: Path, answers: str, refusal: str
+) -> None:
+    root = _repo(tmp_path).root
+    before = _listing(tmp_path)
+    code, _, err = _asked(root, "\n" + answers, "--user", "dana", "--reason", "CHG-1 x")
+    assert code == 2 and refusal in err
+    assert "Team (prod-deployers): " in err
+    assert _listing(tmp_path) == before
+
+
+def test_answers_are_compared_as_github_compares_names(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    code, _, err = _asked(root, "Ledger\nTRIAGE\n2h\n", "--user", "Dana", "--reason", "CHG-1 x")
+    assert code == 0, err
+    text = (root / "grants" / "dana" / "2026-11-30-ledger.yaml").read_text()
+    assert "user: Dana\nrepo: Ledger\npermission: triage\n" in text  # the policy's spelling
+    code, _, err = _asked(root, "\nPROD-deployers\n2h\n", "--user", "DANA", "--reason", "CHG-1 x")
+    assert code == 0, err
+    assert (root / "grants" / "dana" / "2026-11-30-prod-deployers.yaml").exists()
 
 
 def test_extend_changes_only_the_end(tmp_path: Path) -> None:
@@ -283,6 +345,50 @@ def test_open_pr_pushes_a_branch_and_opens_the_pull_request(
         check=True,
     )
     assert files.stdout.split() == ["grants/octocat/2026-11-30-payments-api.yaml"]
+
+
+def test_request_json_says_what_was_written_planned_and_opened(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo = _repo(tmp_path)
+    _with_remote(repo, tmp_path)
+    sandbox = start_sandbox(with_access_repo(repo))
+    argv = [*REQUEST, "--root", str(repo.root), "--open-pr", "--json"]
+    code, out, err = run(*argv, environ=access_env(sandbox.url))
+    assert code == 0, err
+    document = json.loads(out)
+    assert "user: octocat\nrepo: payments-api\npermission: push\n" in document.pop("content")
+    assert document == {
+        "file": "grants/octocat/2026-11-30-payments-api.yaml",
+        "plan": [
+            {
+                "action": "add",
+                "principal": "user:octocat",
+                "target": "repo:acme/payments-api",
+                "to": "push",
+                "starts": None,
+                "expires": None,
+                "duration": "4h",
+            }
+        ],
+        "pull_request": {"number": 2, "url": "https://github.com/acme/access/pull/2"},
+    }
+
+
+def test_starts_takes_a_duration_from_now_and_until_only_a_time(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    argv = ["request", "--root", str(root), "--now", AT, "--user", "octocat", "--repo", "ledger"]
+    argv += ["--permission", "pull", "--reason", "INC-1 x"]
+    code, _, err = run(*argv, "--starts", "2h", "--for", "4h")
+    assert code == 0, err
+    text = (root / "grants" / "octocat" / "2026-11-30-ledger.yaml").read_text()
+    assert "starts: 2026-11-30T14:00:00Z\nexpires: 2026-11-30T18:00:00Z\n" in text
+    before = _listing(tmp_path)
+    code, _, err = run(*argv, "--until", "4h")
+    assert code == 2 and "--until 4h: a time is needed here; for a length, use --for 4h" in err
+    code, _, err = run(*argv, "--starts", "soon", "--for", "1h")
+    assert code == 2 and "--starts: 'soon' is neither an RFC 3339 time nor a duration" in err
+    assert _listing(tmp_path) == before
 
 
 def test_extend_and_revoke_open_pull_requests_too(

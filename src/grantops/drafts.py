@@ -151,7 +151,7 @@ def _quote(text: str) -> str:
 def grant_path(root: Path, request: Request, now: datetime) -> Path:
     """``grants/<who>/<YYYY-MM-DD>-<target>.yaml``, numbered if that name is taken."""
     day = (request.starts or now).strftime("%Y-%m-%d")
-    folder = root / GRANTS_DIR / request.who.lower()
+    folder = _grantee_folder(root / GRANTS_DIR, request.who)
     target = request.target_name.lower()[:MAX_TARGET_IN_NAME]
     path = folder / f"{day}-{target}.yaml"
     number = 2
@@ -159,6 +159,17 @@ def grant_path(root: Path, request: Request, now: datetime) -> Path:
         path = folder / f"{day}-{target}-{number}.yaml"
         number += 1
     return path
+
+
+def _grantee_folder(grants: Path, who: str) -> Path:
+    """``grants/<who>``: a folder already there whose name differs only in case (logins
+    and slugs are case-insensitive, so ``OctoCat/`` is octocat's), else in lower case."""
+    key = who.lower()
+    if grants.is_dir():
+        for entry in sorted(grants.iterdir()):
+            if entry.name.lower() == key and entry.is_dir() and not entry.is_symlink():
+                return entry
+    return grants / key
 
 
 def inside_grants(root: Path, path: Path) -> bool:

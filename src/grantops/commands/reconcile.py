@@ -22,7 +22,9 @@ from grantops.commands.common import (
     EXIT_OK,
     EXIT_UNSAFE,
     Io,
+    MovedToAccessRepo,
     add_api_options,
+    add_mutation_options,
     github_client,
     problem_json,
     show_warnings,
@@ -74,14 +76,16 @@ def register(
         metavar="FILE",
         help="apply only if the plan is still exactly this reviewed plan file",
     )
+    add_mutation_options(apply)
     for parser in (plan, apply):
         add_api_options(parser)
         parser.add_argument(
-            "--repo",
+            "--access-repo",
             metavar="OWNER/NAME",
             help="the access repository whose reviews prove each grant "
             "(default: $GITHUB_REPOSITORY, else the GitHub remote origin)",
         )
+        parser.add_argument("--repo", action=MovedToAccessRepo, help=argparse.SUPPRESS)
         parser.add_argument(
             "--branch",
             help="its protected branch (default: $GITHUB_REF_NAME, else the checked-out branch)",
@@ -211,17 +215,17 @@ def _access_repo(args: argparse.Namespace, io: Io) -> AccessRepo | None:
     """
     if getattr(args, "preview", False):
         return None
-    slug = args.repo or io.environ.get("GITHUB_REPOSITORY") or _origin(args.root)
+    slug = args.access_repo or io.environ.get("GITHUB_REPOSITORY") or _origin(args.root)
     if not slug:
         raise UsageError(
-            "set --repo OWNER/NAME (or GITHUB_REPOSITORY) to the access repository, so each "
+            "set --access-repo OWNER/NAME (or GITHUB_REPOSITORY) to the access repository, so each "
             "grant's review can be checked (no GitHub remote 'origin' names it)"
         )
     branch = args.branch or io.environ.get("GITHUB_REF_NAME") or gitrepo.current_branch(args.root)
     try:
         return AccessRepo.parse(slug, branch)
     except ValueError as exc:
-        raise UsageError(f"--repo: {exc}") from None
+        raise UsageError(f"--access-repo: {exc}") from None
 
 
 def _origin(root: Path) -> str | None:

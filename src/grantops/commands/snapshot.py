@@ -11,7 +11,14 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io, add_api_options, github_client
+from grantops.commands.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    Io,
+    add_api_options,
+    add_root_option,
+    github_client,
+)
 from grantops.load import load_repo
 from grantops.planview import unreadable_text
 from grantops.statefile import state_from_read
@@ -20,10 +27,11 @@ from grantops.statefile import state_from_read
 def register(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
-    parser = sub.add_parser(
-        "snapshot", parents=[common], help="write actual access as a state file"
+    parser = sub.add_parser("snapshot", help="write actual access as a state file (JSON)")
+    add_root_option(parser)
+    parser.add_argument(
+        "--out", type=Path, metavar="FILE", help="write here instead of standard output"
     )
-    parser.add_argument("--out", type=Path, help="write here instead of standard output")
     add_api_options(parser)
 
 
