@@ -21,6 +21,7 @@ from grantops import actions
 from grantops.commands import (
     audit,
     demo,
+    health,
     reconcile,
     request,
     sandbox,
@@ -53,7 +54,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"grantops {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (validate, reconcile, request, snapshot, audit, schema, sandbox, demo):
+    for module in (
+        validate,
+        reconcile,
+        request,
+        snapshot,
+        audit,
+        health,
+        schema,
+        sandbox,
+        demo,
+    ):
         module.register(sub, common)
     return parser
 
@@ -104,6 +115,7 @@ def _dispatch(args: argparse.Namespace, now: datetime, io: Io) -> int:
         "schema": schema.run,
         "sandbox": sandbox.run,
         "audit": audit.run,
+        "health": health.run,
         "request": request.run_request,
         "extend": request.run_extend,
         "revoke": request.run_revoke,
