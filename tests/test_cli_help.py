@@ -127,6 +127,7 @@ def _json_runs(root: Path) -> dict[str, tuple[list[str], Any]]:
         "extend": (["extend", grant, *at, "--by", "1h"], {"file": "grants/g.yaml"}),
         "revoke": (["revoke", grant, *at], {"file": "grants/g.yaml", "removed": True}),
         "schema": (["schema", "--root", str(root), "--check", "--json"], None),
+        "health": (["health", *at, "--dry-run", "--access-repo", "acme/access"], None),
         "init": (
             ["init", "--root", str(root.parent / "new"), "--now", AT, "--json", *init],
             {"written": [], "refused": False},

@@ -33,6 +33,9 @@ PURE = [
     "proof/review.py",
     "proof/holds.py",
     "githistory.py",
+    "health.py",
+    "healthtext.py",
+    "audit/lastrun.py",
 ]
 """Modules that take plain data (and a given ``now``) and return plain data."""
 

@@ -102,8 +102,8 @@ def _code_owners(path: str, codeowners: Path = PROJECT / ".github" / "CODEOWNERS
     return owners
 
 
-def test_the_three_workflows_exist() -> None:
-    assert [p.name for p in WORKFLOWS] == ["ci.yml", "reconcile.yml", "validate.yml"]
+def test_the_four_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "health.yml", "reconcile.yml", "validate.yml"]
 
 
 def test_actionlint_passes() -> None:
@@ -217,6 +217,27 @@ def test_reconcile_is_serial_least_privileged_and_full_history() -> None:
     apply = next(s for s in steps if s.get("name") == "Apply")
     assert "grantops apply --yes" in apply["run"]
     assert apply["env"]["GITHUB_TOKEN"] == "${{ steps.app-token.outputs.token }}"
+
+
+def test_health_follows_reconcile_with_the_jobs_own_narrow_token() -> None:
+    """After every reconcile run, and hourly for a schedule that stopped; it may read
+    runs and write issues, and holds no App token or secret."""
+    workflow = _load(PROJECT / ".github" / "workflows" / "health.yml")
+    assert workflow["on"]["workflow_run"] == {"workflows": ["reconcile"], "types": ["completed"]}
+    assert workflow["on"]["schedule"] == [{"cron": "7 * * * *"}]
+    assert workflow["permissions"] == {}
+    job = workflow["jobs"]["health"]
+    assert job["permissions"] == {"actions": "read", "contents": "read", "issues": "write"}
+    assert _app_token_steps(workflow) == {} and "secrets." not in str(workflow)
+    steps = job["steps"]
+    install = PROJECT / ".github" / "workflows" / "reconcile.yml"
+    assert next(s for s in steps if s.get("name", "").startswith("Install"))["run"] in (
+        install.read_text()
+    )
+    check = steps[-1]
+    assert check["run"] == "grantops health"
+    assert check["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+    assert _load(install)["name"] == "reconcile"  # the name workflow_run follows
 
 
 def test_reconcile_does_nothing_until_configured() -> None:

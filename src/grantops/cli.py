@@ -21,6 +21,7 @@ from grantops import actions
 from grantops.commands import (
     audit,
     demo,
+    health,
     init,
     reconcile,
     request,
@@ -49,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"grantops {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (init, validate, reconcile, request, snapshot, audit, schema, sandbox, demo):
+    commands = (init, validate, reconcile, request, snapshot, audit, health, schema, sandbox, demo)
+    for module in commands:
         module.register(sub, common)
     add_epilogs(parser)
     return parser
@@ -102,6 +104,7 @@ def _dispatch(args: argparse.Namespace, now: datetime, io: Io) -> int:
         "schema": schema.run,
         "sandbox": sandbox.run,
         "audit": audit.run,
+        "health": health.run,
         "request": request.run_request,
         "extend": request.run_extend,
         "revoke": request.run_revoke,

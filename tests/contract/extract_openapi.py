@@ -52,6 +52,10 @@ OPERATIONS = [
     "pulls/create",
     "repos/list-commits",
     "issues/create-comment",
+    "issues/list-for-repo",
+    "issues/create",
+    "issues/update",
+    "actions/list-workflow-runs",
     "users/get-authenticated",
     "rate-limit/get",
 ]

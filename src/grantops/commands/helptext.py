@@ -158,6 +158,15 @@ HELP: dict[str, Help] = {
         ),
         ((0, "reported"), (1, "the log fails grantops audit verify; nothing is reported")),
     ),
+    "health": Help(
+        (
+            ("grantops health --dry-run", "say what the issue would get; change nothing"),
+            ("grantops health --max-age 2h --json",
+             "allow two hours without a successful run"),
+        ),
+        ((0, "healthy (an open health issue is closed)"),
+         (1, "failed, missing, or unknown (the runs could not be read)")),
+    ),
     "schema": Help(
         (("grantops schema --write", "regenerate schema/*.json"),
          ("grantops schema --check", "fail when they are out of date")),

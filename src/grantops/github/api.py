@@ -26,6 +26,7 @@ from typing import Protocol
 from grantops.access import AccessKey, Target
 from grantops.actual import ReadResult
 from grantops.github.activity import Activity
+from grantops.health import HealthIssue, WorkflowRun
 from grantops.model import Policy
 from grantops.plan import Change, Outcome
 from grantops.proof.review import PullRequest
@@ -123,6 +124,37 @@ class ActivitySource(Protocol):
     ) -> list[Activity]:
         """Commits ``login`` authored on the default branch, and their pull requests
         merged, between ``since`` and ``until``, oldest first."""
+        ...
+
+
+class RunWatch(Protocol):
+    """The reconcile workflow's runs and the health issue (``grantops health``).
+
+    Apart from :class:`GitHubAPI`: a health check reads no access, and its token needs
+    only to read the workflow's runs and write issues in the access repository."""
+
+    def workflow_runs(self, owner: str, repo: str, workflow: str) -> list[WorkflowRun]:
+        """The workflow's most recent runs (workflow: its file name, ``reconcile.yml``)."""
+        ...
+
+    def labelled_issues(self, owner: str, repo: str, label: str) -> list[HealthIssue]:
+        """Every open issue that carries ``label``."""
+        ...
+
+    def open_issue(
+        self, owner: str, repo: str, *, title: str, body: str, labels: list[str]
+    ) -> HealthIssue:
+        """Open an issue with these labels."""
+        ...
+
+    def comment(self, owner: str, repo: str, number: int, body: str) -> None:
+        """Comment on an issue or pull request."""
+        ...
+
+    def edit_issue(
+        self, owner: str, repo: str, number: int, *, body: str | None = None, close: bool = False
+    ) -> None:
+        """Replace an issue's body, and close it as completed when ``close``."""
         ...
 
 

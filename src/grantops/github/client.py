@@ -16,12 +16,13 @@ from datetime import datetime
 
 from grantops.access import AccessKey, Target
 from grantops.actual import ReadResult
-from grantops.github import pulls
+from grantops.github import pulls, watch
 from grantops.github.activity import Activity, activity
 from grantops.github.inherited import inherited_levels
 from grantops.github.read import read_actual
 from grantops.github.transport import GitHubError, RetryPolicy, Transport
 from grantops.github.write import apply_change
+from grantops.health import LABEL, HealthIssue, WorkflowRun
 from grantops.model import Policy
 from grantops.plan import Change, Outcome
 from grantops.proof.review import PullRequest
@@ -155,3 +156,21 @@ class GitHub:
         self, owner: str, repo: str, login: str, since: datetime, until: datetime
     ) -> list[Activity]:
         return activity(self._transport, owner, repo, login, since, until)
+
+    # ----- the reconcile workflow's health ------------------------------------------
+
+    def workflow_runs(self, owner: str, repo: str, workflow: str) -> list[WorkflowRun]:
+        return watch.workflow_runs(self._transport, owner, repo, workflow)
+
+    def labelled_issues(self, owner: str, repo: str, label: str = LABEL) -> list[HealthIssue]:
+        return watch.labelled_issues(self._transport, owner, repo, label)
+
+    def open_issue(
+        self, owner: str, repo: str, *, title: str, body: str, labels: list[str]
+    ) -> HealthIssue:
+        return watch.open_issue(self._transport, owner, repo, title=title, body=body, labels=labels)
+
+    def edit_issue(
+        self, owner: str, repo: str, number: int, *, body: str | None = None, close: bool = False
+    ) -> None:
+        watch.edit_issue(self._transport, owner, repo, number, body=body, close=close)

@@ -10,7 +10,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from grantops.sandbox.fixtures import CommentState, CommitState, PullState, ReviewState
+from grantops.sandbox.fixtures import (
+    CommentState,
+    CommitState,
+    IssueState,
+    PullState,
+    ReviewState,
+    WorkflowRunState,
+)
 from grantops.sandbox.world import INVITATION_PERMISSIONS, Invitation, Repo, Team, World
 from grantops.values import format_timestamp
 
@@ -359,6 +366,78 @@ def comment(base: str, world: World, repo: Repo, index: int, item: CommentState)
         "created_at": "2026-01-01T00:00:00Z",
         "updated_at": "2026-01-01T00:00:00Z",
         "author_association": "NONE",
+    }
+
+
+def issue(base: str, world: World, repo: Repo, item: IssueState) -> Json:
+    """An issue; its labels are named only (GitHub answers label objects or names)."""
+    full = f"{world.org}/{repo.name}"
+    api = f"{base}/repos/{full}/issues/{item.number}"
+    closed = item.state == "closed"
+    return {
+        "id": 70000 + item.number,
+        "node_id": _node_id("Issue", item.number),
+        "url": api,
+        "repository_url": f"{base}/repos/{full}",
+        "labels_url": f"{api}/labels{{/name}}",
+        "comments_url": f"{api}/comments",
+        "events_url": f"{api}/events",
+        "html_url": f"https://github.com/{full}/issues/{item.number}",
+        "number": item.number,
+        "state": item.state,
+        "state_reason": "completed" if closed else None,
+        "title": item.title,
+        "body": item.body or None,
+        "user": user(base, world, item.author.lower()),
+        "labels": list(item.labels),
+        "assignee": None,
+        "assignees": [],
+        "milestone": None,
+        "locked": False,
+        "comments": sum(c.issue == item.number for c in repo.comments),
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "closed_at": "2026-01-01T00:00:00Z" if closed else None,
+        "author_association": "NONE",
+    }
+
+
+def workflow_run(base: str, world: World, repo: Repo, item: WorkflowRunState) -> Json:
+    """One run of a workflow, as ``GET .../actions/workflows/{id}/runs`` lists it."""
+    full = f"{world.org}/{repo.name}"
+    api = f"{base}/repos/{full}/actions/runs/{item.id}"
+    workflow_id = 6000 + sum(map(ord, item.workflow))
+    where = repository(base, world, repo)
+    return {
+        "id": item.id,
+        "node_id": _node_id("WorkflowRun", item.id),
+        "name": item.workflow.removesuffix(".yml"),
+        "head_branch": item.head_branch,
+        "head_sha": item.head_sha,
+        "path": f".github/workflows/{item.workflow}",
+        "display_title": item.workflow.removesuffix(".yml"),
+        "run_number": item.run_number,
+        "run_attempt": 1,
+        "event": item.event,
+        "status": item.status,
+        "conclusion": item.conclusion,
+        "workflow_id": workflow_id,
+        "url": api,
+        "html_url": f"https://github.com/{full}/actions/runs/{item.id}",
+        "pull_requests": [],
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "run_started_at": item.created_at,
+        "jobs_url": f"{api}/jobs",
+        "logs_url": f"{api}/logs",
+        "check_suite_url": f"{base}/repos/{full}/check-suites/{item.id}",
+        "artifacts_url": f"{api}/artifacts",
+        "cancel_url": f"{api}/cancel",
+        "rerun_url": f"{api}/rerun",
+        "workflow_url": f"{base}/repos/{full}/actions/workflows/{workflow_id}",
+        "head_commit": None,
+        "repository": where,
+        "head_repository": where,
     }
 
 

@@ -1,4 +1,5 @@
-"""The sandbox's part of the state file: pull requests, reviews, commits and comments.
+"""The sandbox's part of the state file: pull requests, reviews, commits, issues,
+comments and workflow runs.
 
 The access part (:class:`grantops.statefile.StateFile`) is what grantops plans against;
 these fixtures are what the sandbox serves for approval proof and activity, so a
@@ -57,6 +58,33 @@ class PullState(Strict):
     """What the pull request's diff changes: path -> blob at its head (None: removed)."""
 
 
+class IssueState(Strict):
+    """An issue (not a pull request); issues and pull requests share one numbering."""
+
+    number: int
+    author: str
+    title: str
+    body: str = ""
+    state: Literal["open", "closed"] = "open"
+    labels: list[str] = Field(default_factory=list)
+
+
+class WorkflowRunState(Strict):
+    """One run of a workflow, named by its file (``reconcile.yml``), newest first."""
+
+    id: int
+    workflow: str
+    run_number: int
+    event: str = "schedule"
+    status: Literal["queued", "in_progress", "completed"] = "completed"
+    conclusion: str | None = "success"
+    """GitHub's conclusion (``success``, ``failure``, ``cancelled``, ...); None until done."""
+    created_at: str = "2026-01-01T00:00:00Z"
+    updated_at: str = "2026-01-01T00:00:00Z"
+    head_branch: str = "main"
+    head_sha: str = "0" * 40
+
+
 class SandboxRepoState(RepoState):
     """A repository as the sandbox serves it: its access, and its review history."""
 
@@ -64,6 +92,9 @@ class SandboxRepoState(RepoState):
     commits: list[CommitState] = Field(default_factory=list)
     """Commits on the default branch (newest first), for activity during a grant."""
     comments: list[CommentState] = Field(default_factory=list)
+    issues: list[IssueState] = Field(default_factory=list)
+    runs: list[WorkflowRunState] = Field(default_factory=list)
+    """Runs of the repository's workflows, for ``grantops health``."""
 
 
 class SandboxState(StateFile):

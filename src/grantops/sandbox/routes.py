@@ -32,6 +32,9 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     paginate: bool = False
+    wrapped: str | None = None
+    """For a listing GitHub answers as an object, ``{"total_count": N, wrapped: [...]}``:
+    the key each page's items go under."""
 
 
 @dataclass(frozen=True)
@@ -325,12 +328,68 @@ def create_pull(call: Call) -> Reply:
 # ----- issues -----------------------------------------------------------------
 
 
+def list_issues(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/issues, by ``state`` and ``labels`` (comma-separated)."""
+    repo = _repo(call)
+    labels = [name for name in call.query.get("labels", "").split(",") if name]
+    found = call.world.issues_in(repo, call.query.get("state", "open"), labels)
+    return _listing([bodies.issue(call.base, call.world, repo, i) for i in found])
+
+
+def _labels(call: Call) -> list[str]:
+    """The body's ``labels``: names (GitHub also takes label objects; grantops sends names)."""
+    labels = call.given("labels", [])
+    if not isinstance(labels, list) or not all(isinstance(name, str) for name in labels):
+        raise SandboxError(422, "Invalid request: labels must be a list of names")
+    return labels
+
+
+def create_issue(call: Call) -> Reply:
+    """POST /repos/{owner}/{repo}/issues: open an issue as the viewer."""
+    repo = _repo(call)
+    title = call.given("title")
+    if not isinstance(title, str) or not title:
+        errors = [{"resource": "Issue", "code": "missing_field", "field": "title"}]
+        raise SandboxError(422, "Validation Failed", errors)
+    text = str(call.given("body") or "")
+    item = call.world.open_issue(repo, call.viewer, title, text, _labels(call))
+    return Reply(201, bodies.issue(call.base, call.world, repo, item))
+
+
+def update_issue(call: Call) -> Reply:
+    """PATCH /repos/{owner}/{repo}/issues/{issue_number}: title, body, state and labels."""
+    repo = _repo(call)
+    item = call.world.issue(repo, int(call.params["issue_number"]))
+    state = call.given("state", item.state)
+    if state not in ("open", "closed"):
+        errors = [{"resource": "Issue", "code": "invalid", "field": "state"}]
+        raise SandboxError(422, "Validation Failed", errors)
+    item.state = state
+    item.title = str(call.given("title", item.title))
+    item.body = str(call.given("body", item.body) or "")
+    if call.given("labels") is not None:
+        item.labels = _labels(call)
+    return Reply(200, bodies.issue(call.base, call.world, repo, item))
+
+
 def create_comment(call: Call) -> Reply:
     """POST /repos/{owner}/{repo}/issues/{issue_number}/comments, as the viewer."""
     repo = _repo(call)
     text = str(call.given("body", ""))
     item = call.world.add_comment(repo, int(call.params["issue_number"]), call.viewer, text)
     return Reply(201, bodies.comment(call.base, call.world, repo, len(repo.comments), item))
+
+
+# ----- actions ----------------------------------------------------------------
+
+
+def list_workflow_runs(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs, the workflow
+    named by its file; newest first."""
+    repo = _repo(call)
+    runs = call.world.runs_of(repo, call.params["workflow_id"])
+    items = [bodies.workflow_run(call.base, call.world, repo, r) for r in runs]
+    return Reply(200, items, paginate=True, wrapped="workflow_runs")
 
 
 # ----- users and rate limit ---------------------------------------------------
@@ -505,11 +564,26 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/repos/{owner}/{repo}/pulls", "pulls/list", list_pulls),
     _route("POST", "/repos/{owner}/{repo}/pulls", "pulls/create", create_pull),
     # issues
+    _route("GET", "/repos/{owner}/{repo}/issues", "issues/list-for-repo", list_issues),
+    _route("POST", "/repos/{owner}/{repo}/issues", "issues/create", create_issue),
+    _route(
+        "PATCH",
+        "/repos/{owner}/{repo}/issues/{issue_number}",
+        "issues/update",
+        update_issue,
+    ),
     _route(
         "POST",
         "/repos/{owner}/{repo}/issues/{issue_number}/comments",
         "issues/create-comment",
         create_comment,
+    ),
+    # actions
+    _route(
+        "GET",
+        "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
+        "actions/list-workflow-runs",
+        list_workflow_runs,
     ),
     # users and rate limit
     _route("GET", "/user", "users/get-authenticated", get_viewer),

@@ -303,7 +303,10 @@ def _page(reply: Reply, url: str, query: dict[str, str]) -> Reply:
     headers = {**reply.headers}
     if links:
         headers["link"] = ", ".join(links)
-    return Reply(200, items[(page - 1) * per_page : page * per_page], headers)
+    shown = items[(page - 1) * per_page : page * per_page]
+    if reply.wrapped is not None:
+        return Reply(200, {"total_count": len(items), reply.wrapped: shown}, headers)
+    return Reply(200, shown, headers)
 
 
 def _handler_class(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:

@@ -17,9 +17,11 @@ from grantops.access import REPO_PERMISSIONS
 from grantops.sandbox.fixtures import (
     CommentState,
     CommitState,
+    IssueState,
     PullState,
     SandboxRepoState,
     SandboxState,
+    WorkflowRunState,
 )
 from grantops.statefile import TeamState
 
@@ -46,6 +48,8 @@ class Repo:
     pulls: list[PullState] = field(default_factory=list)
     commits: list[CommitState] = field(default_factory=list)
     comments: list[CommentState] = field(default_factory=list)
+    issues: list[IssueState] = field(default_factory=list)
+    runs: list[WorkflowRunState] = field(default_factory=list)
 
 
 @dataclass
@@ -114,6 +118,10 @@ class World:
         repo.pulls = list(repo_state.pulls)
         repo.commits = list(repo_state.commits)
         repo.comments = list(repo_state.comments)
+        repo.issues = [issue.model_copy() for issue in repo_state.issues]
+        repo.runs = list(repo_state.runs)
+        for issue in repo.issues:
+            self.person(issue.author)
         for item in repo.commits:
             if item.author:
                 self.person(item.author)
@@ -145,6 +153,8 @@ class World:
                 pulls=repo.pulls,
                 commits=repo.commits,
                 comments=repo.comments,
+                issues=repo.issues,
+                runs=repo.runs,
             )
         teams = {
             team.slug: TeamState(
@@ -374,7 +384,7 @@ class World:
                     }
                 ],
             )
-        number = max((p.number for p in repo.pulls), default=0) + 1
+        number = self._next_number(repo)
         sha = hashlib.sha1(f"{head}-{number}".encode()).hexdigest()
         pull = PullState(
             number=number,
@@ -390,10 +400,53 @@ class World:
 
     def add_comment(self, repo: Repo, number: int, login: str, body: str) -> CommentState:
         if not any(p.number == number for p in repo.pulls):
-            raise SandboxError(404, "Not Found")
+            self.issue(repo, number)  # a 404 when neither a pull request nor an issue
         comment = CommentState(issue=number, user=login, body=body)
         repo.comments.append(comment)
         return comment
 
     def remove_team_repo(self, team: Team, repo: Repo) -> None:
         repo.teams.pop(team.slug.lower(), None)
+
+    # ----- issues and workflow runs ---------------------------------------------
+
+    def _next_number(self, repo: Repo) -> int:
+        """Issues and pull requests share one sequence of numbers, as on GitHub."""
+        taken = [p.number for p in repo.pulls] + [i.number for i in repo.issues]
+        return max(taken, default=0) + 1
+
+    def issue(self, repo: Repo, number: int) -> IssueState:
+        for issue in repo.issues:
+            if issue.number == number:
+                return issue
+        raise SandboxError(404, "Not Found")
+
+    def issues_in(self, repo: Repo, state: str, labels: list[str]) -> list[IssueState]:
+        """Issues by state (``open``, ``closed``, ``all``) carrying every label named
+        (compared without case), newest first. Pull requests, which the sandbox never
+        labels, are left out."""
+        wanted = {label.lower() for label in labels}
+        found = [
+            i
+            for i in repo.issues
+            if state in ("all", i.state) and wanted <= {label.lower() for label in i.labels}
+        ]
+        return sorted(found, key=lambda i: i.number, reverse=True)
+
+    def open_issue(
+        self, repo: Repo, author: str, title: str, body: str, labels: list[str]
+    ) -> IssueState:
+        issue = IssueState(
+            number=self._next_number(repo), author=author, title=title, body=body, labels=labels
+        )
+        self.person(author)
+        repo.issues.append(issue)
+        return issue
+
+    def runs_of(self, repo: Repo, workflow: str) -> list[WorkflowRunState]:
+        """The runs of the workflow file ``workflow``, newest first; an unknown file is
+        a 404, as on GitHub."""
+        runs = [r for r in repo.runs if r.workflow == workflow]
+        if not runs:
+            raise SandboxError(404, "Not Found")
+        return sorted(runs, key=lambda r: (r.created_at, r.id), reverse=True)
