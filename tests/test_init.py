@@ -194,6 +194,7 @@ def test_json_lists_the_files_written_and_text_ends_with_the_next_steps(tmp_path
         "grants/policy.yaml",
         ".github/CODEOWNERS",
         ".gitignore",
+        ".github/workflows/health.yml",
         ".github/workflows/reconcile.yml",
         ".github/workflows/validate.yml",
         "schema/grant.schema.json",
