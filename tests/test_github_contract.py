@@ -18,7 +18,7 @@ import pytest
 
 from grantops.access import AccessKey, Principal, Target
 from grantops.actual import ReadResult
-from grantops.github import GitHub, GitHubAPI
+from grantops.github import GitHub, GitHubAPI, GitHubError
 from grantops.github.fake import FakeGitHub
 from grantops.model import Policy
 from grantops.plan import Change, Outcome
@@ -240,6 +240,32 @@ def test_comments_and_new_pull_requests_agree(both: Both) -> None:
         )
         answers.append((number, url))
     assert _same(answers)[0] == 9
+
+
+def test_branches_and_open_pull_requests_agree(both: Both) -> None:
+    """What request --open-pr checks before it pushes: the base branch, an open PR."""
+    answers = []
+    for github in both(STATE):
+        before = github.open_pull_for("acme", "payments-api", "grant/y")
+        github.open_pull("acme", "payments-api", head="grant/y", base="main", title="G", body="")
+        answers.append(
+            (
+                github.branch_exists("acme", "payments-api", "main"),
+                github.branch_exists("acme", "payments-api", "no-such-branch"),
+                before,
+                github.open_pull_for("acme", "payments-api", "grant/y"),
+                github.open_pull_for("acme", "payments-api", "grant/other"),
+            )
+        )
+    assert _same(answers) == (
+        True,
+        False,
+        None,
+        (9, "https://github.com/acme/payments-api/pull/9"),
+        None,
+    )
+    with pytest.raises(GitHubError, match="404"):
+        both(STATE)[0].open_pull_for("acme", "no-such-repo", "grant/y")
 
 
 @pytest.mark.parametrize("fault", ["unreadable", "failing"])

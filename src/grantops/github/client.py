@@ -149,6 +149,28 @@ class GitHub:
         )
         return int(created["number"]), str(created["html_url"])
 
+    def branch_exists(self, owner: str, repo: str, branch: str) -> bool:
+        return self._transport.exists(
+            f"read branch {branch} of {owner}/{repo}",
+            "repos",
+            "get_branch",
+            owner=owner,
+            repo=repo,
+            branch=branch,
+        )
+
+    def open_pull_for(self, owner: str, repo: str, head: str) -> tuple[int, str] | None:
+        found = self._transport.get(
+            f"list open pull requests of {owner}/{repo} from {head}",
+            "pulls",
+            "list",
+            owner=owner,
+            repo=repo,
+            state="open",
+            head=f"{owner}:{head}",
+        )
+        return (int(found[0]["number"]), str(found[0]["html_url"])) if found else None
+
     def activity(
         self, owner: str, repo: str, login: str, since: datetime, until: datetime
     ) -> list[Activity]:
