@@ -241,7 +241,9 @@ def test_open_pr_pushes_a_branch_and_opens_the_pull_request(
     remote = _with_remote(repo, tmp_path)
     sandbox = start_sandbox(with_access_repo(repo))
     env = access_env(sandbox.url)
-    code, out, err = run(*REQUEST, "--root", str(repo.root), "--open-pr", environ=env)
+    code, out, err = run(
+        *REQUEST, "--root", str(repo.root), "--open-pr", "--access-repo", "acme/access", environ=env
+    )
     assert code == 0, err
     assert "Opened pull request #2: https://github.com/acme/access/pull/2" in out
     branch = "grant/octocat/2026-11-30-payments-api"
@@ -285,7 +287,7 @@ def test_extend_and_revoke_open_pull_requests_too(
     repo.merge({"grants/g.yaml": GRANT}, author="octocat", approvers=["alice"])
     _with_remote(repo, tmp_path)
     sandbox = start_sandbox(with_access_repo(repo))
-    env = access_env(sandbox.url)
+    env = access_env(sandbox.url, GITHUB_ACTIONS="true")  # as in a workflow
     grant = str(repo.root / "grants" / "g.yaml")
     assert (
         run(

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from grantops.drafts import (
     window,
 )
 from grantops.errors import GrantopsError, InvalidInput, UsageError
+from grantops.github import GitHubError
 from grantops.load import Loaded, load_grant_text, load_repo
 from grantops.values import format_timestamp, parse_duration, parse_timestamp
 from grantops.yamlfile import parse
@@ -88,13 +91,14 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
     errors = name_errors(request)
     if errors:
         raise UsageError("; ".join(errors))
-    if args.open_pr:
-        _pull_target(args, io)  # a bad --access-repo or --remote is refused before writing
     path = grant_path(args.root, request, now)
     relative = path.relative_to(args.root).as_posix()
     if not inside_grants(args.root, path):  # never reached with valid names; checked anyway
         raise UsageError(f"refusing to write {path}: it is not inside {args.root / 'grants'}")
-    undo = _write_new(path, render(request))
+    branch = f"grant/{request.who.lower()}/{path.stem}"
+    text = render(request)
+    proposed = _preflight(args, io, branch, {relative: text.encode()}) if args.open_pr else None
+    undo = _write_new(path, text)
     checked = _check(args.root, now, undo=undo)
     io.out(f"Wrote {relative}:\n")
     io.out(path.read_text(encoding="utf-8").rstrip("\n"))
@@ -107,11 +111,11 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
         opens = format_timestamp(grant.starts) if grant.starts else "merge"
         ends = format_timestamp(grant.expires)
         io.out(f"  + add {principal} {level} on {target} (from {opens} until {ends})")
-    if args.open_pr:
+    if proposed is not None:
         what = request.describe(checked.policy.org)
         title = f"Grant {what} until {format_timestamp(request.expires)}"
         body = _body(checked, request, relative)
-        _open_pr(args, io, f"grant/{request.who.lower()}/{path.stem}", [relative], title, body)
+        _open_pr(args, io, proposed, Proposal(branch, [relative], title, body, undo))
     return EXIT_OK
 
 
@@ -129,29 +133,40 @@ def run_extend(args: argparse.Namespace, now: datetime, io: Io) -> int:
         new = old + by
     except OverflowError:
         raise UsageError(f"--by {args.by}: the grant would end after the year 9999") from None
-    path.write_text(extend_text(original, line, new), encoding="utf-8")
-    _check(args.root, now, undo=lambda: path.write_text(original, encoding="utf-8"))
+    text = extend_text(original, line, new)
+    branch = f"extend/{path.parent.name}/{path.stem}"
+    target = _preflight(args, io, branch, {relative: text.encode()}) if args.open_pr else None
+    path.write_text(text, encoding="utf-8")
+
+    def undo() -> None:
+        path.write_text(original, encoding="utf-8")
+
+    _check(args.root, now, undo=undo)
     io.out(f"Extended {relative}: expires {format_timestamp(old)} -> {format_timestamp(new)}.")
     io.out("A changed grant needs a fresh review: it counts once the change is merged.")
-    if args.open_pr:
+    if target is not None:
         title = f"Extend {relative} by {args.by} until {format_timestamp(new)}"
         body = (
             f"Extends `{relative}` by **{args.by}**: it now ends at "
             f"**{format_timestamp(new)}** instead of {format_timestamp(old)}.\n\n"
             "Merge review is the approval: review this like a new grant.\n"
         )
-        _open_pr(args, io, f"extend/{path.parent.name}/{path.stem}", [relative], title, body)
+        _open_pr(args, io, target, Proposal(branch, [relative], title, body, undo))
     return EXIT_OK
 
 
 def run_revoke(args: argparse.Namespace, now: datetime, io: Io) -> int:
     path, relative = _grant_file(args)
+    branch = f"revoke/{path.parent.name}/{path.stem}"
+    target = _preflight(args, io, branch, {relative: None}) if args.open_pr else None
+    raw = path.read_bytes()
     path.unlink()
     io.out(f"Removed {relative}: its access ends on the first reconcile run after this is merged.")
-    if args.open_pr:
+    if target is not None:
         title = f"Revoke {relative}"
         body = f"Ends the access `{relative}` gave, before its window closes.\n"
-        _open_pr(args, io, f"revoke/{path.parent.name}/{path.stem}", [relative], title, body)
+        undo = functools.partial(path.write_bytes, raw)
+        _open_pr(args, io, target, Proposal(branch, [relative], title, body, undo))
     return EXIT_OK
 
 
@@ -302,17 +317,46 @@ def _body(loaded: Loaded, request: Request, relative: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class PullTarget:
+    """Where a pull request goes, as checked before anything is committed or pushed."""
+
+    owner: str
+    name: str
+    base: str
+    reuse: bool
+    """The branch exists locally from an earlier attempt, with exactly this change."""
+    existing: tuple[int, str] | None
+    """An open pull request from the branch (number, address): reported, not opened."""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The change to propose: its branch, paths, title and body, and how to take the
+    working copy back when an earlier attempt's branch already holds it."""
+
+    branch: str
+    paths: list[str]
+    title: str
+    body: str
+    undo: Callable[[], object]
+
+
 def _pull_target(args: argparse.Namespace, io: Io) -> tuple[str, str]:
-    """The owner and name of the access repository the pull request goes to."""
+    """The owner and name of the access repository the pull request goes to.
+
+    ``--access-repo``, else ``$GITHUB_REPOSITORY`` inside GitHub Actions only (other
+    tools set it elsewhere for their own tests), else the GitHub remote pushed to.
+    """
     if not gitrepo.has_remote(args.root, args.remote):
         raise UsageError(f"no git remote '{args.remote}' to push the branch to")
-    slug = (
-        args.access_repo
-        or io.environ.get("GITHUB_REPOSITORY")
-        or gitrepo.remote_slug(args.root, args.remote)
-    )
+    in_actions = io.environ.get("GITHUB_REPOSITORY") if io.in_actions else None
+    slug = args.access_repo or in_actions or gitrepo.remote_slug(args.root, args.remote)
     if not slug or "/" not in slug:
-        raise UsageError("set --access-repo OWNER/NAME: where should the pull request go?")
+        raise UsageError(
+            f"set --access-repo OWNER/NAME: the remote '{args.remote}' is not a GitHub "
+            "repository, so where should the pull request go?"
+        )
     error = slug_error(slug)
     if error is not None:
         raise UsageError(f"the access repository {slug!r}: {error}")
@@ -320,13 +364,77 @@ def _pull_target(args: argparse.Namespace, io: Io) -> tuple[str, str]:
     return owner, name
 
 
-def _open_pr(
-    args: argparse.Namespace, io: Io, branch: str, paths: list[str], title: str, body: str
-) -> None:
+def _preflight(
+    args: argparse.Namespace, io: Io, branch: str, contents: dict[str, bytes | None]
+) -> PullTarget:
+    """Check everything a pull request needs before a file is written or a commit made:
+    the access repository, the remote, the token, the base branch on GitHub, and that
+    ``branch`` is free or holds exactly ``contents`` (path -> bytes, None: removed)."""
     owner, name = _pull_target(args, io)
-    base = gitrepo.propose(args.root, branch, paths, title, args.remote)
+    base = gitrepo.current_branch(args.root)
+    if base is None:
+        raise UsageError("HEAD is detached; check out the branch pull requests should target")
+    reuse = gitrepo.has_branch(args.root, branch)
+    if reuse and not gitrepo.holds_only(args.root, branch, base, contents):
+        raise UsageError(
+            f"a branch named '{branch}' already exists with other changes, so nothing was "
+            f"written; if an earlier attempt left it, delete it (git branch -D {branch}) "
+            "and run this again"
+        )
     with github_client(args, io) as github:
-        number, url = github.open_pull(owner, name, head=branch, base=base, title=title, body=body)
+        try:
+            existing = github.open_pull_for(owner, name, branch)
+            has_base = github.branch_exists(owner, name, base)
+        except GitHubError as exc:
+            raise GrantopsError(
+                f"cannot open a pull request in {owner}/{name} ({exc}); check --access-repo "
+                "and the token. Nothing was written or pushed."
+            ) from None
+    if not has_base:
+        raise GrantopsError(
+            f"{owner}/{name} has no branch '{base}' for the pull request to go into: push it "
+            "first, or check out the branch it should target. Nothing was written or pushed."
+        )
+    return PullTarget(owner, name, base, reuse, existing)
+
+
+def _open_pr(args: argparse.Namespace, io: Io, target: PullTarget, change: Proposal) -> None:
+    """Commit (or reuse an earlier attempt's branch), push, and open the pull request,
+    or report the one already open. A retry after any failure picks up where it was."""
+    branch = change.branch
+    if target.reuse:
+        change.undo()
+        io.out(f"\nBranch {branch} already holds this change (an earlier attempt): reusing it.")
+    else:
+        gitrepo.commit_branch(args.root, branch, change.paths, change.title)
+    try:
+        gitrepo.push(args.root, args.remote, branch)
+    except gitrepo.GitError as exc:
+        raise GrantopsError(
+            f"{exc}\nThe branch {branch} is committed here but not pushed, and nothing on "
+            f"'{args.remote}' was overwritten. If '{args.remote}' has another branch of that "
+            "name, it is someone else's: delete yours (git branch -D "
+            f"{branch}) and ask again; otherwise run this again: it reuses the branch."
+        ) from None
+    if target.existing is not None:
+        number, url = target.existing
+        io.out(f"\nPull request #{number} is already open for {branch}: {url}")
+        return
+    with github_client(args, io) as github:
+        try:
+            number, url = github.open_pull(
+                target.owner,
+                target.name,
+                head=branch,
+                base=target.base,
+                title=change.title,
+                body=change.body,
+            )
+        except GitHubError as exc:
+            raise GrantopsError(
+                f"{exc}\nThe branch {branch} is pushed; run this again to open its pull "
+                "request (it reuses the branch)."
+            ) from None
     io.out(f"\nOpened pull request #{number}: {url}")
 
 
