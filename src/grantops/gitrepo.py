@@ -300,6 +300,19 @@ def push(root: Path, remote: str, branch: str) -> None:
     _git(root, "push", "--quiet", "--set-upstream", remote, branch)
 
 
+def fast_forward(root: Path, remote: str, branch: str) -> bool:
+    """Fetch ``branch`` from ``remote`` and fast-forward the checkout to it, when
+    ``branch`` is checked out and the work tree has no changes; whether it was."""
+    _git(root, "fetch", "--quiet", remote, branch)
+    if current_branch(root) != branch or _git(root, "status", "--porcelain", "-uno").strip():
+        return False
+    try:
+        _git(root, "merge", "--quiet", "--ff-only", "FETCH_HEAD")
+    except GitError:
+        return False
+    return True
+
+
 def _partial_clone(root: Path) -> bool:
     """Whether blobs may be missing, to be fetched lazily (``git clone --filter``)."""
     try:
