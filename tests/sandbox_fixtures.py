@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,25 @@ def live_repo(
     """An access repository whose grants were each reviewed, and a sandbox that knows it."""
     repo = reviewed(tmp_path / "access", grants)
     return repo.root, start_sandbox(with_access_repo(repo, state), **settings)
+
+
+def with_remote(tmp_path: Path) -> tuple[ReviewedRepo, Path]:
+    """An access repository with a reviewed policy and the bare remote it pushes to."""
+    repo = ReviewedRepo.create(tmp_path / "access")
+    repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
+    return repo, add_remote(repo, tmp_path)
+
+
+def add_remote(repo: ReviewedRepo, tmp_path: Path) -> Path:
+    """A bare remote ``origin`` holding ``main``, in a clone set up as octocat ("Octo
+    Cat"); serve it with ``git={"access": remote}`` for real pull request heads."""
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
+    for args in (
+        ["remote", "add", "origin", str(remote)],
+        ["push", "--quiet", "origin", "main"],
+        ["config", "user.name", "Octo Cat"],
+        ["config", "user.email", "octocat@example.com"],
+    ):
+        subprocess.run(["git", "-C", str(repo.root), *args], check=True)
+    return remote

@@ -17,8 +17,7 @@ from grantops.sandbox import Sandbox
 from grantops.sandbox.reviewed import ReviewedRepo
 from grantops.sandbox.server import FaultRule
 
-from .data import POLICY
-from .sandbox_fixtures import StartSandbox, with_access_repo
+from .sandbox_fixtures import StartSandbox, with_access_repo, with_remote
 from .test_cli import run
 from .test_request import REQUEST as BASE_REQUEST
 
@@ -34,18 +33,9 @@ def _git(root: Path, *args: str) -> str:
 
 
 def _setup(start_sandbox: StartSandbox, tmp_path: Path) -> tuple[ReviewedRepo, Path, Sandbox]:
-    """An access repository with a reviewed policy, its bare remote, and a sandbox that
-    serves the remote's branches as acme/access."""
-    repo = ReviewedRepo.create(tmp_path / "access")
-    repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
-    remote = tmp_path / "remote.git"
-    _git(tmp_path, "init", "--quiet", "--bare", str(remote))
-    _git(repo.root, "remote", "add", "origin", str(remote))
-    _git(repo.root, "push", "--quiet", "origin", "main")
-    _git(repo.root, "config", "user.name", "Octo Cat")
-    _git(repo.root, "config", "user.email", "octocat@example.com")
-    sandbox = start_sandbox(with_access_repo(repo), git={"access": remote})
-    return repo, remote, sandbox
+    """The access repository, its bare remote, and a sandbox serving it as acme/access."""
+    repo, remote = with_remote(tmp_path)
+    return repo, remote, start_sandbox(with_access_repo(repo), git={"access": remote})
 
 
 def _request(repo: ReviewedRepo, sandbox: Sandbox, *extra: str, **env: str) -> tuple[int, str, str]:

@@ -13,10 +13,8 @@ import subprocess
 from pathlib import Path
 
 from grantops.sandbox import Sandbox
-from grantops.sandbox.reviewed import ReviewedRepo
 
-from .data import POLICY
-from .sandbox_fixtures import StartSandbox, with_access_repo
+from .sandbox_fixtures import StartSandbox, with_access_repo, with_remote
 from .test_cli import run
 
 ASK = [
@@ -44,14 +42,7 @@ def _git(root: Path, *args: str) -> str:
 def _rehearsal(start_sandbox: StartSandbox, tmp_path: Path) -> tuple[Path, Path, Sandbox]:
     """octocat's clone of the access repository, its bare remote, and a sandbox serving
     it, where bob (not octocat) has write access to approve."""
-    repo = ReviewedRepo.create(tmp_path / "access")
-    repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
-    remote = tmp_path / "access.git"
-    _git(tmp_path, "init", "--quiet", "--bare", str(remote))
-    _git(repo.root, "remote", "add", "origin", str(remote))
-    _git(repo.root, "push", "--quiet", "origin", "main")
-    _git(repo.root, "config", "user.name", "Octo Cat")
-    _git(repo.root, "config", "user.email", "octocat@example.com")
+    repo, remote = with_remote(tmp_path)
     state = copy.deepcopy(with_access_repo(repo))
     state["repos"]["access"]["collaborators"]["bob"] = "push"
     return repo.root, remote, start_sandbox(state, git={"access": remote})

@@ -18,7 +18,7 @@ from grantops.sandbox.reviewed import ReviewedRepo
 
 from .builders import policy
 from .data import GRANT, NOW, POLICY
-from .sandbox_fixtures import StartSandbox, access_env, with_access_repo
+from .sandbox_fixtures import StartSandbox, access_env, add_remote, with_access_repo
 from .test_cli import run
 
 AT = "2026-11-30T12:00:00Z"
@@ -222,16 +222,7 @@ def test_revoke_removes_the_file(tmp_path: Path) -> None:
 
 
 def _with_remote(repo: ReviewedRepo, tmp_path: Path) -> Path:
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
-    for args in (
-        ["remote", "add", "origin", str(remote)],
-        ["push", "--quiet", "origin", "main"],
-        ["config", "user.name", "Octo Cat"],
-        ["config", "user.email", "octocat@example.com"],
-    ):
-        subprocess.run(["git", "-C", str(repo.root), *args], check=True)
-    return remote
+    return add_remote(repo, tmp_path)
 
 
 def test_open_pr_pushes_a_branch_and_opens_the_pull_request(
