@@ -7,14 +7,13 @@ policy's ``baseline`` is written, and it is the format ``plan --state`` reads.
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import datetime
 from pathlib import Path
 
 from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io, add_api_options, github_client
 from grantops.load import load_repo
 from grantops.planview import unreadable_text
-from grantops.statefile import state_from_read
+from grantops.statefile import dump_state, state_from_read
 
 
 def register(
@@ -35,7 +34,7 @@ def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
     finally:
         github.close()
     state = state_from_read(result.actual, result.members, result.base_permission)
-    text = json.dumps(state.model_dump(), indent=2) + "\n"
+    text = dump_state(state)
     if args.out is None:
         io.out(text.rstrip("\n"))
     else:
