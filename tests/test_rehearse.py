@@ -14,7 +14,8 @@ from pathlib import Path
 
 from grantops.sandbox import Sandbox
 
-from .sandbox_fixtures import StartSandbox, with_access_repo, with_remote
+from .data import POLICY
+from .sandbox_fixtures import BASE_STATE, StartSandbox, with_access_repo, with_remote
 from .test_cli import run
 
 ASK = [
@@ -52,8 +53,10 @@ def _as(sandbox: Sandbox, login: str) -> dict[str, str]:
     return {"GITHUB_TOKEN": f"{login}:secret", "GITHUB_API_URL": sandbox.url}
 
 
-def _review(sandbox: Sandbox, root: Path, action: str, login: str) -> tuple[int, str, str]:
-    argv = ["sandbox", action, "--pull", "2", "--as", login, "--access-repo", "acme/access"]
+def _review(
+    sandbox: Sandbox, root: Path, action: str, login: str, pull: str = "2"
+) -> tuple[int, str, str]:
+    argv = ["sandbox", action, "--pull", pull, "--as", login, "--access-repo", "acme/access"]
     return run(*argv, "--root", str(root), environ=_as(sandbox, login))
 
 
@@ -127,3 +130,41 @@ def _stem(root: Path, remote: Path) -> str:
     """The request's file name (it carries today's date), from the branch it pushed."""
     refs = _git(remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/grant/")
     return refs.split()[0].rpartition("/")[2]
+
+
+def test_a_policy_landed_through_a_rehearsed_review_is_proven(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """From a first commit only: the policy itself goes through sandbox open, approve
+    and merge, and a plan then proves it (and a direct push of it would not be)."""
+    root, remote = tmp_path / "access", tmp_path / "access.git"
+    _git(tmp_path, "init", "--quiet", "-b", "main", str(root))
+    _git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    _git(root, "config", "user.name", "octocat")
+    _git(root, "config", "user.email", "octocat@example.com")
+    _git(root, "commit", "--quiet", "--allow-empty", "-m", "init")
+    _git(root, "remote", "add", "origin", str(remote))
+    _git(root, "push", "--quiet", "origin", "main")
+    _git(root, "switch", "--quiet", "-c", "policy")
+    (root / "grants").mkdir()
+    (root / "grants" / "policy.yaml").write_text(POLICY)
+    _git(root, "add", "grants")
+    _git(root, "commit", "--quiet", "-m", "The policy")
+    _git(root, "push", "--quiet", "origin", "policy")
+    _git(root, "switch", "--quiet", "main")
+    state = copy.deepcopy(BASE_STATE)
+    state["repos"]["access"] = {"collaborators": {"bob": "push"}}
+    sandbox = start_sandbox(state, git={"access": remote})
+    opening = ["--head", "policy", "--title", "The policy", "--as", "octocat"]
+    code, out, err = run(
+        "sandbox", "open", *opening, "--access-repo", "acme/access", environ=_as(sandbox, "octocat")
+    )
+    assert code == 0, err
+    assert "octocat opened acme/access#1 from policy into main." in out
+    plan = ["plan", "--root", str(root), "--repo", "acme/access"]
+    assert _review(sandbox, root, "approve", "bob", pull="1")[0] == 0
+    assert _review(sandbox, root, "merge", "bob", pull="1")[0] == 0
+    code, out, err = run(*plan, environ=_as(sandbox, "octocat"))
+    assert code == 0, err
+    assert "not proven" not in out + err, err
+    assert "No changes: access matches the policy and grants." in out

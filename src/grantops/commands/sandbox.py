@@ -55,14 +55,23 @@ def register(
         help="the local git repository (e.g. the bare remote) holding REPO's branches; "
         "pull requests open from it and merge into it (repeat for several)",
     )
-    for name, what in (("approve", "approve a pull request"), ("merge", "merge a pull request")):
+    for name, what in (
+        ("open", "open a pull request from a pushed branch"),
+        ("approve", "approve a pull request"),
+        ("merge", "merge a pull request"),
+    ):
         action = actions.add_parser(name, parents=[common], help=f"{what} on a running sandbox")
-        action.add_argument("--pull", type=int, required=True, metavar="N", help="its number")
+        if name != "open":
+            action.add_argument("--pull", type=int, required=True, metavar="N", help="its number")
         action.add_argument("--as", dest="login", required=True, metavar="LOGIN", help="who")
         action.add_argument(
             "--access-repo", required=True, metavar="OWNER/NAME", help="where the PR is"
         )
         action.add_argument("--api-url", help="the sandbox's URL (default: $GITHUB_API_URL)")
+    opening = actions.choices["open"]
+    opening.add_argument("--head", required=True, metavar="BRANCH", help="the pushed branch")
+    opening.add_argument("--base", default="main", metavar="BRANCH", help="default: main")
+    opening.add_argument("--title", required=True, help="the pull request's title")
     merge = actions.choices["merge"]
     merge.add_argument("--method", choices=("merge", "squash"), default="merge")
     merge.add_argument("--remote", default="origin", help="git remote to update --root from")
@@ -73,6 +82,8 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 
 def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
+    if args.sandbox_command == "open":
+        return _open(args, io)
     if args.sandbox_command == "approve":
         return _approve(args, io)
     if args.sandbox_command == "merge":
@@ -113,6 +124,20 @@ def _git_sides(given: list[str]) -> dict[str, Path]:
             raise UsageError(f"--git {item!r}: give REPO=PATH, PATH a git repository")
         sides[name] = Path(path).resolve()
     return sides
+
+
+def _open(args: argparse.Namespace, io: Io) -> int:
+    """Open a pull request by hand, e.g. the one that lands the policy itself."""
+    owner, name = _slug(args)
+    with _as_account(args, io) as github:
+        try:
+            number, _ = github.open_pull(
+                owner, name, head=args.head, base=args.base, title=args.title, body=""
+            )
+        except GitHubError as exc:
+            raise GrantopsError(f"{args.login} cannot open a pull request: {exc}") from None
+    io.out(f"{args.login} opened {owner}/{name}#{number} from {args.head} into {args.base}.")
+    return EXIT_OK
 
 
 def _approve(args: argparse.Namespace, io: Io) -> int:
