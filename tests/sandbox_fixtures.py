@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,22 @@ def client(
     return GitHub(sandbox.url, TOKEN, timeout=timeout, retry=policy, sleep=record.append)
 
 
+ACCESS_REMOTE = "https://github.com/acme/access.git"
+"""Where a checkout of the access repository fetches from: it names ``acme/access``
+outside GitHub Actions, where ``GITHUB_REPOSITORY`` is not trusted."""
+
+
+def new_access_repo(root: Path) -> ReviewedRepo:
+    """A new checkout of ``acme/access``: its ``origin`` names it, as a clone's does."""
+    repo = ReviewedRepo.create(root)
+    repo.git("remote", "add", "origin", ACCESS_REMOTE)
+    return repo
+
+
 def reviewed(root: Path, grants: dict[str, str], policy: str = POLICY) -> ReviewedRepo:
     """An access repository in git whose policy and grants each came through a PR
     approved by a peer (as the sandbox will tell)."""
-    repo = ReviewedRepo.create(root)
+    repo = new_access_repo(root)
     repo.merge({"grants/policy.yaml": policy}, author="security-lead", approvers=["ciso"])
     for name, text in grants.items():
         repo.merge({f"grants/{name}": text}, author="requester", approvers=["alice"])
@@ -113,3 +126,26 @@ def live_repo(
     """An access repository whose grants were each reviewed, and a sandbox that knows it."""
     repo = reviewed(tmp_path / "access", grants)
     return repo.root, start_sandbox(with_access_repo(repo, state), **settings)
+
+
+def with_remote(tmp_path: Path) -> tuple[ReviewedRepo, Path]:
+    """An access repository with a reviewed policy and the bare remote it pushes to."""
+    repo = new_access_repo(tmp_path / "access")
+    repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
+    return repo, add_remote(repo, tmp_path)
+
+
+def add_remote(repo: ReviewedRepo, tmp_path: Path) -> Path:
+    """A bare remote ``origin`` holding ``main``, in a clone set up as octocat ("Octo
+    Cat"); serve it with ``git={"access": remote}`` for real pull request heads."""
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
+    has_origin = "origin" in repo.git("remote").split()
+    for args in (
+        ["remote", "set-url" if has_origin else "add", "origin", str(remote)],
+        ["push", "--quiet", "origin", "main"],
+        ["config", "user.name", "Octo Cat"],
+        ["config", "user.email", "octocat@example.com"],
+    ):
+        subprocess.run(["git", "-C", str(repo.root), *args], check=True)
+    return remote

@@ -14,7 +14,7 @@ from grantops.proof.review import Checks, Grantee, PullRequest, Review, Rules, c
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .data import GRANT, POLICY
-from .sandbox_fixtures import StartSandbox, access_env, with_access_repo
+from .sandbox_fixtures import StartSandbox, access_env, new_access_repo, with_access_repo
 from .test_cli import run
 
 AT = "2026-11-30T12:00:00Z"
@@ -88,7 +88,7 @@ def _plan(
     policy: str = POLICY,
     state: dict[str, Any] | None = None,
 ) -> tuple[int, dict[str, Any], str]:
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     repo.merge({"grants/policy.yaml": policy}, author="security-lead", approvers=["ciso"])
     scenario(repo)
     base = with_access_repo(repo, state)
@@ -159,7 +159,7 @@ def test_two_approvals_required_but_one_given(start_sandbox: StartSandbox, tmp_p
 def test_unapproved_policy_change_refuses_apply(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
     repo.merge({"grants/g.yaml": GRANT}, author="requester", approvers=["alice"])
     repo.commit(
@@ -198,7 +198,7 @@ def test_uncommitted_edit_is_not_approved(start_sandbox: StartSandbox, tmp_path:
 def test_evidence_is_kept_and_trusted_only_with_its_key(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
     repo.merge({"grants/g.yaml": GRANT}, author="requester", approvers=["alice"])
     sandbox = start_sandbox(with_access_repo(repo))
@@ -234,7 +234,7 @@ def test_proof_off_warns_loudly(start_sandbox: StartSandbox, tmp_path: Path) -> 
 
 
 def test_shallow_checkout_is_refused(start_sandbox: StartSandbox, tmp_path: Path) -> None:
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
     repo.merge({"grants/g.yaml": GRANT}, author="requester", approvers=["alice"])
     shallow = tmp_path / "shallow"
@@ -242,14 +242,15 @@ def test_shallow_checkout_is_refused(start_sandbox: StartSandbox, tmp_path: Path
         ["git", "clone", "--quiet", "--depth", "1", f"file://{repo.root}", str(shallow)], check=True
     )
     sandbox = start_sandbox(with_access_repo(repo))
-    code, _, err = run("plan", "--root", str(shallow), "--now", AT, environ=access_env(sandbox.url))
+    plan = ["plan", "--root", str(shallow), "--now", AT, "--access-repo", "acme/access"]
+    code, _, err = run(*plan, environ=access_env(sandbox.url))
     assert code == 1
     assert "the checkout is shallow; approval proof needs full history (fetch-depth: 0)" in err
 
 
 def test_partial_clone_is_refused(start_sandbox: StartSandbox, tmp_path: Path) -> None:
     """Blobs fetched lazily (or not at all) would leave versions unread or stall a run."""
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
     source = tmp_path / "source"
     subprocess.run(["git", "clone", "--quiet", "--bare", str(repo.root), str(source)], check=True)
@@ -262,7 +263,8 @@ def test_partial_clone_is_refused(start_sandbox: StartSandbox, tmp_path: Path) -
         check=True,
     )
     sandbox = start_sandbox(with_access_repo(repo))
-    code, _, err = run("plan", "--root", str(partial), "--now", AT, environ=access_env(sandbox.url))
+    plan = ["plan", "--root", str(partial), "--now", AT, "--access-repo", "acme/access"]
+    code, _, err = run(*plan, environ=access_env(sandbox.url))
     assert code == 1
     assert "the checkout is a partial clone" in err
 

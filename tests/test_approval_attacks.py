@@ -20,7 +20,7 @@ from grantops.sandbox import FaultRule
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .data import GRANT, POLICY
-from .sandbox_fixtures import StartSandbox, access_env, with_access_repo
+from .sandbox_fixtures import StartSandbox, access_env, new_access_repo, with_access_repo
 from .test_cli import run
 
 AT = "2026-11-30T12:00:00Z"
@@ -36,7 +36,7 @@ reason: INC-4830 ledger migration
 
 
 def _repo(tmp_path: Path, policy: str = POLICY) -> ReviewedRepo:
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     repo.merge({"grants/policy.yaml": policy}, author="security-lead", approvers=["ciso"])
     return repo
 
@@ -254,7 +254,7 @@ def test_a_foxtrot_merge_cannot_undo_a_reviewed_revocation(
 def test_a_foxtrot_merge_cannot_roll_the_policy_back(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     trial = repo.merge(
         {"grants/policy.yaml": POLICY + "approval:\n  required: 0\n"},
         author="security-lead",
@@ -351,7 +351,7 @@ def test_an_unproven_policy_version_does_not_judge_the_next_one(
 def test_the_first_policy_needs_one_approval_from_a_writer(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     repo.merge(
         {"grants/policy.yaml": POLICY + "approval:\n  required: 0\n"},
         author="mallory",

@@ -27,6 +27,7 @@ from grantops.sandbox.reviewed import ReviewedRepo
 
 from .builders import actual, policy
 from .data import NOW
+from .sandbox_fixtures import new_access_repo
 from .test_cli import run
 
 KEY = b"the reconcile workflow's secret"
@@ -70,7 +71,7 @@ def _run_events(run: int) -> Lines:
 @pytest.fixture
 def access(tmp_path: Path) -> ReviewedRepo:
     """An access repository whose log two keyed runs wrote, each committed."""
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     for number in (1, 2):
         log = AuditLog(repo.root / LOG_PATH, KEY)
         for event in _run_events(number):

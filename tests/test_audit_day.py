@@ -22,7 +22,7 @@ from grantops.sandbox.reviewed import ReviewedRepo
 from grantops.values import parse_timestamp
 
 from .data import POLICY
-from .sandbox_fixtures import BASE_STATE, StartSandbox, client, with_access_repo
+from .sandbox_fixtures import BASE_STATE, StartSandbox, client, new_access_repo, with_access_repo
 from .test_cli import run
 
 GOLDEN = Path(__file__).with_name("golden") / "audit-report.md"
@@ -35,7 +35,7 @@ TYPO = "user: octocatt\nrepo: deploy-api\npermission: pull\nexpires: 2026-11-23T
 
 
 def _access_repo(root: Path) -> ReviewedRepo:
-    repo = ReviewedRepo.create(root)
+    repo = new_access_repo(root)
     repo.merge(
         {"grants/policy.yaml": POLICY},
         author="security-lead",

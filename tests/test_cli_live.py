@@ -170,7 +170,13 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     code, out, err = run("demo", "--keep")
     assert code == 0, err
     steps = [line for line in out.splitlines() if line.startswith("== Step")]
-    assert len(steps) == 5
+    assert len(steps) == 9
+    assert "user: octocat\nrepo: payments-api\npermission: push\n" in out  # one grant file
+    rehearsed = out.split("== Step 6")[1]
+    assert "Opened pull request #9" in rehearsed
+    assert "alice approved acme/access#9" in rehearsed and "alice merged acme/access#9" in rehearsed
+    last = rehearsed.split("== Step 9")[1]
+    assert "user:octocat  push      grant    grants/octocat/" in last
     assert "Applied 10 change(s): 9 done, 1 awaiting acceptance, 0 failed." in out
     assert "grants/eve/payments-api-shortcut.yaml: PR #8 has 0 of 1 required approvals" in out
     assert out.split("== Step 4")[1].count("No changes: access matches the policy and grants.") == 1
@@ -258,7 +264,7 @@ def test_plan_finds_the_access_repository_from_the_origin_remote(
     """Outside Actions, with neither --access-repo nor GITHUB_REPOSITORY, the remote names it."""
     root, sandbox = live_repo(start_sandbox, tmp_path, {"octocat.yaml": GRANT})
     subprocess.run(
-        ["git", "-C", str(root), "remote", "add", "origin", "git@github.com:acme/access.git"],
+        ["git", "-C", str(root), "remote", "set-url", "origin", "git@github.com:acme/access.git"],
         check=True,
     )
     environ = {k: v for k, v in access_env(sandbox.url).items() if k != "GITHUB_REPOSITORY"}

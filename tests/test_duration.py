@@ -20,7 +20,7 @@ from grantops.sandbox import FaultRule, Sandbox
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .data import DURATION, POLICY
-from .sandbox_fixtures import StartSandbox, access_env, with_access_repo
+from .sandbox_fixtures import StartSandbox, access_env, new_access_repo, with_access_repo
 from .test_cli import run
 
 MERGED = "2026-11-30T10:00:00Z"
@@ -31,7 +31,7 @@ OCTOCAT = ("user:octocat", "repo:acme/payments-api")
 
 
 def _repo(tmp_path: Path) -> ReviewedRepo:
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
     return repo
 

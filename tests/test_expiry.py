@@ -25,7 +25,14 @@ from grantops.sandbox.reviewed import ReviewedRepo
 from grantops.yamlfile import MAX_FILE_BYTES
 
 from .data import GRANT, POLICY
-from .sandbox_fixtures import BASE_STATE, StartSandbox, access_env, reviewed, with_access_repo
+from .sandbox_fixtures import (
+    BASE_STATE,
+    StartSandbox,
+    access_env,
+    new_access_repo,
+    reviewed,
+    with_access_repo,
+)
 from .test_cli import run
 
 OPEN_AT = "2026-11-30T12:00:00Z"
@@ -525,7 +532,7 @@ def test_pushed_decoy_versions_are_judged_after_reviewed_ones(
 
 def test_history_blobs_are_sized_before_any_is_read(tmp_path: Path) -> None:
     """Sizes come first, so a version bigger than any grant file is never read."""
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     small = repo.commit({"grants/a.yaml": GRANT}, "x", "small")
     big = repo.commit({"grants/a.yaml": "x" * (MAX_FILE_BYTES + 1)}, "x", "big")
     blobs = {sha: repo.git("rev-parse", f"{sha}:grants/a.yaml").strip() for sha in (small, big)}

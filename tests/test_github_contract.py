@@ -277,6 +277,32 @@ def test_the_fake_can_leave_membership_unanswered() -> None:
         fake.is_org_member("acme", "alice")
 
 
+def test_branches_and_open_pull_requests_agree(both: Both) -> None:
+    """What request --open-pr checks before it pushes: the base branch, an open PR."""
+    answers = []
+    for github in both(STATE):
+        before = github.open_pull_for("acme", "payments-api", "grant/y")
+        github.open_pull("acme", "payments-api", head="grant/y", base="main", title="G", body="")
+        answers.append(
+            (
+                github.branch_exists("acme", "payments-api", "main"),
+                github.branch_exists("acme", "payments-api", "no-such-branch"),
+                before,
+                github.open_pull_for("acme", "payments-api", "grant/y"),
+                github.open_pull_for("acme", "payments-api", "grant/other"),
+            )
+        )
+    assert _same(answers) == (
+        True,
+        False,
+        None,
+        (9, "https://github.com/acme/payments-api/pull/9"),
+        None,
+    )
+    with pytest.raises(GitHubError, match="404"):
+        both(STATE)[0].open_pull_for("acme", "no-such-repo", "grant/y")
+
+
 @pytest.mark.parametrize("fault", ["unreadable", "failing"])
 def test_the_fake_fails_where_it_is_told(fault: str) -> None:
     """The fake's own failure switches, which orchestration tests rely on."""

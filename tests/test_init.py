@@ -12,9 +12,14 @@ from typing import Any
 import pytest
 
 from grantops.constants import VERSION
-from grantops.sandbox.reviewed import ReviewedRepo
 
-from .sandbox_fixtures import BASE_STATE, StartSandbox, access_env, with_access_repo
+from .sandbox_fixtures import (
+    BASE_STATE,
+    StartSandbox,
+    access_env,
+    new_access_repo,
+    with_access_repo,
+)
 from .test_cli import run
 
 NOW = "2026-12-06T20:00:00Z"
@@ -60,7 +65,7 @@ def test_the_first_plan_of_the_policy_init_writes_is_empty(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
     today = start_sandbox(copy.deepcopy(STATE))
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     code, out, err = _init(
         repo.root, "--org", "acme", *OWNERS, "--team", "readers", environ=access_env(today.url)
     )

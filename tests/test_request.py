@@ -19,7 +19,13 @@ from grantops.sandbox.reviewed import ReviewedRepo
 
 from .builders import policy
 from .data import DURATION, GRANT, NOW, POLICY
-from .sandbox_fixtures import StartSandbox, access_env, with_access_repo
+from .sandbox_fixtures import (
+    StartSandbox,
+    access_env,
+    add_remote,
+    new_access_repo,
+    with_access_repo,
+)
 from .test_cli import run
 
 AT = "2026-11-30T12:00:00Z"
@@ -41,7 +47,7 @@ REQUEST = [
 
 
 def _repo(tmp_path: Path) -> ReviewedRepo:
-    repo = ReviewedRepo.create(tmp_path / "access")
+    repo = new_access_repo(tmp_path / "access")
     repo.merge({"grants/policy.yaml": POLICY}, author="security-lead", approvers=["ciso"])
     return repo
 
@@ -290,16 +296,7 @@ def test_revoke_removes_the_file(tmp_path: Path) -> None:
 
 
 def _with_remote(repo: ReviewedRepo, tmp_path: Path) -> Path:
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
-    for args in (
-        ["remote", "add", "origin", str(remote)],
-        ["push", "--quiet", "origin", "main"],
-        ["config", "user.name", "Octo Cat"],
-        ["config", "user.email", "octocat@example.com"],
-    ):
-        subprocess.run(["git", "-C", str(repo.root), *args], check=True)
-    return remote
+    return add_remote(repo, tmp_path)
 
 
 def test_open_pr_pushes_a_branch_and_opens_the_pull_request(
@@ -309,7 +306,9 @@ def test_open_pr_pushes_a_branch_and_opens_the_pull_request(
     remote = _with_remote(repo, tmp_path)
     sandbox = start_sandbox(with_access_repo(repo))
     env = access_env(sandbox.url)
-    code, out, err = run(*REQUEST, "--root", str(repo.root), "--open-pr", environ=env)
+    code, out, err = run(
+        *REQUEST, "--root", str(repo.root), "--open-pr", "--access-repo", "acme/access", environ=env
+    )
     assert code == 0, err
     assert "Opened pull request #2: https://github.com/acme/access/pull/2" in out
     branch = "grant/octocat/2026-11-30-payments-api"
@@ -354,6 +353,7 @@ def test_request_json_says_what_was_written_planned_and_opened(
     _with_remote(repo, tmp_path)
     sandbox = start_sandbox(with_access_repo(repo))
     argv = [*REQUEST, "--root", str(repo.root), "--open-pr", "--json"]
+    argv += ["--access-repo", "acme/access"]
     code, out, err = run(*argv, environ=access_env(sandbox.url))
     assert code == 0, err
     document = json.loads(out)
@@ -398,7 +398,7 @@ def test_extend_and_revoke_open_pull_requests_too(
     repo.merge({"grants/g.yaml": GRANT}, author="octocat", approvers=["alice"])
     _with_remote(repo, tmp_path)
     sandbox = start_sandbox(with_access_repo(repo))
-    env = access_env(sandbox.url)
+    env = access_env(sandbox.url, GITHUB_ACTIONS="true")  # as in a workflow
     grant = str(repo.root / "grants" / "g.yaml")
     assert (
         run(

@@ -232,14 +232,56 @@ def has_remote(root: Path, remote: str) -> bool:
 
 
 def remote_slug(root: Path, remote: str) -> str | None:
-    """``OWNER/NAME`` from a GitHub remote URL (https or ssh), if it is one."""
+    """``OWNER/NAME`` from a GitHub remote URL (https or ssh), if it is one.
+
+    Any host counts (GitHub Enterprise Server runs on the org's own), but a local path
+    never does, whatever its folders are called.
+    """
     url = _git(root, "remote", "get-url", remote).strip()
-    found = re.search(r"[:/]([^/:]+)/([^/]+?)(?:\.git)?/?$", url)
-    return f"{found.group(1)}/{found.group(2)}" if found and "github" in url else None
+    found = re.fullmatch(
+        r"(?:[a-z+]+://)?(?:[^@/]+@)?(?P<host>[^/:]+)(?::\d+)?[:/]"
+        r"(?:.*/)?(?P<owner>[^/:]+)/(?P<name>[^/]+?)(?:\.git)?/?",
+        url,
+    )
+    if "://" in url:
+        remote_url = not url.startswith("file:")  # not a path on this machine
+    else:
+        remote_url = re.match(r"[^/]+:", url) is not None  # scp-like: git@host:owner/name
+    if not remote_url or found is None:
+        return None
+    return f"{found.group('owner')}/{found.group('name')}"
 
 
-def propose(root: Path, branch: str, paths: list[str], message: str, remote: str) -> str:
-    """Commit ``paths`` on a new branch, push it, and return to the branch we were on.
+def has_branch(root: Path, branch: str) -> bool:
+    """Whether the local branch ``branch`` exists."""
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
+    except GitError:
+        return False
+    return True
+
+
+def holds_only(root: Path, branch: str, base: str, contents: dict[str, bytes | None]) -> bool:
+    """Whether ``branch`` changes, since it left ``base``, exactly ``contents`` (path ->
+    bytes, None: removed) and nothing else: an earlier attempt at the same change."""
+    changed = _git(root, "diff", "--name-only", "-z", "--no-renames", f"{base}...{branch}")
+    if set(changed.split("\0")) - {""} != set(contents):
+        return False
+    return all(_blob_at(root, branch, path) == blob for path, blob in contents.items())
+
+
+def _blob_at(root: Path, ref: str, path: str) -> bytes | None:
+    """The bytes of ``path`` at ``ref``; None when it has no such file."""
+    done = subprocess.run(
+        ["git", "-C", str(root), "cat-file", "blob", f"{ref}:{path}"],
+        capture_output=True,
+        check=False,
+    )
+    return done.stdout if done.returncode == 0 else None
+
+
+def commit_branch(root: Path, branch: str, paths: list[str], message: str) -> str:
+    """Commit ``paths`` on a new branch and return to the branch we were on (returned).
 
     Only the named paths are committed, whatever else the working tree holds.
     """
@@ -250,10 +292,28 @@ def propose(root: Path, branch: str, paths: list[str], message: str, remote: str
     try:
         _git(root, "add", "--all", "--", *paths)
         _git(root, "commit", "--quiet", "-m", message, "--", *paths)
-        _git(root, "push", "--quiet", "--set-upstream", remote, branch)
     finally:
         _git(root, "switch", "--quiet", base)
     return base
+
+
+def push(root: Path, remote: str, branch: str) -> None:
+    """Push ``branch`` to ``remote``, never by force: a remote branch that holds other
+    commits is left alone and the push fails."""
+    _git(root, "push", "--quiet", "--set-upstream", remote, branch)
+
+
+def fast_forward(root: Path, remote: str, branch: str) -> bool:
+    """Fetch ``branch`` from ``remote`` and fast-forward the checkout to it, when
+    ``branch`` is checked out and the work tree has no changes; whether it was."""
+    _git(root, "fetch", "--quiet", remote, branch)
+    if current_branch(root) != branch or _git(root, "status", "--porcelain", "-uno").strip():
+        return False
+    try:
+        _git(root, "merge", "--quiet", "--ff-only", "FETCH_HEAD")
+    except GitError:
+        return False
+    return True
 
 
 def _partial_clone(root: Path) -> bool:

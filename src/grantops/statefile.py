@@ -146,6 +146,13 @@ def _team_role(level: str) -> TeamRole:
 File = TypeVar("File", bound=StateFile)
 
 
+def dump_state(state: StateFile) -> str:
+    """The state file's JSON text, with only what is not empty or default: a repository
+    without pull requests carries no ``pulls: []``. Reading fills the defaults back in,
+    and files that spell every default out still read the same."""
+    return json.dumps(state.model_dump(exclude_defaults=True), indent=2) + "\n"
+
+
 def read_state_file(path: Path, model: type[File]) -> File:
     """Parse a state file, reporting problems like any other input file."""
     shown = path.as_posix()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from grantops import actions
+from grantops import actions, gitrepo
 from grantops.errors import Problem, UsageError
 from grantops.github import DEFAULT_API_URL, GitHub, RetryPolicy
 from grantops.safetext import for_json, for_log, for_terminal
@@ -190,6 +190,21 @@ def add_mutation_options(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between changes sent to GitHub (default: 1, as GitHub asks)",
     )
+
+
+def access_repo_slug(args: argparse.Namespace, io: Io, remote: str = "origin") -> str | None:
+    """``OWNER/NAME`` of the access repository: ``--access-repo``, else
+    ``$GITHUB_REPOSITORY`` inside GitHub Actions only (elsewhere it may be left over from
+    anything, and tools set it for their own tests), else the checkout's GitHub remote."""
+    if getattr(args, "access_repo", None):
+        return str(args.access_repo)
+    if io.in_actions and io.environ.get("GITHUB_REPOSITORY"):
+        return io.environ["GITHUB_REPOSITORY"]
+    try:
+        has = gitrepo.has_remote(args.root, remote)
+        return gitrepo.remote_slug(args.root, remote) if has else None
+    except gitrepo.GitError:
+        return None
 
 
 def api_url(args: argparse.Namespace, io: Io) -> str:

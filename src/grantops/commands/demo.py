@@ -1,14 +1,18 @@
 """``grantops demo``: the whole loop against a local sandbox GitHub, in one command.
 
 It writes an access repository for the example org ``acme`` whose grants are placed
-around the current time, seeds a sandbox GitHub with access that has drifted, and
-then runs the real commands in order: validate, plan, apply, plan again.
+around the current time, with a bare remote the sandbox serves as ``acme/access``,
+seeds a sandbox GitHub with access that has drifted, and then runs the real commands
+in order: validate, plan, apply, plan again, audit verify; then one request through
+its review (request --open-pr, sandbox approve, sandbox merge) and the plan that
+proves it. Every flag the commands get is shown; nothing is set behind them.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +22,7 @@ from pathlib import Path
 
 from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io, add_now_option
 from grantops.constants import GRANTS_DIR, POLICY_PATH, REPORT_PATH
-from grantops.sandbox import Sandbox
+from grantops.sandbox import Sandbox, Settings
 from grantops.sandbox.fixtures import SandboxState
 from grantops.sandbox.reviewed import ReviewedRepo
 from grantops.statefile import read_state_file
@@ -83,6 +87,27 @@ GRANTS = [
     ),
 ]  # fmt: skip
 
+SHOWN = 0
+"""The grant whose file the demo prints."""
+
+REQUEST = [
+    "request",
+    "--user",
+    "octocat",
+    "--repo",
+    "ledger",
+    "--permission",
+    "push",
+    "--for",
+    "2h",
+    "--reason",
+    "INC-4833 fix the ledger export",
+    "--open-pr",
+    "--access-repo",
+    "acme/access",
+]
+"""The request the demo walks through review: octocat asks, alice approves and merges."""
+
 SCHEMA_LINE = "# yaml-language-server: $schema=../../schema/grant.schema.json\n"
 
 DRIFT = [
@@ -135,9 +160,11 @@ def run(args: argparse.Namespace, now: datetime, io: Io, main: Runner) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="grantops-demo-"))
     try:
         repo = write_access_repo(workdir / "access", now)
+        remote = _remote(repo, workdir / "access.git")
         state.repos["access"] = repo.repo_state()
-        with Sandbox(state) as sandbox:
-            return _walk_through(repo.root, sandbox, now, io, main)
+        with Sandbox(state, settings=Settings(git={"access": remote})) as sandbox:
+            code = _walk_through(repo.root, sandbox, now, io, main)
+            return code if code != EXIT_OK else _rehearse(repo.root, sandbox, now, io, main)
     finally:
         if args.keep:
             io.out(f"\nThe demo's access repository is kept at {workdir / 'access'}")
@@ -145,39 +172,53 @@ def run(args: argparse.Namespace, now: datetime, io: Io, main: Runner) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _walk_through(root: Path, sandbox: Sandbox, now: datetime, io: Io, main: Runner) -> int:
-    at = format_timestamp(now)
-    environ = {
-        "GITHUB_TOKEN": "demo-token",
+def _remote(repo: ReviewedRepo, remote: Path) -> Path:
+    """A bare remote ``origin`` for the access repository; octocat works in the clone."""
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
+    repo.git("remote", "add", "origin", str(remote))
+    repo.git("push", "--quiet", "origin", "main")
+    repo.git("config", "user.name", "octocat")
+    repo.git("config", "user.email", "octocat@users.noreply.github.com")
+    return remote
+
+
+def _environ(sandbox: Sandbox, login: str = "") -> dict[str, str]:
+    """The demo's environment: a sandbox token (``LOGIN:SECRET`` acts as LOGIN)."""
+    return {
+        "GITHUB_TOKEN": f"{login}:demo-token" if login else "demo-token",
         "GITHUB_API_URL": sandbox.url,
-        "GITHUB_REPOSITORY": "acme/access",
         # signs kept approval evidence, so the last plan need not ask GitHub again
         "GRANTOPS_EVIDENCE_KEY": "demo-evidence-key",
     }
+
+
+def _walk_through(root: Path, sandbox: Sandbox, now: datetime, io: Io, main: Runner) -> int:
+    at = format_timestamp(now)
     common = ["--root", str(root), "--now", at]
+    access = [*common, "--access-repo", "acme/access"]
     io.out(f"grantops demo: the org 'acme' on a sandbox GitHub at {sandbox.url}")
     io.out(f"Access repository (git): {root} ({len(GRANTS)} grants around now, {at})")
-    io.out("Drift planted in the sandbox, declared by nobody:")
+    shown = GRANTS[SHOWN]
+    io.out(f"One of them, {GRANTS_DIR}/{shown.path}:\n")
+    io.out((root / GRANTS_DIR / shown.path).read_text(encoding="utf-8").rstrip("\n"))
+    io.out("\nDrift planted in the sandbox, declared by nobody:")
     for line in DRIFT:
         io.out(f"  - {line}")
     io.out(f"Every grant came through a reviewed pull request, except: {REFUSED}.")
     steps = [
         ("validate", "check the policy and every grant", ["validate", *common]),
-        ("plan", "compare GitHub with the baseline and the open grants", ["plan", *common]),
+        ("plan", "compare GitHub with the baseline and the open grants", ["plan", *access]),
         (
             "apply --yes",
             "make GitHub match, one change at a time",
-            ["apply", *common, "--yes", "--mutation-interval", "0"],
+            ["apply", *access, "--yes", "--mutation-interval", "0"],
         ),
-        ("plan", "again: a converged org plans nothing", ["plan", *common]),
+        ("plan", "again: a converged org plans nothing", ["plan", *access]),
         ("audit verify", "the audit log's hash chain is intact", ["audit", "verify", *common]),
     ]
-    for number, (name, why, argv) in enumerate(steps, start=1):
-        io.out(f"\n== Step {number}: grantops {name}  ({why})\n")
-        code = main(argv, environ)
-        if code != EXIT_OK:
-            io.err(f"grantops demo: step {number} exited {code}; stopping")
-            return EXIT_ERROR
+    code = _steps(steps, 1, _environ(sandbox), io, main)
+    if code != EXIT_OK:
+        return code
     stats = dict(sandbox.stats)
     changes = sum(v for k, v in stats.items() if k.split(" ")[0] in ("PUT", "DELETE", "POST"))
     io.out(
@@ -188,4 +229,37 @@ def _walk_through(root: Path, sandbox: Sandbox, now: datetime, io: Io, main: Run
     report = root / REPORT_PATH
     io.out(f"\n== The audit report apply wrote ({REPORT_PATH}):\n")
     io.out(report.read_text(encoding="utf-8").rstrip("\n"))
+    return EXIT_OK
+
+
+def _rehearse(root: Path, sandbox: Sandbox, now: datetime, io: Io, main: Runner) -> int:
+    """One request through its review, as ``grantops sandbox`` rehearses it."""
+    io.out("\n== A new request, reviewed on the sandbox: octocat asks, alice approves")
+    review = ["--pull", "9", "--as", "alice", "--access-repo", "acme/access", "--root", str(root)]
+    steps = [
+        ("request", "write the grant file, push a branch, open its pull request",
+         [*REQUEST, "--root", str(root), "--now", format_timestamp(now)]),
+        ("sandbox approve", "alice approves the pull request's head",
+         ["sandbox", "approve", *review]),
+        ("sandbox merge", "alice merges it: a merge commit on main",
+         ["sandbox", "merge", *review]),
+        ("plan", "the merged grant is proven by its review and planned",
+         ["plan", "--root", str(root), "--access-repo", "acme/access"]),
+    ]  # fmt: skip
+    return _steps(steps, 6, _environ(sandbox, "octocat"), io, main)
+
+
+def _steps(
+    steps: list[tuple[str, str, list[str]]],
+    first: int,
+    environ: dict[str, str],
+    io: Io,
+    main: Runner,
+) -> int:
+    for number, (name, why, argv) in enumerate(steps, start=first):
+        io.out(f"\n== Step {number}: grantops {name}  ({why})\n")
+        code = main(argv, environ)
+        if code != EXIT_OK:
+            io.err(f"grantops demo: step {number} exited {code}; stopping")
+            return EXIT_ERROR
     return EXIT_OK

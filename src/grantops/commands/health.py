@@ -14,10 +14,17 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from grantops import gitrepo, healthtext
+from grantops import healthtext
 from grantops.audit.lastrun import last_recorded
 from grantops.audit.log import verify
-from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io, add_api_options, github_client
+from grantops.commands.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    Io,
+    access_repo_slug,
+    add_api_options,
+    github_client,
+)
 from grantops.constants import LOG_PATH
 from grantops.errors import UsageError
 from grantops.github.api import RunWatch
@@ -115,15 +122,7 @@ def _carry_out(github: RunWatch, owner: str, repo: str, step: Step) -> None:
 def _access_repo(args: argparse.Namespace, io: Io) -> tuple[str, str]:
     """OWNER and NAME of the access repository. ``GITHUB_REPOSITORY`` is trusted only in
     GitHub Actions: elsewhere it may be left over from anything."""
-    slug = args.access_repo
-    if not slug and io.in_actions:
-        slug = io.environ.get("GITHUB_REPOSITORY")
-    if not slug:
-        try:
-            has = gitrepo.has_remote(args.root, "origin")
-            slug = gitrepo.remote_slug(args.root, "origin") if has else None
-        except gitrepo.GitError:
-            slug = None
+    slug = access_repo_slug(args, io)
     if not slug:
         raise UsageError("set --access-repo OWNER/NAME (no GitHub remote 'origin' names it)")
     if not _SLUG.fullmatch(slug):

@@ -78,7 +78,7 @@ HELP: dict[str, Help] = {
     "plan": Help(
         (
             ("grantops plan", "compare GitHub with the grants; the access repository "
-             "is $GITHUB_REPOSITORY or the remote origin"),
+             "is $GITHUB_REPOSITORY in GitHub Actions, else the remote origin"),
             ("grantops plan --access-repo acme/access --json", "the plan as JSON"),
             ("grantops plan --state state.json", "offline, against a state file"),
             ("grantops plan --out plan.json", "save it for apply --plan"),
@@ -184,6 +184,22 @@ HELP: dict[str, Help] = {
              "one request in ten fails; keep the changes on exit"),
         ),
         ((0, "stopped (Ctrl-C or SIGTERM)"), (1, "the state file cannot be read")),
+    ),
+    "sandbox open": Help(
+        (("grantops sandbox open --api-url http://127.0.0.1:8080 --as security-lead "
+          "--access-repo acme/access --head policy --title 'Policy'",
+          "open the pull request that lands the policy itself"),),
+        ((0, "opened"), (1, "the sandbox refused it (e.g. no such branch)")),
+    ),
+    "sandbox approve": Help(
+        (("grantops sandbox approve --api-url http://127.0.0.1:8080 --pull 2 --as bob "
+          "--access-repo acme/access", "bob approves pull request #2 at its head"),),
+        ((0, "approved"), (1, "the sandbox refused it (e.g. the author's own approval)")),
+    ),
+    "sandbox merge": Help(
+        (("grantops sandbox merge --api-url http://127.0.0.1:8080 --pull 2 --as bob "
+          "--access-repo acme/access", "merge #2 and bring the checkout up to date"),),
+        ((0, "merged"), (1, "the sandbox refused it, or it is merged already")),
     ),
     "demo": Help(
         (("grantops demo", "validate, plan, apply and audit an example org in a sandbox"),

@@ -23,6 +23,7 @@ from grantops.commands.common import (
     EXIT_UNSAFE,
     Io,
     MovedToAccessRepo,
+    access_repo_slug,
     add_api_options,
     add_mutation_options,
     github_client,
@@ -83,12 +84,13 @@ def register(
             "--access-repo",
             metavar="OWNER/NAME",
             help="the access repository whose reviews prove each grant "
-            "(default: $GITHUB_REPOSITORY, else the GitHub remote origin)",
+            "(default: $GITHUB_REPOSITORY in GitHub Actions, else the remote origin)",
         )
         parser.add_argument("--repo", action=MovedToAccessRepo, help=argparse.SUPPRESS)
         parser.add_argument(
             "--branch",
-            help="its protected branch (default: $GITHUB_REF_NAME, else the checked-out branch)",
+            help="its protected branch (default: $GITHUB_REF_NAME in GitHub Actions, else the "
+            "checked-out branch)",
         )
         parser.add_argument(
             "--allow-mass-removal",
@@ -215,25 +217,18 @@ def _access_repo(args: argparse.Namespace, io: Io) -> AccessRepo | None:
     """
     if getattr(args, "preview", False):
         return None
-    slug = args.access_repo or io.environ.get("GITHUB_REPOSITORY") or _origin(args.root)
+    slug = access_repo_slug(args, io)
     if not slug:
         raise UsageError(
-            "set --access-repo OWNER/NAME (or GITHUB_REPOSITORY) to the access repository, so each "
-            "grant's review can be checked (no GitHub remote 'origin' names it)"
+            "set --access-repo OWNER/NAME to the access repository, so each grant's review can "
+            "be checked (no GitHub remote 'origin' names it)"
         )
-    branch = args.branch or io.environ.get("GITHUB_REF_NAME") or gitrepo.current_branch(args.root)
+    in_actions = io.environ.get("GITHUB_REF_NAME") if io.in_actions else None
+    branch = args.branch or in_actions or gitrepo.current_branch(args.root)
     try:
         return AccessRepo.parse(slug, branch)
     except ValueError as exc:
         raise UsageError(f"--access-repo: {exc}") from None
-
-
-def _origin(root: Path) -> str | None:
-    """``OWNER/NAME`` of the checkout's GitHub remote ``origin``, if it has one."""
-    try:
-        return gitrepo.remote_slug(root, "origin") if gitrepo.has_remote(root, "origin") else None
-    except gitrepo.GitError:
-        return None
 
 
 def _document(run: Planned, extra: dict[str, Any]) -> dict[str, Any]:

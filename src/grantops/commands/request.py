@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from grantops.commands.common import (
     github_client,
     time_or_duration,
 )
+from grantops.commands.propose import Proposal, PullTarget, open_pull, preflight
 from grantops.constants import GRANTS_DIR, POLICY_PATH
 from grantops.drafts import (
     Request,
@@ -34,7 +35,6 @@ from grantops.drafts import (
     inside_grants,
     name_errors,
     render,
-    slug_error,
     window,
 )
 from grantops.errors import GrantopsError, InvalidInput, UsageError
@@ -101,7 +101,7 @@ def register(
             "--access-repo",
             metavar="OWNER/NAME",
             help="the access repository to open the pull request in "
-            "(default: $GITHUB_REPOSITORY, else the remote)",
+            "(default: $GITHUB_REPOSITORY in GitHub Actions, else the remote pushed to)",
         )
         add_api_options(parser)
 
@@ -115,13 +115,13 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
     errors = name_errors(request)
     if errors:
         raise UsageError("; ".join(errors))
-    if args.open_pr:
-        _pull_target(args, io)  # a bad --access-repo or --remote is refused before writing
     path = grant_path(args.root, request, now)
     relative = path.relative_to(args.root).as_posix()
     if not inside_grants(args.root, path):  # never reached with valid names; checked anyway
         raise UsageError(f"refusing to write {path}: it is not inside {args.root / 'grants'}")
-    undo = _write_new(path, render(request))
+    branch, text = f"grant/{request.who.lower()}/{path.stem}", render(request)
+    target = preflight(args, io, branch, {relative: text.encode()}) if args.open_pr else None
+    undo = _write_new(path, text)
     checked = _check(args.root, now, undo=undo)
     grant = next((g for g in checked.grants if g.path == relative), None)
     if grant is None:
@@ -135,16 +135,9 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
         _show_written(io, relative, content, plan, window_text(grant, length))
     what = request.describe(checked.policy.org)
     ends = f"until {format_timestamp(request.expires)}" if request.expires else ""
-    pull = _proposed(
-        args,
-        io,
-        Proposal(
-            f"grant/{request.who.lower()}/{path.stem}",
-            relative,
-            f"Grant {what} {ends or f'for {request.duration} from merge'}",
-            lambda: _body(checked, request, relative),
-        ),
-    )
+    title = f"Grant {what} {ends or f'for {request.duration} from merge'}"
+    body = _body(checked, request, relative)
+    pull = _proposed(args, io, target, Proposal(branch, [relative], title, body, undo))
     if args.json:
         io.json({"file": relative, "content": content, "plan": plan, "pull_request": pull})
     return EXIT_OK
@@ -192,8 +185,15 @@ def run_extend(args: argparse.Namespace, now: datetime, io: Io) -> int:
     original = raw.decode("utf-8")
     doc = parse(original)
     key, old, new = _lengthened(grant, doc.data, by, args.by)
-    path.write_text(extend_text(original, doc.lines[(key,)], key, new), encoding="utf-8")
-    _check(args.root, now, undo=lambda: path.write_text(original, encoding="utf-8"))
+    text = extend_text(original, doc.lines[(key,)], key, new)
+    branch = f"extend/{path.parent.name}/{path.stem}"
+    target = preflight(args, io, branch, {relative: text.encode()}) if args.open_pr else None
+    path.write_text(text, encoding="utf-8")
+
+    def undo() -> None:
+        path.write_text(original, encoding="utf-8")
+
+    _check(args.root, now, undo=undo)
     if not args.json:
         io.out(f"Extended {relative}: {key} {old} -> {new}.")
         io.out("A changed grant needs a fresh review: it counts once the change is merged.")
@@ -204,16 +204,8 @@ def run_extend(args: argparse.Namespace, now: datetime, io: Io) -> int:
         f"{old}.\n\nMerge review is the approval: review this like a new grant.\n"
     )
     ends = f"until {new}" if key == "expires" else f"to {new}"
-    pull = _proposed(
-        args,
-        io,
-        Proposal(
-            f"extend/{path.parent.name}/{path.stem}",
-            relative,
-            f"Extend {relative} by {args.by} {ends}",
-            lambda: body,
-        ),
-    )
+    title = f"Extend {relative} by {args.by} {ends}"
+    pull = _proposed(args, io, target, Proposal(branch, [relative], title, body, undo))
     if args.json:
         io.json({"file": relative, key: {"from": old, "to": new}, "pull_request": pull})
     return EXIT_OK
@@ -244,43 +236,30 @@ def _lengthened(grant: Grant, data: Any, by: timedelta, text: str) -> tuple[str,
 def run_revoke(args: argparse.Namespace, now: datetime, io: Io) -> int:
     """``--json``: ``{"file", "removed": true, "pull_request"}``."""
     path, relative = _grant_file(args)
+    branch = f"revoke/{path.parent.name}/{path.stem}"
+    target = preflight(args, io, branch, {relative: None}) if args.open_pr else None
+    undo = functools.partial(path.write_bytes, path.read_bytes())
     path.unlink()
     if not args.json:
         io.out(
             f"Removed {relative}: its access ends on the first reconcile run after this is merged."
         )
     body = f"Ends the access `{relative}` gave, before its window closes.\n"
-    pull = _proposed(
-        args,
-        io,
-        Proposal(
-            f"revoke/{path.parent.name}/{path.stem}", relative, f"Revoke {relative}", lambda: body
-        ),
-    )
+    title = f"Revoke {relative}"
+    pull = _proposed(args, io, target, Proposal(branch, [relative], title, body, undo))
     if args.json:
         io.json({"file": relative, "removed": True, "pull_request": pull})
     return EXIT_OK
 
 
-@dataclass(frozen=True)
-class Proposal:
-    """The pull request ``--open-pr`` opens: its branch, the file it changes, its text."""
-
-    branch: str
-    path: str
-    title: str
-    body: Callable[[], str]
-
-
-def _proposed(args: argparse.Namespace, io: Io, proposal: Proposal) -> dict[str, Any] | None:
-    """Open the pull request when ``--open-pr`` asks; its number and URL, else None."""
-    if not args.open_pr:
+def _proposed(
+    args: argparse.Namespace, io: Io, target: PullTarget | None, proposal: Proposal
+) -> dict[str, Any] | None:
+    """Open the pull request when ``--open-pr`` asked (``target`` was then checked before
+    anything was written); its number and URL, else None."""
+    if target is None:
         return None
-    number, url = _open_pr(
-        args, io, proposal.branch, [proposal.path], proposal.title, proposal.body()
-    )
-    if not args.json:
-        io.out(f"\nOpened pull request #{number}: {url}")
+    number, url = open_pull(args, io, target, proposal)
     return {"number": number, "url": url}
 
 
@@ -452,34 +431,6 @@ def _body(loaded: Loaded, request: Request, relative: str) -> str:
         "author. Merge review is the approval: access starts on the first reconcile run after "
         "merge and ends on its own.\n"
     )
-
-
-def _pull_target(args: argparse.Namespace, io: Io) -> tuple[str, str]:
-    """The owner and name of the access repository the pull request goes to."""
-    if not gitrepo.has_remote(args.root, args.remote):
-        raise UsageError(f"no git remote '{args.remote}' to push the branch to")
-    slug = (
-        args.access_repo
-        or io.environ.get("GITHUB_REPOSITORY")
-        or gitrepo.remote_slug(args.root, args.remote)
-    )
-    if not slug or "/" not in slug:
-        raise UsageError("set --access-repo OWNER/NAME: where should the pull request go?")
-    error = slug_error(slug)
-    if error is not None:
-        raise UsageError(f"the access repository {slug!r}: {error}")
-    owner, _, name = slug.partition("/")
-    return owner, name
-
-
-def _open_pr(
-    args: argparse.Namespace, io: Io, branch: str, paths: list[str], title: str, body: str
-) -> tuple[int, str]:
-    owner, name = _pull_target(args, io)
-    base = gitrepo.propose(args.root, branch, paths, title, args.remote)
-    with github_client(args, io) as github:
-        number, url = github.open_pull(owner, name, head=branch, base=base, title=title, body=body)
-    return number, url
 
 
 __all__ = ["register", "run_extend", "run_request", "run_revoke"]

@@ -7,7 +7,6 @@ policy's ``baseline`` is written, and it is the format ``plan --state`` reads.
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from grantops.commands.common import (
 )
 from grantops.load import load_repo
 from grantops.planview import unreadable_text
-from grantops.statefile import state_from_read
+from grantops.statefile import dump_state, state_from_read
 
 
 def register(
@@ -45,7 +44,7 @@ def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
     state = state_from_read(
         result.actual, result.members, result.base_permission, result.role_bases
     )
-    text = json.dumps(state.model_dump(), indent=2) + "\n"
+    text = dump_state(state)
     if args.out is None:
         io.out(text.rstrip("\n"))
     else:

@@ -115,6 +115,16 @@ class Conversation(Protocol):
         """Open a pull request; its number and web address."""
         ...
 
+    def branch_exists(self, owner: str, repo: str, branch: str) -> bool:
+        """Whether the repository has ``branch`` (False: it has not; a repository that
+        cannot be read raises)."""
+        ...
+
+    def open_pull_for(self, owner: str, repo: str, head: str) -> tuple[int, str] | None:
+        """The open pull request from branch ``head`` of the same repository, as its
+        number and web address; None when there is none."""
+        ...
+
 
 class ActivitySource(Protocol):
     """What a grantee did while their access was open."""

@@ -152,6 +152,71 @@ class GitHub:
         )
         return int(created["number"]), str(created["html_url"])
 
+    def branch_exists(self, owner: str, repo: str, branch: str) -> bool:
+        return self._transport.exists(
+            f"read branch {branch} of {owner}/{repo}",
+            "repos",
+            "get_branch",
+            owner=owner,
+            repo=repo,
+            branch=branch,
+        )
+
+    def open_pull_for(self, owner: str, repo: str, head: str) -> tuple[int, str] | None:
+        found = self._transport.get(
+            f"list open pull requests of {owner}/{repo} from {head}",
+            "pulls",
+            "list",
+            owner=owner,
+            repo=repo,
+            state="open",
+            head=f"{owner}:{head}",
+        )
+        return (int(found[0]["number"]), str(found[0]["html_url"])) if found else None
+
+    # ----- reviews, for rehearsals on the sandbox ----------------------------------
+
+    def pull_summary(self, owner: str, repo: str, number: int) -> tuple[str, str, bool]:
+        """Pull request ``number``'s title, base branch and whether it is merged."""
+        pull = self._transport.get(
+            f"read {owner}/{repo}#{number}",
+            "pulls",
+            "get",
+            owner=owner,
+            repo=repo,
+            pull_number=number,
+        )
+        return str(pull["title"]), str(pull["base"]["ref"]), bool(pull["merged"])
+
+    def review_pull(self, owner: str, repo: str, number: int, event: str) -> str:
+        """Submit the token's review (``APPROVE``...) of the pull request's head; return
+        the commit reviewed. ``grantops sandbox approve`` uses it: a run never reviews."""
+        given = self._transport.create(
+            f"review {owner}/{repo}#{number}",
+            "pulls",
+            "create_review",
+            owner=owner,
+            repo=repo,
+            pull_number=number,
+            event=event,
+        )
+        return str(given["commit_id"])
+
+    def merge_pull(self, owner: str, repo: str, number: int, method: str) -> str:
+        """Merge the pull request as the token's account; return the commit it made.
+        ``grantops sandbox merge`` uses it: a run never merges. Not retried, like a
+        creation: a lost answer is read back with :meth:`pull_summary`."""
+        merged = self._transport.create(
+            f"merge {owner}/{repo}#{number}",
+            "pulls",
+            "merge",
+            owner=owner,
+            repo=repo,
+            pull_number=number,
+            merge_method=method,
+        )
+        return str(merged["sha"])
+
     def activity(
         self, owner: str, repo: str, login: str, since: datetime, until: datetime
     ) -> list[Activity]:

@@ -30,6 +30,7 @@ from grantops.github.write import JOINS_ON_ACCEPTANCE, NOTHING_TO_CANCEL, STARTS
 from grantops.model import Policy
 from grantops.plan import Change, Outcome
 from grantops.proof.review import PullCommit, PullRequest, Review
+from grantops.sandbox import pullflow
 from grantops.sandbox.fixtures import PullState, SandboxState
 from grantops.sandbox.world import Repo, SandboxError, World
 from grantops.values import format_timestamp, parse_timestamp
@@ -315,6 +316,17 @@ class FakeGitHub:
         author = self.viewer_login or "grantops"
         pull = self._call(lambda: self.world.open_pull(where, author, title, head, base, body))
         return pull.number, f"https://github.com/{owner}/{repo}/pull/{pull.number}"
+
+    def branch_exists(self, owner: str, repo: str, branch: str) -> bool:
+        where = self._repo(owner, repo)
+        return pullflow.branch_head(self.world, where, branch) is not None
+
+    def open_pull_for(self, owner: str, repo: str, head: str) -> tuple[int, str] | None:
+        where = self._repo(owner, repo)
+        found = self.world.pulls_in(where, "open", head=f"{owner}:{head}")
+        if not found:
+            return None
+        return found[0].number, f"https://github.com/{owner}/{repo}/pull/{found[0].number}"
 
     def activity(
         self, owner: str, repo: str, login: str, since: datetime, until: datetime

@@ -335,8 +335,20 @@ def _message(response: Any) -> str:
     except ValueError:
         return response.text[:200] or f"HTTP {response.status_code}"
     if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return str(body["message"])
+        return str(body["message"]) + _reasons(body.get("errors"))
     return f"HTTP {response.status_code}"
+
+
+def _reasons(errors: Any) -> str:
+    """The reasons GitHub gives beside a general message ("Unprocessable Entity"), such
+    as "Review Can not approve your own pull request", as ``: reason; reason``."""
+    found = [
+        item if isinstance(item, str) else item.get("message")
+        for item in (errors if isinstance(errors, list) else [])
+        if isinstance(item, (str, dict))
+    ]
+    shown = [str(reason) for reason in found if isinstance(reason, str) and reason]
+    return f": {'; '.join(shown)}" if shown else ""
 
 
 def _next_link(header: str) -> str | None:

@@ -269,7 +269,7 @@ def full_pull_request(base: str, world: World, repo: Repo, pull: PullState) -> J
         "mergeable": True,
         "rebaseable": True,
         "mergeable_state": "clean",
-        "merged_by": None,
+        "merged_by": user(base, world, pull.merged_by.lower()) if pull.merged_by else None,
         "comments": 0,
         "review_comments": 0,
         "maintainer_can_modify": False,
@@ -330,6 +330,20 @@ def commit(base: str, world: World, repo: Repo, item: CommitState) -> Json:
         "author": account(item.author),
         "committer": account(committer),
         "parents": [],
+    }
+
+
+def branch(base: str, world: World, repo: Repo, name: str, sha: str) -> Json:
+    """A branch with its newest commit (only the sha carries meaning); unprotected."""
+    full = f"{world.org}/{repo.name}"
+    api = f"{base}/repos/{full}/branches/{name}"
+    return {
+        "name": name,
+        "commit": commit(base, world, repo, CommitState(sha=sha)),
+        "_links": {"html": f"https://github.com/{full}/tree/{name}", "self": api},
+        "protected": False,
+        "protection": {"enabled": False},
+        "protection_url": f"{api}/protection",
     }
 
 
@@ -541,7 +555,7 @@ def organization(base: str, world: World) -> Json:
     }
 
 
-def error(message: str, errors: list[dict[str, str]] | None = None) -> Json:
+def error(message: str, errors: list[dict[str, str]] | list[str] | None = None) -> Json:
     body: Json = {"message": message, "documentation_url": "https://docs.github.com/rest"}
     if errors:
         body["errors"] = errors

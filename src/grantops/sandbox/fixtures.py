@@ -50,6 +50,7 @@ class PullState(Strict):
     base: str = "main"
     merged_at: str | None = None
     merge_commit_sha: str | None = None
+    merged_by: str | None = None
     landed: list[str] = Field(default_factory=list)
     """Commits a rebase merge put on the base branch, which GitHub links to the PR too."""
     commits: list[CommitState] = Field(default_factory=list)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from grantops.sandbox import bodies
+from grantops.sandbox import bodies, pullflow
 from grantops.sandbox.world import SandboxError
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class Call:
     params: Mapping[str, str]
     query: Mapping[str, str]
     body: Any
+    acting: str | None = None
 
     @property
     def world(self) -> World:
@@ -58,8 +59,9 @@ class Call:
 
     @property
     def viewer(self) -> str:
-        """The login the token belongs to, as the settings spell it."""
-        return self.sandbox.settings.viewer
+        """The login the token belongs to: the one it names (``LOGIN:SECRET``), else the
+        settings' bot account."""
+        return self.acting or self.sandbox.settings.viewer
 
     def given(self, name: str, default: Any = None) -> Any:
         """A field of the JSON body; a request without a body counts as ``{}``."""
@@ -92,7 +94,10 @@ def _team(call: Call) -> Team:
 
 
 def _pull(call: Call, repo: Repo) -> PullState:
-    return call.world.pull(repo, int(call.params["pull_number"]))
+    """The pull request in the path, following its head branch as GitHub does."""
+    pull = call.world.pull(repo, int(call.params["pull_number"]))
+    pullflow.refresh(call.world, repo, pull)
+    return pull
 
 
 def _listing(items: list[Any]) -> Reply:
@@ -307,7 +312,10 @@ def list_commits(call: Call) -> Reply:
 def list_pulls(call: Call) -> Reply:
     """GET /repos/{owner}/{repo}/pulls; closed means merged, newest merge first."""
     repo = _repo(call)
-    pulls = call.world.pulls_in(repo, call.query.get("state", "open"), call.query.get("base"))
+    query = call.query
+    pulls = call.world.pulls_in(
+        repo, query.get("state", "open"), query.get("base"), query.get("head")
+    )
     return _listing([bodies.pull_request(call.base, call.world, repo, p) for p in pulls])
 
 
@@ -321,8 +329,43 @@ def create_pull(call: Call) -> Reply:
         raise SandboxError(422, "Validation Failed", errors)
     title, head, base = (str(call.given(k)) for k in needed)
     text = str(call.given("body", ""))
-    pull = call.world.open_pull(repo, call.viewer, title, head, base, text)
+    pull = pullflow.open_from_branch(call.world, repo, call.viewer, title, head, base, text)
     return Reply(201, bodies.full_pull_request(call.base, call.world, repo, pull))
+
+
+def get_pull(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/pulls/{pull_number}."""
+    repo = _repo(call)
+    return Reply(200, bodies.full_pull_request(call.base, call.world, repo, _pull(call, repo)))
+
+
+def create_review(call: Call) -> Reply:
+    """POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews, as the viewer."""
+    repo = _repo(call)
+    pull = _pull(call, repo)
+    event, commit_id = str(call.given("event", "")), call.given("commit_id")
+    given = pullflow.review(call.world, pull, call.viewer, event, commit_id, datetime.now(UTC))
+    index = len(pull.reviews) - 1
+    return Reply(200, bodies.review(call.base, call.world, repo, pull, index, given))
+
+
+def merge_pull(call: Call) -> Reply:
+    """PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge, as the viewer."""
+    repo = _repo(call)
+    pull = _pull(call, repo)
+    method, sha = str(call.given("merge_method", "merge")), call.given("sha")
+    made = pullflow.merge(call.world, repo, pull, call.viewer, method, sha, datetime.now(UTC))
+    return Reply(200, {"sha": made, "merged": True, "message": "Pull Request successfully merged"})
+
+
+def get_branch(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/branches/{branch}."""
+    repo = _repo(call)
+    name = call.params["branch"]
+    sha = pullflow.branch_head(call.world, repo, name)
+    if sha is None:
+        raise SandboxError(404, "Branch not found")
+    return Reply(200, bodies.branch(call.base, call.world, repo, name, sha))
 
 
 # ----- issues -----------------------------------------------------------------
@@ -563,6 +606,15 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/repos/{owner}/{repo}/commits", "repos/list-commits", list_commits),
     _route("GET", "/repos/{owner}/{repo}/pulls", "pulls/list", list_pulls),
     _route("POST", "/repos/{owner}/{repo}/pulls", "pulls/create", create_pull),
+    _route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", "pulls/get", get_pull),
+    _route(
+        "POST",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+        "pulls/create-review",
+        create_review,
+    ),
+    _route("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge", "pulls/merge", merge_pull),
+    _route("GET", "/repos/{owner}/{repo}/branches/{branch}", "repos/get-branch", get_branch),
     # issues
     _route("GET", "/repos/{owner}/{repo}/issues", "issues/list-for-repo", list_issues),
     _route("POST", "/repos/{owner}/{repo}/issues", "issues/create", create_issue),

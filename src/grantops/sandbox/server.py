@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -63,6 +64,8 @@ class Settings:
     token: str | None = None
     viewer: str = "grantops-bot"
     faults: list[FaultRule] = field(default_factory=list)
+    git: dict[str, Path] = field(default_factory=dict)
+    """Repositories whose branches live in a local git repository: name -> its path."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,8 @@ class Sandbox:
         port: int = 0,
         settings: Settings | None = None,
     ) -> None:
-        self.world = World(state)
         self.settings = settings or Settings()
+        self.world = World(state, git=self.settings.git)
         self.world.person(self.settings.viewer)
         self.lock = threading.RLock()
         self.stats: Counter[str] = Counter()
@@ -157,7 +160,10 @@ class Sandbox:
         route: tuple[Route, dict[str, str]] | None,
     ) -> Reply:
         auth = headers.get("Authorization", "")
-        if not auth or (self.settings.token and auth.split(" ", 1)[-1] != self.settings.token):
+        if not auth:
+            return Reply(401, bodies.error("Requires authentication"))
+        acting, _, secret = auth.split(" ", 1)[-1].rpartition(":")
+        if (self.settings.token and secret != self.settings.token) or not self._known(acting):
             return Reply(401, bodies.error("Requires authentication"))
         if route is None:
             return Reply(404, bodies.error("Not Found"))
@@ -175,7 +181,7 @@ class Sandbox:
         base = f"http://{headers.get('Host', '127.0.0.1')}"
         try:
             with self.lock:
-                reply = matched.handler(Call(self, base, params, query, body))
+                reply = matched.handler(Call(self, base, params, query, body, acting or None))
         except SandboxError as exc:
             reply = Reply(exc.status, bodies.error(exc.message, exc.errors))
         if fault is not None:
@@ -185,6 +191,14 @@ class Sandbox:
         if method == "GET" and reply.status == 200:
             reply = self._etag(reply, headers.get("If-None-Match"))
         return reply
+
+    def _known(self, login: str) -> bool:
+        """Whether a token may act as ``login`` (empty: the settings' own account).
+
+        In the sandbox a token ``LOGIN:SECRET`` belongs to the account LOGIN, which the
+        state must know, so a rehearsal can review as someone else than the author."""
+        with self.lock:
+            return not login or login.lower() in self.world.logins
 
     def rate_budget(self) -> dict[str, int]:
         """The core budget as ``/rate_limit`` reports it; call it under the lock."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from grantops.access import REPO_PERMISSIONS
 from grantops.sandbox.fixtures import (
@@ -23,6 +25,7 @@ from grantops.sandbox.fixtures import (
     SandboxState,
     WorkflowRunState,
 )
+from grantops.sandbox.gitside import GitSide
 from grantops.statefile import TeamState
 
 INVITATION_PERMISSIONS = {"pull": "read", "push": "write"}
@@ -63,7 +66,9 @@ class Team:
 class SandboxError(Exception):
     """An answer GitHub gives as an error status, with its message."""
 
-    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None):
+    def __init__(
+        self, status: int, message: str, errors: list[dict[str, str]] | list[str] | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -73,7 +78,12 @@ class SandboxError(Exception):
 class World:
     """Mutable org state; callers serialise access (the server holds one lock)."""
 
-    def __init__(self, state: SandboxState, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        state: SandboxState,
+        now: datetime | None = None,
+        git: Mapping[str, Path] | None = None,
+    ) -> None:
         self.org = state.org
         self.base_permission = state.base_permission
         self.custom_roles = {k.lower(): v for k, v in state.custom_roles.items()}
@@ -93,6 +103,11 @@ class World:
             self._load_team(slug, team_state)
         # Everyone the state names (collaborators, authors, reviewers) is a real account.
         self.outside |= set(self.logins) - self.members
+        self.git = {name.lower(): GitSide(path) for name, path in (git or {}).items()}
+        """Repositories whose branches live in a local git repository (name -> it)."""
+        unknown = sorted(set(self.git) - set(self.repos))
+        if unknown:
+            raise ValueError(f"git repositories for repositories the state lacks: {unknown}")
 
     # ----- loading and saving -------------------------------------------------
 
@@ -352,14 +367,17 @@ class World:
             and (not until or c.date <= until)
         ]
 
-    def pulls_in(self, repo: Repo, state: str = "open", base: str | None = None) -> list[PullState]:
-        """Pull requests by state (``closed`` means merged here) into ``base``, the most
-        recently merged first."""
+    def pulls_in(
+        self, repo: Repo, state: str = "open", base: str | None = None, head: str | None = None
+    ) -> list[PullState]:
+        """Pull requests by state (``closed`` means merged here) into ``base`` from
+        ``head`` (``OWNER:BRANCH``), the most recently merged first."""
         pulls = [
             p
             for p in repo.pulls
             if (state == "all" or (state == "closed") == (p.merged_at is not None))
             and (base is None or p.base == base)
+            and (head is None or head.lower() == f"{self.org}:{p.head_ref}".lower())
         ]
         return sorted(pulls, key=lambda p: p.merged_at or "", reverse=True)
 
