@@ -25,7 +25,14 @@ from grantops.sandbox.reviewed import ReviewedRepo
 from grantops.yamlfile import MAX_FILE_BYTES
 
 from .data import GRANT, POLICY
-from .sandbox_fixtures import BASE_STATE, StartSandbox, access_env, reviewed, with_access_repo
+from .sandbox_fixtures import (
+    BASE_STATE,
+    StartSandbox,
+    access_env,
+    restarted,
+    reviewed,
+    with_access_repo,
+)
 from .test_cli import run
 
 OPEN_AT = "2026-11-30T12:00:00Z"
@@ -70,13 +77,7 @@ def _honoured(
     return repo, sandbox
 
 
-def _again(
-    start_sandbox: StartSandbox, sandbox: Sandbox, repo: ReviewedRepo, **settings: Any
-) -> Sandbox:
-    """The org as ``sandbox`` now holds it, aware of ``repo``'s newer pull requests."""
-    state = sandbox.state().model_dump()
-    state["repos"]["access"] = repo.repo_state().model_dump()
-    return start_sandbox(state, **settings)
+_again = restarted
 
 
 # ----- one broken thing never keeps access open -----------------------------------------

@@ -21,7 +21,7 @@ its MAC checks out (see :mod:`grantops.proof.evidence`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from grantops import gitrepo
-from grantops.access import AccessKey
+from grantops.access import AccessKey, Principal, Target
 from grantops.constants import GRANTS_DIR, POLICY_PATH
 from grantops.githistory import History, Step
 from grantops.github.api import ReviewFacts
@@ -37,6 +37,7 @@ from grantops.github.transport import GitHubError
 from grantops.load import GRANT_SUFFIXES, Tree, load_grant_text, load_policy_text
 from grantops.model import Grant, Policy, TeamRepoGrant, UserRepoGrant, UserTeamGrant
 from grantops.proof import evidence
+from grantops.proof.deletions import Deletion, deletions, revoked_while_open
 from grantops.proof.review import (
     FLOOR,
     Checks,
@@ -46,6 +47,7 @@ from grantops.proof.review import (
     PullRequest,
     Rules,
     judge,
+    judge_removal,
     kept,
     placement,
     short,
@@ -161,7 +163,7 @@ class _Judge:
             return github.merged_pull_for_commit(repo.owner, repo.name, sha, repo.branch)
 
         @cache
-        def diff_of(number: int) -> dict[str, str]:
+        def diff_of(number: int) -> dict[str, str | None]:
             budget(f"list the files of PR #{number}")
             return github.changed_files(repo.owner, repo.name, number)
 
@@ -206,23 +208,51 @@ class _Judge:
         reuse = kept(self.trusted.get((path, step.commit)), entry, step, rules)
         if reuse is not None:
             return reuse
-        try:
-            pull = self.pull_for(step.commit)
-            reviewed = self.diff_of(pull.number).get(path) if pull is not None else None
-        except GitHubError as exc:
-            return Judgement(False, f"could not check the review: {exc}", undecided=True)
-        try:
-            return judge(
+        return self._asked(
+            step,
+            lambda pull, diff: judge(
                 path=path,
                 entry=entry,
                 step=step,
                 history=self.history,
                 pull=pull,
-                reviewed=reviewed,
+                reviewed=diff.get(path),
                 rules=rules,
                 grantee=grantee,
                 checks=self.checks,
-            )
+            ),
+        )
+
+    def removal(self, path: str, step: Step, rules: Rules, grantee: Grantee) -> Judgement:
+        """The verdict on ``step``'s deletion of ``path``: was it reviewed like content?"""
+        return self._asked(
+            step,
+            lambda pull, diff: judge_removal(
+                path=path,
+                step=step,
+                history=self.history,
+                pull=pull,
+                removed=path in diff and diff[path] is None,
+                rules=rules,
+                grantee=grantee,
+                checks=self.checks,
+            ),
+        )
+
+    def _asked(
+        self,
+        step: Step,
+        decide: Callable[[PullRequest | None, Mapping[str, str | None]], Judgement],
+    ) -> Judgement:
+        """``decide`` on the pull request that merged ``step`` and its reviewed diff;
+        undecided when GitHub could not tell (a failed read is never a refusal)."""
+        try:
+            pull = self.pull_for(step.commit)
+            diff = self.diff_of(pull.number) if pull is not None else {}
+        except GitHubError as exc:
+            return Judgement(False, f"could not check the review: {exc}", undecided=True)
+        try:
+            return decide(pull, diff)
         except GitHubError as exc:
             return Judgement(False, f"could not check who may approve: {exc}", undecided=True)
 
@@ -319,6 +349,70 @@ class Prover:
             )
         )
         return _judge_ended(judge_, candidates, rules)
+
+    def revokes(
+        self,
+        rules: Rules,
+        org: str,
+        wanted: Collection[AccessKey],
+        now: datetime,
+        known: Collection[tuple[str, Principal, Target]],
+    ) -> Expiries:
+        """Which of ``wanted`` a proven grant version gave until a reviewed pull request
+        deleted its file while its window was open (a revoke), each with that file.
+
+        The audit log only says where to look: ``known`` holds (file, principal, target)
+        for the grants runs logged as honoured, and only those files' deletions are
+        judged. A line anyone can push can add a file to look at but proves nothing:
+        the deleted version must be proven reviewed and have given that access, and its
+        deletion must be proven as content is (merged by its pull request, removed in the
+        reviewed diff, approved on the final head by someone other than the author), with
+        GitHub's merge times inside the window (:func:`revoked_while_open`). A deletion
+        that cannot be judged (a lookup failed) proves nothing, and is said in
+        ``unchecked``.
+        """
+        paths = {path for path, principal, target in known if (principal, target) in wanted}
+        if not paths:
+            return Expiries({})
+        judge_ = self._judge
+        judge_.reserve, judge_.org = EXPIRY_RESERVE, org
+        found: dict[AccessKey, str] = {}
+        unchecked: list[str] = []
+        for deletion in deletions(judge_.history, paths):
+            grant = _deleted_grant(self.root, deletion, now)
+            keys = [(p, t) for p, t, _ in grant.grantables(org)] if grant else []
+            keys = [k for k in keys if k in wanted and k not in found]
+            if grant is None or not keys:
+                continue
+            why = _revoked(judge_, deletion, grant, rules)
+            if why is None:
+                found.update(dict.fromkeys(keys, deletion.path))
+            elif why:
+                unchecked.append(
+                    f"{deletion.path}, deleted at {short(deletion.removal.commit)}: {why}"
+                )
+        return Expiries(found, tuple(unchecked))
+
+
+def _deleted_grant(root: Path, deletion: Deletion, now: datetime) -> Grant | None:
+    """The grant a deletion removed, as git holds it (None: too big or not a grant)."""
+    blob = deletion.version.after.blob if deletion.version.after else ""
+    if not 0 <= gitrepo.blob_sizes(root, [blob]).get(blob, -1) <= MAX_FILE_BYTES:
+        return None
+    return load_grant_text(deletion.path, gitrepo.read_blob(root, blob), None, now)[0]
+
+
+def _revoked(judge_: _Judge, deletion: Deletion, grant: Grant, rules: Rules) -> str | None:
+    """None when ``deletion`` is a proven revoke of ``grant``; else why it could not be
+    judged, or "" when it was judged and is not one."""
+    grantee = grantee_of(grant)
+    version = judge_.version(deletion.path, deletion.version, rules, grantee)
+    if not version.approved:
+        return version.reason if version.undecided else ""
+    removal = judge_.removal(deletion.path, deletion.removal, rules, grantee)
+    if not removal.approved:
+        return removal.reason if removal.undecided else ""
+    return None if revoked_while_open(grant, version.evidence, removal.evidence) else ""
 
 
 class _Ended(NamedTuple):
