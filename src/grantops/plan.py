@@ -82,12 +82,20 @@ class Kept:
     reason: str
 
 
+Standing = Literal["unreviewed", "unchecked", "uncommitted"]
+"""Why a grant's review is not proven: ``unreviewed``, it is on the protected branch
+without a valid review (branch protection was bypassed, or the review was not enough);
+``unchecked``, a GitHub read failed, so it could not be checked; ``uncommitted``, it is
+not on the branch (an edit in the checkout)."""
+
+
 @dataclass(frozen=True)
 class Unapproved:
     """A grant inside its window that gives no access because its review is not proven."""
 
     source: str
     reason: str
+    status: Standing = "unreviewed"
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,11 @@ class Plan:
     """Changes this run may not make (see ``limits``); only expiries go ahead."""
     limits: tuple[str, ...] = ()
     """Why changes were withheld: what this run could not prove or read."""
+
+    @property
+    def unreviewed(self) -> tuple[Unapproved, ...]:
+        """Grants on the protected branch without a valid review: each fails the run."""
+        return tuple(u for u in self.unapproved if u.status == "unreviewed")
 
     @property
     def summary(self) -> dict[str, int]:
@@ -121,7 +134,10 @@ class Plan:
                 }
                 for k in self.kept
             ],
-            "unapproved": [{"source": u.source, "reason": u.reason} for u in self.unapproved],
+            "unapproved": [
+                {"source": u.source, "reason": u.reason, "status": u.status}
+                for u in self.unapproved
+            ],
             "withheld": [change.to_json() for change in self.withheld],
             "limits": list(self.limits),
             "summary": self.summary,

@@ -66,8 +66,7 @@ def build_plan(
             if not grant.active_at(now) or (verdict is not None and verdict.approved):
                 honoured.append(grant)
             else:
-                reason = verdict.reason if verdict else "no approval was checked"
-                unapproved.append(Unapproved(grant.path, reason))
+                unapproved.append(_unapproved(grant.path, verdict))
     desired = desired_access(loaded.policy, honoured, now)
     plan = make_plan(
         loaded.policy,
@@ -82,6 +81,15 @@ def build_plan(
     plan = replace(plan, unapproved=tuple(unapproved))
     planned = only_expiries(plan, limits) if limits else plan
     return Planning(desired, planned, frozenset(g.path for g in honoured))
+
+
+def _unapproved(path: str, verdict: Judgement | None) -> Unapproved:
+    """Why a grant in its window gives nothing: not reviewed, not checked, not committed."""
+    if verdict is None:
+        return Unapproved(path, "no approval was checked", "unchecked")
+    if verdict.undecided:
+        return Unapproved(path, verdict.reason, "unchecked")
+    return Unapproved(path, verdict.reason, "uncommitted" if verdict.uncommitted else "unreviewed")
 
 
 def only_expiries(plan: Plan, limits: tuple[str, ...]) -> Plan:

@@ -195,7 +195,8 @@ class _Judge:
         """The verdict on ``path`` as it is at HEAD."""
         step = placement(self.history, path)
         if isinstance(step, str):
-            return Judgement(False, step)
+            local = path in self.history.dirty or path not in self.history.tree
+            return Judgement(False, step, uncommitted=local)
         return self.version(path, step, rules, grantee)
 
     def version(self, path: str, step: Step, rules: Rules, grantee: Grantee) -> Judgement:

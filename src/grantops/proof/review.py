@@ -152,6 +152,9 @@ class Judgement:
     undecided: bool = False
     """No verdict could be reached because a GitHub read failed: not a refusal. Access the
     audit log shows proven for this very content is kept until it can be checked again."""
+    uncommitted: bool = False
+    """The file is not on the branch as it stands in the checkout (an edit or a file not
+    committed): nothing was merged, so no review was bypassed."""
 
 
 def short(sha: str | None) -> str:
