@@ -30,3 +30,12 @@ starts: 2026-11-30T09:00:00Z
 expires: 2026-11-30T18:00:00Z
 reason: INC-4821 hotfix
 """
+
+DURATION = """\
+user: octocat
+repo: payments-api
+permission: push
+duration: 48h
+reason: INC-4821 hotfix
+"""
+"""A grant whose 48h window opens at its approving merge."""

@@ -185,24 +185,28 @@ def test_audit_report_formats(tmp_path: Path) -> None:
     ]
     code, out, _ = run("audit", "report", *window, "--format", "json")
     assert code == 0
-    assert json.loads(out)["periods"] == [
+    assert json.loads(out)["sections"]["periods"]["rows"] == [
         {
             "principal": "user:octocat",
-            "target": "repo:acme/payments-api",
             "level": "push",
+            "target": "repo:acme/payments-api",
             "start": "2026-11-29T09:00:00Z",
             "end": "2026-11-29T17:00:00Z",
+            "ended": "expired",
             "source": "grants/g.yaml",
-            "reason": "INC-1 hotfix",
-            "approvers": "alice",
+            "commit": None,
             "pull": 7,
-            "pending": False,
+            "requester": None,
+            "approvers": ["alice"],
+            "merged_at": None,
+            "reason": "INC-1 hotfix",
         }
     ]  # dana's invitation falls after the window
     code, out, _ = run("audit", "report", *window, "--format", "csv")
     assert out.splitlines() == [
-        "who,access,on,from,until,grant,why,approved by,PR",
-        "user:octocat,push,repo:acme/payments-api,2026-11-29T09:00:00Z,2026-11-29T17:00:00Z,grants/g.yaml,INC-1 hotfix,alice,#7",
+        "who,access,on,from,until,ended,grant,PR,requested by,approved by,why",
+        "user:octocat,push,repo:acme/payments-api,2026-11-29T09:00:00Z,2026-11-29T17:00:00Z,"
+        "expired,grants/g.yaml,#7,,alice,INC-1 hotfix",
     ]
     code, out, _ = run(
         "audit",
@@ -214,6 +218,7 @@ def test_audit_report_formats(tmp_path: Path) -> None:
         "2026-12-01T00:00:00Z",
     )
     assert "| user:dana    | pull (invited) | repo:acme/ledger" in out
+    assert "| still open |" in out
     assert "2026-11-29T12:00:00Z | 2026-11-29T17:00:00Z" in out  # clipped to the window
     ago = ("--now", "2026-12-01T00:00:00Z", "--since", "1d12h")
     assert (

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from grantops.audit.events import OrgFactsRecorded
 from grantops.audit.log import read_events, verify
 from grantops.audit.report import GrantRecord, ReportInput, access_after, render
 from grantops.desired import desired_access
@@ -216,6 +217,21 @@ def _report_input() -> ReportInput:
         outcomes,
         records,
         activity,
+        events=[_org_facts(NOW - timedelta(days=5), 4), _org_facts(NOW - timedelta(days=1), 5)],
+    )
+
+
+def _org_facts(at: datetime, repositories: int) -> OrgFactsRecorded:
+    """A line recording the org's facts; the report shows the latest."""
+    return OrgFactsRecorded(
+        ts=at,
+        run="https://github.com/acme/access/actions/runs/41",
+        org="acme",
+        owners=("root-admin", "cto"),
+        base_permission="pull",
+        repositories=repositories,
+        managed=3,
+        unmanaged=("website", "handbook")[: repositories - 3],
     )
 
 

@@ -255,7 +255,7 @@ def test_importing_grantops_leaves_the_environment_alone() -> None:
 def test_plan_finds_the_access_repository_from_the_origin_remote(
     start_sandbox: StartSandbox, tmp_path: Path
 ) -> None:
-    """Outside Actions, with neither --repo nor GITHUB_REPOSITORY, the remote names it."""
+    """Outside Actions, with neither --access-repo nor GITHUB_REPOSITORY, the remote names it."""
     root, sandbox = live_repo(start_sandbox, tmp_path, {"octocat.yaml": GRANT})
     subprocess.run(
         ["git", "-C", str(root), "remote", "add", "origin", "git@github.com:acme/access.git"],

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import pytest
 
 from grantops.access import AccessKey, Principal, Target
-from grantops.actual import ReadResult
-from grantops.github import GitHub, GitHubAPI
+from grantops.actual import OrgFacts, ReadResult
+from grantops.github import GitHub, GitHubAPI, GitHubError
 from grantops.github.fake import FakeGitHub
 from grantops.model import Policy
 from grantops.plan import Change, Outcome
@@ -116,7 +116,15 @@ def _same(answers: list[T]) -> T:
 
 def _read_view(read: ReadResult) -> tuple[Any, ...]:
     """Everything a read tells a run (ids compared by who holds them, not their value)."""
-    return (read.actual, sorted(read.invitation_ids), read.members, read.base_permission)
+    return (
+        read.actual,
+        sorted(read.invitation_ids),
+        read.members,
+        read.base_permission,
+        read.repos,
+        read.role_bases,
+        read.facts,
+    )
 
 
 def test_reads_agree(both: Both) -> None:
@@ -139,6 +147,15 @@ def test_reads_agree(both: Both) -> None:
     assert not any(t.name == "outside-scope" for _, t in actual.access)
     assert actual.viewer == "grantops-bot"
     assert read[3] == "pull"
+    assert read[4] == ("deploy-api", "ledger", "outside-scope", "payments-api", "website")
+    assert read[5] == {"security-auditor": "triage"}  # seen on payments-api and ledger
+    assert read[6] == OrgFacts(
+        owners=("root-admin",),
+        base_permission="pull",
+        repositories=5,
+        managed=4,
+        unmanaged=("outside-scope",),
+    )
 
 
 CHANGES = [
@@ -194,6 +211,17 @@ def test_inherited_levels_agree(both: Both) -> None:
     assert _same(found) == {(Principal.user("alice"), payments): "maintain"}
 
 
+def test_org_membership_agrees(both: Both) -> None:
+    """Owners and members are members, whatever the case; outsiders and strangers are not."""
+    logins = ("root-admin", "Alice", "OCTOCAT", "dana", "Mallory", "nobody-here")
+    found = [
+        [github.is_org_member("acme", login) for login in logins]
+        + [github.is_org_member("other-org", "alice")]
+        for github in both(STATE)
+    ]
+    assert _same(found) == [True, True, True, False, False, False, False]
+
+
 def test_review_facts_agree(both: Both, tmp_path: Path) -> None:
     repo = reviewed(tmp_path / "access", {"octocat.yaml": "user: octocat\n"})
     repo.merge({"grants/late.yaml": "user: mona\n"}, author="mona", approvers=["bob"])
@@ -242,6 +270,13 @@ def test_comments_and_new_pull_requests_agree(both: Both) -> None:
         )
         answers.append((number, url))
     assert _same(answers)[0] == 9
+
+
+def test_the_fake_can_leave_membership_unanswered() -> None:
+    fake = _fake(STATE)
+    fake.membership_unanswered = "Resource not accessible by integration"
+    with pytest.raises(GitHubError, match="check org membership of alice: HTTP 403"):
+        fake.is_org_member("acme", "alice")
 
 
 @pytest.mark.parametrize("fault", ["unreadable", "failing"])

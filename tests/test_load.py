@@ -17,6 +17,7 @@ from grantops.load import load_repo, read_regular, scan
 from grantops.model import TeamRepoGrant, UserRepoGrant, UserTeamGrant
 
 from .conftest import GRANT, NOW, POLICY, WriteRepo
+from .data import DURATION
 
 G = "grants/g.yaml"
 
@@ -97,8 +98,19 @@ BAD_GRANTS = [
     # shape
     (
         GRANT.replace("expires: 2026-11-30T18:00:00Z\n", ""),
-        "g.yaml:1: error: missing required key 'expires'",
+        "g.yaml:1: error: missing 'expires' (or 'duration'): when does the access end?",
     ),
+    (
+        DURATION.replace("duration: 48h\n", "duration: 48h\nexpires: 2026-11-30T18:00:00Z\n"),
+        "g.yaml:4: error: give either 'expires' or 'duration', not both",
+    ),
+    (
+        DURATION.replace("duration: 48h\n", "starts: 2026-11-30T09:00:00Z\nduration: 48h\n"),
+        "g.yaml:4: error: 'starts' cannot go with 'duration': a duration counts from the "
+        "approving merge",
+    ),
+    (DURATION.replace("48h", "2 days"), "g.yaml:4: error: duration: '2 days' is not a duration"),
+    (DURATION.replace("48h", "0h"), "g.yaml:4: error: duration: a duration must be longer"),
     (
         GRANT + "expire: 2026-11-30T18:00:00Z\n",
         "g.yaml:7: error: unknown key 'expire' in a user + repo grant (did you mean 'expires'?)",
@@ -151,6 +163,10 @@ BAD_GRANTS = [
     (
         GRANT.replace("2026-11-30T18:00:00Z", "2026-12-04T18:00:00Z"),
         "g.yaml:5: error: the access window is 105h, longer than limits.max_duration 72h",
+    ),
+    (
+        DURATION.replace("48h", "3d1m"),
+        "g.yaml:4: error: duration 72h1m is longer than limits.max_duration 72h",
     ),
     (
         GRANT.replace("starts: 2026-11-30T09:00:00Z\n", "").replace(
@@ -488,3 +504,19 @@ def test_read_regular_refuses_what_was_swapped_in_after_listing(tmp_path: Path) 
     with pytest.raises(OSError):
         read_regular(str(tmp_path / "link"))
     assert read_regular(str(tmp_path / "plain")) == b"user: octocat\n"
+
+
+def test_a_duration_grant_is_pending_until_its_approving_merge(write_repo: WriteRepo) -> None:
+    """Loaded from the file alone, a duration has no start or end: it gives nothing yet,
+    has not ended, and is never warned about as expired, however late it is read."""
+    later = NOW.replace(year=2030)
+    loaded = load_repo(write_repo({"g.yaml": DURATION}), later)
+    (grant,) = loaded.grants
+    assert loaded.warnings == ()
+    assert grant.pending and grant.starts is None and grant.expires is None
+    assert not grant.active_at(later) and not grant.ended_at(later)
+    merged = NOW.replace(hour=10)
+    opened = grant.opened(merged)
+    assert (opened.starts, opened.expires) == (merged, merged.replace(day=2, month=12))
+    assert opened.active_at(NOW) and not opened.pending
+    assert opened.ended_at(merged.replace(day=2, month=12))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from grantops.load import load_grant_text
 from grantops.sandbox.reviewed import ReviewedRepo
 
 from .builders import policy
-from .data import GRANT, NOW, POLICY
+from .data import DURATION, GRANT, NOW, POLICY
 from .sandbox_fixtures import StartSandbox, access_env, with_access_repo
 from .test_cli import run
 
@@ -53,14 +54,20 @@ def test_request_writes_a_valid_grant_and_says_what_it_will_do(tmp_path: Path) -
     assert written.read_text() == (
         "# yaml-language-server: $schema=../../schema/grant.schema.json\n"
         "user: octocat\nrepo: payments-api\npermission: push\n"
-        "expires: 2026-11-30T16:00:00Z\nreason: INC-4821 hotfix for payment retries\n"
+        "duration: 4h\nreason: INC-4821 hotfix for payment retries\n"
     )
     assert "Wrote grants/octocat/2026-11-30-payments-api.yaml" in out
     assert (
-        "+ add user:octocat push on repo:acme/payments-api (from merge until 2026-11-30T16:00:00Z)"
-        in out
+        "+ add user:octocat push on repo:acme/payments-api "
+        "(starts at the approving merge, ends 4h after)" in out
     )
-    assert run("validate", "--root", str(root), "--now", AT)[0] == 0
+    code, out, _ = run("validate", "--root", str(root), "--now", AT)
+    assert code == 0
+    assert "0 active, 0 upcoming, 1 pending, 0 ended" in out
+    assert (
+        "grants/octocat/2026-11-30-payments-api.yaml: 4h, "
+        "starts at the approving merge, ends 4h after" in out
+    )
     # a second request for the same day and target gets its own file
     assert run(*REQUEST, "--root", str(root))[0] == 0
     assert (root / "grants" / "octocat" / "2026-11-30-payments-api-2.yaml").exists()
@@ -169,20 +176,81 @@ class _Terminal(io.StringIO):
         return True
 
 
+def test_a_request_joins_the_grantee_folder_whatever_its_case(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    repo.merge({"grants/OctoCat/old.yaml": GRANT}, author="octocat", approvers=["alice"])
+    code, _, err = run(*REQUEST, "--root", str(repo.root))
+    assert code == 0, err
+    assert sorted(p.name for p in (repo.root / "grants").iterdir()) == ["OctoCat", "policy.yaml"]
+    assert (repo.root / "grants" / "OctoCat" / "2026-11-30-payments-api.yaml").is_file()
+
+
+def _asked(root: Path, answers: str, *argv: str) -> tuple[int, str, str]:
+    """A request run at a terminal that answers each question with the next line."""
+    out, err = io.StringIO(), io.StringIO()
+    argv = ("request", "--root", str(root), "--now", AT, *argv)
+    code = main(list(argv), {}, out, err, _Terminal(answers))
+    return code, out.getvalue(), err.getvalue()
+
+
 def test_a_person_at_a_terminal_is_asked(tmp_path: Path) -> None:
     root = _repo(tmp_path).root
-    answers = _Terminal("ledger\ntriage\n3h\nCHG-77 read the ledger export\n")
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        ["request", "--root", str(root), "--now", AT, "--user", "dana"], {}, out, err, answers
-    )
-    assert code == 0, err.getvalue()
-    assert "Permission (pull, triage, push, maintain, admin): " in out.getvalue()
+    answers = "ledger\ntriage\n3h\nCHG-77 read the ledger export\n"
+    code, out, err = _asked(root, answers, "--user", "dana")
+    assert code == 0, err
+    assert "Repository (payments-api, ledger, deploy-*; leave empty for a team): " in err
+    assert "Permission (pull, triage, push, maintain, security-auditor): " in err
+    assert "For how long (e.g. 4h; at most 72h): " in err
+    assert out.startswith("Wrote grants/dana/2026-11-30-ledger.yaml")  # questions: not stdout
     text = (root / "grants" / "dana" / "2026-11-30-ledger.yaml").read_text()
     assert (
-        "repo: ledger\npermission: triage\nexpires: 2026-11-30T15:00:00Z\nreason: CHG-77 read the ledger export\n"
+        "repo: ledger\npermission: triage\nduration: 3h\nreason: CHG-77 read the ledger export\n"
         in text
     )
+
+
+def test_a_person_is_offered_only_what_the_policy_allows(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    before = _listing(tmp_path)
+    # each refused answer is asked again; the input ends before a valid permission
+    code, out, err = _asked(root, "website\nledger\nadmin\nwrite\n", "--user", "dana")
+    assert (code, out) == (2, "")
+    assert "admin" not in err.split("Permission (")[1].split(")")[0]
+    assert "'website' is not in managed.repos (payments-api, ledger, deploy-*); try again" in err
+    assert "'admin' is not grantable; try again" in err
+    assert "'write' is not grantable; try again" in err
+    assert "missing --permission (or run in a terminal to be asked)" in err
+    assert _listing(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("answers", "refusal"),
+    [
+        ("prod-deployers\n4d\n", "'4d' is longer than limits.max_duration 72h; try again"),
+        ("prod-deployers\nsoon\n", "'soon' is not a duration such as 30m"),
+        ("platform\n", "'platform' is not in managed.teams; try again"),
+    ],
+)
+def test_a_window_or_team_outside_the_policy_is_refused_at_the_prompt(
+    tmp_path: Path, answers: str, refusal: str
+) -> None:
+    root = _repo(tmp_path).root
+    before = _listing(tmp_path)
+    code, _, err = _asked(root, "\n" + answers, "--user", "dana", "--reason", "CHG-1 x")
+    assert code == 2 and refusal in err
+    assert "Team (prod-deployers): " in err
+    assert _listing(tmp_path) == before
+
+
+def test_answers_are_compared_as_github_compares_names(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    code, _, err = _asked(root, "Ledger\nTRIAGE\n2h\n", "--user", "Dana", "--reason", "CHG-1 x")
+    assert code == 0, err
+    text = (root / "grants" / "dana" / "2026-11-30-ledger.yaml").read_text()
+    assert "user: Dana\nrepo: Ledger\npermission: triage\n" in text  # the policy's spelling
+    code, _, err = _asked(root, "\nPROD-deployers\n2h\n", "--user", "DANA", "--reason", "CHG-1 x")
+    assert code == 0, err
+    assert (root / "grants" / "dana" / "2026-11-30-prod-deployers.yaml").exists()
 
 
 def test_extend_changes_only_the_end(tmp_path: Path) -> None:
@@ -261,10 +329,11 @@ def test_open_pr_pushes_a_branch_and_opens_the_pull_request(
     assert current.stdout.strip() == "main"
     pull = sandbox.state().repos["access"].pulls[-1]
     assert pull.head_ref == branch and pull.base == "main"
-    assert pull.title == "Grant user octocat: push on acme/payments-api until 2026-11-30T16:00:00Z"
+    assert pull.title == "Grant user octocat: push on acme/payments-api for 4h from merge"
     for line in (
         "**Who:** @octocat",
-        "**Until:** 2026-11-30T16:00:00Z",
+        "**From:** when merged",
+        "**Until:** 4h later",
         "**Why:** INC-4821 hotfix for payment retries",
         "Needs 1 approval(s) from a teammate",
     ):
@@ -276,6 +345,50 @@ def test_open_pr_pushes_a_branch_and_opens_the_pull_request(
         check=True,
     )
     assert files.stdout.split() == ["grants/octocat/2026-11-30-payments-api.yaml"]
+
+
+def test_request_json_says_what_was_written_planned_and_opened(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    repo = _repo(tmp_path)
+    _with_remote(repo, tmp_path)
+    sandbox = start_sandbox(with_access_repo(repo))
+    argv = [*REQUEST, "--root", str(repo.root), "--open-pr", "--json"]
+    code, out, err = run(*argv, environ=access_env(sandbox.url))
+    assert code == 0, err
+    document = json.loads(out)
+    assert "user: octocat\nrepo: payments-api\npermission: push\n" in document.pop("content")
+    assert document == {
+        "file": "grants/octocat/2026-11-30-payments-api.yaml",
+        "plan": [
+            {
+                "action": "add",
+                "principal": "user:octocat",
+                "target": "repo:acme/payments-api",
+                "to": "push",
+                "starts": None,
+                "expires": None,
+                "duration": "4h",
+            }
+        ],
+        "pull_request": {"number": 2, "url": "https://github.com/acme/access/pull/2"},
+    }
+
+
+def test_starts_takes_a_duration_from_now_and_until_only_a_time(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    argv = ["request", "--root", str(root), "--now", AT, "--user", "octocat", "--repo", "ledger"]
+    argv += ["--permission", "pull", "--reason", "INC-1 x"]
+    code, _, err = run(*argv, "--starts", "2h", "--for", "4h")
+    assert code == 0, err
+    text = (root / "grants" / "octocat" / "2026-11-30-ledger.yaml").read_text()
+    assert "starts: 2026-11-30T14:00:00Z\nexpires: 2026-11-30T18:00:00Z\n" in text
+    before = _listing(tmp_path)
+    code, _, err = run(*argv, "--until", "4h")
+    assert code == 2 and "--until 4h: a time is needed here; for a length, use --for 4h" in err
+    code, _, err = run(*argv, "--starts", "soon", "--for", "1h")
+    assert code == 2 and "--starts: 'soon' is neither an RFC 3339 time nor a duration" in err
+    assert _listing(tmp_path) == before
 
 
 def test_extend_and_revoke_open_pull_requests_too(
@@ -454,7 +567,6 @@ def test_a_refused_request_removes_the_folder_it_made(tmp_path: Path) -> None:
     "extra",
     [
         ["--starts", "9999-12-31T22:00:00Z", "--for", "4h"],
-        ["--for", "999999999d"],
         ["--until", "9999-12-31T23:00:00-05:00"],
     ],
 )
@@ -491,3 +603,37 @@ def test_extend_of_an_invalid_file_reports_it(tmp_path: Path, text: str, problem
     code, _, err = run("extend", str(grant), "--by", "1h", "--root", str(root), "--now", AT)
     assert code == 1 and problem in err
     assert grant.read_text() == text
+
+
+def test_for_with_starts_writes_a_fixed_window(tmp_path: Path) -> None:
+    """A window that opens at a given time cannot also open at the merge."""
+    root = _repo(tmp_path).root
+    code, _, err = run(*REQUEST, "--starts", "2026-12-01T09:00:00Z", "--root", str(root))
+    assert code == 0, err
+    text = (root / "grants" / "octocat" / "2026-12-01-payments-api.yaml").read_text()
+    assert "starts: 2026-12-01T09:00:00Z\nexpires: 2026-12-01T13:00:00Z\n" in text
+    assert "duration" not in text
+
+
+def test_for_longer_than_the_policy_allows_writes_nothing(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    before = _listing(tmp_path)
+    argv = [*REQUEST, "--root", str(root)]
+    code, _, err = run(*[("4d" if a == "4h" else a) for a in argv])
+    assert code == 1
+    assert "duration 96h is longer than limits.max_duration 72h" in err
+    assert _listing(tmp_path) == before
+
+
+def test_extend_lengthens_a_duration_in_its_own_units(tmp_path: Path) -> None:
+    root = _repo(tmp_path).root
+    grant = root / "grants" / "g.yaml"
+    grant.write_text(DURATION.replace("duration: 48h", "duration: 48h  # two days"))
+    code, out, err = run("extend", str(grant), "--by", "1d", "--root", str(root), "--now", AT)
+    assert code == 0, err
+    assert "Extended grants/g.yaml: duration 48h -> 72h." in out
+    assert "Its window still opens at the first approving merge of this file." in out
+    assert grant.read_text() == DURATION.replace("duration: 48h", "duration: 72h  # two days")
+    code, _, err = run("extend", str(grant), "--by", "1m", "--root", str(root), "--now", AT)
+    assert code == 1 and "duration 72h1m is longer than limits.max_duration 72h" in err
+    assert "duration: 72h  # two days" in grant.read_text()  # refused, and undone

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from grantops.scaffold import CHECKOUT_INSTALL, render_workflows, workflow_templates
 from grantops.yamlfile import parse
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -80,11 +81,11 @@ def _readme_app_permissions() -> dict[str, str]:
     return table
 
 
-def _code_owners(path: str) -> list[str]:
+def _code_owners(path: str, codeowners: Path = PROJECT / ".github" / "CODEOWNERS") -> list[str]:
     """The owners CODEOWNERS gives ``path``: the last matching line wins. Only the pattern
     forms the file uses are understood; any other fails the test rather than guess."""
     owners: list[str] = []
-    for line in (PROJECT / ".github" / "CODEOWNERS").read_text().splitlines():
+    for line in codeowners.read_text().splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         pattern, *names = line.split()
@@ -182,7 +183,8 @@ def test_never_pull_request_target_and_permissions_set_at_the_top(path: Path) ->
 def test_validate_reads_only_and_needs_no_secret_to_validate() -> None:
     workflow = _load(PROJECT / ".github" / "workflows" / "validate.yml")
     assert workflow["permissions"] == {"contents": "read"}
-    assert workflow["on"]["pull_request"]["paths"] == ["grants/**", "schema/**"]
+    # Every pull request: a required check whose workflow never starts blocks the merge.
+    assert workflow["on"] == {"pull_request": None}
     steps = _steps(workflow)
     validate = next(s for s in steps if s.get("run") == "grantops validate")
     assert "env" not in validate
@@ -367,3 +369,79 @@ def test_reconcile_verifies_the_audit_log_last_with_the_key() -> None:
     assert verify["if"].startswith("always() &&")
     assert verify["env"]["GRANTOPS_EVIDENCE_KEY"] == "${{ secrets.GRANTOPS_EVIDENCE_KEY }}"
     assert names.index("Apply") < names.index("Commit audit/") < len(names) - 1
+
+
+def test_this_repositorys_workflows_are_rendered_from_the_access_repository_templates() -> None:
+    """One source for both: `grantops init` writes the templates with a pinned install; this
+    repository's copies install the checkout. Regenerate them with render_workflows."""
+    assert {"reconcile.yml", "validate.yml"} <= set(workflow_templates())
+    for path, text in render_workflows("main", CHECKOUT_INSTALL).items():
+        assert (PROJECT / path).read_text() == text, f"{path} differs from its template"
+
+
+def test_reconcile_runs_only_on_the_default_branch() -> None:
+    workflow = _load(PROJECT / ".github" / "workflows" / "reconcile.yml")
+    job = workflow["jobs"]["reconcile"]
+    assert job["if"] == (
+        "github.event_name == 'schedule' || "
+        "github.ref_name == github.event.repository.default_branch"
+    )
+
+
+def _apply_script(tmp_path: Path, environ: dict[str, str]) -> tuple[list[str], str, str]:
+    """Run reconcile.yml's Apply script as Actions does, with a `grantops` that records
+    its arguments: what it was called with, the step's output, and the job summary."""
+    step = next(
+        s
+        for s in _steps(_load(PROJECT / ".github/workflows/reconcile.yml"))
+        if s.get("name") == "Apply"
+    )
+    bin_dir, calls, summary = tmp_path / "bin", tmp_path / "calls", tmp_path / "summary.md"
+    bin_dir.mkdir(exist_ok=True)
+    stub = bin_dir / "grantops"
+    stub.write_text('#!/bin/sh\necho "$*" >> "$CALLS"\n')
+    stub.chmod(0o755)
+    for path in (calls, summary):
+        path.write_text("")
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "CALLS": str(calls),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        **environ,
+    }
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return calls.read_text().splitlines(), done.stdout, summary.read_text()
+
+
+@pytest.mark.parametrize("enforce", ["", "false", "TRUE", "yes", "true "])
+@pytest.mark.parametrize("dry_run", ["", "false", "true"])
+def test_apply_yes_is_reachable_only_once_enforcement_is_on(
+    tmp_path: Path, enforce: str, dry_run: str
+) -> None:
+    calls, out, summary = _apply_script(tmp_path, {"ENFORCE": enforce, "DRY_RUN": dry_run})
+    assert calls == ["apply"]
+    assert "::notice title=grantops enforcement is off::" in out
+    assert "### grantops: enforcement is off" in summary
+    assert "GRANTOPS_ENFORCE to true" in summary
+
+
+@pytest.mark.parametrize(("dry_run", "called"), [("", "apply --yes"), ("true", "apply")])
+def test_with_enforcement_on_apply_runs_unless_a_dry_run(
+    tmp_path: Path, dry_run: str, called: str
+) -> None:
+    calls, out, summary = _apply_script(tmp_path, {"ENFORCE": "true", "DRY_RUN": dry_run})
+    assert calls == [called]
+    assert "enforcement is off" not in out + summary
+
+
+def test_enforcement_comes_from_the_repository_variable_only() -> None:
+    steps = _steps(_load(PROJECT / ".github" / "workflows" / "reconcile.yml"))
+    apply = next(s for s in steps if s.get("name") == "Apply")
+    assert apply["env"]["ENFORCE"] == "${{ vars.GRANTOPS_ENFORCE }}"
+    assert [s.get("name") for s in steps if "--yes" in s.get("run", "")] == ["Apply"]

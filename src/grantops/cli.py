@@ -2,7 +2,8 @@
 
 Every command is ``main(argv, environ, stdout, stderr) -> exit code`` so tests drive it
 in-process. Exit codes: 0 ok, 1 errors, 2 usage, 3 unsafe plan refused, and
-``plan --detailed-exitcode`` returns 4 when there are changes.
+``plan --detailed-exitcode`` returns 4 when there are changes; each command's ``--help``
+says which of them it uses (:mod:`grantops.commands.helptext`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import traceback
 from collections.abc import Mapping, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TextIO
 
 from grantops import actions
 from grantops.commands import (
     audit,
     demo,
+    init,
     reconcile,
     request,
     sandbox,
@@ -28,33 +29,29 @@ from grantops.commands import (
     snapshot,
     validate,
 )
-from grantops.commands.common import EXIT_ERROR, Io, problem_json, problem_text
+from grantops.commands.common import (
+    EXIT_ERROR,
+    Io,
+    common_options,
+    problem_json,
+    problem_text,
+)
+from grantops.commands.helptext import add_epilogs
 from grantops.constants import VERSION
 from grantops.errors import GrantopsError, InvalidInput, Problem
-from grantops.values import parse_timestamp
 
 
-def _timestamp(value: str) -> datetime:
-    try:
-        return parse_timestamp(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--root", type=Path, default=Path(), help="access repository (default: .)")
-    common.add_argument(
-        "--now", type=_timestamp, help="evaluate at this RFC 3339 time instead of the clock"
-    )
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+def build_parser() -> argparse.ArgumentParser:
+    """Every command with its options, examples and exit codes (``--help``)."""
+    common = common_options()
     parser = argparse.ArgumentParser(
         prog="grantops", description="Time-boxed, reviewed, audited GitHub access as code."
     )
     parser.add_argument("--version", action="version", version=f"grantops {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (validate, reconcile, request, snapshot, audit, schema, sandbox, demo):
+    for module in (init, validate, reconcile, request, snapshot, audit, schema, sandbox, demo):
         module.register(sub, common)
+    add_epilogs(parser)
     return parser
 
 
@@ -70,7 +67,7 @@ def main(
     io = Io(environ, stdout or sys.stdout, stderr or sys.stderr, reader)
     try:
         with redirect_stdout(io.stdout), redirect_stderr(io.stderr):
-            args = _parser().parse_args(argv)
+            args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
         return int(exc.code or 0)
     now = getattr(args, "now", None) or datetime.now(UTC)
@@ -97,6 +94,7 @@ def _dispatch(args: argparse.Namespace, now: datetime, io: Io) -> int:
 
         return demo.run(args, now, io, nested)
     handlers = {
+        "init": init.run,
         "validate": validate.run,
         "plan": reconcile.run_plan,
         "apply": reconcile.run_apply,

@@ -32,7 +32,8 @@ class DesiredState:
     """Desired access by key, plus the keys of grants that have already ended.
 
     ``ended`` lets the plan tell an expiry (routine, never braked) from undeclared
-    drift, and ``upcoming`` lists grants that have not opened yet, for reports.
+    drift, and ``upcoming`` lists grants that have not opened yet, for reports (a
+    ``duration:`` grant whose approving merge is not known yet among them).
     """
 
     access: dict[AccessKey, Desired]
@@ -65,7 +66,7 @@ def desired_access(policy: Policy, grants: Iterable[Grant], now: datetime) -> De
         if grant.active_at(now):
             for principal, target, level in grantables:
                 offer((principal, target), Desired(level, "grant", grant.path))
-        elif grant.expires <= now:
+        elif grant.ended_at(now):
             for principal, target, _level in grantables:
                 ended.setdefault((principal, target), grant.path)
         else:

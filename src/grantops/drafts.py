@@ -37,7 +37,11 @@ _ROLE = (re.compile(ROLE_NAME_PATTERN), 100, "a role name (letters, digits, spac
 
 @dataclass(frozen=True)
 class Request:
-    """What someone asks for; exactly one of ``repos`` or ``team`` names the target."""
+    """What someone asks for; exactly one of ``repos`` or ``team`` names the target.
+
+    The window is ``expires`` (from ``starts`` or the merge), or, without either, a
+    ``duration`` counted from the approving merge, so review time does not eat it.
+    """
 
     user: str | None
     team: str | None
@@ -45,8 +49,10 @@ class Request:
     permission: str | None
     role: str | None
     starts: datetime | None
-    expires: datetime
+    expires: datetime | None
     reason: str
+    duration: str | None = None
+    """As written, in its author's units (``48h``), when ``expires`` is None."""
 
     @property
     def who(self) -> str:
@@ -113,7 +119,10 @@ def render(request: Request) -> str:
         lines.append(f"role: {request.role}")
     if request.starts is not None:
         lines.append(f"starts: {format_timestamp(request.starts)}")
-    lines.append(f"expires: {format_timestamp(request.expires)}")
+    if request.expires is not None:
+        lines.append(f"expires: {format_timestamp(request.expires)}")
+    else:
+        lines.append(f"duration: {request.duration}")
     lines.append(f"reason: {_quote(request.reason)}")
     return SCHEMA_LINE + "\n".join(lines) + "\n"
 
@@ -142,7 +151,7 @@ def _quote(text: str) -> str:
 def grant_path(root: Path, request: Request, now: datetime) -> Path:
     """``grants/<who>/<YYYY-MM-DD>-<target>.yaml``, numbered if that name is taken."""
     day = (request.starts or now).strftime("%Y-%m-%d")
-    folder = root / GRANTS_DIR / request.who.lower()
+    folder = _grantee_folder(root / GRANTS_DIR, request.who)
     target = request.target_name.lower()[:MAX_TARGET_IN_NAME]
     path = folder / f"{day}-{target}.yaml"
     number = 2
@@ -152,6 +161,17 @@ def grant_path(root: Path, request: Request, now: datetime) -> Path:
     return path
 
 
+def _grantee_folder(grants: Path, who: str) -> Path:
+    """``grants/<who>``: a folder already there whose name differs only in case (logins
+    and slugs are case-insensitive, so ``OctoCat/`` is octocat's), else in lower case."""
+    key = who.lower()
+    if grants.is_dir():
+        for entry in sorted(grants.iterdir()):
+            if entry.name.lower() == key and entry.is_dir() and not entry.is_symlink():
+                return entry
+    return grants / key
+
+
 def inside_grants(root: Path, path: Path) -> bool:
     """Whether ``path``, once links and ``..`` are resolved, is ``grants/<folder>/<name>``."""
     grants = (root / GRANTS_DIR).resolve()
@@ -159,14 +179,15 @@ def inside_grants(root: Path, path: Path) -> bool:
     return resolved.parent.parent == grants and resolved.name == path.name
 
 
-def extend_text(text: str, expires_line: int, new_expires: datetime) -> str:
-    """The file with only its ``expires:`` line changed (comments and order kept)."""
+def extend_text(text: str, line: int, key: str, value: str) -> str:
+    """The file with only the ``key:`` line (``expires`` or ``duration``) changed to
+    ``value``, comments and order kept."""
     lines = text.splitlines(keepends=True)
-    old = lines[expires_line - 1]
+    old = lines[line - 1]
     indent = old[: len(old) - len(old.lstrip())]
     trailing = re.search(r"\s+#.*$", old.rstrip("\n"))
     comment = trailing.group(0) if trailing else ""
-    lines[expires_line - 1] = f"{indent}expires: {format_timestamp(new_expires)}{comment}\n"
+    lines[line - 1] = f"{indent}{key}: {value}{comment}\n"
     return "".join(lines)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
@@ -125,27 +125,51 @@ class TeamRepoAccess(_RepoTargets):
         return [(who, Target.repo(org, r), self.permission) for r in self.repo_names]
 
 
-class _Window(_Strict):
-    expires: Timestamp
+class Window(_Strict):
+    """When the access is open: a fixed end (``expires``, opening at ``starts`` or at
+    once), or a ``duration`` counted from the approving merge, so review time does not
+    eat the window. ``starts`` never goes with ``duration``: a window that opens at the
+    merge has no other start."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [{"required": ["expires"]}, {"required": ["duration"]}],
+            "not": {"required": ["starts", "duration"]},
+        }
+    )
+    expires: Timestamp | None = None
+    duration: Duration | None = Field(
+        default=None, description="How long the access lasts from the approving merge."
+    )
     starts: Timestamp | None = None
     reason: Reason
 
     @model_validator(mode="after")
-    def _starts_before_expires(self) -> _Window:
-        if self.starts is not None and self.starts >= self.expires:
+    def _one_end(self) -> Window:
+        if self.expires is not None and self.duration is not None:
+            raise KeyConflict("duration", "give either 'expires' or 'duration', not both")
+        if self.expires is None and self.duration is None:
+            raise KeyConflict("", "missing 'expires' (or 'duration'): when does the access end?")
+        if self.duration is not None and self.starts is not None:
+            raise KeyConflict(
+                "starts",
+                "'starts' cannot go with 'duration': a duration counts from the approving "
+                "merge; give 'starts' with 'expires' for a fixed window",
+            )
+        if self.starts is not None and self.expires is not None and self.starts >= self.expires:
             raise KeyConflict("expires", "'expires' must be later than 'starts'")
         return self
 
 
-class UserRepoGrant(UserRepoAccess, _Window):
+class UserRepoGrant(UserRepoAccess, Window):
     """Temporary collaborator access."""
 
 
-class UserTeamGrant(UserTeamAccess, _Window):
+class UserTeamGrant(UserTeamAccess, Window):
     """Temporary team membership."""
 
 
-class TeamRepoGrant(TeamRepoAccess, _Window):
+class TeamRepoGrant(TeamRepoAccess, Window):
     """Temporary team access to repositories."""
 
 
@@ -198,6 +222,9 @@ class Managed(_Strict):
 class Limits(_Strict):
     max_duration: Duration = timedelta(hours=72)
     permissions: list[RoleName] = ["pull", "triage", "push", "maintain"]
+    outside_collaborators: Literal["allow", "deny"] = "allow"
+    """``deny``: no repository access for anyone not proven an org member (GitHub would
+    invite them as an outside collaborator); see :func:`grantops.plan.make_plan`."""
     _unit: str = PrivateAttr("h")
     """The largest unit ``max_duration`` is written in: messages speak the policy's units."""
 
@@ -303,22 +330,58 @@ class Policy(_Strict):
 
 @dataclass(frozen=True)
 class Grant:
-    """One grant file, loaded: where it came from and what it says."""
+    """One grant file, loaded: where it came from and what it says.
+
+    A ``duration:`` grant's window is known only once its approving merge is:
+    ``merged_at`` is when GitHub merged the first pull request that approved the file
+    (see :meth:`grantops.proof.prover.Prover.prove`). Until then the grant is *pending*:
+    it gives no access and has not ended.
+    """
 
     path: str
     spec: UserRepoGrant | UserTeamGrant | TeamRepoGrant
+    merged_at: datetime | None = None
+
+    @property
+    def duration(self) -> timedelta | None:
+        return self.spec.duration
+
+    @property
+    def pending(self) -> bool:
+        """A ``duration:`` grant whose approving merge is not (yet) known."""
+        return self.spec.duration is not None and self.merged_at is None
 
     @property
     def starts(self) -> datetime | None:
+        if self.spec.duration is not None:
+            return self.merged_at
         return self.spec.starts
 
     @property
-    def expires(self) -> datetime:
-        return self.spec.expires
+    def expires(self) -> datetime | None:
+        """The end of the window; None while the grant is pending."""
+        if self.spec.duration is None:
+            return self.spec.expires
+        if self.merged_at is None:
+            return None
+        try:
+            return self.merged_at + self.spec.duration
+        except OverflowError:  # a duration no policy allows: it ends at the end of time
+            return datetime.max.replace(tzinfo=self.merged_at.tzinfo)
+
+    def opened(self, merged_at: datetime) -> Grant:
+        """This grant with its window counted from ``merged_at`` (a ``duration:`` grant)."""
+        return replace(self, merged_at=merged_at) if self.spec.duration is not None else self
 
     def grantables(self, org: str) -> list[Grantable]:
         return self.spec.grantables(org)
 
     def active_at(self, now: datetime) -> bool:
-        """Inside its window at ``now`` (:func:`window_open`)."""
-        return window_open(self.starts, self.expires, now)
+        """Inside its window at ``now`` (:func:`window_open`); never while pending."""
+        expires = self.expires
+        return expires is not None and window_open(self.starts, expires, now)
+
+    def ended_at(self, now: datetime) -> bool:
+        """Its window has closed by ``now`` (never while pending)."""
+        expires = self.expires
+        return expires is not None and expires <= now

@@ -14,8 +14,8 @@ request (``revoked``, see :meth:`grantops.proof.prover.Prover.revokes`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -26,7 +26,7 @@ from grantops.model import Policy
 from grantops.values import format_timestamp
 
 Action = Literal["add", "update", "remove", "cancel_invitation"]
-Cause = Literal["grant", "baseline", "expired", "revoked", "undeclared"]
+Cause = Literal["grant", "baseline", "expired", "undeclared", "revoked"]
 ACTIONS: tuple[Action, ...] = ("add", "update", "remove", "cancel_invitation")
 ENDINGS: tuple[Cause, ...] = ("expired", "revoked")
 """Causes of access ending as reviewed grants said: its window closed, or a reviewed
@@ -56,6 +56,11 @@ class Change:
             "cause": self.cause,
             "source": self.source,
         }
+
+
+Membership = Literal["member", "outside collaborator", "membership unknown"]
+"""Whom a repository grant goes to: GitHub invites anyone who is not an org member as
+an *outside collaborator*; ``membership unknown`` when GitHub could not be asked."""
 
 
 Result = Literal["done", "invited", "failed"]
@@ -99,6 +104,26 @@ class Unapproved:
 
 
 @dataclass(frozen=True)
+class MergeWindow:
+    """A ``duration:`` grant's window: from its approving merge, or still pending."""
+
+    source: str
+    duration: str
+    """In the policy's units (``48h``)."""
+    starts: datetime | None = None
+    """When GitHub merged the file's first approved version; None while pending."""
+    expires: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "duration": self.duration,
+            "starts": format_timestamp(self.starts) if self.starts else None,
+            "expires": format_timestamp(self.expires) if self.expires else None,
+        }
+
+
+@dataclass(frozen=True)
 class Plan:
     now: datetime
     org: str
@@ -109,6 +134,20 @@ class Plan:
     """Changes this run may not make (see ``limits``); only expiries go ahead."""
     limits: tuple[str, ...] = ()
     """Why changes were withheld: what this run could not prove or read."""
+    windows: tuple[MergeWindow, ...] = ()
+    """The windows of ``duration:`` grants, as computed from their approving merges."""
+    membership: Mapping[Principal, Membership] = field(default_factory=dict)
+    """For each user the plan adds to a repository or changes there: org member or not
+    (see :data:`Membership`), so a reviewer sees who becomes an outside collaborator."""
+    refused: tuple[Kept, ...] = ()
+    """Access the policy forbids giving (``limits.outside_collaborators: deny``)."""
+
+    def membership_of(self, change: Change) -> Membership | None:
+        """What a reviewer must know about whom ``change`` adds (None: nothing to say)."""
+        if not _on_repo(change):
+            return None
+        found = self.membership.get(change.principal)
+        return None if found == "member" else found
 
     @property
     def unreviewed(self) -> tuple[Unapproved, ...]:
@@ -140,6 +179,17 @@ class Plan:
             ],
             "withheld": [change.to_json() for change in self.withheld],
             "limits": list(self.limits),
+            "windows": [window.to_json() for window in self.windows],
+            "refused": [
+                {
+                    "principal": str(r.principal),
+                    "target": str(r.target),
+                    "level": r.level,
+                    "reason": r.reason,
+                }
+                for r in self.refused
+            ],
+            "membership": {str(p): m for p, m in sorted(self.membership.items())},
             "summary": self.summary,
         }
 
@@ -200,7 +250,65 @@ def make_plan(
             else:
                 kept.append(keep)
     changes.sort(key=lambda change: change.cause not in ENDINGS)  # stable: endings first
-    return Plan(now, policy.org, tuple(changes), tuple(kept))
+    marks = membership(actual, changes)
+    allowed, refused = _refuse_outsiders(policy, changes, marks)
+    return Plan(
+        now, policy.org, tuple(allowed), tuple(kept), membership=marks, refused=tuple(refused)
+    )
+
+
+def _on_repo(change: Change) -> bool:
+    """A user given access on a repository, or a changed level there."""
+    return (
+        change.action in ("add", "update")
+        and change.principal.kind == "user"
+        and change.target.kind == "repo"
+    )
+
+
+def membership(actual: ActualState, changes: Iterable[Change]) -> dict[Principal, Membership]:
+    """Org membership of each user ``changes`` add to a repository (or change there), as
+    far as it is known.
+
+    Owners are members; otherwise only an answer GitHub gave counts (``actual.membership``):
+    anything not asked, or not answered, is unknown rather than guessed.
+    """
+    found: dict[Principal, Membership] = {}
+    for change in filter(_on_repo, changes):
+        who = change.principal
+        answer = True if who.key in actual.owners else actual.membership.get(who.key)
+        found[who] = _MEMBERSHIP[answer]
+    return found
+
+
+OUTSIDERS_DENIED = "the policy denies outside collaborators (limits.outside_collaborators)"
+
+
+def _refuse_outsiders(
+    policy: Policy, changes: list[Change], marks: Mapping[Principal, Membership]
+) -> tuple[list[Change], list[Kept]]:
+    """With ``outside_collaborators: deny``, the changes that would give anyone not proven
+    an org member access to a repository, or more of it, are refused: an unknown
+    membership is refused too (fail closed). Lowering and removing still go ahead."""
+    if policy.limits.outside_collaborators == "allow":
+        return changes, []
+    allowed: list[Change] = []
+    refused: list[Kept] = []
+    for change in changes:
+        mark = marks.get(change.principal, "member") if _on_repo(change) else "member"
+        if mark == "member" or _is_lower(policy, change):
+            allowed.append(change)
+            continue
+        reason = f"{mark}: {OUTSIDERS_DENIED}"
+        refused.append(Kept(change.principal, change.target, change.after or "", reason))
+    return allowed, refused
+
+
+_MEMBERSHIP: dict[bool | None, Membership] = {
+    True: "member",
+    False: "outside collaborator",
+    None: "membership unknown",
+}
 
 
 Endings = Mapping[AccessKey, tuple[Cause, str]]

@@ -18,8 +18,9 @@ from grantops.access import AccessKey, Principal, Target
 from grantops.actual import ActualState
 from grantops.desired import DesiredState, desired_access
 from grantops.load import Loaded
-from grantops.plan import ENDINGS, Plan, Unapproved, make_plan
+from grantops.plan import ENDINGS, MergeWindow, Plan, Unapproved, make_plan
 from grantops.proof.review import Judgement
+from grantops.values import format_duration
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,11 @@ def build_plan(
     """Plan from the honoured grants; ``approvals=None`` means proof is switched off.
 
     A grant open at ``now`` is honoured only with a positive verdict; one without any
-    verdict is not (fail closed). With proof on, access is removed as ``expired`` only
-    when ``expiries`` (from :meth:`grantops.proof.prover.Prover.expiries`) names it; otherwise it
-    is ``undeclared`` and counts toward the brakes (none given: nothing is proven, fail
+    verdict is not (fail closed), and neither is a ``duration:`` grant still pending
+    with proof on: its approving merge could not be proven. With proof on, access is
+    removed as ``expired`` only when ``expiries`` (from
+    :meth:`grantops.proof.prover.Prover.expiries`) names it; otherwise it is
+    ``undeclared`` and counts toward the brakes (none given: nothing is proven, fail
     closed). With proof off, every ended grant's removal is ``expired``: no review was
     checked for any grant, so none is singled out. ``revoked`` (from
     :meth:`grantops.proof.prover.Prover.revokes`) names access whose grant a reviewed pull
@@ -63,7 +66,8 @@ def build_plan(
         honoured = []
         for grant in loaded.grants:
             verdict = approvals.get(grant.path)
-            if not grant.active_at(now) or (verdict is not None and verdict.approved):
+            waits = not grant.active_at(now) and not grant.pending
+            if waits or (verdict is not None and verdict.approved):
                 honoured.append(grant)
             else:
                 unapproved.append(_unapproved(grant.path, verdict))
@@ -78,7 +82,7 @@ def build_plan(
         held,
         revoked if approvals is not None else None,
     )
-    plan = replace(plan, unapproved=tuple(unapproved))
+    plan = replace(plan, unapproved=tuple(unapproved), windows=merge_windows(loaded))
     planned = only_expiries(plan, limits) if limits else plan
     return Planning(desired, planned, frozenset(g.path for g in honoured))
 
@@ -103,4 +107,15 @@ def only_expiries(plan: Plan, limits: tuple[str, ...]) -> Plan:
         changes=tuple(c for c in plan.changes if c.cause in ENDINGS),
         withheld=(*plan.withheld, *(c for c in plan.changes if c.cause not in ENDINGS)),
         limits=(*plan.limits, *limits),
+    )
+
+
+def merge_windows(loaded: Loaded) -> tuple[MergeWindow, ...]:
+    """Each ``duration:`` grant's window, for people to check: computed from its
+    approving merge, or pending (no start or end) until that merge is proven."""
+    unit = loaded.policy.limits.duration_unit
+    return tuple(
+        MergeWindow(g.path, format_duration(g.duration, unit), g.starts, g.expires)
+        for g in loaded.grants
+        if g.duration is not None
     )

@@ -10,17 +10,42 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
 
 from tabulate import tabulate
 
 from grantops.access import Target
 from grantops.errors import Problem
-from grantops.plan import Change, Outcome, Plan, Standing, Unapproved
+from grantops.plan import Change, Kept, MergeWindow, Outcome, Plan, Standing, Unapproved
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, for_terminal
 from grantops.values import format_timestamp
 
 _SYMBOL = {"add": "+", "update": "~", "remove": "-", "cancel_invitation": "x"}
 _VERB = {"add": "add", "update": "change", "remove": "remove", "cancel_invitation": "cancel invite"}
+
+
+class Spanned(Protocol):
+    """A window to describe: a grant, or a plan's :class:`~grantops.plan.MergeWindow`."""
+
+    @property
+    def starts(self) -> datetime | None: ...
+    @property
+    def expires(self) -> datetime | None: ...
+
+
+def window_text(window: Spanned, length: str = "") -> str:
+    """``from START until END`` (``merge`` when it opens on merge), or, for a pending
+    ``duration:`` grant, that it starts at the approving merge and ends ``length`` after."""
+    if window.expires is None:
+        return f"starts at the approving merge, ends {length} after"
+    opens = format_timestamp(window.starts) if window.starts else "merge"
+    return f"from {opens} until {format_timestamp(window.expires)}"
+
+
+def window_lines(windows: Sequence[MergeWindow]) -> list[str]:
+    """One line per ``duration:`` grant: its computed window, or that it is pending."""
+    return [f"{w.source}: {w.duration}, {window_text(w, w.duration)}" for w in windows]
 
 
 def plan_summary(plan: Plan) -> str:
@@ -29,7 +54,7 @@ def plan_summary(plan: Plan) -> str:
         return "No changes: access matches the policy and grants."
     invitations = "invitation" if s["cancel_invitation"] == 1 else "invitations"
     parts = [
-        f"{s['add']} to add",
+        f"{s['add']} to add{_newcomers(plan)}",
         f"{s['update']} to change",
         f"{s['remove']} to remove",
         f"{s['cancel_invitation']} {invitations} to cancel",
@@ -50,7 +75,7 @@ def plan_text(plan: Plan) -> str:
             rows.append(
                 [
                     for_terminal(shown_target),
-                    f"{_SYMBOL[change.action]} {_VERB[change.action]}",
+                    _action(plan, change),
                     for_terminal(str(change.principal)),
                     for_terminal(_levels(change)),
                     change.cause,
@@ -63,13 +88,18 @@ def plan_text(plan: Plan) -> str:
         lines.append(f"{heading}:")
         lines += [f"  {for_terminal(u.source)}: {for_terminal(u.reason)}" for u in found]
         lines.append("")
-    if plan.kept:
-        lines.append("Left alone:")
-        lines += [
-            f"  {for_terminal(f'{k.principal} on {k.target} ({k.level}): {k.reason}')}"
-            for k in plan.kept
-        ]
+    if plan.windows:
+        lines.append("Windows counted from the approving merge:")
+        lines += [f"  {for_terminal(line)}" for line in window_lines(plan.windows)]
         lines.append("")
+    for title, items in (
+        ("Refused by the policy (no access given):", plan.refused),
+        ("Left alone:", plan.kept),
+    ):
+        if items:
+            lines.append(title)
+            lines += [f"  {for_terminal(_kept(k))}" for k in items]
+            lines.append("")
     lines.append(plan_summary(plan))
     return "\n".join(lines)
 
@@ -81,7 +111,7 @@ def plan_markdown(plan: Plan) -> str:
     if plan.changes:
         rows = [
             [
-                _SYMBOL[c.action] + " " + _VERB[c.action],
+                _action(plan, c),
                 for_markdown_code(str(c.principal), cell=True),
                 for_markdown_code(str(c.target), cell=True),
                 for_markdown_cell(_levels(c)),
@@ -95,6 +125,14 @@ def plan_markdown(plan: Plan) -> str:
     for heading, found in _unapproved(plan):
         lines += ["", f"**{heading}**:", ""]
         lines += [f"- {for_markdown_code(u.source)}: {for_markdown(u.reason)}" for u in found]
+        lines.append("")
+    if plan.windows:
+        lines += ["", "**Windows counted from the approving merge:**", ""]
+        lines += [f"- {for_markdown(line)}" for line in window_lines(plan.windows)]
+        lines.append("")
+    if plan.refused:
+        lines += ["", "**Refused by the policy** (no access given):", ""]
+        lines += [f"- {for_markdown(_kept(k))}" for k in plan.refused]
         lines.append("")
     lines.append(plan_summary(plan))
     return "\n".join(lines) + "\n"
@@ -170,6 +208,27 @@ def unreadable_text(unreadable: Mapping[Target, str]) -> str:
 def _table(rows: list[list[str]], headers: list[str], tablefmt: str) -> str:
     """Cells as given: tabulate would otherwise read ``1e3`` or ``+1`` as numbers."""
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+
+
+def _kept(item: Kept) -> str:
+    return f"{item.principal} on {item.target} ({item.level}): {item.reason}"
+
+
+def _action(plan: Plan, change: Change) -> str:
+    """``+ add``, marked when it makes GitHub invite someone from outside the org (or
+    when nobody could say whether it does)."""
+    shown = f"{_SYMBOL[change.action]} {_VERB[change.action]}"
+    mark = plan.membership_of(change)
+    return f"{shown} ({mark})" if mark else shown
+
+
+def _newcomers(plan: Plan) -> str:
+    """`` (1 outside collaborator)`` for the summary line: who the adds bring in."""
+    counts = Counter(plan.membership_of(c) for c in plan.changes)
+    outside, unknown = counts["outside collaborator"], counts["membership unknown"]
+    parts = [f"{outside} outside collaborator{'s' if outside != 1 else ''}"] if outside else []
+    parts += [f"{unknown} of unknown membership"] if unknown else []
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _levels(change: Change) -> str:

@@ -19,6 +19,7 @@ from grantops.model import (
     TeamRepoAccess,
     UserRepoAccess,
     UserTeamAccess,
+    Window,
 )
 from grantops.values import format_duration, format_timestamp
 from grantops.yamlfile import Loc
@@ -55,23 +56,38 @@ def check_grant(policy: Policy, spec: AccessSpec, now: datetime) -> Iterator[Fin
         allowed = ", ".join(policy.limits.permissions)
         message = f"permission '{spec.permission}' is not grantable; limits.permissions: {allowed}"
         yield (("permission",), message, "error")
-    starts = getattr(spec, "starts", None)
-    expires = getattr(spec, "expires", None)
-    if expires is None:
-        return
-    window = expires - (starts or now)
+    if isinstance(spec, Window):
+        yield from _check_window(policy, spec, now)
+
+
+def _check_window(policy: Policy, spec: Window, now: datetime) -> Iterator[Finding]:
+    """No longer than ``limits.max_duration`` (in the policy's own units), and a warning
+    for a fixed window that has already closed. A ``duration`` is its own window: it
+    opens at the approving merge, so it cannot have ended before it is merged."""
     unit = policy.limits.duration_unit
+    longest = format_duration(policy.limits.max_duration, unit)
+    if spec.duration is not None:
+        if spec.duration > policy.limits.max_duration:
+            yield (
+                ("duration",),
+                f"duration {format_duration(spec.duration, unit)} is longer than "
+                f"limits.max_duration {longest}",
+                "error",
+            )
+        return
+    assert spec.expires is not None  # a grant has exactly one of expires and duration
+    window = spec.expires - (spec.starts or now)
     if window > policy.limits.max_duration:
         yield (
             ("expires",),
             f"the access window is {format_duration(window, unit)}, longer than "
-            f"limits.max_duration {format_duration(policy.limits.max_duration, unit)}",
+            f"limits.max_duration {longest}",
             "error",
         )
-    if expires <= now:
+    if spec.expires <= now:
         yield (
             ("expires",),
-            f"expired at {format_timestamp(expires)}; it gives no access and can be deleted",
+            f"expired at {format_timestamp(spec.expires)}; it gives no access and can be deleted",
             "warning",
         )
 

@@ -87,10 +87,18 @@ def actual_from_state(state: StateFile) -> ActualState:
 
 
 def state_from_read(
-    actual: ActualState, members: Iterable[str], base_permission: str = "none"
+    actual: ActualState,
+    members: Iterable[str],
+    base_permission: str = "none",
+    custom_roles: Mapping[str, str] | None = None,
+    empty_repos: Iterable[str] = (),
 ) -> StateFile:
-    """The state-file form of what a read of GitHub found (``grantops snapshot``)."""
-    repos: dict[str, RepoState] = {}
+    """The state-file form of what a read of GitHub found (``grantops snapshot``).
+
+    ``empty_repos`` are repositories that were read and may hold no access at all, so
+    they appear as ``{}`` rather than not at all (``grantops init`` reads every one).
+    """
+    repos: dict[str, RepoState] = {name: RepoState() for name in empty_repos}
     teams: dict[str, TeamState] = {}
     for (principal, target), level in sorted(
         actual.access.items(), key=lambda i: (i[0][1], i[0][0])
@@ -118,6 +126,7 @@ def state_from_read(
         owners=owners,
         members=sorted(m for m in members if m.lower() not in actual.owners),
         base_permission=base_permission,
+        custom_roles=dict(sorted((custom_roles or {}).items())),
         repos=repos,
         teams=teams,
     )

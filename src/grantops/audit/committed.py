@@ -63,11 +63,16 @@ class Committed:
 
 
 @dataclass(frozen=True)
-class _Version:
+class CommittedVersion:
+    """One commit on HEAD's first-parent chain that changed a file."""
+
     commit: str
     subject: str
     blob: str | None
     """None: the commit deleted the file."""
+    committed_at: str = ""
+    """The commit's committer time (RFC 3339): when it reached the branch, for a merge
+    GitHub made."""
 
 
 def check(path: Path) -> Committed:
@@ -91,7 +96,7 @@ def check(path: Path) -> Committed:
             "the checkout is shallow; checking the audit log's history needs all of it "
             "(fetch-depth: 0)"
         )
-    if not _git(folder, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", ok=(0, 1)).strip():
+    if not _has_commit(folder):
         return Committed(0, ())  # no commit yet
     versions = _versions(folder, path.relative_to(folder).as_posix())
     rewrites: list[Rewrite] = []
@@ -150,7 +155,7 @@ def _compare(
     return Rewrite(commit, subject, what, common + 1, lines)
 
 
-def _versions(folder: Path, name: str) -> list[_Version]:
+def _versions(folder: Path, name: str) -> list[CommittedVersion]:
     """Each commit on HEAD's first-parent chain that changed the file, oldest first."""
     log = _git(
         folder,
@@ -163,24 +168,43 @@ def _versions(folder: Path, name: str) -> list[_Version]:
         "--raw",
         "--no-renames",
         "--no-abbrev",
-        "--format=commit %H %s",
+        "--format=commit %H %cI %s",
         "HEAD",
         "--",
         name,
     ).decode("utf-8", errors="replace")
-    found: list[_Version] = []
-    commit, subject = "", ""
+    found: list[CommittedVersion] = []
+    commit, committed_at, subject = "", "", ""
     tokens = iter(log.split("\0"))
     for token in tokens:
         token = token.lstrip("\n")
         if token.startswith("commit "):
-            commit, _, subject = token.removeprefix("commit ").partition(" ")
+            commit, committed_at, subject = _split(token.removeprefix("commit "))
         elif token.startswith(":"):
             _old_mode, new_mode, _old_blob, new_blob, _status = token[1:].split()
             next(tokens, "")  # the path
             blob = None if new_mode == "000000" else new_blob
-            found.append(_Version(commit, subject, blob))
+            found.append(CommittedVersion(commit, subject, blob, committed_at))
     return found
+
+
+def _split(header: str) -> tuple[str, str, str]:
+    """``sha time subject`` as its three parts (the subject may hold spaces)."""
+    commit, _, rest = header.partition(" ")
+    committed_at, _, subject = rest.partition(" ")
+    return commit, committed_at, subject
+
+
+def file_versions(folder: Path, name: str) -> list[CommittedVersion]:
+    """Each commit on HEAD's first-parent chain that changed ``name`` (relative to
+    ``folder``, a git work tree), oldest first; none when HEAD has no commit yet."""
+    return _versions(folder, name) if _has_commit(folder) else []
+
+
+def _has_commit(folder: Path) -> bool:
+    return bool(
+        _git(folder, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", ok=(0, 1)).strip()
+    )
 
 
 def _git(folder: Path, *args: str, ok: tuple[int, ...] = (0,)) -> bytes:

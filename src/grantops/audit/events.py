@@ -167,6 +167,9 @@ class GrantApproved(Event):
     approvers: tuple[str, ...] = ()
     merge_commit: str | None = None
     author: str | None = None
+    """Who opened the pull request: the version's requester."""
+    merged_at: str | None = None
+    """When GitHub merged the pull request, as GitHub said it."""
     reason: str | None = None
 
     def to_json(self) -> Fields:
@@ -178,6 +181,7 @@ class GrantApproved(Event):
                 "approvers": list(self.approvers),
                 "merge_commit": self.merge_commit,
                 "author": self.author,
+                "merged_at": self.merged_at,
                 "grantables": [[str(p), str(t), level] for p, t, level in self.grantables],
                 "starts": format_timestamp(self.starts) if self.starts else None,
                 "expires": format_timestamp(self.expires),
@@ -199,6 +203,7 @@ class GrantApproved(Event):
             approvers=line.texts("approvers") or (),
             merge_commit=line.maybe_text("merge_commit"),
             author=line.maybe_text("author"),
+            merged_at=line.maybe_text("merged_at"),
             reason=line.maybe_text("reason"),
         )
 
@@ -358,6 +363,48 @@ class ActivityRecorded(Event):
         return cls(ts=ts, run=run, source=source, pull=pull, activity=activity)
 
 
+@dataclass(frozen=True, kw_only=True)
+class OrgFactsRecorded(Event):
+    """The org's owners, base role and coverage, written when they differ from the last
+    such line: the log then says what held at any time without a line per run."""
+
+    name: ClassVar[str] = "org-facts"
+    org: str
+    owners: tuple[str, ...]
+    base_permission: str
+    repositories: int
+    """All of the org's repositories."""
+    managed: int
+    """Those in the policy's managed scope."""
+    unmanaged: tuple[str, ...] | None = None
+    """The others by name, when few enough to list; else None."""
+
+    def to_json(self) -> Fields:
+        return self._line(
+            {
+                "org": self.org,
+                "owners": list(self.owners),
+                "base_permission": self.base_permission,
+                "repositories": self.repositories,
+                "managed": self.managed,
+                "unmanaged": _list(self.unmanaged),
+            }
+        )
+
+    @classmethod
+    def _read(cls, line: _Reader, ts: datetime, run: str) -> OrgFactsRecorded:
+        return cls(
+            ts=ts,
+            run=run,
+            org=line.text("org"),
+            owners=_required("owners", line.texts("owners")),
+            base_permission=line.text("base_permission"),
+            repositories=_required("repositories", line.number("repositories")),
+            managed=_required("managed", line.number("managed")),
+            unmanaged=line.texts("unmanaged"),
+        )
+
+
 Sourced = GrantApproved | GrantUnapproved | ChangeEvent | NotificationSent | ActivityRecorded
 """The kinds of line that name a grant file (``source``)."""
 
@@ -379,6 +426,7 @@ _KINDS: dict[str, type[Event]] = {
         ChangeFailed,
         NotificationSent,
         ActivityRecorded,
+        OrgFactsRecorded,
     )
 }
 

@@ -2,17 +2,17 @@
 
 Periods run from the event that gave access (``access-added``, ``access-changed``,
 ``invitation-sent``) to the one that ended or replaced it, clipped to the requested
-window, with the grant behind them and who approved it.
+window. Each period is credited to the grant *version* in force: a grant extended in a
+second reviewed pull request shows its access under the first version until the
+extension was proven, then under the extension, each with its own requester, approvers
+and pull request. Pure: plain values in, plain values out.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-
-from tabulate import tabulate
 
 from grantops.access import AccessKey
 from grantops.audit.events import (
@@ -26,11 +26,77 @@ from grantops.audit.events import (
     InvitationSent,
     OutcomeEvent,
 )
-from grantops.safetext import for_csv, for_json, for_markdown_cell
-from grantops.values import format_timestamp
+from grantops.model import Grantable
 
 OPENING = (AccessAdded, AccessChanged, InvitationSent)
 CLOSING = (AccessRemoved, DriftRemoved, InvitationCancelled)
+
+
+@dataclass(frozen=True)
+class Version:
+    """One reviewed version of a grant file, as its ``grant-approved`` line recorded it."""
+
+    source: str
+    logged: datetime
+    """When a run proved it: from then on, access under the file is this version's."""
+    run: str
+    """The run that proved it: access that run gave is this version's too, although the
+    run logs what it proved after the changes it made."""
+    expires: datetime
+    starts: datetime | None = None
+    commit: str | None = None
+    pull: int | None = None
+    requester: str | None = None
+    approvers: tuple[str, ...] = ()
+    merged_at: str | None = None
+    reason: str | None = None
+    grantables: tuple[Grantable, ...] = ()
+
+
+def versions(events: Sequence[Entry]) -> list[Version]:
+    """Every proven grant version, in the order the log recorded them."""
+    return [
+        Version(
+            source=e.source,
+            logged=e.ts,
+            run=e.run,
+            expires=e.expires,
+            starts=e.starts,
+            commit=e.commit,
+            pull=e.pull,
+            requester=e.author,
+            approvers=e.approvers,
+            merged_at=e.merged_at,
+            reason=e.reason,
+            grantables=e.grantables,
+        )
+        for e in events
+        if isinstance(e, GrantApproved)
+    ]
+
+
+def in_force(
+    found: Sequence[Version], source: str | None, at: datetime, run: str | None = None
+) -> Version | None:
+    """The version of ``source`` proven by ``at``, or by ``run`` (None: none had been)."""
+    proven = [v for v in found if v.source == source and (v.logged <= at or v.run == run)]
+    return proven[-1] if proven else None
+
+
+def ending(event: OutcomeEvent | None) -> str:
+    """How a period of access ended, in the words a reviewer expects."""
+    if event is None:
+        return "still open"
+    if isinstance(event, OPENING):
+        return f"changed to {event.change.after}"
+    cause = event.change.cause
+    if isinstance(event, DriftRemoved) or cause == "undeclared":
+        return "drift removed"
+    if cause in ("expired", "revoked"):
+        return cause
+    if isinstance(event, InvitationCancelled):
+        return "invitation cancelled"
+    return "no longer declared"
 
 
 @dataclass(frozen=True)
@@ -38,99 +104,91 @@ class Period:
     principal: str
     target: str
     level: str
-    start: str
-    end: str | None  # None: still open at the end of the window
+    start: datetime
+    end: datetime | None
+    """None: still open at the end of the window."""
     source: str | None
-    reason: str | None
-    approvers: str | None
-    pull: int | None
-    pending: bool  # an invitation that had not been accepted when it was recorded
+    """The grant file; None for the baseline."""
+    version: Version | None
+    ended: str
+    """How it ended (:func:`ending`), or ``still open``."""
+    pending: bool
+    """An invitation that had not been accepted when it was recorded."""
 
 
-def access_periods(events: list[Entry], since: datetime, until: datetime) -> list[Period]:
-    grants = {e.source: e for e in events if isinstance(e, GrantApproved)}
-    open_periods: dict[AccessKey, OutcomeEvent] = {}
-    done: list[tuple[OutcomeEvent, OutcomeEvent | None]] = []
+Span = tuple[OutcomeEvent, OutcomeEvent | None]
+
+
+def spans(events: Sequence[Entry]) -> list[Span]:
+    """Each opening event with the event that ended or replaced it (None: still open)."""
+    open_spans: dict[AccessKey, OutcomeEvent] = {}
+    done: list[Span] = []
     for event in events:
         if not isinstance(event, OPENING + CLOSING):
             continue
         key = (event.change.principal, event.change.target)
+        if key in open_spans:
+            done.append((open_spans.pop(key), event))
         if isinstance(event, OPENING):
-            if key in open_periods:
-                done.append((open_periods.pop(key), event))
-            open_periods[key] = event
-        elif key in open_periods:
-            done.append((open_periods.pop(key), event))
-    done += [(start, None) for start in open_periods.values()]
+            open_spans[key] = event
+    return done + [(start, None) for start in open_spans.values()]
+
+
+def access_periods(events: Sequence[Entry], since: datetime, until: datetime) -> list[Period]:
+    """Who had which access when, inside [since, until), one row per grant version."""
+    found = versions(events)
     periods = []
-    for start, end in done:
-        if start.ts >= until or (end is not None and end.ts <= since):
+    for start, end in spans(events):
+        end_ts = end.ts if end else None
+        if start.ts >= until or (end_ts is not None and end_ts <= since):
             continue
-        grant = grants.get(start.source or "")
-        periods.append(
-            Period(
-                principal=str(start.change.principal),
-                target=str(start.change.target),
-                level=str(start.change.after),
-                start=format_timestamp(max(start.ts, since)),
-                end=format_timestamp(min(end.ts, until)) if end else None,
-                source=start.source,
-                reason=grant.reason if grant else None,
-                approvers=", ".join(grant.approvers) if grant else None,
-                pull=start.pull,
-                pending=isinstance(start, InvitationSent),
+        for begin, stop, version in _by_version(found, start, end_ts):
+            if begin >= until or (stop is not None and stop <= since):
+                continue
+            closes = stop is not None and stop <= until
+            periods.append(
+                Period(
+                    principal=str(start.change.principal),
+                    target=str(start.change.target),
+                    level=str(start.change.after),
+                    start=max(begin, since),
+                    end=stop if closes else None,
+                    source=start.source if start.change.cause != "baseline" else None,
+                    version=version,
+                    ended=_ended(end, stop, closes),
+                    pending=isinstance(start, InvitationSent),
+                )
             )
-        )
     return sorted(periods, key=lambda p: (p.target, p.principal, p.start))
 
 
-_HEADERS = ["who", "access", "on", "from", "until", "grant", "why", "approved by", "PR"]
+def _ended(end: OutcomeEvent | None, stop: datetime | None, closes: bool) -> str:
+    """How one version's part of a span ended: with the span, or at the next version."""
+    if not closes:
+        return "still open"
+    return ending(end) if end is not None and stop == end.ts else "next version"
 
 
-def _rows(periods: list[Period]) -> list[list[str]]:
-    return [
-        [
-            p.principal,
-            p.level + (" (invited)" if p.pending else ""),
-            p.target,
-            p.start,
-            p.end or "still open",
-            p.source or "baseline",
-            p.reason or "",
-            p.approvers or "",
-            _pull(p.pull),
-        ]
-        for p in periods
+def _by_version(
+    found: Sequence[Version], start: OutcomeEvent, end: datetime | None
+) -> list[tuple[datetime, datetime | None, Version | None]]:
+    """Split one span where a newer version of its grant was proven."""
+    source = start.source if start.change.cause != "baseline" else None
+    if source is None:
+        return [(start.ts, end, None)]
+    first = in_force(found, source, start.ts, start.run) or _first(found, source)
+    later = [
+        v
+        for v in found
+        if v.source == source and v is not first and v.run != start.run and v.logged > start.ts
     ]
+    later = [v for v in later if end is None or v.logged < end]
+    bounds = [start.ts, *(v.logged for v in later)]
+    stops: list[datetime | None] = [*(v.logged for v in later), end]
+    return list(zip(bounds, stops, [first, *later], strict=True))
 
 
-def _pull(number: object) -> str:
-    """``#N`` for a pull request number (a link on GitHub); anything else shows nothing."""
-    return f"#{number}" if isinstance(number, int) and not isinstance(number, bool) else ""
-
-
-def markdown(periods: list[Period], since: datetime, until: datetime) -> str:
-    title = f"# Access history {format_timestamp(since)} to {format_timestamp(until)}\n\n"
-    if not periods:
-        return title + "No access changes were recorded in this window.\n"
-    # every cell is untrusted text but the last, the pull request's number
-    rows = [[*(for_markdown_cell(cell) for cell in row[:-1]), row[-1]] for row in _rows(periods)]
-    table = tabulate(rows, headers=_HEADERS, tablefmt="github", disable_numparse=True)
-    return title + table + "\n"
-
-
-def csv_text(periods: list[Period], since: datetime, until: datetime) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_HEADERS)
-    writer.writerows([for_csv(cell) for cell in row] for row in _rows(periods))
-    return buffer.getvalue()
-
-
-def json_text(periods: list[Period], since: datetime, until: datetime) -> str:
-    document = {
-        "since": format_timestamp(since),
-        "until": format_timestamp(until),
-        "periods": [asdict(p) for p in periods],
-    }
-    return for_json(document)
+def _first(found: Sequence[Version], source: str) -> Version | None:
+    """A version logged after the access it gave (a log from before approvals were kept
+    in order): the earliest one is the best witness there is."""
+    return next((v for v in found if v.source == source), None)

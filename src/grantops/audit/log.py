@@ -292,6 +292,8 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
             "starts",
             "merge_commit",
             "author",
+            "merged_at",
+            "base_permission",
             "prev",
             "hash",
             "mac",
@@ -299,8 +301,11 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
         (str, type(None)),
     ),
     "pull": (int, type(None)),
-    "lines": (int,),
-    **dict.fromkeys(("approvers", "grantables", "notes", "mass_removal_override"), (list,)),
+    **dict.fromkeys(("lines", "repositories", "managed"), (int,)),
+    **dict.fromkeys(
+        ("approvers", "grantables", "notes", "mass_removal_override", "owners"), (list,)
+    ),
+    "unmanaged": (list, type(None)),
     **dict.fromkeys(("planned", "results"), (dict,)),
 }
 """What each field the log's readers use must hold. A line anyone pushed with a list

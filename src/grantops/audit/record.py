@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from grantops.actual import OrgFacts
+from grantops.audit import orgfacts
 from grantops.audit.events import (
     AccessAdded,
     AccessChanged,
@@ -29,6 +31,7 @@ from grantops.audit.events import (
     InvitationSent,
     LogAnchored,
     NotificationSent,
+    OrgFactsRecorded,
     OutcomeEvent,
     RunEnd,
     RunStart,
@@ -121,8 +124,8 @@ class Recorder:
             evidence = verdict.evidence
             commit = evidence.commit if evidence else None
             if verdict.approved and evidence is not None:
-                if (grant.path, commit) not in approved:
-                    self._append(self._approved(grant, evidence, org))
+                if (grant.path, commit) not in approved and grant.expires is not None:
+                    self._append(self._approved(grant, grant.expires, evidence, org))
             elif not verdict.approved and (grant.path, commit, verdict.reason) not in refused:
                 self._append(
                     GrantUnapproved(
@@ -134,9 +137,32 @@ class Recorder:
                     )
                 )
 
-    def _approved(self, grant: Grant, evidence: Evidence, org: str) -> GrantApproved:
+    def org_facts(self, facts: OrgFacts, previous: Iterable[Entry], org: str) -> None:
+        """Log the org's owners, base role and coverage when they differ from the last
+        line that did (or none did), so a quiet org adds no line per run."""
+        last = orgfacts.latest(previous, org=org)
+        if last is not None and orgfacts.facts_of(last) == facts:
+            return
+        self._append(
+            OrgFactsRecorded(
+                ts=self._stamp(),
+                run=self.run,
+                org=org,
+                owners=facts.owners,
+                base_permission=facts.base_permission,
+                repositories=facts.repositories,
+                managed=facts.managed,
+                unmanaged=facts.unmanaged,
+            )
+        )
+
+    def _approved(
+        self, grant: Grant, expires: datetime, evidence: Evidence, org: str
+    ) -> GrantApproved:
         """What the log keeps of a proven grant: enough to report on it, and to notify,
-        once its file is gone."""
+        once its file is gone. A ``duration:`` grant's window is kept as computed from
+        its approving merge, so a run that later cannot read that merge still ends the
+        access it kept on time (:func:`grantops.proof.holds.held`)."""
         return GrantApproved(
             ts=self._stamp(),
             run=self.run,
@@ -146,9 +172,10 @@ class Recorder:
             approvers=evidence.approvers,
             merge_commit=evidence.merge_commit,
             author=evidence.author,
+            merged_at=evidence.merged_at,
             grantables=tuple(grant.grantables(org)),
             starts=grant.starts,
-            expires=grant.expires,
+            expires=expires,
             reason=grant.spec.reason,
         )
 

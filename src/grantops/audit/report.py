@@ -21,7 +21,10 @@ from tabulate import tabulate
 
 from grantops.access import AccessKey, Principal, Target
 from grantops.actual import ActualState
-from grantops.audit.events import Entry, GrantApproved
+from grantops.audit import orgfacts
+from grantops.audit.changes import readable
+from grantops.audit.events import Entry, GrantApproved, OutcomeEvent
+from grantops.audit.history import CLOSING, OPENING
 from grantops.desired import DesiredState
 from grantops.github.activity import Activity
 from grantops.model import Grant, Grantable, Policy, window_open
@@ -47,6 +50,11 @@ class GrantRecord:
     pull: int | None = None
     author: str | None = None
     """Who opened the pull request, when the log's ``grant-approved`` says."""
+    opened: datetime | None = None
+    """When the log shows the grant first gave access (or was first proven): where a
+    grant without ``starts`` begins."""
+    revoked: datetime | None = None
+    """When the log shows its access removed as revoked: the grant ended there."""
 
     @property
     def who(self) -> str:
@@ -63,14 +71,23 @@ class GrantRecord:
 
     @property
     def opens(self) -> datetime:
-        """Where the timeline starts its bar: ``starts``, else an hour before the end
-        (or the end itself for a window that ends in the first hour of year 1)."""
-        if self.starts is not None:
-            return self.starts
+        """Where the timeline starts its bar: ``starts``, else when the log shows it
+        opened, else an hour before the end (or the end itself for a window that ends in
+        the first hour of year 1)."""
+        if self.starts is not None or self.opened is not None:
+            return min(t for t in (self.starts, self.opened) if t is not None)
         try:
             return self.expires - timedelta(hours=1)
         except OverflowError:
             return self.expires
+
+    @property
+    def closes(self) -> datetime:
+        """Where its access ended: when it was revoked, else when it expires."""
+        return min(self.revoked, self.expires) if self.revoked else self.expires
+
+    def revoked_by(self, now: datetime) -> bool:
+        return self.revoked is not None and self.revoked <= now
 
     def ended_recently(self, now: datetime) -> bool:
         """Ended, within :data:`PAST`: the report shows what was done meanwhile, and the
@@ -82,6 +99,7 @@ def grant_records(
     grants: Sequence[Grant], events: Sequence[Entry], org: str, honoured: Collection[str]
 ) -> list[GrantRecord]:
     """Grants from the log's approvals, updated by the current files that are honoured."""
+    opened, revoked = _opened_and_revoked(events)
     found: dict[str, GrantRecord] = {}
     for event in events:
         if not isinstance(event, GrantApproved):
@@ -95,22 +113,46 @@ def grant_records(
             approvers=event.approvers,
             pull=event.pull,
             author=event.author,
+            opened=opened.get(event.source),
+            revoked=revoked.get(event.source),
         )
     for grant in grants:
-        if grant.path not in honoured:
+        expires = grant.expires
+        if grant.path not in honoured or expires is None:  # pending: no window to show yet
             continue
         logged = found.get(grant.path)
         found[grant.path] = GrantRecord(
             source=grant.path,
             grantables=tuple(grant.grantables(org)),
             starts=grant.starts,
-            expires=grant.expires,
+            expires=expires,
             reason=grant.spec.reason,
             approvers=logged.approvers if logged else (),
             pull=logged.pull if logged else None,
             author=logged.author if logged else None,
+            opened=opened.get(grant.path),
+            revoked=revoked.get(grant.path),
         )
     return sorted(found.values(), key=lambda r: (r.expires, r.source))
+
+
+def _opened_and_revoked(
+    events: Sequence[Entry],
+) -> tuple[dict[str, datetime], dict[str, datetime]]:
+    """Per grant file, when the log first shows it (proven or giving access), and when
+    its access was removed as revoked after its newest version was proven."""
+    opened: dict[str, datetime] = {}
+    revoked: dict[str, datetime] = {}
+    for event in events:
+        if isinstance(event, GrantApproved):
+            opened.setdefault(event.source, event.ts)
+            revoked.pop(event.source, None)
+        elif isinstance(event, OutcomeEvent) and event.source:
+            if isinstance(event, OPENING):
+                opened.setdefault(event.source, event.ts)
+            elif isinstance(event, CLOSING) and event.change.cause == "revoked":
+                revoked.setdefault(event.source, event.ts)
+    return opened, revoked
 
 
 def access_after(actual: ActualState, outcomes: Sequence[Outcome]) -> ActualState:
@@ -145,6 +187,8 @@ class ReportInput:
     activity: Mapping[str, Sequence[tuple[Target, Sequence[Activity]]]] = field(
         default_factory=dict
     )
+    events: Sequence[Entry] = ()
+    """The audit log as it stands after this run."""
 
 
 def _table(rows: list[list[str]], headers: list[str], empty: str) -> str:
@@ -175,8 +219,24 @@ def _section(title: str, body: str) -> str:
     return f"## {title}\n\n{body}\n"
 
 
+def _open(data: ReportInput) -> list[GrantRecord]:
+    """Grants inside their window and not revoked."""
+    return [r for r in data.records if r.active_at(data.now) and not r.revoked_by(data.now)]
+
+
+def _in_place(record: GrantRecord, access: ActualState) -> bool:
+    """Whether GitHub gives (or has invited to) everything the grant gives."""
+    held = access.access.keys() | access.invitations.keys()
+    return all((principal, target) in held for principal, target, _ in record.grantables)
+
+
 def _active(data: ReportInput) -> list[GrantRecord]:
-    return [r for r in data.records if r.active_at(data.now)]
+    """Open grants whose access is in place: only those are access."""
+    return [r for r in _open(data) if _in_place(r, data.access)]
+
+
+def _not_in_place(data: ReportInput) -> list[GrantRecord]:
+    return [r for r in _open(data) if not _in_place(r, data.access)]
 
 
 def summary(data: ReportInput) -> str:
@@ -188,6 +248,7 @@ def summary(data: ReportInput) -> str:
         f"# Access report: {for_markdown(data.policy.org)}\n\n"
         f"Generated at {format_timestamp(data.now)} by run {for_markdown_code(data.run)}.\n\n"
         f"- Grants open now: **{len(_active(data))}**\n"
+        f"- Open grants not in place: **{len(_not_in_place(data))}**\n"
         f"- Changes this run: **{len(data.outcomes)}** ({counts['done']} done, "
         f"{counts['invited']} awaiting acceptance, {counts['failed']} failed)\n"
         f"- Drift removed this run: **{len(drift)}**\n"
@@ -217,8 +278,10 @@ def render(data: ReportInput) -> str:
     """The whole report: the summary, then each section in the order readers look."""
     sections = (
         summary,
+        lambda data: orgfacts.section(data.events),
         _access_section,
         _active_section,
+        _not_in_place_section,
         changes_section,
         _drift_section,
         _ending_section,
@@ -274,6 +337,19 @@ def _active_section(data: ReportInput) -> str:
     ]
     headers = ["grant", "who", "access", "ends", "time left", "approved by", "PR"]
     return _section("Active grants", _table(rows, headers, "No grant is open."))
+
+
+def _not_in_place_section(data: ReportInput) -> str:
+    """Open grants GitHub does not give: a failed add is never shown as access."""
+    failed = {o.change.source: o for o in data.outcomes if o.result == "failed"}
+    rows = []
+    for record in _not_in_place(data):
+        outcome = failed.get(record.source)
+        why = readable(outcome.detail) if outcome else "not applied yet (see the plan's notes)"
+        rows.append([_code(record.source), _cell(record.who), _cell(record.what), _cell(why)])
+    headers = ["grant", "who", "access", "why it is not in place"]
+    table = _table(rows, headers, "Every open grant is in place.")
+    return _section("Open grants not in place", table)
 
 
 def _drift_section(data: ReportInput) -> str:
@@ -340,7 +416,7 @@ def _timeline_section(data: ReportInput) -> str:
 def timeline(records: Sequence[GrantRecord], now: datetime) -> str:
     """A Mermaid gantt chart of grants from 14 days ago to 7 days ahead."""
     start, end = now - PAST, now + AHEAD
-    shown = [r for r in records if r.opens < end and r.expires > start]
+    shown = [r for r in records if r.opens < end and r.closes > start]
     lines = [
         "```mermaid",
         "gantt",
@@ -356,10 +432,10 @@ def timeline(records: Sequence[GrantRecord], now: datetime) -> str:
     for index, (section, items) in enumerate(sorted(by_target.items())):
         lines.append(f"    section {_mermaid(section)}")
         for number, (label, record) in enumerate(items):
-            opens = record.opens
-            state = "done" if record.expires <= now else "active" if opens <= now else ""
+            opens, closes = record.opens, record.closes
+            state = "done" if closes <= now else "active" if opens <= now else ""
             tag = ", ".join(x for x in (state, f"g{index}_{number}") if x)
-            span = f"{opens:%Y-%m-%dT%H:%M}, {record.expires:%Y-%m-%dT%H:%M}"
+            span = f"{opens:%Y-%m-%dT%H:%M}, {closes:%Y-%m-%dT%H:%M}"
             lines.append(f"    {_mermaid(label)} :{tag}, {span}")
     lines.append("    section now")
     lines.append(f"    now :milestone, m0, {now:%Y-%m-%dT%H:%M}, 0m")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 from grantops import actions
 from grantops.errors import Problem, UsageError
 from grantops.github import DEFAULT_API_URL, GitHub, RetryPolicy
 from grantops.safetext import for_json, for_log, for_terminal
+from grantops.values import parse_duration, parse_timestamp
 
 EXIT_OK, EXIT_ERROR, EXIT_UNSAFE, EXIT_CHANGES = 0, 1, 3, 4
 # Usage errors exit 2: argparse's own convention, and UsageError.exit_code.
@@ -34,10 +37,14 @@ class Io:
         self.environ, self.stdout, self.stderr, self.stdin = environ, stdout, stderr, stdin
 
     def ask(self, question: str) -> str | None:
-        """Ask a person at a terminal; None when nobody is there to answer."""
+        """Ask a person at a terminal; None when nobody is there to answer.
+
+        The question goes to standard error, so standard output holds only the
+        command's result (one JSON document with ``--json``).
+        """
         if self.stdin is None or not self.stdin.isatty():
             return None
-        print(f"{question}: ", end="", file=self.stdout, flush=True)
+        print(f"{_safe(question)}: ", end="", file=self.stderr, flush=True)
         answer = self.stdin.readline()
         return answer.strip() or None
 
@@ -84,23 +91,104 @@ def show_warnings(io: Io, warnings: tuple[Problem, ...]) -> None:
             io.out(line)
 
 
+def add_root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root", type=Path, default=Path(), metavar="DIR", help="access repository (default: .)"
+    )
+
+
+def add_now_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--now",
+        type=timestamp_option,
+        metavar="TIME",
+        help="evaluate at this RFC 3339 time instead of the clock (a time, never a duration)",
+    )
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document instead of text"
+    )
+
+
+def common_options() -> argparse.ArgumentParser:
+    """``--root``, ``--now`` and ``--json``: a parent for commands that use all three."""
+    common = argparse.ArgumentParser(add_help=False)
+    for add in (add_root_option, add_now_option, add_json_option):
+        add(common)
+    return common
+
+
+def timestamp_option(value: str) -> datetime:
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def time_or_duration(value: str) -> datetime | timedelta:
+    """An RFC 3339 time, or a duration (``14d``) that the option counts from ``--now``.
+
+    Which way a duration counts is the option's: back for one that looks back
+    (``audit report --since``), forward for one that looks ahead (``request --starts``).
+    """
+    try:
+        return parse_duration(value)
+    except ValueError:
+        if value[:1].isdigit() and value[-1:] in ("w", "d", "h", "m"):  # meant as a duration
+            raise
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        if value[:4].isdigit() and value[4:5] == "-":  # meant as a time: say what is wrong
+            raise
+        raise ValueError(
+            f"'{value}' is neither an RFC 3339 time nor a duration such as 14d or 4h "
+            "(a time: 2026-11-30T18:00:00Z)"
+        ) from exc
+
+
+class MovedToAccessRepo(argparse.Action):
+    """``--repo`` where it once named the access repository: a usage error saying where
+    that went, so an old command line is never read as naming a target repository."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        parser.error(
+            f"--repo names a target repository (grantops request --repo); here the "
+            f"access repository is --access-repo {values}"
+        )
+
+
 def add_api_options(parser: argparse.ArgumentParser) -> None:
+    """How a command reaches GitHub: for every command that reads from it."""
     parser.add_argument(
         "--api-url",
         help=f"GitHub API base URL (default: $GITHUB_API_URL or {DEFAULT_API_URL}; "
         "GitHub Enterprise Server: https://HOST/api/v3)",
     )
     parser.add_argument(
-        "--mutation-interval",
-        type=float,
-        default=1.0,
-        help="seconds between changes sent to GitHub (default: 1, as GitHub asks)",
-    )
-    parser.add_argument(
         "--attempts",
         type=int,
-        default=5,
+        default=RetryPolicy.attempts,
         help="tries per request on 5xx, timeouts and rate limits (default: 5)",
+    )
+
+
+def add_mutation_options(parser: argparse.ArgumentParser) -> None:
+    """How fast a command changes access: only for the commands that change it."""
+    parser.add_argument(
+        "--mutation-interval",
+        type=float,
+        default=RetryPolicy.mutation_interval,
+        metavar="SECONDS",
+        help="seconds between changes sent to GitHub (default: 1, as GitHub asks)",
     )
 
 
@@ -113,7 +201,6 @@ def github_client(args: argparse.Namespace, io: Io) -> GitHub:
     token = io.environ.get("GITHUB_TOKEN") or io.environ.get("GH_TOKEN")
     if not token:
         raise UsageError("set GITHUB_TOKEN or GH_TOKEN to a token that may read the org's access")
-    retry = RetryPolicy(
-        attempts=max(args.attempts, 1), mutation_interval=max(args.mutation_interval, 0.0)
-    )
+    interval = getattr(args, "mutation_interval", RetryPolicy.mutation_interval)
+    retry = RetryPolicy(attempts=max(args.attempts, 1), mutation_interval=max(interval, 0.0))
     return GitHub(api_url(args, io), token, retry=retry)

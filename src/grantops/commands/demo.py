@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
-from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io
+from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io, add_now_option
 from grantops.constants import GRANTS_DIR, POLICY_PATH, REPORT_PATH
 from grantops.sandbox import Sandbox
 from grantops.sandbox.fixtures import SandboxState
@@ -101,8 +101,13 @@ FLAGGED = frozenset({"plan", "apply --yes"})
 def register(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
-    parser = sub.add_parser("demo", parents=[common], help="run the whole loop against a sandbox")
-    parser.add_argument("--keep", action="store_true", help="keep the demo's access repository")
+    parser = sub.add_parser("demo", help="run the whole loop against a sandbox")
+    add_now_option(parser)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the demo's access repository (a git checkout) and say where it is",
+    )
 
 
 def write_access_repo(root: Path, now: datetime) -> ReviewedRepo:

@@ -22,7 +22,9 @@ from grantops.commands.common import (
     EXIT_OK,
     EXIT_UNSAFE,
     Io,
+    MovedToAccessRepo,
     add_api_options,
+    add_mutation_options,
     github_client,
     problem_json,
     show_warnings,
@@ -74,14 +76,16 @@ def register(
         metavar="FILE",
         help="apply only if the plan is still exactly this reviewed plan file",
     )
+    add_mutation_options(apply)
     for parser in (plan, apply):
         add_api_options(parser)
         parser.add_argument(
-            "--repo",
+            "--access-repo",
             metavar="OWNER/NAME",
             help="the access repository whose reviews prove each grant "
             "(default: $GITHUB_REPOSITORY, else the GitHub remote origin)",
         )
+        parser.add_argument("--repo", action=MovedToAccessRepo, help=argparse.SUPPRESS)
         parser.add_argument(
             "--branch",
             help="its protected branch (default: $GITHUB_REF_NAME, else the checked-out branch)",
@@ -214,17 +218,17 @@ def _access_repo(args: argparse.Namespace, io: Io) -> AccessRepo | None:
     """
     if getattr(args, "preview", False):
         return None
-    slug = args.repo or io.environ.get("GITHUB_REPOSITORY") or _origin(args.root)
+    slug = args.access_repo or io.environ.get("GITHUB_REPOSITORY") or _origin(args.root)
     if not slug:
         raise UsageError(
-            "set --repo OWNER/NAME (or GITHUB_REPOSITORY) to the access repository, so each "
+            "set --access-repo OWNER/NAME (or GITHUB_REPOSITORY) to the access repository, so each "
             "grant's review can be checked (no GitHub remote 'origin' names it)"
         )
     branch = args.branch or io.environ.get("GITHUB_REF_NAME") or gitrepo.current_branch(args.root)
     try:
         return AccessRepo.parse(slug, branch)
     except ValueError as exc:
-        raise UsageError(f"--repo: {exc}") from None
+        raise UsageError(f"--access-repo: {exc}") from None
 
 
 def _origin(root: Path) -> str | None:
@@ -296,7 +300,8 @@ def _alert(io: Io, run: Planned) -> None:
 def _exit_code(run: Planned, failed: bool = False) -> int:
     """3 when the run was limited to expiries; 1 for any other part it could not do
     (a file with an error, a review it could not check, a target it could not read,
-    a change that failed) or a grant on the protected branch without a valid review."""
+    access the policy refused to give, a change that failed) or a grant on the protected
+    branch without a valid review."""
     if run.plan.limits:
         return EXIT_UNSAFE
     return EXIT_ERROR if failed or run.incomplete or run.plan.unreviewed else EXIT_OK

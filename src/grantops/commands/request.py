@@ -12,11 +12,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from grantops import gitrepo
-from grantops.commands.common import EXIT_OK, Io, add_api_options, github_client
+from grantops.commands import prompts
+from grantops.commands.common import (
+    EXIT_OK,
+    Io,
+    add_api_options,
+    github_client,
+    time_or_duration,
+)
 from grantops.constants import GRANTS_DIR, POLICY_PATH
 from grantops.drafts import (
     Request,
@@ -30,7 +39,9 @@ from grantops.drafts import (
 )
 from grantops.errors import GrantopsError, InvalidInput, UsageError
 from grantops.load import Loaded, load_grant_text, load_repo
-from grantops.values import format_timestamp, parse_duration, parse_timestamp
+from grantops.model import Grant, Policy
+from grantops.planview import window_text
+from grantops.values import format_duration, format_timestamp, largest_unit, parse_duration
 from grantops.yamlfile import parse
 
 
@@ -43,7 +54,7 @@ def register(
         action="append",
         default=[],
         metavar="NAME",
-        help="a repository of the org (repeat for several)",
+        help="a target repository of the org, by name (repeat for several)",
     )
     request.add_argument(
         "--team",
@@ -54,17 +65,27 @@ def register(
         "--user", help="the grantee (default: the token's account, else git config github.user)"
     )
     request.add_argument(
-        "--permission", help="pull, triage, push, maintain, admin or a custom role"
+        "--permission", help="pull, triage, push, maintain or a custom role the policy allows"
     )
     request.add_argument("--role", choices=("member", "maintainer"), help="team role")
     length = request.add_mutually_exclusive_group()
-    length.add_argument("--for", dest="duration", metavar="DURATION", help="e.g. 4h, 1d12h")
-    length.add_argument("--until", metavar="TIME", help="RFC 3339 end, e.g. 2026-11-30T18:00:00Z")
-    request.add_argument("--starts", metavar="TIME", help="RFC 3339 start (default: on merge)")
+    length.add_argument(
+        "--for", dest="duration", metavar="DURATION", help="how long from the start: 4h, 1d12h"
+    )
+    length.add_argument(
+        "--until", metavar="TIME", help="RFC 3339 end, e.g. 2026-11-30T18:00:00Z (a length: --for)"
+    )
+    request.add_argument(
+        "--starts",
+        metavar="TIME",
+        help="RFC 3339 start, or a duration from --now (2h: in two hours); default: on merge",
+    )
     request.add_argument("--reason", help="why: the incident or change, and what needs doing")
     extend = sub.add_parser("extend", parents=[common], help="push a grant's end back")
     extend.add_argument("file", type=Path, help="the grant file")
-    extend.add_argument("--by", required=True, metavar="DURATION", help="e.g. 2h")
+    extend.add_argument(
+        "--by", required=True, metavar="DURATION", help="how much later it ends, e.g. 2h"
+    )
     revoke = sub.add_parser("revoke", parents=[common], help="end a grant early")
     revoke.add_argument("file", type=Path, help="the grant file")
     for parser in (request, extend, revoke):
@@ -73,18 +94,24 @@ def register(
             action="store_true",
             help="commit on a new branch, push it and open a pull request",
         )
-        parser.add_argument("--remote", default="origin", help="git remote to push to")
+        parser.add_argument(
+            "--remote", default="origin", help="git remote to push to (default: origin)"
+        )
         parser.add_argument(
             "--access-repo",
             metavar="OWNER/NAME",
-            help="where to open the PR (default: $GITHUB_REPOSITORY, else the remote)",
+            help="the access repository to open the pull request in "
+            "(default: $GITHUB_REPOSITORY, else the remote)",
         )
         add_api_options(parser)
 
 
 def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
-    load_repo(args.root, now)  # a repository that is already invalid gets no new file
-    request = _request_from(args, now, io)
+    """``--json``: ``{"file", "content", "plan", "pull_request"}``, where ``plan`` lists
+    the additions merging makes (as plan changes, with ``starts`` null for "on merge")
+    and ``pull_request`` is ``{"number", "url"}`` or null."""
+    loaded = load_repo(args.root, now)  # a repository that is already invalid gets no new file
+    request = _request_from(args, now, io, loaded.policy)
     errors = name_errors(request)
     if errors:
         raise UsageError("; ".join(errors))
@@ -96,26 +123,66 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
         raise UsageError(f"refusing to write {path}: it is not inside {args.root / 'grants'}")
     undo = _write_new(path, render(request))
     checked = _check(args.root, now, undo=undo)
-    io.out(f"Wrote {relative}:\n")
-    io.out(path.read_text(encoding="utf-8").rstrip("\n"))
     grant = next((g for g in checked.grants if g.path == relative), None)
     if grant is None:
         undo()
         raise GrantopsError(f"{relative} was written but is not among the grants loaded")
-    io.out("\nOnce reviewed and merged, the next reconcile run will:")
-    for principal, target, level in grant.grantables(checked.policy.org):
-        opens = format_timestamp(grant.starts) if grant.starts else "merge"
-        ends = format_timestamp(grant.expires)
-        io.out(f"  + add {principal} {level} on {target} (from {opens} until {ends})")
-    if args.open_pr:
-        what = request.describe(checked.policy.org)
-        title = f"Grant {what} until {format_timestamp(request.expires)}"
-        body = _body(checked, request, relative)
-        _open_pr(args, io, f"grant/{request.who.lower()}/{path.stem}", [relative], title, body)
+    content = path.read_text(encoding="utf-8")
+    unit = checked.policy.limits.duration_unit
+    length = format_duration(grant.duration, unit) if grant.duration else ""
+    plan = _on_merge(grant, checked.policy.org, length)
+    if not args.json:
+        _show_written(io, relative, content, plan, window_text(grant, length))
+    what = request.describe(checked.policy.org)
+    ends = f"until {format_timestamp(request.expires)}" if request.expires else ""
+    pull = _proposed(
+        args,
+        io,
+        Proposal(
+            f"grant/{request.who.lower()}/{path.stem}",
+            relative,
+            f"Grant {what} {ends or f'for {request.duration} from merge'}",
+            lambda: _body(checked, request, relative),
+        ),
+    )
+    if args.json:
+        io.json({"file": relative, "content": content, "plan": plan, "pull_request": pull})
     return EXIT_OK
 
 
+def _show_written(
+    io: Io, relative: str, content: str, plan: list[dict[str, Any]], span: str
+) -> None:
+    io.out(f"Wrote {relative}:\n")
+    io.out(content.rstrip("\n"))
+    io.out("\nOnce reviewed and merged, the next reconcile run will:")
+    for change in plan:
+        io.out(f"  + add {change['principal']} {change['to']} on {change['target']} ({span})")
+
+
+def _on_merge(grant: Grant, org: str, length: str) -> list[dict[str, Any]]:
+    """What the next reconcile run adds once the grant is merged, as plan changes with
+    their window: ``starts`` null opens on merge; a ``duration:`` grant has ``duration``
+    and no ``expires`` until the merge that approves it."""
+    starts = format_timestamp(grant.starts) if grant.starts else None
+    expires = format_timestamp(grant.expires) if grant.expires else None
+    return [
+        {
+            "action": "add",
+            "principal": str(principal),
+            "target": str(target),
+            "to": level,
+            "starts": starts,
+            "expires": expires,
+            "duration": length or None,
+        }
+        for principal, target, level in grant.grantables(org)
+    ]
+
+
 def run_extend(args: argparse.Namespace, now: datetime, io: Io) -> int:
+    """``--json``: ``{"file", KEY: {"from", "to"}, "pull_request"}``, KEY being the
+    ``expires`` or ``duration`` it changed."""
     path, relative = _grant_file(args)
     by = _duration(args.by, "--by")
     raw = path.read_bytes()
@@ -123,58 +190,123 @@ def run_extend(args: argparse.Namespace, now: datetime, io: Io) -> int:
     if grant is None:
         raise InvalidInput(problems)
     original = raw.decode("utf-8")
-    line = parse(original).lines[("expires",)]  # a valid grant has an expires: key
-    old = grant.expires
-    try:
-        new = old + by
-    except OverflowError:
-        raise UsageError(f"--by {args.by}: the grant would end after the year 9999") from None
-    path.write_text(extend_text(original, line, new), encoding="utf-8")
+    doc = parse(original)
+    key, old, new = _lengthened(grant, doc.data, by, args.by)
+    path.write_text(extend_text(original, doc.lines[(key,)], key, new), encoding="utf-8")
     _check(args.root, now, undo=lambda: path.write_text(original, encoding="utf-8"))
-    io.out(f"Extended {relative}: expires {format_timestamp(old)} -> {format_timestamp(new)}.")
-    io.out("A changed grant needs a fresh review: it counts once the change is merged.")
-    if args.open_pr:
-        title = f"Extend {relative} by {args.by} until {format_timestamp(new)}"
-        body = (
-            f"Extends `{relative}` by **{args.by}**: it now ends at "
-            f"**{format_timestamp(new)}** instead of {format_timestamp(old)}.\n\n"
-            "Merge review is the approval: review this like a new grant.\n"
-        )
-        _open_pr(args, io, f"extend/{path.parent.name}/{path.stem}", [relative], title, body)
+    if not args.json:
+        io.out(f"Extended {relative}: {key} {old} -> {new}.")
+        io.out("A changed grant needs a fresh review: it counts once the change is merged.")
+        if key == "duration":
+            io.out("Its window still opens at the first approving merge of this file.")
+    body = (
+        f"Extends `{relative}` by **{args.by}**: its {key} is now **{new}** instead of "
+        f"{old}.\n\nMerge review is the approval: review this like a new grant.\n"
+    )
+    ends = f"until {new}" if key == "expires" else f"to {new}"
+    pull = _proposed(
+        args,
+        io,
+        Proposal(
+            f"extend/{path.parent.name}/{path.stem}",
+            relative,
+            f"Extend {relative} by {args.by} {ends}",
+            lambda: body,
+        ),
+    )
+    if args.json:
+        io.json({"file": relative, key: {"from": old, "to": new}, "pull_request": pull})
     return EXIT_OK
+
+
+def _lengthened(grant: Grant, data: Any, by: timedelta, text: str) -> tuple[str, str, str]:
+    """Which key an extension changes, and its value before and after, as written.
+
+    A ``duration:`` grant gets a longer duration, in the units it was written in
+    (``48h`` by ``2h`` is ``50h``): its window keeps opening at the first approving
+    merge, so the extension adds exactly ``by``.
+    """
+    if grant.spec.duration is not None:
+        unit = largest_unit(data.get("duration") if isinstance(data, dict) else None)
+        return (
+            "duration",
+            format_duration(grant.spec.duration, unit),
+            format_duration(grant.spec.duration + by, unit),
+        )
+    assert grant.spec.expires is not None  # a grant has exactly one of the two
+    try:
+        new = grant.spec.expires + by
+    except OverflowError:
+        raise UsageError(f"--by {text}: the grant would end after the year 9999") from None
+    return "expires", format_timestamp(grant.spec.expires), format_timestamp(new)
 
 
 def run_revoke(args: argparse.Namespace, now: datetime, io: Io) -> int:
+    """``--json``: ``{"file", "removed": true, "pull_request"}``."""
     path, relative = _grant_file(args)
     path.unlink()
-    io.out(f"Removed {relative}: its access ends on the first reconcile run after this is merged.")
-    if args.open_pr:
-        title = f"Revoke {relative}"
-        body = f"Ends the access `{relative}` gave, before its window closes.\n"
-        _open_pr(args, io, f"revoke/{path.parent.name}/{path.stem}", [relative], title, body)
+    if not args.json:
+        io.out(
+            f"Removed {relative}: its access ends on the first reconcile run after this is merged."
+        )
+    body = f"Ends the access `{relative}` gave, before its window closes.\n"
+    pull = _proposed(
+        args,
+        io,
+        Proposal(
+            f"revoke/{path.parent.name}/{path.stem}", relative, f"Revoke {relative}", lambda: body
+        ),
+    )
+    if args.json:
+        io.json({"file": relative, "removed": True, "pull_request": pull})
     return EXIT_OK
 
 
-def _request_from(args: argparse.Namespace, now: datetime, io: Io) -> Request:
+@dataclass(frozen=True)
+class Proposal:
+    """The pull request ``--open-pr`` opens: its branch, the file it changes, its text."""
+
+    branch: str
+    path: str
+    title: str
+    body: Callable[[], str]
+
+
+def _proposed(args: argparse.Namespace, io: Io, proposal: Proposal) -> dict[str, Any] | None:
+    """Open the pull request when ``--open-pr`` asks; its number and URL, else None."""
+    if not args.open_pr:
+        return None
+    number, url = _open_pr(
+        args, io, proposal.branch, [proposal.path], proposal.title, proposal.body()
+    )
+    if not args.json:
+        io.out(f"\nOpened pull request #{number}: {url}")
+    return {"number": number, "url": url}
+
+
+def _request_from(args: argparse.Namespace, now: datetime, io: Io, policy: Policy) -> Request:
+    """The request the options describe; at a terminal, what they leave out is asked
+    for, offering only what ``policy`` allows."""
     repos = tuple(args.repo)
     if not repos and not args.team:
-        answer = _ask(io, "Repository (or leave empty for a team)", "")
+        answer = prompts.repo(io, policy)
         repos = (answer,) if answer else ()
     team = args.team
     if not repos and not team:
-        team = _ask(io, "Team", "--repo or --team")
+        team = prompts.team(io, policy)
     user = args.user
     if not user and not (team and repos):
         user = _default_user(args, io)
     permission = args.permission
     if repos and not permission:
-        permission = _ask(io, "Permission (pull, triage, push, maintain, admin)", "--permission")
+        permission = prompts.permission(io, policy)
     if args.duration is None and args.until is None:
-        args.duration = _ask(io, "For how long (e.g. 4h) ", "--for or --until")
+        args.duration = prompts.duration(io, policy)
     reason = args.reason or _ask(io, "Reason (incident or change, and what for)", "--reason")
-    starts = _time(args.starts, "--starts") if args.starts else None
-    until = _time(args.until, "--until") if args.until else None
+    starts = _starts(args.starts, now) if args.starts else None
+    until = _until(args.until) if args.until else None
     duration = _duration(args.duration, "--for") if args.duration else None
+    from_merge = duration is not None and starts is None  # the window opens at the merge
     return Request(
         user=user,
         team=team,
@@ -182,8 +314,9 @@ def _request_from(args: argparse.Namespace, now: datetime, io: Io) -> Request:
         permission=permission,
         role=args.role if not repos else None,
         starts=starts,
-        expires=_expires(starts, now, duration, until),
+        expires=None if from_merge else _expires(starts, now, duration, until),
         reason=str(reason),
+        duration=format_duration(duration, largest_unit(args.duration)) if duration else None,
     )
 
 
@@ -218,11 +351,29 @@ def _default_user(args: argparse.Namespace, io: Io) -> str:
     return answer
 
 
-def _time(value: str, flag: str) -> datetime:
+def _starts(value: str, now: datetime) -> datetime:
+    """An RFC 3339 time, or a duration from ``now`` (``2h``: in two hours)."""
     try:
-        return parse_timestamp(value)
+        when = time_or_duration(value)
     except ValueError as exc:
-        raise UsageError(f"{flag}: {exc}") from None
+        raise UsageError(f"--starts: {exc}") from None
+    if isinstance(when, datetime):
+        return when
+    try:
+        return now + when
+    except OverflowError:
+        raise UsageError(f"--starts {value}: that is after the year 9999") from None
+
+
+def _until(value: str) -> datetime:
+    """An RFC 3339 time only: a length is ``--for``, counted from the start."""
+    try:
+        when = time_or_duration(value)
+    except ValueError as exc:
+        raise UsageError(f"--until: {exc}") from None
+    if isinstance(when, timedelta):
+        raise UsageError(f"--until {value}: a time is needed here; for a length, use --for {value}")
+    return when
 
 
 def _duration(value: str, flag: str) -> timedelta:
@@ -289,11 +440,12 @@ def _body(loaded: Loaded, request: Request, relative: str) -> str:
     reviewers = f"@{org}/{approval.approvers}" if approval.approvers else "a teammate"
     grantee = f"@{request.user}" if request.user else f"@{org}/{request.team}"
     opens = format_timestamp(request.starts) if request.starts else "when merged"
+    ends = format_timestamp(request.expires) if request.expires else f"{request.duration} later"
     return (
         f"**Who:** {grantee}\n"
         f"**What:** {request.describe(org)}\n"
         f"**From:** {opens}\n"
-        f"**Until:** {format_timestamp(request.expires)}\n"
+        f"**Until:** {ends}\n"
         f"**Why:** {request.reason}\n\n"
         f"Grant file: `{relative}`\n\n"
         f"Needs {approval.required} approval(s) from {reviewers}, not from the grantee or the "
@@ -322,12 +474,12 @@ def _pull_target(args: argparse.Namespace, io: Io) -> tuple[str, str]:
 
 def _open_pr(
     args: argparse.Namespace, io: Io, branch: str, paths: list[str], title: str, body: str
-) -> None:
+) -> tuple[int, str]:
     owner, name = _pull_target(args, io)
     base = gitrepo.propose(args.root, branch, paths, title, args.remote)
     with github_client(args, io) as github:
         number, url = github.open_pull(owner, name, head=branch, base=base, title=title, body=body)
-    io.out(f"\nOpened pull request #{number}: {url}")
+    return number, url
 
 
 __all__ = ["register", "run_extend", "run_request", "run_revoke"]

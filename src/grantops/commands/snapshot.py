@@ -11,7 +11,14 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from grantops.commands.common import EXIT_ERROR, EXIT_OK, Io, add_api_options, github_client
+from grantops.commands.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    Io,
+    add_api_options,
+    add_root_option,
+    github_client,
+)
 from grantops.load import load_repo
 from grantops.planview import unreadable_text
 from grantops.statefile import state_from_read
@@ -20,10 +27,11 @@ from grantops.statefile import state_from_read
 def register(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
-    parser = sub.add_parser(
-        "snapshot", parents=[common], help="write actual access as a state file"
+    parser = sub.add_parser("snapshot", help="write actual access as a state file (JSON)")
+    add_root_option(parser)
+    parser.add_argument(
+        "--out", type=Path, metavar="FILE", help="write here instead of standard output"
     )
-    parser.add_argument("--out", type=Path, help="write here instead of standard output")
     add_api_options(parser)
 
 
@@ -34,7 +42,9 @@ def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
         result = github.read(loaded.policy, with_members=True)
     finally:
         github.close()
-    state = state_from_read(result.actual, result.members, result.base_permission)
+    state = state_from_read(
+        result.actual, result.members, result.base_permission, result.role_bases
+    )
     text = json.dumps(state.model_dump(), indent=2) + "\n"
     if args.out is None:
         io.out(text.rstrip("\n"))

@@ -48,6 +48,11 @@ class AccessReader(Protocol):
         or the org's base role (GitHub reports only the highest of all sources)."""
         ...
 
+    def is_org_member(self, org: str, login: str) -> bool:
+        """Whether ``login`` is a member (or owner) of ``org``. A repository grant to
+        anyone else makes GitHub invite them as an outside collaborator."""
+        ...
+
 
 class AccessWriter(Protocol):
     """Changes to access, one at a time."""

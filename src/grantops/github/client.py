@@ -72,19 +72,21 @@ class GitHub:
     ) -> dict[AccessKey, str]:
         org = policy.org
 
-        def is_org_member(login: str) -> bool:
-            return self._transport.exists(
-                f"check org membership of {login}",
-                "orgs",
-                "check_membership_for_user",
-                org=org,
-                username=login,
-            )
-
         def is_active_in_team(team: str, login: str) -> bool:
             return pulls.is_team_member(self._transport, org, team, login)
 
-        return inherited_levels(read, keys, is_org_member, is_active_in_team)
+        return inherited_levels(
+            read, keys, lambda login: self.is_org_member(org, login), is_active_in_team
+        )
+
+    def is_org_member(self, org: str, login: str) -> bool:
+        return self._transport.exists(
+            f"check org membership of {login}",
+            "orgs",
+            "check_membership_for_user",
+            org=org,
+            username=login,
+        )
 
     def apply(self, org: str, change: Change, invitation_ids: Mapping[AccessKey, int]) -> Outcome:
         return apply_change(self._transport, org, change, invitation_ids)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from grantops.access import AccessKey, Principal, Target
-from grantops.actual import ActualState, ReadResult
+from grantops.actual import ActualState, ReadResult, org_facts
 from grantops.github.activity import Activity, first_line
 from grantops.github.inherited import inherited_levels
 from grantops.github.read import TargetAccess
@@ -51,6 +51,8 @@ class FakeGitHub:
     """Targets whose reads fail, with GitHub's answer."""
     failing: dict[AccessKey, str] = field(default_factory=dict)
     """Changes that GitHub refuses, with its answer."""
+    membership_unanswered: str | None = None
+    """GitHub's answer when asked whether someone is an org member (None: it answers)."""
     budget: int | None = None
     """Requests left in the rate limit (None: plenty). Each question of approval proof,
     each change and each comment spends one; reads do not."""
@@ -105,11 +107,17 @@ class FakeGitHub:
             viewer=self.viewer(),
         )
         members = frozenset(world.logins[k] for k in world.members) if with_members else None
+        base_permission = level(world.base_permission)
+        owners = (world.logins[k] for k in world.owners)
+        names = (repo.name for repo in world.repos.values())
         return ReadResult(
             actual,
             invitation_ids=found.ids,
             members=members or frozenset(),
-            base_permission=level(world.base_permission),
+            base_permission=base_permission,
+            facts=org_facts(owners, base_permission, names, policy.repo_in_scope),
+            repos=tuple(sorted((r.name for r in world.repos.values()), key=str.lower)),
+            role_bases=found.role_bases,
         )
 
     def _read_target(
@@ -128,14 +136,21 @@ class FakeGitHub:
         world = self.world
         for key in repo.collaborators:
             at = world.effective(repo, key) or "pull"
-            found.access[(Principal.user(world.logins[key]), target)] = at
+            self._holds(found, (Principal.user(world.logins[key]), target), at)
         for invitation in sorted(repo.invitations.values(), key=lambda i: i.id):
             who = (Principal.user(world.logins[invitation.login]), target)
             found.ids[who] = invitation.id
             side = found.expired if invitation.expired else found.invitations
             side[who] = invitation.permission
         for slug, permission in repo.teams.items():
-            found.access[(Principal.team(world.teams[slug].slug), target)] = permission
+            self._holds(found, (Principal.team(world.teams[slug].slug), target), permission)
+
+    def _holds(self, found: TargetAccess, key: AccessKey, at: str) -> None:
+        """As the real read: the access, and a custom role's base role."""
+        found.access[key] = at
+        base = self.world.custom_roles.get(at.lower())
+        if base is not None:
+            found.role_bases[at] = base
 
     def _read_team(self, target: Target, found: TargetAccess) -> None:
         world = self.world
@@ -157,6 +172,12 @@ class FakeGitHub:
             lambda login: login.lower() in world.members,
             lambda team, login: self.is_team_member(policy.org, team, login),
         )
+
+    def is_org_member(self, org: str, login: str) -> bool:
+        if self.membership_unanswered is not None:
+            raise GitHubError(f"check org membership of {login}", 403, self.membership_unanswered)
+        world = self.world
+        return org.lower() == world.org.lower() and login.lower() in world.members
 
     def apply(self, org: str, change: Change, invitation_ids: Mapping[AccessKey, int]) -> Outcome:
         key = (change.principal, change.target)

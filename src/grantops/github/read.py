@@ -13,10 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from grantops.access import AccessKey, Principal, Target
-from grantops.actual import ActualState, ReadResult
+from grantops.access import REPO_PERMISSIONS, AccessKey, Principal, Target
+from grantops.actual import ActualState, ReadResult, org_facts
 from grantops.github.transport import GitHubError, Transport
-from grantops.github.vocabulary import collaborator_level, level, team_level
+from grantops.github.vocabulary import built_in_level, collaborator_level, level, team_level
 from grantops.model import Policy
 
 READ_CONCURRENCY = 8
@@ -62,11 +62,18 @@ def read_actual(
         expired_invitations=merged.expired,
         unreadable=unreadable,
     )
+    base_permission = level(str(found.info.get("default_repository_permission") or "none"))
+    facts = org_facts(
+        (o["login"] for o in found.owners), base_permission, existing.values(), policy.repo_in_scope
+    )
     return ReadResult(
         actual=actual,
         invitation_ids=merged.ids,
         members=frozenset(m["login"] for m in found.members),
-        base_permission=level(str(found.info.get("default_repository_permission") or "none")),
+        base_permission=base_permission,
+        facts=facts,
+        repos=tuple(sorted(existing.values(), key=str.lower)),
+        role_bases=merged.role_bases,
     )
 
 
@@ -139,6 +146,7 @@ def _merge(
         merged.invitations.update(result.invitations)
         merged.expired.update(result.expired)
         merged.ids.update(result.ids)
+        merged.role_bases.update(result.role_bases)
     return merged, unreadable
 
 
@@ -176,6 +184,13 @@ class TargetAccess:
     invitations: dict[AccessKey, str] = field(default_factory=dict)
     expired: dict[AccessKey, str] = field(default_factory=dict)
     ids: dict[AccessKey, int] = field(default_factory=dict)
+    role_bases: dict[str, str] = field(default_factory=dict)
+
+    def holds(self, key: AccessKey, item: dict[str, Any], found_level: str) -> None:
+        """``key`` holds ``found_level``; a custom role's base comes from ``item``'s flags."""
+        self.access[key] = found_level
+        if found_level not in REPO_PERMISSIONS:
+            self.role_bases[found_level] = built_in_level(item)
 
 
 def _read_target(transport: Transport, org: str, target: Target) -> TargetAccess | str:
@@ -204,14 +219,14 @@ def _read_repo(transport: Transport, org: str, target: Target) -> TargetAccess:
     teams = transport.list(f"list teams of {where}", "repos", "list_teams", **params)
     found = TargetAccess()
     for item in collaborators:
-        found.access[(Principal.user(item["login"]), target)] = collaborator_level(item)
+        found.holds((Principal.user(item["login"]), target), item, collaborator_level(item))
     for item in pending:
         key = (Principal.user(item["invitee"]["login"]), target)
         found.ids[key] = int(item["id"])
         side = found.expired if item.get("expired") else found.invitations
         side[key] = level(str(item["permissions"]))
     for item in teams:
-        found.access[(Principal.team(item["slug"]), target)] = team_level(item)
+        found.holds((Principal.team(item["slug"]), target), item, team_level(item))
     return found
 
 

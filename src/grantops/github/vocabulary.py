@@ -21,6 +21,12 @@ def collaborator_level(item: dict[str, Any]) -> str:
     role = item.get("role_name")
     if isinstance(role, str) and role:
         return level(role)
+    return built_in_level(item)
+
+
+def built_in_level(item: dict[str, Any]) -> str:
+    """The highest built-in role an object's ``permissions`` flags give: for a custom
+    role, the role it extends (GitHub sets the flags of that base role)."""
     permissions = item.get("permissions") or {}
     for name in ("admin", "maintain", "push", "triage", "pull"):
         if permissions.get(name):

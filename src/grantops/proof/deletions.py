@@ -61,11 +61,11 @@ def revoked_while_open(grant: Grant, version: Evidence | None, removal: Evidence
     window closed ends nothing (an expiry did); one before it opened, or before the
     version was merged, took away nothing that version gave.
     """
-    merged, deleted = _merged_at(version), _merged_at(removal)
-    if merged is None or deleted is None:
+    merged, deleted, expires = _merged_at(version), _merged_at(removal), grant.expires
+    if merged is None or deleted is None or expires is None:  # pending: it never opened
         return False
     opened = max(merged, grant.starts) if grant.starts is not None else merged
-    return opened <= deleted < grant.expires
+    return opened <= deleted < expires
 
 
 def _merged_at(evidence: Evidence | None) -> datetime | None:

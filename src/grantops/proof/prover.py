@@ -9,7 +9,10 @@ The steps, for the policy and every grant inside its window (rules in
    trust, so no policy change can approve itself by lowering ``approval.required`` or
    changing ``approval.approvers``;
 3. judge each grant by the rules of the last proven policy version;
-4. judge the newest version of each grant file that the audit log shows proven, when
+4. open the window of each ``duration:`` grant at the merge of the first approved
+   version of its file (GitHub's ``merged_at``, never a commit's date), so an approved
+   edit keeps the window where the first approval opened it;
+5. judge the newest version of each grant file that the audit log shows proven, when
    that is no longer the version at HEAD: its window, read from git, decides whether
    its access has ended, whatever the file says now.
 
@@ -21,7 +24,7 @@ its MAC checks out (see :mod:`grantops.proof.evidence`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -99,6 +102,13 @@ class Proof:
     one is not proven. None when no version is proven."""
     logged: dict[str, Logged] = field(default_factory=dict)
     """Per grant file, the newest version the audit log shows proven (see :class:`Logged`)."""
+    opened: dict[str, datetime] = field(default_factory=dict)
+    """Per ``duration:`` grant file, when its window opened: the merge of its first
+    approved version. A pending grant not named here gives nothing."""
+
+    def windows(self, grants: Iterable[Grant]) -> tuple[Grant, ...]:
+        """``grants`` with each ``duration:`` window counted from its proven merge."""
+        return tuple(g.opened(self.opened[g.path]) if g.path in self.opened else g for g in grants)
 
     @property
     def off(self) -> bool:
@@ -143,6 +153,7 @@ class _Judge:
     """Judges files against one history, asking GitHub each question at most once."""
 
     def __init__(self, root: Path, github: ReviewFacts, repo: AccessRepo, key: bytes | None):
+        self.root = root
         self.history = gitrepo.read_history(root, GRANTS_DIR)
         self.trusted = evidence.load(root, key)
         self.org = ""
@@ -257,6 +268,66 @@ class _Judge:
         except GitHubError as exc:
             return Judgement(False, f"could not check who may approve: {exc}", undecided=True)
 
+    def first_merge(self, path: str, upto: Step, rules: Rules, now: datetime) -> Merged:
+        """When GitHub merged the first approved version of ``path`` up to ``upto``: where
+        a ``duration:`` window opens (or why that cannot be proven).
+
+        Versions since the file was last created count, oldest first, so an approved
+        edit (an extension from 48h to 50h) keeps the window the first approval opened
+        instead of restarting the clock. A version refused outright gave nothing and is
+        passed over; one that cannot be judged (a read failed) leaves the start unproven,
+        since it may be the first approval. The time is GitHub's ``merged_at``: a
+        commit's date is whatever its pusher set.
+        """
+        for step in _since_created(self.history, path, upto):
+            grant = _version_grant(self.root, path, step, now)
+            if grant is None:
+                continue  # not a grant file then: it gave nothing
+            verdict = self.version(path, step, rules, grantee_of(grant))
+            if verdict.undecided:
+                why = f"could not prove when the window of {path} opened: {verdict.reason}"
+                return Judgement(False, why, undecided=True)
+            if verdict.approved:
+                return _merge_time(verdict)
+        return Judgement(False, f"no approved version of {path} opened its window")
+
+
+Merged = datetime | Judgement
+"""When a window opened, or why that cannot be proven."""
+
+
+def _since_created(history: History, path: str, upto: Step) -> list[Step]:
+    """The regular versions of ``path`` since it was last created, up to ``upto``."""
+    run: list[Step] = []
+    for step in history.versions(path):
+        if step.after is None:
+            run = []  # deleted: what comes after is a new grant, reviewed as one
+        elif step.after.regular:
+            run.append(step)
+        if step.commit == upto.commit:
+            break
+    return run
+
+
+def _version_grant(root: Path, path: str, step: Step, now: datetime) -> Grant | None:
+    """The grant a version holds (None: too big to be one, or not valid)."""
+    assert step.after is not None
+    blob = step.after.blob
+    if not 0 <= gitrepo.blob_sizes(root, [blob]).get(blob, -1) <= MAX_FILE_BYTES:
+        return None
+    return load_grant_text(path, gitrepo.read_blob(root, blob), None, now)[0]
+
+
+def _merge_time(verdict: Judgement) -> Merged:
+    found = verdict.evidence
+    try:
+        if found is not None and found.merged_at is not None:
+            return parse_timestamp(found.merged_at)
+    except ValueError:
+        pass
+    pull = f"PR #{found.pull}" if found else "its pull request"
+    return Judgement(False, f"GitHub gave no merge time for {pull}", undecided=True)
+
 
 @dataclass(frozen=True)
 class Expiries:
@@ -298,18 +369,20 @@ class Prover:
         if rewritten is not None:
             policy = rewritten
         elif policy.approved and rules.required == 0:
-            return Proof(policy, {}, rules, history, trusted)
+            opened = _open_windows(judge_, tree.grants, None, rules, now)
+            return Proof(policy, {}, rules, history, trusted, opened=opened)
         grants = {
             g.path: judge_.current(g.path, rules, grantee_of(g))
             for g in tree.grants
-            if g.active_at(now)
+            if g.active_at(now) or g.pending
         }
-        at_head = {g.path: g for g in tree.grants}
+        opened = _open_windows(judge_, tree.grants, grants, rules, now)
+        at_head = {g.path: g.opened(opened[g.path]) if g.path in opened else g for g in tree.grants}
         versions = {
-            path: _logged(root, judge_, path, commit, rules, grants, at_head, now)
+            path: _logged(judge_, path, commit, rules, grants, at_head, now)
             for path, commit in (logged or {}).items()
         }
-        return Proof(policy, grants, rules, history, trusted, versions)
+        return Proof(policy, grants, rules, history, trusted, versions, opened)
 
     def expiries(
         self,
@@ -349,7 +422,7 @@ class Prover:
                 judge_.history.position(c.step.commit) or 0,
             )
         )
-        return _judge_ended(judge_, candidates, rules)
+        return _judge_ended(judge_, candidates, rules, now)
 
     def revokes(
         self,
@@ -380,12 +453,12 @@ class Prover:
         found: dict[AccessKey, str] = {}
         unchecked: list[str] = []
         for deletion in deletions(judge_.history, paths):
-            grant = _deleted_grant(self.root, deletion, now)
+            grant = _version_grant(self.root, deletion.path, deletion.version, now)
             keys = [(p, t) for p, t, _ in grant.grantables(org)] if grant else []
             keys = [k for k in keys if k in wanted and k not in found]
             if grant is None or not keys:
                 continue
-            why = _revoked(judge_, deletion, grant, rules)
+            why = _revoked(judge_, deletion, grant, rules, now)
             if why is None:
                 found.update(dict.fromkeys(keys, deletion.path))
             elif why:
@@ -395,19 +468,20 @@ class Prover:
         return Expiries(found, tuple(unchecked))
 
 
-def _deleted_grant(root: Path, deletion: Deletion, now: datetime) -> Grant | None:
-    """The grant a deletion removed, as git holds it (None: too big or not a grant)."""
-    blob = deletion.version.after.blob if deletion.version.after else ""
-    if not 0 <= gitrepo.blob_sizes(root, [blob]).get(blob, -1) <= MAX_FILE_BYTES:
-        return None
-    return load_grant_text(deletion.path, gitrepo.read_blob(root, blob), None, now)[0]
-
-
-def _revoked(judge_: _Judge, deletion: Deletion, grant: Grant, rules: Rules) -> str | None:
+def _revoked(
+    judge_: _Judge, deletion: Deletion, grant: Grant, rules: Rules, now: datetime
+) -> str | None:
     """None when ``deletion`` is a proven revoke of ``grant``; else why it could not be
-    judged, or "" when it was judged and is not one."""
+    judged, or "" when it was judged and is not one. A ``duration:`` window opens where
+    its file's first approved version was merged, as for an expiry."""
     grantee = grantee_of(grant)
     version = judge_.version(deletion.path, deletion.version, rules, grantee)
+    if version.approved and grant.pending:
+        opened = judge_.first_merge(deletion.path, deletion.version, rules, now)
+        if isinstance(opened, Judgement):
+            version = opened
+        else:
+            grant = grant.opened(opened)
     if not version.approved:
         return version.reason if version.undecided else ""
     removal = judge_.removal(deletion.path, deletion.removal, rules, grantee)
@@ -453,19 +527,20 @@ def _ended_versions(
             if blob not in parsed:
                 parsed[blob] = _naming(path, reader.read(blob), names, now)
             grant = parsed[blob]
-            if grant is None or now < grant.expires:
-                continue
+            if grant is None or not (grant.pending or grant.ended_at(now)):
+                continue  # a duration's end is known once its approving merge is
             keys = [(p, t) for p, t, _level in grant.grantables(org) if (p, t) in wanted]
             if keys:
                 found.append(_Ended(path, step, grant, keys))
     return found
 
 
-def _judge_ended(judge_: _Judge, candidates: list[_Ended], rules: Rules) -> Expiries:
+def _judge_ended(judge_: _Judge, candidates: list[_Ended], rules: Rules, now: datetime) -> Expiries:
     """Per access, the file of the first of ``candidates`` proven to have given it.
 
     A candidate is judged only for access no earlier one proved, so one that names
-    nothing new costs no request.
+    nothing new costs no request. A ``duration:`` version has ended only once the
+    window its file's first approved version opened has closed.
     """
     found: dict[AccessKey, str] = {}
     unchecked: list[str] = []
@@ -474,6 +549,12 @@ def _judge_ended(judge_: _Judge, candidates: list[_Ended], rules: Rules) -> Expi
         if not keys:
             continue
         verdict = judge_.version(path, step, rules, grantee_of(grant))
+        if verdict.approved and grant.pending:
+            opened = judge_.first_merge(path, step, rules, now)
+            if isinstance(opened, Judgement):
+                verdict = opened
+            elif not (grant := grant.opened(opened)).ended_at(now):
+                continue
         if verdict.approved and _merged_before(verdict.evidence, grant.expires):
             found.update(dict.fromkeys(keys, path))
         elif verdict.undecided:
@@ -490,14 +571,16 @@ def _naming(path: str, raw: bytes, names: Collection[str], now: datetime) -> Gra
     return load_grant_text(path, raw, None, now)[0]
 
 
-def _merged_before(evidence: Evidence | None, expires: datetime) -> bool:
+def _merged_before(evidence: Evidence | None, expires: datetime | None) -> bool:
     """Whether GitHub merged the version's pull request before its window closed.
 
     GitHub's ``merged_at``, not the commit's date: whoever pushes a commit sets that.
     A grant merged only after it ended gave nobody anything.
     """
+    if evidence is None or expires is None:
+        return False
     try:
-        return evidence is not None and parse_timestamp(evidence.merged_at) < expires
+        return parse_timestamp(evidence.merged_at) < expires
     except ValueError:
         return False
 
@@ -512,8 +595,37 @@ def _merge_commits(judge_: _Judge, repo: AccessRepo) -> frozenset[str]:
         return frozenset()
 
 
+def _open_windows(
+    judge_: _Judge,
+    grants: Iterable[Grant],
+    verdicts: dict[str, Judgement] | None,
+    rules: Rules,
+    now: datetime,
+) -> dict[str, datetime]:
+    """When each approved pending grant's window opened (``verdicts`` None: proof is
+    off, so every grant that came through a merged pull request counts).
+
+    A start that cannot be proven replaces the grant's approval in ``verdicts`` with
+    why: it gives nothing new (fail closed), and a failed read is *undecided*, so the
+    access its logged window gave is held only until that window's end.
+    """
+    opened: dict[str, datetime] = {}
+    for grant in grants:
+        verdict = verdicts.get(grant.path) if verdicts is not None else None
+        if not grant.pending or (verdicts is not None and not (verdict and verdict.approved)):
+            continue
+        step = placement(judge_.history, grant.path)
+        if isinstance(step, str):
+            continue
+        merged = judge_.first_merge(grant.path, step, rules, now)
+        if isinstance(merged, datetime):
+            opened[grant.path] = merged
+        elif verdicts is not None:
+            verdicts[grant.path] = merged
+    return opened
+
+
 def _logged(
-    root: Path,
     judge_: _Judge,
     path: str,
     commit: str,
@@ -529,11 +641,16 @@ def _logged(
     current = placement(judge_.history, path)
     if isinstance(current, Step) and current.commit == commit and path in judged:
         return Logged(commit, judged[path], at_head.get(path))
-    grant, problems = load_grant_text(path, gitrepo.read_blob(root, step.after.blob), None, now)
+    raw = gitrepo.read_blob(judge_.root, step.after.blob)
+    grant, problems = load_grant_text(path, raw, None, now)
     if grant is None:
         reason = problems[0].message if problems else "cannot be read"
         return Logged(commit, Judgement(False, f"the version of {short(commit)}: {reason}"), None)
-    return Logged(commit, judge_.version(path, step, rules, grantee_of(grant)), grant)
+    verdict = judge_.version(path, step, rules, grantee_of(grant))
+    if verdict.approved and grant.pending:
+        merged = judge_.first_merge(path, step, rules, now)
+        grant = grant.opened(merged) if isinstance(merged, datetime) else grant
+    return Logged(commit, verdict, grant)
 
 
 def _rewritten(judge_: _Judge, repo: AccessRepo) -> Judgement | None:

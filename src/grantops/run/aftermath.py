@@ -111,6 +111,7 @@ def finish(
         outcomes=outcomes,
         records=records,
         activity=activity,
+        events=[*before.events, *recorder.written],
     )
     path = _write_report(root, data, recorder.started, before.trusted)
     summary = report_summary(data) + "\n" + changes_section(data)

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from grantops.access import AccessKey, Levels, Principal, Target
-from grantops.actual import ActualState
+from grantops.actual import ActualState, OrgFacts
 from grantops.audit.record import Recorder
 from grantops.desired import desired_access
 from grantops.github.api import AccessReader, AccessWriter
+from grantops.github.transport import GitHubError
 from grantops.load import Loaded
 from grantops.plan import Outcome, Plan
 from grantops.planning import Planning, build_plan
@@ -27,6 +28,8 @@ class LivePlan:
     actual: ActualState
     invitation_ids: Mapping[AccessKey, int]
     """Pending invitations' ids as the read found them: cancelling one needs its id."""
+    facts: OrgFacts | None = None
+    """The org's owners, base role and coverage, as the read found them."""
 
     @property
     def plan(self) -> Plan:
@@ -72,6 +75,8 @@ def plan_live(
     3. GitHub reports a direct collaborator at the highest level of all their sources, so
        the plan may propose lowering someone whose higher level really comes from a
        team. Only those few keys are checked (a handful of requests).
+    4. Ask whether each user the plan adds to a repository is an org member: GitHub
+       invites anyone else as an outside collaborator, which the plan shows.
 
     The plan is made again after steps 2 and 3 when they found anything; the other
     arguments go to :func:`build_plan` as given.
@@ -107,7 +112,28 @@ def plan_live(
         if inherited:
             actual = replace(actual, inherited=inherited)
             planning = plan(actual)
-    return LivePlan(planning, actual, read.invitation_ids)
+    answers = _memberships(github, loaded.policy.org, planning.plan)
+    if answers:
+        actual = replace(actual, membership=answers)
+        planning = plan(actual)
+    return LivePlan(planning, actual, read.invitation_ids, read.facts)
+
+
+def _memberships(github: AccessReader, org: str, plan: Plan) -> dict[str, bool]:
+    """Org membership of the users ``plan`` adds to repositories and does not know yet.
+
+    One question per user. When GitHub does not answer, the rest stay unknown (the plan
+    says so) rather than spending requests on answers that will not come.
+    """
+    answers: dict[str, bool] = {}
+    for principal, known in plan.membership.items():
+        if known != "membership unknown":
+            continue
+        try:
+            answers[principal.key] = github.is_org_member(org, principal.name)
+        except GitHubError:
+            break
+    return answers
 
 
 def _lowered_collaborators(plan: Plan, levels: Levels) -> list[AccessKey]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from grantops import safety
 from grantops.access import AccessKey
-from grantops.actual import ActualState
+from grantops.actual import ActualState, OrgFacts
 from grantops.audit.events import Entry
 from grantops.audit.log import AuditLog, honoured_grantables, invitations_sent
 from grantops.audit.record import Recorder
@@ -77,6 +77,8 @@ class Planned:
     error gives nothing, and the run goes on with the rest."""
     unchecked: bool = False
     """Some ended grant version could not be judged, so its access was left in place."""
+    facts: OrgFacts | None = None
+    """The org's owners, base role and coverage, for the audit log (None: not read)."""
 
     @property
     def plan(self) -> Plan:
@@ -85,10 +87,11 @@ class Planned:
     @property
     def incomplete(self) -> bool:
         """Some part could not be done: a file with an error, a review that could not be
-        checked, a target that could not be read."""
+        checked, a target that could not be read, access the policy refused to give."""
         errors = any(p.severity == "error" for p in self.problems)
         undecided = self.proof is not None and any(v.undecided for v in self.proof.grants.values())
-        return errors or self.unchecked or undecided or bool(self.actual.unreadable)
+        unread = bool(self.actual.unreadable)
+        return errors or self.unchecked or undecided or unread or bool(self.plan.refused)
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,8 @@ class Run:
 
     :meth:`apply` (with the plan from :meth:`plan`):
 
-    6. **lock** the checkout, so two runs never change access at once;
+    6. **lock** the checkout, so two runs never change access at once, and log the
+       org's owners, base role and coverage when they differ from the log's last word;
     7. **apply** one change at a time, each logged (and synced) before it is made and
        its outcome after, with the pull request of the grant behind it;
     8. **record** newly proven grants, due notices on grant pull requests and what
@@ -155,7 +159,8 @@ class Run:
             if proof.off:
                 notes.append(PROOF_OFF)
         policy, limited = planning_policy(tree, proof)
-        loaded = Loaded(policy, tree.grants, tree.warnings)
+        grants = proof.windows(tree.grants) if proof is not None else tree.grants
+        loaded = Loaded(policy, grants, tree.warnings)
         checked = proof if proof is not None and not proof.off else None
         unchecked: list[str] = []
         live = plan_live(
@@ -165,7 +170,7 @@ class Run:
             checked.grants if checked else None,
             invitations_sent(log.events),
             _ending_prover(prover, checked, policy, settings.now, log.events, unchecked),
-            holds(checked, policy, settings.now, log.vouched) if checked else None,
+            holds(checked, policy, settings.now, log) if checked else None,
             (*limited, *log.limits),
             first=logged_targets(log.events, policy.org),
         )
@@ -184,6 +189,7 @@ class Run:
             notes=notes,
             problems=tree.problems,
             unchecked=bool(unchecked),
+            facts=live.facts,
         )
 
     def apply(
@@ -200,6 +206,8 @@ class Run:
                 recorder.approvals(
                     planned.loaded.grants, proof.grants, planned.log.events, plan.org
                 )
+            if planned.facts is not None and planned.log.trusted:
+                recorder.org_facts(planned.facts, planned.log.events, plan.org)
             pulls = {path: e.pull for path, e in proof.proven.items()} if proof else {}
             outcomes = apply_plan(
                 plan, self.github, planned.invitation_ids, on_outcome, recorder, pulls

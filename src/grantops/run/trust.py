@@ -8,7 +8,6 @@ ending, and it never adds or removes anything on the strength of what it cannot 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from grantops.gitrepo import GitError
 from grantops.load import Tree
 from grantops.model import Policy
 from grantops.planning import Planning, only_expiries
-from grantops.proof.holds import held, logged_versions
+from grantops.proof.holds import held, logged_ends, logged_versions
 from grantops.proof.prover import Proof
 from grantops.safety import Verdict
 
@@ -125,11 +124,9 @@ def braked(planning: Planning, verdict: Verdict) -> Planning:
     return replace(planning, plan=only_expiries(planning.plan, (reason,)))
 
 
-def holds(
-    proof: Proof, policy: Policy, now: datetime, vouched: Mapping[str, str]
-) -> dict[AccessKey, str]:
+def holds(proof: Proof, policy: Policy, now: datetime, log: LogTrust) -> dict[AccessKey, str]:
     """Access kept while a review lookup failed, and why (see :func:`held`)."""
-    found = held(proof.grants, proof.logged, policy.org, now, vouched)
+    found = held(proof.grants, proof.logged, policy.org, now, log.vouched, logged_ends(log.events))
     return {key: hold.reason for key, hold in found.items()}
 
 
