@@ -21,7 +21,7 @@ import pytest
 from grantops.sandbox import FaultRule, Sandbox
 from grantops.sandbox.reviewed import ReviewedRepo
 
-from .data import GRANT
+from .data import DURATION, GRANT
 from .sandbox_fixtures import StartSandbox, access_env, restarted, reviewed, with_access_repo
 from .test_cli import run
 
@@ -30,6 +30,8 @@ OPEN_AT = "2026-11-30T12:00:00Z"
 REVOKED_AT = "2026-11-30T13:00:00Z"
 """When GitHub merged the revoke, by its own clock."""
 STILL_OPEN = "2026-11-30T15:00:00Z"
+MERGED_AT = "2026-11-30T10:00:00Z"
+"""When GitHub merged DURATION's pull request: its window opens there."""
 FAST = ["--yes", "--json", "--mutation-interval", "0", "--attempts", "1"]
 GONE = ["grants/g.yaml"]
 OCTOCAT = ("remove", "user:octocat", "repo:acme/payments-api")
@@ -226,5 +228,36 @@ def test_a_log_that_never_honoured_the_grant_makes_no_revoke(
     repo.merge({}, "requester", ["alice"], remove=GONE, merged_at=REVOKED_AT)
     sandbox = _again(start_sandbox, sandbox, repo)
     code, document, err = _apply(sandbox, repo.root)
+    assert code == 0, err
+    assert _changes(document) == [(*OCTOCAT, "undeclared")]
+
+
+def test_a_duration_grant_revoked_in_its_window_is_revoked(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """Its window opens at its approving merge (10:00), so a revoke merged at 13:00 is
+    inside it, whatever the deleted file says about times."""
+    repo = reviewed(tmp_path / "access", {})
+    repo.merge({"grants/d.yaml": DURATION}, "requester", ["alice"], merged_at=MERGED_AT)
+    sandbox = start_sandbox(with_access_repo(repo))
+    assert _apply(sandbox, repo.root, OPEN_AT)[0] == 0
+    repo.merge({}, "requester", ["alice"], remove=["grants/d.yaml"], merged_at=REVOKED_AT)
+    code, document, err = _apply(_again(start_sandbox, sandbox, repo), repo.root)
+    assert code == 0, err
+    assert _changes(document) == [(*OCTOCAT, "revoked")]
+
+
+def test_a_revoke_before_the_window_opened_took_nothing_it_gave(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """Merged (by GitHub's clock) before the approving merge of the version it deletes:
+    whatever octocat holds did not come from that version."""
+    repo = reviewed(tmp_path / "access", {})
+    repo.merge({"grants/d.yaml": DURATION}, "requester", ["alice"], merged_at=MERGED_AT)
+    sandbox = start_sandbox(with_access_repo(repo))
+    assert _apply(sandbox, repo.root, OPEN_AT)[0] == 0
+    early = "2026-11-30T08:00:00Z"
+    repo.merge({}, "requester", ["alice"], remove=["grants/d.yaml"], merged_at=early)
+    code, document, err = _apply(_again(start_sandbox, sandbox, repo), repo.root)
     assert code == 0, err
     assert _changes(document) == [(*OCTOCAT, "undeclared")]
