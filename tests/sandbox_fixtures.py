@@ -106,6 +106,15 @@ def with_access_repo(repo: ReviewedRepo, state: dict[str, Any] | None = None) ->
     return combined
 
 
+def restarted(
+    start_sandbox: StartSandbox, sandbox: Sandbox, repo: ReviewedRepo, **settings: Any
+) -> Sandbox:
+    """The org as ``sandbox`` now holds it, aware of ``repo``'s newer pull requests."""
+    state = sandbox.state().model_dump()
+    state["repos"]["access"] = repo.repo_state().model_dump()
+    return start_sandbox(state, **settings)
+
+
 def access_env(url: str, **extra: str) -> dict[str, str]:
     """The environment the CLI gets in the reconcile workflow, pointed at a sandbox."""
     return {

@@ -3,7 +3,8 @@
 Every test builds a real git history (squash, merge-commit and rebase merges, direct
 pushes, merge commits, backdated and rewritten commits) whose pull requests the sandbox
 serves, runs ``grantops plan`` or ``apply`` over real HTTP, and checks that the attack
-gives nothing and is named with the commit that did it, while proper reviews still do.
+gives nothing, is named with the commit that did it and fails the run (exit 1), while
+proper reviews still give access.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def test_a_merge_commit_that_rewrites_a_grant_is_a_direct_push(
     assert len(repo.git("rev-list", "--parents", "-n1", evil).split()) == 3  # a real merge
 
     code, document, err = _run(start_sandbox, repo)
-    assert code == 0, err
+    assert code == 1, err
     assert _unapproved(document)["grants/g.yaml"].startswith(f"direct push: commit {evil[:7]}")
     assert "user:mallory" not in _added(document)
 
@@ -125,7 +126,7 @@ def test_an_edit_hidden_in_merging_main_into_a_branch_is_credited_to_that_pr(
         method="merge",
     )
     code, document, err = _run(start_sandbox, repo)
-    assert code == 0, err
+    assert code == 1, err
     reason = _unapproved(document)["grants/g.yaml"]
     assert reason.startswith("PR #3 has 0 of 1 required approvals")  # not PR #2's credit
     assert "alice (stale" in reason
@@ -147,7 +148,7 @@ def test_a_pushed_merge_of_an_approved_pr_that_adds_an_edit_is_refused(
     repo.pulls[-1] = pull.model_copy(update={"merge_commit_sha": amended})
 
     code, document, err = _run(start_sandbox, repo)
-    assert code == 0, err
+    assert code == 1, err
     assert _unapproved(document)["grants/g.yaml"] == (
         f"PR #2's reviewed head {pull.head_sha[:7]} has grants/g.yaml as blob "
         f"{_blob(repo, pull.head_sha)[:7]}, but the branch has {_blob(repo, amended)[:7]}: "
@@ -176,7 +177,7 @@ def test_a_backdated_pr_commit_is_judged_by_its_own_pr(
         method="merge",
     )
     code, document, err = _run(start_sandbox, repo)
-    assert code == 0, err
+    assert code == 1, err
     assert _unapproved(document)["grants/g.yaml"] == (
         "PR #3 has 0 of 1 required approvals; not counted: mallory (the grantee: self-approval)"
     )
@@ -190,7 +191,7 @@ def test_a_backdated_direct_push_is_a_direct_push(
     repo.merge({"grants/g.yaml": GRANT}, author="requester", approvers=["alice"])
     sneak = repo.commit({"grants/g.yaml": EVIL}, "mallory", "Tidy", date="2001-01-01T00:00:00Z")
     code, document, err = _run(start_sandbox, repo)
-    assert code == 0, err
+    assert code == 1, err
     assert _unapproved(document)["grants/g.yaml"].startswith(f"direct push: commit {sneak[:7]}")
 
 
@@ -438,7 +439,7 @@ def test_content_outside_the_reviewed_diff_is_not_proven(
     repo.git("commit", "--quiet", "--amend", "--no-edit")
     repo.pulls[-1] = pull.model_copy(update={"merge_commit_sha": repo.head()})
     code, document, err = _run(start_sandbox, repo)
-    assert code == 0, err
+    assert code == 1, err
     assert _unapproved(document)["grants/m.yaml"] == (
         "PR #2's diff does not add or change grants/m.yaml: "
         "its content was not part of what was reviewed"
@@ -528,7 +529,7 @@ def test_kept_evidence_is_judged_again_when_the_rules_tighten(
         approvers=["ciso"],
     )
     code, document, _ = _run(start_sandbox, repo, GRANTOPS_EVIDENCE_KEY="k1")
-    assert code == 0
+    assert code == 1  # judged again, now short of approvals: loud
     assert _unapproved(document)["grants/g.yaml"] == "PR #2 has 1 of 2 required approvals"
 
 

@@ -107,9 +107,11 @@ def test_audit_day_golden_report(
 
     periods = window.split("## Grant versions")[0]
     assert (
-        "2026-11-21T09:00:00Z | next version  | grants/octocat.yaml   | #2   | requester" in periods
+        "2026-11-21T09:00:00Z | next version | grants/octocat.yaml   | #2   | requester" in periods
     )
-    assert "| expired       | grants/octocat.yaml   | #6   | octocat        | bob" in periods
+    assert "| expired      | grants/octocat.yaml   | #6   | octocat        | bob" in periods
+    # the team grant's file was deleted in a reviewed pull request: revoked, not drift
+    assert "| revoked      | grants/deployers.yaml | #3   | requester" in periods
     assert "expired" in window and "| 45m" in window
     assert "| user:carol" in window and "drift removed" in window
     assert (

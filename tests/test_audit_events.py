@@ -4,6 +4,7 @@ and anything else (edited, forged, of another kind) read as Unknown, never a cra
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from grantops.audit.events import (
     parse_event,
 )
 from grantops.audit.log import AuditLog, verify
-from grantops.audit.record import Recorder
+from grantops.audit.record import Recorder, outcome_kind
 from grantops.desired import desired_access
 from grantops.github.activity import Activity
 from grantops.plan import Change, Outcome, make_plan
@@ -346,3 +347,21 @@ def test_any_json_line_reads_as_an_event_or_unknown_never_a_crash(
 ) -> None:
     read = parse_event({**base, **changes, "event": kind})
     assert isinstance(read, Event | Unknown)
+
+
+def test_a_revoke_is_an_access_removed_line_with_its_cause() -> None:
+    """Not drift: a reviewed pull request deleted the grant. Older logs never say
+    ``revoked``, and read as they always have."""
+    revoke = Change("remove", OCTOCAT, PAYMENTS, "push", None, "revoked", "grants/g.yaml")
+    assert outcome_kind(Outcome(revoke, "done")) is AccessRemoved
+    drift = replace(revoke, cause="undeclared", source=None)
+    assert outcome_kind(Outcome(drift, "done")) is DriftRemoved
+    line = AccessRemoved(ts=TS, run="r1", change_id="r1#1", change=revoke, pull=7).to_json()
+    assert (line["event"], line["cause"], line["source"]) == (
+        "access-removed",
+        "revoked",
+        "grants/g.yaml",
+    )
+    assert parse_event(json.loads(json.dumps(line))) == AccessRemoved(
+        ts=TS, run="r1", change_id="r1#1", change=revoke, pull=7
+    )

@@ -225,6 +225,7 @@ def test_org_membership_agrees(both: Both) -> None:
 def test_review_facts_agree(both: Both, tmp_path: Path) -> None:
     repo = reviewed(tmp_path / "access", {"octocat.yaml": "user: octocat\n"})
     repo.merge({"grants/late.yaml": "user: mona\n"}, author="mona", approvers=["bob"])
+    repo.merge({}, author="mona", approvers=["bob"], remove=["grants/octocat.yaml"])
     state = with_access_repo(repo, STATE)
     commits = repo.git("rev-list", "HEAD").split()
     pulls: list[Any] = []
@@ -245,9 +246,10 @@ def test_review_facts_agree(both: Both, tmp_path: Path) -> None:
             )
         )
     merged, files, recent, elsewhere, writes, members = _same(pulls)
-    assert sum(p is not None for p in merged) == 3
+    assert sum(p is not None for p in merged) == 4
     assert {"grants/late.yaml"} in [set(f) for f in files]
-    assert len(recent) == 3 and elsewhere is None
+    assert {"grants/octocat.yaml": None} in files  # a removal, as the diff shows it
+    assert len(recent) == 4 and elsewhere is None
     assert writes == [True, False, True] and members == [True, False]
 
 

@@ -14,8 +14,10 @@ from grantops.audit.events import parse_event
 from grantops.audit.log import honoured_grantables
 from grantops.desired import desired_access
 from grantops.errors import UsageError
+from grantops.load import Loaded
 from grantops.model import Grant
 from grantops.plan import make_plan
+from grantops.planning import build_plan
 
 from .builders import actual, grant, policy, repo, user
 from .conftest import NOW
@@ -453,3 +455,22 @@ def test_a_plan_file_that_is_not_one_is_refused_by_name(tmp_path: Path, text: st
     plan = make_plan(policy(), desired_access(policy(), [], NOW), ActualState("acme"), NOW)
     with pytest.raises(UsageError, match="is not a plan file written by grantops plan --out"):
         savedplan.verify(path, plan, "digest")
+
+
+def test_a_revoke_is_revoked_comes_first_and_yields_to_an_expiry() -> None:
+    """A reviewed deletion of the grant that gave mona access: ``revoked``, not drift."""
+    revoked = {(user("mona"), repo("ledger")): "grants/gone.yaml"}
+    p = policy()
+    state = actual(repos={**_repo()["repos"], "ledger": {"collaborators": {"mona": "push"}}})
+    desired = desired_access(p, [], NOW)
+    plans = [
+        make_plan(p, desired, state, NOW, expiries=e, revoked=revoked).changes
+        for e in ({}, MONA_ENDED)
+    ]
+    assert [[(c.action, str(c.principal), c.cause, c.source) for c in ch] for ch in plans] == [
+        [("remove", "user:mona", "revoked", "grants/gone.yaml")],
+        [("remove", "user:mona", "expired", "grants/old.yaml")],  # its window said so first
+    ]
+    # with proof off, nothing is proven reviewed, so nothing is a revoke either
+    off = build_plan(Loaded(p, (), ()), state, NOW, revoked=revoked).plan.changes
+    assert [c.cause for c in off] == ["undeclared"]

@@ -13,7 +13,7 @@ from grantops.actual import ActualState
 from grantops.desired import desired_access
 from grantops.load import Loaded
 from grantops.plan import make_plan
-from grantops.planning import build_plan
+from grantops.planning import build_plan, only_expiries
 from grantops.proof.review import Judgement
 from grantops.safety import check
 
@@ -246,3 +246,24 @@ def test_expired_decoys_do_not_hide_undeclared_removals_from_the_brakes() -> Non
     # approval proof off: the files are taken at their word, as before
     planning = build_plan(loaded, state, NOW)
     assert {c.cause for c in planning.plan.changes} == {"expired"}
+
+
+def test_reviewed_revokes_pass_the_brakes_and_a_limited_run() -> None:
+    """Twelve people whose reviewed grants a reviewed pull request deleted: meant, like
+    expiries, so neither the brakes nor a run limited to expiries stop them."""
+    state = _collaborators(12)
+    loaded = Loaded(POLICY, (), ())
+    revoked = {
+        key: f"grants/{key[0].name}.yaml" for key in state.access if key[0].name.startswith("user")
+    }
+    planning = build_plan(loaded, state, NOW, approvals={}, revoked=revoked)
+    assert {c.cause for c in planning.plan.changes} == {"revoked"}
+    assert check(POLICY, planning.desired, state, planning.plan).refusals == ()
+    limited = only_expiries(planning.plan, ("the policy is not proven reviewed",))
+    assert limited.changes == planning.plan.changes and limited.withheld == ()
+    # without the proof, the same twelve removals are drift: counted, and withheld
+    planning = build_plan(loaded, state, NOW, approvals={})
+    assert "12 undeclared removals > max 10 (safety.max_removals)" in [
+        r.message for r in check(POLICY, planning.desired, state, planning.plan).refusals
+    ]
+    assert only_expiries(planning.plan, ("limited",)).changes == ()

@@ -2,11 +2,13 @@
 
 Only targets in the policy's managed scope are compared, so nothing outside it can
 ever appear in a plan. Every change records its cause (``grant``, ``baseline``,
-``expired`` or ``undeclared``) and the file behind it, because safety checks and
-people reading the plan both need to know *why* access moves. The brakes let
-``expired`` pass, so with approval proof on it takes more than a grant file that says
-it has ended: a reviewed version of a grant must have given that access and ended
-(``expiries``, see :meth:`grantops.proof.prover.Prover.expiries`).
+``expired``, ``revoked`` or ``undeclared``) and the file behind it, because safety
+checks and people reading the plan both need to know *why* access moves. The brakes
+let ``expired`` and ``revoked`` pass, so with approval proof on it takes more than a
+grant file that says it has ended, or its absence: a reviewed version of a grant must
+have given that access and then ended (``expiries``, see
+:meth:`grantops.proof.prover.Prover.expiries`), or been deleted by a reviewed pull
+request (``revoked``, see :meth:`grantops.proof.prover.Prover.revokes`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from grantops.values import format_timestamp
 Action = Literal["add", "update", "remove", "cancel_invitation"]
 Cause = Literal["grant", "baseline", "expired", "undeclared", "revoked"]
 ACTIONS: tuple[Action, ...] = ("add", "update", "remove", "cancel_invitation")
+ENDINGS: tuple[Cause, ...] = ("expired", "revoked")
+"""Causes of access ending as reviewed grants said: its window closed, or a reviewed
+pull request deleted its file. The brakes do not count them, and a run limited to
+expiries still makes them."""
 
 
 @dataclass(frozen=True)
@@ -81,12 +87,20 @@ class Kept:
     reason: str
 
 
+Standing = Literal["unreviewed", "unchecked", "uncommitted"]
+"""Why a grant's review is not proven: ``unreviewed``, it is on the protected branch
+without a valid review (branch protection was bypassed, or the review was not enough);
+``unchecked``, a GitHub read failed, so it could not be checked; ``uncommitted``, it is
+not on the branch (an edit in the checkout)."""
+
+
 @dataclass(frozen=True)
 class Unapproved:
     """A grant inside its window that gives no access because its review is not proven."""
 
     source: str
     reason: str
+    status: Standing = "unreviewed"
 
 
 @dataclass(frozen=True)
@@ -136,6 +150,11 @@ class Plan:
         return None if found == "member" else found
 
     @property
+    def unreviewed(self) -> tuple[Unapproved, ...]:
+        """Grants on the protected branch without a valid review: each fails the run."""
+        return tuple(u for u in self.unapproved if u.status == "unreviewed")
+
+    @property
     def summary(self) -> dict[str, int]:
         counts = Counter(change.action for change in self.changes)
         return {action: counts.get(action, 0) for action in ACTIONS}
@@ -154,7 +173,10 @@ class Plan:
                 }
                 for k in self.kept
             ],
-            "unapproved": [{"source": u.source, "reason": u.reason} for u in self.unapproved],
+            "unapproved": [
+                {"source": u.source, "reason": u.reason, "status": u.status}
+                for u in self.unapproved
+            ],
             "withheld": [change.to_json() for change in self.withheld],
             "limits": list(self.limits),
             "windows": [window.to_json() for window in self.windows],
@@ -184,6 +206,7 @@ def make_plan(
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
     expiries: Mapping[AccessKey, str] | None = None,
     held: Mapping[AccessKey, str] | None = None,
+    revoked: Mapping[AccessKey, str] | None = None,
 ) -> Plan:
     """Changes that turn ``actual`` into ``desired`` within managed scope.
 
@@ -201,13 +224,15 @@ def make_plan(
     already expired, thus cannot wave removals past the brakes. ``expiries=None`` means
     approval proof is off (an offline ``plan --state``, or ``approval.required: 0``):
     nothing is proven, so every ended grant's removal is ``expired`` as the files say.
+    Access ``revoked`` names (with the deleted grant file), and no expiry does, is
+    removed as ``revoked``: a reviewed pull request deleted the grant that gave it.
 
     ``held`` maps access to keep, with the reason, because its grant's review could
     not be checked this run: it is neither removed nor lowered, even when another grant
     of the same access has ended.
     """
     sent = invitations_sent or {}
-    ended = desired.ended if expiries is None else expiries
+    ended = _endings(desired.ended if expiries is None else expiries, revoked or {})
     hold = held or {}
     untouchable = _untouchable(policy, actual)
     changes: list[Change] = []
@@ -224,7 +249,7 @@ def make_plan(
                 changes.append(change)
             else:
                 kept.append(keep)
-    changes.sort(key=lambda change: change.cause != "expired")  # stable: expiries first
+    changes.sort(key=lambda change: change.cause not in ENDINGS)  # stable: endings first
     marks = membership(actual, changes)
     allowed, refused = _refuse_outsiders(policy, changes, marks)
     return Plan(
@@ -286,8 +311,19 @@ _MEMBERSHIP: dict[bool | None, Membership] = {
 }
 
 
+Endings = Mapping[AccessKey, tuple[Cause, str]]
+"""Access that reviewed grants ended, with the cause and the grant file."""
+
+
+def _endings(expired: Mapping[AccessKey, str], revoked: Mapping[AccessKey, str]) -> Endings:
+    """Expiries and revokes as one map; an expiry wins, its window said so first."""
+    ended: dict[AccessKey, tuple[Cause, str]] = {k: ("revoked", s) for k, s in revoked.items()}
+    ended.update((key, ("expired", source)) for key, source in expired.items())
+    return ended
+
+
 def _keys_in_scope(
-    policy: Policy, desired: DesiredState, actual: ActualState, ended: Mapping[AccessKey, str]
+    policy: Policy, desired: DesiredState, actual: ActualState, ended: Endings
 ) -> list[AccessKey]:
     """Every key desired, held, invited or ended, in managed scope, by target then principal."""
     keys = (
@@ -362,9 +398,7 @@ def _protected_reason(principal: Principal, actual: ActualState) -> str:
     return "protected account"
 
 
-def _ended_blindly(
-    key: AccessKey, desired: DesiredState, ended: Mapping[AccessKey, str]
-) -> list[Change]:
+def _ended_blindly(key: AccessKey, desired: DesiredState, ended: Endings) -> list[Change]:
     """On a target that could not be read: only remove access whose grant has ended.
 
     Removing is idempotent on GitHub, so an ended grant's access is removed even when
@@ -372,11 +406,11 @@ def _ended_blindly(
     because neither can be proven from a partial read; an ended grant that is not
     proven (see :func:`make_plan`) counts as undeclared here too.
     """
-    source = ended.get(key)
-    if source is None or key in desired.access:
+    if key not in ended or key in desired.access:
         return []
     principal, target = key
-    return [Change("remove", principal, target, None, None, "expired", source)]
+    cause, source = ended[key]
+    return [Change("remove", principal, target, None, None, cause, source)]
 
 
 def _diff_key(
@@ -384,7 +418,7 @@ def _diff_key(
     key: AccessKey,
     desired: DesiredState,
     actual: ActualState,
-    ended: Mapping[AccessKey, str],
+    ended: Endings,
 ) -> list[Change]:
     """The changes that bring ``key`` to its desired level, as far as its target was read."""
     if key[1] in actual.unreadable:
@@ -398,16 +432,18 @@ def _diff_key(
     return _invite(key, actual, want)
 
 
-def _withdraw(key: AccessKey, actual: ActualState, ended: Mapping[AccessKey, str]) -> list[Change]:
+def _withdraw(key: AccessKey, actual: ActualState, ended: Endings) -> list[Change]:
     """Remove access and cancel invitations that no grant wants any more.
 
-    Only what ``ended`` names is ``expired`` (with its grant file); the rest is
-    ``undeclared``, for the brakes to count.
+    Only what ``ended`` names is ``expired`` or ``revoked`` (with its grant file); the
+    rest is ``undeclared``, for the brakes to count.
     """
     principal, target = key
     have = actual.access.get(key)
-    ended_source = ended.get(key)
-    cause: Cause = "expired" if ended_source else "undeclared"
+    cause: Cause = "undeclared"
+    ended_source: str | None = None
+    if key in ended:
+        cause, ended_source = ended[key]
     steps = []
     if have is not None:
         steps.append(Change("remove", principal, target, have, None, cause, ended_source))
@@ -425,20 +461,20 @@ def _regrade(
     actual: ActualState,
     have: str,
     want: Desired,
-    ended: Mapping[AccessKey, str],
+    ended: Endings,
 ) -> list[Change]:
     """Move held access to the desired level, unless it is there already.
 
-    A lowering where a grant of this access has ended is ``expired``, with that grant's
-    file: the higher level it gave ends, as a removal would.
+    A lowering where a grant of this access has ended (or was revoked) says so, with
+    that grant's file: the higher level it gave ends, as a removal would.
     """
     principal, target = key
     if _same(have, want.level) or _inherited_covers(policy, actual, key, have, want.level):
         return []
     change = Change("update", principal, target, have, want.level, want.cause, want.source)
-    ended_source = ended.get(key)
-    if ended_source and _is_lower(policy, change):
-        change = Change("update", principal, target, have, want.level, "expired", ended_source)
+    if key in ended and _is_lower(policy, change):
+        cause, source = ended[key]
+        change = Change("update", principal, target, have, want.level, cause, source)
     return [change]
 
 

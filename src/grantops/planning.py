@@ -18,7 +18,7 @@ from grantops.access import AccessKey, Principal, Target
 from grantops.actual import ActualState
 from grantops.desired import DesiredState, desired_access
 from grantops.load import Loaded
-from grantops.plan import MergeWindow, Plan, Unapproved, make_plan
+from grantops.plan import ENDINGS, MergeWindow, Plan, Unapproved, make_plan
 from grantops.proof.review import Judgement
 from grantops.values import format_duration
 
@@ -40,6 +40,7 @@ def build_plan(
     expiries: Mapping[AccessKey, str] | None = None,
     held: Mapping[AccessKey, str] | None = None,
     limits: tuple[str, ...] = (),
+    revoked: Mapping[AccessKey, str] | None = None,
 ) -> Planning:
     """Plan from the honoured grants; ``approvals=None`` means proof is switched off.
 
@@ -50,12 +51,14 @@ def build_plan(
     :meth:`grantops.proof.prover.Prover.expiries`) names it; otherwise it is
     ``undeclared`` and counts toward the brakes (none given: nothing is proven, fail
     closed). With proof off, every ended grant's removal is ``expired``: no review was
-    checked for any grant, so none is singled out.
+    checked for any grant, so none is singled out. ``revoked`` (from
+    :meth:`grantops.proof.prover.Prover.revokes`) names access whose grant a reviewed pull
+    request deleted: it is removed as ``revoked``, which the brakes do not count either.
 
     ``held`` goes to :func:`grantops.plan.make_plan`. ``limits`` says
-    what this run could not prove (the policy, above all): then only expiries go ahead,
-    and every other change is withheld with those reasons, so access still ends on time
-    while nothing unproven is added or removed.
+    what this run could not prove (the policy, above all): then only expiries and
+    revokes go ahead, and every other change is withheld with those reasons, so access
+    still ends on time while nothing unproven is added or removed.
     """
     honoured = list(loaded.grants)
     unapproved: list[Unapproved] = []
@@ -67,8 +70,7 @@ def build_plan(
             if waits or (verdict is not None and verdict.approved):
                 honoured.append(grant)
             else:
-                reason = verdict.reason if verdict else "no approval was checked"
-                unapproved.append(Unapproved(grant.path, reason))
+                unapproved.append(_unapproved(grant.path, verdict))
     desired = desired_access(loaded.policy, honoured, now)
     plan = make_plan(
         loaded.policy,
@@ -78,18 +80,32 @@ def build_plan(
         invitations_sent,
         (expiries or {}) if approvals is not None else None,
         held,
+        revoked if approvals is not None else None,
     )
     plan = replace(plan, unapproved=tuple(unapproved), windows=merge_windows(loaded))
     planned = only_expiries(plan, limits) if limits else plan
     return Planning(desired, planned, frozenset(g.path for g in honoured))
 
 
+def _unapproved(path: str, verdict: Judgement | None) -> Unapproved:
+    """Why a grant in its window gives nothing: not reviewed, not checked, not committed."""
+    if verdict is None:
+        return Unapproved(path, "no approval was checked", "unchecked")
+    if verdict.undecided:
+        return Unapproved(path, verdict.reason, "unchecked")
+    return Unapproved(path, verdict.reason, "uncommitted" if verdict.uncommitted else "unreviewed")
+
+
 def only_expiries(plan: Plan, limits: tuple[str, ...]) -> Plan:
-    """``plan`` with every change but the expiries withheld, saying why (``limits``)."""
+    """``plan`` with every change but the expiries withheld, saying why (``limits``).
+
+    A revoke goes ahead with the expiries: it too ends access because reviewed grants
+    said so (a reviewed pull request deleted the grant), so nothing unproven decides it.
+    """
     return replace(
         plan,
-        changes=tuple(c for c in plan.changes if c.cause == "expired"),
-        withheld=(*plan.withheld, *(c for c in plan.changes if c.cause != "expired")),
+        changes=tuple(c for c in plan.changes if c.cause in ENDINGS),
+        withheld=(*plan.withheld, *(c for c in plan.changes if c.cause not in ENDINGS)),
         limits=(*plan.limits, *limits),
     )
 

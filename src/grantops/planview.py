@@ -16,7 +16,8 @@ from typing import Protocol
 from tabulate import tabulate
 
 from grantops.access import Target
-from grantops.plan import Change, Kept, MergeWindow, Outcome, Plan
+from grantops.errors import Problem
+from grantops.plan import Change, Kept, MergeWindow, Outcome, Plan, Standing, Unapproved
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, for_terminal
 from grantops.values import format_timestamp
 
@@ -83,9 +84,9 @@ def plan_text(plan: Plan) -> str:
             )
         headers = ["target", "change", "who", "access", "cause", "source"]
         lines += [_table(rows, headers, "simple"), ""]
-    if plan.unapproved:
-        lines.append("Unapproved grants (no access until their review is proven):")
-        lines += [f"  {for_terminal(u.source)}: {for_terminal(u.reason)}" for u in plan.unapproved]
+    for heading, found in _unapproved(plan):
+        lines.append(f"{heading}:")
+        lines += [f"  {for_terminal(u.source)}: {for_terminal(u.reason)}" for u in found]
         lines.append("")
     if plan.windows:
         lines.append("Windows counted from the approving merge:")
@@ -121,11 +122,9 @@ def plan_markdown(plan: Plan) -> str:
         ]
         headers = ["change", "who", "target", "access", "cause", "source"]
         lines += [_table(rows, headers, "github"), ""]
-    if plan.unapproved:
-        lines += ["", "**Unapproved grants** (no access until their review is proven):", ""]
-        lines += [
-            f"- {for_markdown_code(u.source)}: {for_markdown(u.reason)}" for u in plan.unapproved
-        ]
+    for heading, found in _unapproved(plan):
+        lines += ["", f"**{heading}**:", ""]
+        lines += [f"- {for_markdown_code(u.source)}: {for_markdown(u.reason)}" for u in found]
         lines.append("")
     if plan.windows:
         lines += ["", "**Windows counted from the approving merge:**", ""]
@@ -137,6 +136,47 @@ def plan_markdown(plan: Plan) -> str:
         lines.append("")
     lines.append(plan_summary(plan))
     return "\n".join(lines) + "\n"
+
+
+UNAPPROVED: tuple[tuple[Standing, str], ...] = (
+    (
+        "unreviewed",
+        "Merged without a valid review (no access; branch protection may have been bypassed)",
+    ),
+    ("unchecked", "Review not checked (no new access until a run can check it)"),
+    ("uncommitted", "Unapproved grants (no access until their review is proven)"),
+)
+"""The plan's headings for grants that give nothing, by why (most serious first)."""
+
+
+def _unapproved(plan: Plan) -> list[tuple[str, list[Unapproved]]]:
+    grouped = [(h, [u for u in plan.unapproved if u.status == s]) for s, h in UNAPPROVED]
+    return [(heading, found) for heading, found in grouped if found]
+
+
+def review_problems(plan: Plan) -> tuple[Problem, ...]:
+    """Grants that gave nothing because of their review, as problems on their files.
+
+    An error for a grant on the protected branch without a valid review: someone
+    bypassed branch protection, or merged without the approvals the policy asks, and
+    that is to be looked into, not just waited out. A warning for one whose review
+    could not be read: a later run checks it again.
+    """
+    problems = []
+    for u in plan.unapproved:
+        if u.status == "unreviewed":
+            message = (
+                f"merged to the protected branch without a valid review ({u.reason}); it gave "
+                "no access. Branch protection may have been bypassed: find out who merged it"
+            )
+            problems.append(Problem(u.source, 1, message, "error"))
+        elif u.status == "unchecked":
+            message = (
+                f"its review could not be checked ({u.reason}); it gives no new access until "
+                "a run can check it"
+            )
+            problems.append(Problem(u.source, 1, message, "warning"))
+    return tuple(problems)
 
 
 def outcome_line(outcome: Outcome) -> str:

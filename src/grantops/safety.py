@@ -2,11 +2,14 @@
 
 A plan can be correct and still be a mistake: a policy edited down to nothing, a glob
 that suddenly matches every repository, a read that came back short. These checks
-refuse plans that would remove a lot of access nobody asked to remove. Expiries never
-count: a routine wave of grants ending must not push anyone into using the override.
-That exemption cannot be claimed by a file alone: with approval proof on, the plan
-calls a removal ``expired`` only when the audit log shows its grant proven and honoured
-(:func:`grantops.plan.make_plan`), so grant files pushed already expired still count.
+refuse plans that would remove a lot of access nobody asked to remove. Expiries and
+revokes never count: a routine wave of grants ending, or a reviewed pull request
+deleting many grants, must not push anyone into using the override. That exemption
+cannot be claimed by a file alone: with approval proof on, the plan calls a removal
+``expired`` or ``revoked`` only when git and the reviews prove a reviewed grant gave the
+access and then ended, or was deleted by a reviewed pull request
+(:func:`grantops.plan.make_plan`), so grant files pushed already expired, or deleted
+without review, still count.
 """
 
 from __future__ import annotations

@@ -30,13 +30,11 @@ class Help:
 
 
 USAGE = "usage error: an unknown or misused option, a bad value, a missing token"
+INCOMPLETE = "part of it could not be done: a file with an error, a review or target that "
+UNREVIEWED = "; or a grant is on the branch without a valid review (it gave nothing)"
 PLAN_CODES = (
     (0, "the plan is complete (with --detailed-exitcode: and empty)"),
-    (
-        1,
-        "part of it could not be done: a file with an error, a review or target that "
-        "could not be read",
-    ),
+    (1, INCOMPLETE + "could not be read" + UNREVIEWED),
     (3, "the brakes limited the run to expiries (see --allow-mass-removal)"),
 )
 GROUP = ((0, "the action succeeded"), (1, "see the action's own --help"))
@@ -91,7 +89,11 @@ HELP: dict[str, Help] = {
             ("grantops apply --yes", "change GitHub to match, one change at a time"),
             ("grantops apply --plan plan.json --yes", "only if the plan is still plan.json"),
         ),
-        (*PLAN_CODES[:1], (1, PLAN_CODES[1][1] + ", a change that failed"), PLAN_CODES[2]),
+        (
+            *PLAN_CODES[:1],
+            (1, INCOMPLETE + "could not be read, a change that failed" + UNREVIEWED),
+            PLAN_CODES[2],
+        ),
     ),
     "request": Help(
         (

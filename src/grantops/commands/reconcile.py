@@ -157,6 +157,7 @@ def run_plan(args: argparse.Namespace, now: datetime, io: Io) -> int:
         digest = savedplan.actual_digest(planned.loaded.policy, planned.actual)
         savedplan.write(args.out, planned.plan, digest)
         io.err(f"wrote {args.out}: apply it with grantops apply --plan {args.out} --yes")
+    _alert(io, planned)
     code = _exit_code(planned)
     if code == EXIT_OK and args.detailed_exitcode and planned.plan.changes:
         return EXIT_CHANGES
@@ -180,12 +181,14 @@ def run_apply(args: argparse.Namespace, now: datetime, io: Io) -> int:
                 io.out(
                     f"\nDry run: nothing was changed. Run with --yes to apply {count} change(s)."
                 )
+            _alert(io, planned)
             return _exit_code(planned)
         if plan.changes and not args.json:
             io.out("\nApplying:")
         quiet = args.json
         applied = run.apply(planned, lambda o: None if quiet else io.out(planview.outcome_line(o)))
     _show_applied(io, args, planned, applied)
+    _alert(io, planned)
     return _exit_code(planned, failed=applied.failed)
 
 
@@ -275,13 +278,28 @@ def _withheld_text(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+def _alert(io: Io, run: Planned) -> None:
+    """Last, where it is seen: each grant merged without a valid review (an error) and
+    each whose review could not be read (a warning), on stderr and, in Actions, as
+    annotations on the file."""
+    problems = planview.review_problems(run.plan)
+    show_warnings(io, problems)
+    unreviewed = sum(p.severity == "error" for p in problems)
+    if unreviewed:
+        io.err(
+            f"grantops: {unreviewed} grant(s) on the protected branch without a valid review "
+            "gave no access; the rest of the run went ahead"
+        )
+
+
 def _exit_code(run: Planned, failed: bool = False) -> int:
     """3 when the run was limited to expiries; 1 for any other part it could not do
     (a file with an error, a review it could not check, a target it could not read,
-    access the policy refused to give, a change that failed)."""
+    access the policy refused to give, a change that failed) or a grant on the protected
+    branch without a valid review."""
     if run.plan.limits:
         return EXIT_UNSAFE
-    return EXIT_ERROR if failed or run.incomplete else EXIT_OK
+    return EXIT_ERROR if failed or run.incomplete or run.plan.unreviewed else EXIT_OK
 
 
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:

@@ -81,8 +81,9 @@ class ReviewFacts(Protocol):
         reviews and commits."""
         ...
 
-    def changed_files(self, owner: str, repo: str, number: int) -> dict[str, str]:
-        """Each path the pull request's diff adds or changes -> its blob at the head."""
+    def changed_files(self, owner: str, repo: str, number: int) -> dict[str, str | None]:
+        """Each path the pull request's diff adds, changes or removes -> its blob at the
+        head (None: removed)."""
         ...
 
     def recent_merges(self, owner: str, repo: str, branch: str) -> dict[int, str]:

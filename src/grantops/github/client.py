@@ -102,7 +102,7 @@ class GitHub:
     ) -> PullRequest | None:
         return pulls.merged_pull_for_commit(self._transport, owner, repo, sha, branch)
 
-    def changed_files(self, owner: str, repo: str, number: int) -> dict[str, str]:
+    def changed_files(self, owner: str, repo: str, number: int) -> dict[str, str | None]:
         return pulls.changed_files(self._transport, owner, repo, number)
 
     def recent_merges(self, owner: str, repo: str, branch: str) -> dict[int, str]:

@@ -275,10 +275,10 @@ class FakeGitHub:
             reviews=reviews,
         )
 
-    def changed_files(self, owner: str, repo: str, number: int) -> dict[str, str]:
+    def changed_files(self, owner: str, repo: str, number: int) -> dict[str, str | None]:
         self._spend(f"list files of #{number}")
         pull = self._call(lambda: self.world.pull(self._repo(owner, repo), number))
-        return {path: blob for path, blob in pull.files.items() if blob}
+        return {path: blob for path, blob in pull.files.items() if blob or blob is None}
 
     def recent_merges(self, owner: str, repo: str, branch: str) -> dict[int, str]:
         self._spend("list recently closed pull requests")

@@ -91,17 +91,20 @@ def _login(account: Any) -> str | None:
     return None
 
 
-def changed_files(transport: Transport, owner: str, repo: str, number: int) -> dict[str, str]:
-    """What the reviewer saw: each path the pull request's diff adds or changes -> its blob.
+def changed_files(
+    transport: Transport, owner: str, repo: str, number: int
+) -> dict[str, str | None]:
+    """What the reviewer saw: each path the pull request's diff adds, changes or removes
+    -> its blob at the head commit (None: removed).
 
-    GitHub lists the files of the diff against the merge base, with the blob each has at
-    the head commit; removed files are left out (they grant nothing).
+    GitHub lists the files of the diff against the merge base. A removed file grants
+    nothing, but its removal is what proves a revoke was reviewed.
     """
     files = _pull_listing(transport, owner, repo, number, "files", "list_files")
     return {
-        str(f["filename"]): str(f["sha"])
+        str(f["filename"]): None if f.get("status") == "removed" else str(f["sha"])
         for f in files
-        if f.get("status") != "removed" and f.get("sha")
+        if f.get("status") == "removed" or f.get("sha")
     }
 
 

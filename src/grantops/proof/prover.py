@@ -24,7 +24,7 @@ its MAC checks out (see :mod:`grantops.proof.evidence`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from grantops import gitrepo
-from grantops.access import AccessKey
+from grantops.access import AccessKey, Principal, Target
 from grantops.constants import GRANTS_DIR, POLICY_PATH
 from grantops.githistory import History, Step
 from grantops.github.api import ReviewFacts
@@ -40,6 +40,7 @@ from grantops.github.transport import GitHubError
 from grantops.load import GRANT_SUFFIXES, Tree, load_grant_text, load_policy_text
 from grantops.model import Grant, Policy, TeamRepoGrant, UserRepoGrant, UserTeamGrant
 from grantops.proof import evidence
+from grantops.proof.deletions import Deletion, deletions, revoked_while_open
 from grantops.proof.review import (
     FLOOR,
     Checks,
@@ -49,6 +50,7 @@ from grantops.proof.review import (
     PullRequest,
     Rules,
     judge,
+    judge_removal,
     kept,
     placement,
     short,
@@ -172,7 +174,7 @@ class _Judge:
             return github.merged_pull_for_commit(repo.owner, repo.name, sha, repo.branch)
 
         @cache
-        def diff_of(number: int) -> dict[str, str]:
+        def diff_of(number: int) -> dict[str, str | None]:
             budget(f"list the files of PR #{number}")
             return github.changed_files(repo.owner, repo.name, number)
 
@@ -204,7 +206,8 @@ class _Judge:
         """The verdict on ``path`` as it is at HEAD."""
         step = placement(self.history, path)
         if isinstance(step, str):
-            return Judgement(False, step)
+            local = path in self.history.dirty or path not in self.history.tree
+            return Judgement(False, step, uncommitted=local)
         return self.version(path, step, rules, grantee)
 
     def version(self, path: str, step: Step, rules: Rules, grantee: Grantee) -> Judgement:
@@ -217,23 +220,51 @@ class _Judge:
         reuse = kept(self.trusted.get((path, step.commit)), entry, step, rules)
         if reuse is not None:
             return reuse
-        try:
-            pull = self.pull_for(step.commit)
-            reviewed = self.diff_of(pull.number).get(path) if pull is not None else None
-        except GitHubError as exc:
-            return Judgement(False, f"could not check the review: {exc}", undecided=True)
-        try:
-            return judge(
+        return self._asked(
+            step,
+            lambda pull, diff: judge(
                 path=path,
                 entry=entry,
                 step=step,
                 history=self.history,
                 pull=pull,
-                reviewed=reviewed,
+                reviewed=diff.get(path),
                 rules=rules,
                 grantee=grantee,
                 checks=self.checks,
-            )
+            ),
+        )
+
+    def removal(self, path: str, step: Step, rules: Rules, grantee: Grantee) -> Judgement:
+        """The verdict on ``step``'s deletion of ``path``: was it reviewed like content?"""
+        return self._asked(
+            step,
+            lambda pull, diff: judge_removal(
+                path=path,
+                step=step,
+                history=self.history,
+                pull=pull,
+                removed=path in diff and diff[path] is None,
+                rules=rules,
+                grantee=grantee,
+                checks=self.checks,
+            ),
+        )
+
+    def _asked(
+        self,
+        step: Step,
+        decide: Callable[[PullRequest | None, Mapping[str, str | None]], Judgement],
+    ) -> Judgement:
+        """``decide`` on the pull request that merged ``step`` and its reviewed diff;
+        undecided when GitHub could not tell (a failed read is never a refusal)."""
+        try:
+            pull = self.pull_for(step.commit)
+            diff = self.diff_of(pull.number) if pull is not None else {}
+        except GitHubError as exc:
+            return Judgement(False, f"could not check the review: {exc}", undecided=True)
+        try:
+            return decide(pull, diff)
         except GitHubError as exc:
             return Judgement(False, f"could not check who may approve: {exc}", undecided=True)
 
@@ -392,6 +423,71 @@ class Prover:
             )
         )
         return _judge_ended(judge_, candidates, rules, now)
+
+    def revokes(
+        self,
+        rules: Rules,
+        org: str,
+        wanted: Collection[AccessKey],
+        now: datetime,
+        known: Collection[tuple[str, Principal, Target]],
+    ) -> Expiries:
+        """Which of ``wanted`` a proven grant version gave until a reviewed pull request
+        deleted its file while its window was open (a revoke), each with that file.
+
+        The audit log only says where to look: ``known`` holds (file, principal, target)
+        for the grants runs logged as honoured, and only those files' deletions are
+        judged. A line anyone can push can add a file to look at but proves nothing:
+        the deleted version must be proven reviewed and have given that access, and its
+        deletion must be proven as content is (merged by its pull request, removed in the
+        reviewed diff, approved on the final head by someone other than the author), with
+        GitHub's merge times inside the window (:func:`revoked_while_open`). A deletion
+        that cannot be judged (a lookup failed) proves nothing, and is said in
+        ``unchecked``.
+        """
+        paths = {path for path, principal, target in known if (principal, target) in wanted}
+        if not paths:
+            return Expiries({})
+        judge_ = self._judge
+        judge_.reserve, judge_.org = EXPIRY_RESERVE, org
+        found: dict[AccessKey, str] = {}
+        unchecked: list[str] = []
+        for deletion in deletions(judge_.history, paths):
+            grant = _version_grant(self.root, deletion.path, deletion.version, now)
+            keys = [(p, t) for p, t, _ in grant.grantables(org)] if grant else []
+            keys = [k for k in keys if k in wanted and k not in found]
+            if grant is None or not keys:
+                continue
+            why = _revoked(judge_, deletion, grant, rules, now)
+            if why is None:
+                found.update(dict.fromkeys(keys, deletion.path))
+            elif why:
+                unchecked.append(
+                    f"{deletion.path}, deleted at {short(deletion.removal.commit)}: {why}"
+                )
+        return Expiries(found, tuple(unchecked))
+
+
+def _revoked(
+    judge_: _Judge, deletion: Deletion, grant: Grant, rules: Rules, now: datetime
+) -> str | None:
+    """None when ``deletion`` is a proven revoke of ``grant``; else why it could not be
+    judged, or "" when it was judged and is not one. A ``duration:`` window opens where
+    its file's first approved version was merged, as for an expiry."""
+    grantee = grantee_of(grant)
+    version = judge_.version(deletion.path, deletion.version, rules, grantee)
+    if version.approved and grant.pending:
+        opened = judge_.first_merge(deletion.path, deletion.version, rules, now)
+        if isinstance(opened, Judgement):
+            version = opened
+        else:
+            grant = grant.opened(opened)
+    if not version.approved:
+        return version.reason if version.undecided else ""
+    removal = judge_.removal(deletion.path, deletion.removal, rules, grantee)
+    if not removal.approved:
+        return removal.reason if removal.undecided else ""
+    return None if revoked_while_open(grant, version.evidence, removal.evidence) else ""
 
 
 class _Ended(NamedTuple):

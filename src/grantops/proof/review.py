@@ -15,6 +15,9 @@ I/O (git history, GitHub's pull requests, reviews and permissions) happens elsew
   verdict, where an approval counts only from a human with write access to the access
   repository, in ``approvers`` when set, and neither the grantee, a member of a grantee
   team, the pull request's author, nor an author or committer of any of its commits.
+
+A file's *deletion* (a revoke) is proven the same way (:func:`judge_removal`), with the
+reviewed diff removing the path in place of putting the same blob there.
 """
 
 from __future__ import annotations
@@ -149,6 +152,9 @@ class Judgement:
     undecided: bool = False
     """No verdict could be reached because a GitHub read failed: not a refusal. Access the
     audit log shows proven for this very content is kept until it can be checked again."""
+    uncommitted: bool = False
+    """The file is not on the branch as it stands in the checkout (an edit or a file not
+    committed): nothing was merged, so no review was bypassed."""
 
 
 def short(sha: str | None) -> str:
@@ -278,14 +284,62 @@ def judge(
 ) -> Judgement:
     """Decide one file's approval from where its content came from and that PR's review."""
     if pull is None:
-        return Judgement(
-            False,
-            f"direct push: commit {short(step.commit)} put this content on the branch without "
-            "a merged pull request",
-        )
+        return _pushed(step, "put this content on")
     problem = merged_by(history, step, pull) or same_content(path, entry, reviewed, pull)
     if problem is not None:
         return Judgement(False, problem)
+    return approval(path, entry.blob, step, pull, rules, grantee, checks)
+
+
+def judge_removal(
+    *,
+    path: str,
+    step: Step,
+    history: History,
+    pull: PullRequest | None,
+    removed: bool,
+    rules: Rules,
+    grantee: Grantee,
+    checks: Checks,
+) -> Judgement:
+    """Decide whether a file's deletion (``step``) was approved, as :func:`judge` does its
+    content: merged by its pull request, shown as removed in the reviewed diff
+    (``removed``), and approved on the final head by the required reviewers.
+
+    The grantee cannot approve the end of their own access either: one rule for both
+    directions keeps the count simple to reason about.
+    """
+    if pull is None:
+        return _pushed(step, "deleted this file from")
+    problem = merged_by(history, step, pull)
+    if problem is None and not removed:
+        problem = (
+            f"PR #{pull.number}'s diff does not delete {path}: "
+            "its deletion was not part of what was reviewed"
+        )
+    if problem is not None:
+        return Judgement(False, problem)
+    blob = step.before.blob if step.before is not None else ""
+    return approval(path, blob, step, pull, rules, grantee, checks)
+
+
+def _pushed(step: Step, did: str) -> Judgement:
+    return Judgement(
+        False,
+        f"direct push: commit {short(step.commit)} {did} the branch without a merged pull request",
+    )
+
+
+def approval(
+    path: str,
+    blob: str,
+    step: Step,
+    pull: PullRequest,
+    rules: Rules,
+    grantee: Grantee,
+    checks: Checks,
+) -> Judgement:
+    """Whether ``pull``, which merged ``step``, has its required approvals (with evidence)."""
     unlinked = [c.sha for c in pull.commits if c.author is None or c.committer is None]
     if unlinked:
         return Judgement(
@@ -297,7 +351,7 @@ def judge(
     evidence = Evidence(
         path,
         step.commit,
-        entry.blob,
+        blob,
         pull.number,
         tuple(counted),
         pull.merge_commit_sha,

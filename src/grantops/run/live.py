@@ -7,7 +7,7 @@ Reading, planning and applying stay separate steps, so ``plan`` never mutates an
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from grantops.access import AccessKey, Levels, Principal, Target
@@ -36,9 +36,20 @@ class LivePlan:
         return self.planning.plan
 
 
-ProveExpiries = Callable[[Collection[AccessKey]], Mapping[AccessKey, str]]
+@dataclass(frozen=True)
+class Ended:
+    """Access a reviewed grant version gave that has since ended, each with its file."""
+
+    expired: Mapping[AccessKey, str] = field(default_factory=dict)
+    """Its window closed (see :meth:`grantops.proof.prover.Prover.expiries`)."""
+    revoked: Mapping[AccessKey, str] = field(default_factory=dict)
+    """A reviewed pull request deleted its file (see
+    :meth:`grantops.proof.prover.Prover.revokes`)."""
+
+
+ProveEndings = Callable[[Collection[AccessKey]], Ended]
 """Given access a plan would remove as undeclared, which of it a reviewed grant version
-gave that has ended (see :meth:`grantops.proof.prover.Prover.expiries`)."""
+gave that has ended or was revoked."""
 
 
 def plan_live(
@@ -47,7 +58,7 @@ def plan_live(
     now: datetime,
     approvals: Mapping[str, Judgement] | None = None,
     invitations_sent: Mapping[tuple[Principal, Target, str | None], int] | None = None,
-    prove_expiries: ProveExpiries | None = None,
+    prove_endings: ProveEndings | None = None,
     held: Mapping[AccessKey, str] | None = None,
     limits: tuple[str, ...] = (),
     first: Collection[Target] = (),
@@ -57,9 +68,10 @@ def plan_live(
     1. Read, targets where access is due to end first (grants at HEAD that have ended,
        and ``first``), so a read cut short by the rate limit still covers them.
     2. Plan. With approval proof on (``approvals`` given), every removal starts out as
-       undeclared; ``prove_expiries`` is asked which of those access a reviewed grant
-       version gave that has ended, only for access that is really there (or on a target
-       that could not be read), so it costs requests only when something has to end.
+       undeclared; ``prove_endings`` is asked which of those access a reviewed grant
+       version gave that has ended or was revoked, only for access that is really there
+       (or on a target that could not be read), so it costs requests only when something
+       has to end.
     3. GitHub reports a direct collaborator at the highest level of all their sources, so
        the plan may propose lowering someone whose higher level really comes from a
        team. Only those few keys are checked (a handful of requests).
@@ -73,16 +85,26 @@ def plan_live(
     due = {target for _, target in ended} | set(first)
     read = github.read(loaded.policy, first=due)
     actual, limits = read.actual, (*limits, *read.limits)
-    expiries: Mapping[AccessKey, str] = {}
+    endings = Ended()
 
     def plan(actual: ActualState) -> Planning:
-        return build_plan(loaded, actual, now, approvals, invitations_sent, expiries, held, limits)
+        return build_plan(
+            loaded,
+            actual,
+            now,
+            approvals,
+            invitations_sent,
+            endings.expired,
+            held,
+            limits,
+            revoked=endings.revoked,
+        )
 
     planning = plan(actual)
-    if approvals is not None and prove_expiries is not None:
+    if approvals is not None and prove_endings is not None:
         wanted = _removed_as_drift(planning, actual)
-        expiries = prove_expiries(wanted) if wanted else {}
-        if expiries:
+        endings = prove_endings(wanted) if wanted else endings
+        if endings.expired or endings.revoked:
             planning = plan(actual)
     suspects = _lowered_collaborators(planning.plan, loaded.policy.levels)
     if suspects:

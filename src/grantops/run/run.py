@@ -16,7 +16,8 @@ from pathlib import Path
 from grantops import safety
 from grantops.access import AccessKey
 from grantops.actual import ActualState, OrgFacts
-from grantops.audit.log import AuditLog, invitations_sent
+from grantops.audit.events import Entry
+from grantops.audit.log import AuditLog, honoured_grantables, invitations_sent
 from grantops.audit.record import Recorder
 from grantops.constants import LOG_PATH
 from grantops.errors import Problem
@@ -30,7 +31,7 @@ from grantops.proof import evidence
 from grantops.proof.holds import logged_versions
 from grantops.proof.prover import AccessRepo, Proof, Prover
 from grantops.run.aftermath import Before, Finished, finish
-from grantops.run.live import ProveExpiries, apply_plan, plan_live
+from grantops.run.live import Ended, ProveEndings, apply_plan, plan_live
 from grantops.run.trust import LogTrust, braked, check_log, holds, logged_targets, planning_policy
 
 PROOF_OFF = (
@@ -168,7 +169,7 @@ class Run:
             settings.now,
             checked.grants if checked else None,
             invitations_sent(log.events),
-            _expiry_prover(prover, checked, policy, settings.now, unchecked),
+            _ending_prover(prover, checked, policy, settings.now, log.events, unchecked),
             holds(checked, policy, settings.now, log) if checked else None,
             (*limited, *log.limits),
             first=logged_targets(log.events, policy.org),
@@ -228,22 +229,30 @@ class Run:
         return Applied(outcomes, finished)
 
 
-def _expiry_prover(
+def _ending_prover(
     prover: Prover | None,
     proof: Proof | None,
     policy: Policy,
     now: datetime,
+    events: list[Entry],
     unchecked: list[str],
-) -> ProveExpiries | None:
-    """How this run tells expiries from drift; ended versions it could not judge are
-    added to ``unchecked``, so the run can say so."""
+) -> ProveEndings | None:
+    """How this run tells expiries and revokes from drift; ended versions and deletions it
+    could not judge are added to ``unchecked``, so the run can say so.
+
+    Expiries are looked for first; only what none explains is looked for among the
+    deletions of grant files the log shows were honoured (``events``).
+    """
     if prover is None or proof is None:
         return None
     logged = {version.commit for version in proof.logged.values()}
+    known = honoured_grantables(events)
 
-    def prove_ended(wanted: Collection[AccessKey]) -> Mapping[AccessKey, str]:
-        found = prover.expiries(proof.rules, policy.org, wanted, now, logged)
-        unchecked.extend(found.unchecked)
-        return found.ended
+    def prove_ended(wanted: Collection[AccessKey]) -> Ended:
+        expired = prover.expiries(proof.rules, policy.org, wanted, now, logged)
+        rest = [key for key in wanted if key not in expired.ended]
+        revoked = prover.revokes(proof.rules, policy.org, rest, now, known)
+        unchecked.extend((*expired.unchecked, *revoked.unchecked))
+        return Ended(expired.ended, revoked.ended)
 
     return prove_ended

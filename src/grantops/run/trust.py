@@ -110,10 +110,12 @@ def planning_policy(tree: Tree, proof: Proof | None) -> tuple[Policy, tuple[str,
 
 
 def braked(planning: Planning, verdict: Verdict) -> Planning:
-    """When the brakes refuse the plan, access whose proven grant has ended still ends.
+    """When the brakes refuse the plan, access whose proven grant has ended (or was
+    revoked in review) still ends.
 
-    The brakes guard against removing what nobody meant to remove; an expiry is meant.
-    Anyone who can delete others' grant files could otherwise stop every expiry.
+    The brakes guard against removing what nobody meant to remove; an expiry or a
+    reviewed revoke is meant. Anyone who can delete others' grant files could otherwise
+    stop every expiry.
     """
     if verdict.safe or planning.plan.limits:  # already only expiries
         return planning
