@@ -170,6 +170,10 @@ class GrantApproved(Event):
     """Who opened the pull request: the version's requester."""
     merged_at: str | None = None
     """When GitHub merged the pull request, as GitHub said it."""
+    merged_by: str | None = None
+    """Who merged it, as GitHub said."""
+    approved_at: str | None = None
+    """When the last approval that counts was given."""
     reason: str | None = None
 
     def to_json(self) -> Fields:
@@ -182,6 +186,8 @@ class GrantApproved(Event):
                 "merge_commit": self.merge_commit,
                 "author": self.author,
                 "merged_at": self.merged_at,
+                "merged_by": self.merged_by,
+                "approved_at": self.approved_at,
                 "grantables": [[str(p), str(t), level] for p, t, level in self.grantables],
                 "starts": format_timestamp(self.starts) if self.starts else None,
                 "expires": format_timestamp(self.expires),
@@ -204,6 +210,8 @@ class GrantApproved(Event):
             merge_commit=line.maybe_text("merge_commit"),
             author=line.maybe_text("author"),
             merged_at=line.maybe_text("merged_at"),
+            merged_by=line.maybe_text("merged_by"),
+            approved_at=line.maybe_text("approved_at"),
             reason=line.maybe_text("reason"),
         )
 

@@ -49,6 +49,8 @@ class Version:
     requester: str | None = None
     approvers: tuple[str, ...] = ()
     merged_at: str | None = None
+    merged_by: str | None = None
+    approved_at: str | None = None
     reason: str | None = None
     grantables: tuple[Grantable, ...] = ()
 
@@ -67,6 +69,8 @@ def versions(events: Sequence[Entry]) -> list[Version]:
             requester=e.author,
             approvers=e.approvers,
             merged_at=e.merged_at,
+            merged_by=e.merged_by,
+            approved_at=e.approved_at,
             reason=e.reason,
             grantables=e.grantables,
         )

@@ -293,6 +293,8 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
             "merge_commit",
             "author",
             "merged_at",
+            "merged_by",
+            "approved_at",
             "base_permission",
             "prev",
             "hash",

@@ -173,6 +173,8 @@ class Recorder:
             merge_commit=evidence.merge_commit,
             author=evidence.author,
             merged_at=evidence.merged_at,
+            merged_by=evidence.merged_by,
+            approved_at=evidence.approved_at,
             grantables=tuple(grant.grantables(org)),
             starts=grant.starts,
             expires=expires,

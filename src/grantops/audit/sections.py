@@ -57,15 +57,16 @@ def _time(value: datetime | None) -> str | None:
 def _version(version: Version | None) -> Record:
     """Who asked for, approved and merged the grant version behind a row."""
     if version is None:
-        return dict.fromkeys(("commit", "pull", "requester", "merged_at", "reason")) | {
-            "approvers": []
-        }
+        keys = ("commit", "pull", "requester", "approved_at", "merged_at", "merged_by", "reason")
+        return dict.fromkeys(keys) | {"approvers": []}
     return {
         "commit": version.commit,
         "pull": version.pull,
         "requester": version.requester,
         "approvers": list(version.approvers),
+        "approved_at": version.approved_at,
         "merged_at": version.merged_at,
+        "merged_by": version.merged_by,
         "reason": version.reason,
     }
 
@@ -128,7 +129,9 @@ def versions_section(facts: Facts) -> Section | None:
         ("PR", "pull"),
         ("requested by", "requester"),
         ("approved by", "approvers"),
+        ("approved", "approved_at"),
         ("merged", "merged_at"),
+        ("merged by", "merged_by"),
         ("proven", "proven"),
         ("starts", "starts"),
         ("expires", "expires"),

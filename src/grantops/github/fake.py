@@ -256,6 +256,7 @@ class FakeGitHub:
                 r.state,
                 r.commit_id,
                 is_bot=bool(r.user) and (r.user or "").lower() in world.bots,
+                submitted_at=r.submitted_at,
             )
             for r in pull.reviews
         )
@@ -271,6 +272,7 @@ class FakeGitHub:
             head_sha=pull.head_sha,
             merge_commit_sha=pull.merge_commit_sha,
             merged_at=pull.merged_at,
+            merged_by=world.logins.get(pull.merged_by.lower()) if pull.merged_by else None,
             commits=commits,
             reviews=reviews,
         )

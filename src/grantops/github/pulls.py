@@ -26,12 +26,16 @@ def merged_pull_for_commit(
     number = int(pull["number"])
     reviews = _pull_listing(transport, owner, repo, number, "reviews", "list_reviews")
     commits = _pull_listing(transport, owner, repo, number, "commits", "list_commits")
+    full = transport.get(
+        f"read {owner}/{repo}#{number}", "pulls", "get", owner=owner, repo=repo, pull_number=number
+    )  # only the full pull request says who merged it
     return PullRequest(
         number=number,
         author=str(pull["user"]["login"]),
         head_sha=str(pull["head"]["sha"]),
         merge_commit_sha=pull.get("merge_commit_sha"),
         merged_at=str(pull["merged_at"]),
+        merged_by=_login(full.get("merged_by")) if isinstance(full, dict) else None,
         commits=tuple(_commit(c) for c in commits),
         reviews=tuple(_review(r) for r in reviews),
     )
@@ -81,6 +85,9 @@ def _review(item: dict[str, Any]) -> Review:
         state=str(item["state"]),
         commit_id=str(item.get("commit_id") or ""),
         is_bot=bool(item.get("user")) and item["user"].get("type") == "Bot",
+        submitted_at=item.get("submitted_at")
+        if isinstance(item.get("submitted_at"), str)
+        else None,
     )
 
 

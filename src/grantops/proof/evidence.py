@@ -56,6 +56,8 @@ def load(root: Path, key: bytes | None) -> Trusted:
                 rules=str(entry["rules"]),
                 author=_text(entry.get("author")),
                 merged_at=_text(entry.get("merged_at")),
+                merged_by=_text(entry.get("merged_by")),
+                approved_at=_text(entry.get("approved_at")),
             )
         except (KeyError, TypeError, ValueError):
             continue

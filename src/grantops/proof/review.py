@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from grantops.githistory import Entry, History, Step
@@ -62,6 +62,8 @@ class Review:
     state: str
     commit_id: str
     is_bot: bool = False
+    submitted_at: str | None = None
+    """When GitHub recorded the review (its own clock)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class PullRequest:
     merge_commit_sha: str | None
     merged_at: str | None = None
     """When GitHub merged it (its own clock: a commit's date is whatever the pusher set)."""
+    merged_by: str | None = None
+    """Who merged it, as GitHub says (None: unknown, or a deleted account)."""
     commits: tuple[PullCommit, ...] = ()
     reviews: tuple[Review, ...] = ()  # chronological, as GitHub lists them
 
@@ -126,8 +130,15 @@ class Evidence:
     merged_at: str | None = None
     """When GitHub merged the pull request: a grant merged after its window closed never
     gave anything, so its end is no expiry."""
+    merged_by: str | None = None
+    """Who merged the pull request: an auditor asks who, besides who approved."""
+    approved_at: str | None = None
+    """When the last approval that counts was given: the moment review was complete."""
 
     def to_json(self) -> dict[str, object]:
+        """The evidence as kept; the fields added later appear only when known, so
+        evidence signed before they existed keeps its MAC."""
+        added = {"merged_by": self.merged_by, "approved_at": self.approved_at}
         return {
             "path": self.path,
             "commit": self.commit,
@@ -138,6 +149,7 @@ class Evidence:
             "rules": self.rules,
             "author": self.author,
             "merged_at": self.merged_at,
+            **{key: value for key, value in added.items() if value is not None},
         }
 
 
@@ -358,6 +370,8 @@ def approval(
         rules.fingerprint,
         pull.author,
         pull.merged_at,
+        pull.merged_by,
+        approved_at(pull, counted),
     )
     if len(counted) >= rules.required:
         return Judgement(
@@ -370,6 +384,17 @@ def approval(
     if not_counted:
         why += "; not counted: " + "; ".join(not_counted)
     return Judgement(False, why, evidence, tuple(not_counted))
+
+
+def approved_at(pull: PullRequest, counted: Sequence[str]) -> str | None:
+    """When the last counted approval was submitted (None: none counted, or unknown)."""
+    names = {name.lower() for name in counted}
+    times = [
+        r.submitted_at
+        for r in pull.reviews
+        if r.submitted_at and r.state == "APPROVED" and (r.login or "").lower() in names
+    ]
+    return max(times, default=None)
 
 
 def kept(evidence: Evidence | None, entry: Entry, step: Step, rules: Rules) -> Judgement | None:

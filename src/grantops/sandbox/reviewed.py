@@ -118,6 +118,7 @@ class ReviewedRepo:
         date: str | None = None,
         then: Callable[[ReviewedRepo], object] | None = None,
         merged_at: str = "2026-01-01T00:00:00Z",
+        merged_by: str | None = None,
     ) -> PullState:
         """Merge ``files`` through a pull request by ``author`` approved by ``approvers``.
 
@@ -127,6 +128,8 @@ class ReviewedRepo:
         state)``, None for a deleted account) are reviews of the final head.
         ``without_access`` approve without having write access to the repository;
         ``unlinked`` makes the first commit's author an address no account is linked to.
+        ``merged_by`` pressed the merge button (default: the first approver, else the
+        author); every review was submitted at ``merged_at``.
         """
         number = len(self.pulls) + 1
         branch = f"pr-{number}"
@@ -138,7 +141,10 @@ class ReviewedRepo:
         commits = self._commits_between("main", head, unlinked)
         changed = self._diff("main", head)
         landed = self._merge_branch(branch, number, author, method, merged_at)
-        given = _reviews(first, head, approvers, stale_approvers, reviews)
+        given = [
+            review.model_copy(update={"submitted_at": merged_at})
+            for review in _reviews(first, head, approvers, stale_approvers, reviews)
+        ]
         self._give_write(approvers, stale_approvers, reviews, without_access)
         pull = PullState(
             number=number,
@@ -147,6 +153,7 @@ class ReviewedRepo:
             head_sha=head,
             merged_at=merged_at,
             merge_commit_sha=landed[-1],
+            merged_by=merged_by or (approvers[0] if approvers else author),
             landed=landed if method == "rebase" else [],
             commits=commits,
             reviews=given,
