@@ -217,3 +217,40 @@ def test_a_logged_end_only_ever_shortens_a_hold() -> None:
     late, early = at.replace(hour=23), at.replace(hour=13)
     assert logged_ends([line(early), line(late)]) == {("grants/g.yaml", "c"): early}
     assert logged_ends([line(late), line(early)]) == {("grants/g.yaml", "c"): early}
+
+
+EDITED = "2026-12-02T08:00:00Z"  # a harmless, reviewed edit near the end of the window
+CLOSED = "2026-12-02T20:00:00Z"  # the 48h window the first merge opened has closed
+
+
+def test_an_approver_losing_write_access_never_moves_the_start_later(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """The first version's approver leaves (or tighter rules stop counting them): that
+    version still opened the window. Judged by today's rules, it would be passed over
+    and a later edit's merge would restart the clock with nobody reviewing an extension."""
+    repo = _repo(tmp_path)
+    repo.merge({"grants/g.yaml": DURATION}, "requester", ["alice"], merged_at=MERGED)
+    edit = DURATION.replace("INC-4821 hotfix", "INC-4821 hotfix (typo)")
+    repo.merge({"grants/g.yaml": edit}, "requester", ["bob"], merged_at=EDITED)
+    for alice_may_write in (True, False):
+        if not alice_may_write:
+            repo.writers.discard("alice")
+        code, document, err = _run("plan", _sandbox(start_sandbox, repo), repo.root, CLOSED)
+        assert code == 0, err
+        assert ("add", *OCTOCAT, "grant") not in _changes(document)
+        assert [w["starts"] for w in document["windows"]] == [MERGED]
+
+
+def test_a_reviewed_move_keeps_the_window_of_the_file_it_replaced(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """A rename shows the reviewer nothing to read; the moved grant keeps its window."""
+    repo = _repo(tmp_path)
+    repo.merge({"grants/g.yaml": DURATION}, "requester", ["alice"], merged_at=MERGED)
+    moved = {"grants/h.yaml": DURATION}
+    repo.merge(moved, "requester", ["bob"], remove=["grants/g.yaml"], merged_at=EDITED)
+    code, document, err = _run("plan", _sandbox(start_sandbox, repo), repo.root, CLOSED)
+    assert code == 0, err
+    assert ("add", *OCTOCAT, "grant") not in _changes(document)
+    assert [w["starts"] for w in document["windows"]] == [MERGED]

@@ -130,16 +130,22 @@ def test_membership_counts_owners_as_members_and_never_guesses() -> None:
     }
 
 
-def test_only_additions_to_repositories_are_marked() -> None:
+def test_additions_to_repositories_and_teams_are_marked_each_as_github_treats_them() -> None:
     dana = _add("dana")
     on_team = _add("dana", Target.team("acme", "sre"))
     marks = {Principal.user("dana"): "outside collaborator"}
     plan = Plan(NOW, "acme", (dana, on_team), membership=marks)  # type: ignore[arg-type]
     assert plan.membership_of(dana) == "outside collaborator"
-    assert plan.membership_of(on_team) is None
+    assert plan.membership_of(on_team) == "not an org member: invited to the org"
     assert "+ add (outside collaborator)" in plan_text(plan)
-    assert "| + add (outside collaborator) | `user:dana`" in plan_markdown(plan)
-    assert plan_summary(plan).startswith("Plan: 2 to add (1 outside collaborator),")
+    assert "+ add (not an org member: invited to the org)" in plan_text(plan)
+    rows = [line for line in plan_markdown(plan).splitlines() if "`user:dana`" in line]
+    assert [row.split("|")[1].strip() for row in rows] == [
+        "+ add (outside collaborator)",
+        "+ add (not an org member: invited to the org)",
+    ]
+    summary = "Plan: 2 to add (1 outside collaborator, 1 invited to the org),"
+    assert plan_summary(plan).startswith(summary)
     two = Plan(
         NOW,
         "acme",
@@ -265,3 +271,20 @@ def test_refused_access_is_shown_in_the_job_summary_and_the_json_plan() -> None:
             "reason": "outside collaborator: denied",
         }
     ]
+
+
+def test_deny_refuses_a_team_place_for_someone_outside_the_org(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """GitHub answers a team membership for a non-member by inviting them to the org;
+    once they accept they hold the team's repository access: deny must refuse it."""
+    member = GRANT.replace("repo: payments-api\npermission: push\n", "team: prod-deployers\n")
+    repo = reviewed(tmp_path / "access", {"dana.yaml": member.replace("octocat", "dana")}, DENY)
+    state = with_access_repo(repo)
+    state["repos"]["deploy-api"] = {"teams": {"prod-deployers": "push"}}
+    sandbox = start_sandbox(state)
+    code, out, _ = _apply(repo.root, sandbox.url)
+    team = sandbox.state().teams["prod-deployers"]
+    assert "dana" not in {**team.members, **team.pending}
+    assert code == 1
+    assert "user:dana on team:acme/prod-deployers (member): outside collaborator" in out

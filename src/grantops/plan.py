@@ -142,11 +142,16 @@ class Plan:
     refused: tuple[Kept, ...] = ()
     """Access the policy forbids giving (``limits.outside_collaborators: deny``)."""
 
-    def membership_of(self, change: Change) -> Membership | None:
-        """What a reviewer must know about whom ``change`` adds (None: nothing to say)."""
-        if not _on_repo(change):
+    def membership_of(self, change: Change) -> str | None:
+        """What a reviewer must know about whom ``change`` adds (None: nothing to say).
+
+        A user GitHub does not know as an org member becomes an outside collaborator on a
+        repository; put in a team, they are invited to the org itself."""
+        if not _adds_user(change):
             return None
         found = self.membership.get(change.principal)
+        if found == "outside collaborator" and change.target.kind == "team":
+            return INVITED_TO_ORG
         return None if found == "member" else found
 
     @property
@@ -257,24 +262,23 @@ def make_plan(
     )
 
 
-def _on_repo(change: Change) -> bool:
-    """A user given access on a repository, or a changed level there."""
-    return (
-        change.action in ("add", "update")
-        and change.principal.kind == "user"
-        and change.target.kind == "repo"
-    )
+INVITED_TO_ORG = "not an org member: invited to the org"
+
+
+def _adds_user(change: Change) -> bool:
+    """A user given access on a repository or a place in a team, or a changed level."""
+    return change.action in ("add", "update") and change.principal.kind == "user"
 
 
 def membership(actual: ActualState, changes: Iterable[Change]) -> dict[Principal, Membership]:
-    """Org membership of each user ``changes`` add to a repository (or change there), as
-    far as it is known.
+    """Org membership of each user ``changes`` add to a repository or a team (or change
+    there), as far as it is known.
 
     Owners are members; otherwise only an answer GitHub gave counts (``actual.membership``):
     anything not asked, or not answered, is unknown rather than guessed.
     """
     found: dict[Principal, Membership] = {}
-    for change in filter(_on_repo, changes):
+    for change in filter(_adds_user, changes):
         who = change.principal
         answer = True if who.key in actual.owners else actual.membership.get(who.key)
         found[who] = _MEMBERSHIP[answer]
@@ -288,14 +292,15 @@ def _refuse_outsiders(
     policy: Policy, changes: list[Change], marks: Mapping[Principal, Membership]
 ) -> tuple[list[Change], list[Kept]]:
     """With ``outside_collaborators: deny``, the changes that would give anyone not proven
-    an org member access to a repository, or more of it, are refused: an unknown
-    membership is refused too (fail closed). Lowering and removing still go ahead."""
+    an org member access to a repository or a place in a team (GitHub would invite them
+    to the org), or more of it, are refused: an unknown membership is refused too (fail
+    closed). Lowering and removing still go ahead."""
     if policy.limits.outside_collaborators == "allow":
         return changes, []
     allowed: list[Change] = []
     refused: list[Kept] = []
     for change in changes:
-        mark = marks.get(change.principal, "member") if _on_repo(change) else "member"
+        mark = marks.get(change.principal, "member") if _adds_user(change) else "member"
         if mark == "member" or _is_lower(policy, change):
             allowed.append(change)
             continue

@@ -17,7 +17,16 @@ from tabulate import tabulate
 
 from grantops.access import Target
 from grantops.errors import Problem
-from grantops.plan import Change, Kept, MergeWindow, Outcome, Plan, Standing, Unapproved
+from grantops.plan import (
+    INVITED_TO_ORG,
+    Change,
+    Kept,
+    MergeWindow,
+    Outcome,
+    Plan,
+    Standing,
+    Unapproved,
+)
 from grantops.safetext import for_markdown, for_markdown_cell, for_markdown_code, for_terminal
 from grantops.values import format_timestamp
 
@@ -226,7 +235,9 @@ def _newcomers(plan: Plan) -> str:
     """`` (1 outside collaborator)`` for the summary line: who the adds bring in."""
     counts = Counter(plan.membership_of(c) for c in plan.changes)
     outside, unknown = counts["outside collaborator"], counts["membership unknown"]
+    invited = counts[INVITED_TO_ORG]
     parts = [f"{outside} outside collaborator{'s' if outside != 1 else ''}"] if outside else []
+    parts += [f"{invited} invited to the org"] if invited else []
     parts += [f"{unknown} of unknown membership"] if unknown else []
     return f" ({', '.join(parts)})" if parts else ""
 

@@ -269,27 +269,60 @@ class _Judge:
             return Judgement(False, f"could not check who may approve: {exc}", undecided=True)
 
     def first_merge(self, path: str, upto: Step, rules: Rules, now: datetime) -> Merged:
-        """When GitHub merged the first approved version of ``path`` up to ``upto``: where
-        a ``duration:`` window opens (or why that cannot be proven).
+        """When GitHub first merged a version of ``path`` up to ``upto`` through a pull
+        request: where a ``duration:`` window opens (or why that cannot be proven).
 
-        Versions since the file was last created count, oldest first, so an approved
-        edit (an extension from 48h to 50h) keeps the window the first approval opened
-        instead of restarting the clock. A version refused outright gave nothing and is
-        passed over; one that cannot be judged (a read failed) leaves the start unproven,
-        since it may be the first approval. The time is GitHub's ``merged_at``: a
+        Versions since the file was created count, oldest first, and so do those of a
+        grant file it replaced in the same commit (a rename), so an approved edit (48h
+        to 50h) or a move keeps the window instead of restarting the clock. A version
+        that came through a merged pull request opens the window whether or not its
+        review counts today: an approver who has since lost write access, or tighter
+        rules, must never move the start later, only the current version's own review
+        decides whether the grant gives anything at all. A version pushed without a
+        pull request has no merge time and is passed over; one that cannot be judged (a
+        read failed) leaves the start unproven. The time is GitHub's ``merged_at``: a
         commit's date is whatever its pusher set.
         """
-        for step in _since_created(self.history, path, upto):
-            grant = _version_grant(self.root, path, step, now)
+        for version_path, step in self.lineage(path, upto, now):
+            grant = _version_grant(self.root, version_path, step, now)
             if grant is None:
                 continue  # not a grant file then: it gave nothing
-            verdict = self.version(path, step, rules, grantee_of(grant))
+            verdict = self.version(version_path, step, rules, grantee_of(grant))
             if verdict.undecided:
                 why = f"could not prove when the window of {path} opened: {verdict.reason}"
                 return Judgement(False, why, undecided=True)
-            if verdict.approved:
+            if verdict.evidence is not None and verdict.evidence.merged_at is not None:
                 return _merge_time(verdict)
-        return Judgement(False, f"no approved version of {path} opened its window")
+        return Judgement(False, f"no version of {path} was merged through a pull request")
+
+    def lineage(self, path: str, upto: Step, now: datetime) -> list[tuple[str, Step]]:
+        """The versions of ``path`` since it was created, oldest first, after those of a
+        grant file for the same access that the creating commit deleted (a move)."""
+        steps = _since_created(self.history, path, upto)
+        if not steps or steps[0].before is not None:
+            return [(path, step) for step in steps]
+        created = _version_grant(self.root, path, steps[0], now)
+        moved_from = self._replaced(path, steps[0], created, now) if created else None
+        earlier = self.lineage(*moved_from, now) if moved_from else []
+        return earlier + [(path, step) for step in steps]
+
+    def _replaced(
+        self, path: str, created: Step, grant: Grant, now: datetime
+    ) -> tuple[str, Step] | None:
+        """A grant file that ``created``'s commit deleted and that gave the same principal
+        access to one of the same targets: its last version (None: there is none)."""
+        gives = {(p, t) for p, t, _ in grant.grantables(self.org)}
+        for other, steps in self.history.steps.items():
+            for index, step in enumerate(steps):  # newest first
+                if step.commit != created.commit or step.after is not None or other == path:
+                    continue
+                last = steps[index + 1] if index + 1 < len(steps) else None
+                if last is None or last.after is None or not last.after.regular:
+                    continue
+                old = _version_grant(self.root, other, last, now)
+                if old and gives & {(p, t) for p, t, _ in old.grantables(self.org)}:
+                    return other, last
+        return None
 
 
 Merged = datetime | Judgement
