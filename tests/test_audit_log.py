@@ -198,7 +198,9 @@ def test_audit_report_formats(tmp_path: Path) -> None:
             "pull": 7,
             "requester": None,
             "approvers": ["alice"],
+            "approved_at": None,
             "merged_at": None,
+            "merged_by": None,
             "reason": "INC-1 hotfix",
         }
     ]  # dana's invitation falls after the window

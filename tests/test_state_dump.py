@@ -36,6 +36,7 @@ def test_a_reviewed_pull_request_keeps_what_proof_reads(tmp_path: Path) -> None:
         "head_sha",
         "merged_at",
         "merge_commit_sha",
+        "merged_by",
         "commits",
         "reviews",
         "files",
