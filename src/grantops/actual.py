@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from grantops.access import AccessKey, Target
 
@@ -73,6 +73,9 @@ class ActualState:
     """Whether each user a plan adds to a repository is an org member (lower-cased
     login -> answer), as far as GitHub was asked: GitHub invites anyone else as an
     outside collaborator. A login not here (nor among ``owners``) is unknown."""
+    invitations_unlisted: frozenset[Target] = frozenset()
+    """Repositories read whose pending invitations were not listed (see
+    :mod:`grantops.sweep`): none is known there, which is not the same as none there."""
 
 
 @dataclass
@@ -94,3 +97,29 @@ class ReadResult:
     expiries (see :func:`grantops.planning.build_plan`)."""
     facts: OrgFacts | None = None
     """The org's owners, base role and coverage; None when the org could not be read."""
+
+    def with_invitations(self, listed: Listed) -> ReadResult:
+        """This read plus invitations listed afterwards; a repository whose listing
+        failed stays unlisted (its collaborators and teams were still read)."""
+        actual = self.actual
+        done = frozenset(listed.listed)
+        merged = replace(
+            actual,
+            invitations={**actual.invitations, **listed.pending},
+            expired_invitations={**actual.expired_invitations, **listed.expired},
+            invitations_unlisted=actual.invitations_unlisted - done,
+        )
+        return replace(self, actual=merged, invitation_ids={**self.invitation_ids, **listed.ids})
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Pending invitations of some repositories, listed apart from the main read."""
+
+    listed: tuple[Target, ...] = ()
+    """The repositories whose listing completed."""
+    pending: dict[AccessKey, str] = field(default_factory=dict)
+    expired: dict[AccessKey, str] = field(default_factory=dict)
+    ids: dict[AccessKey, int] = field(default_factory=dict)
+    failed: dict[Target, str] = field(default_factory=dict)
+    """Repositories whose listing failed, with GitHub's answer: they stay unlisted."""

@@ -15,11 +15,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from grantops.access import AccessKey, Target
-from grantops.actual import ReadResult
+from grantops.actual import Listed, ReadResult
 from grantops.github import pulls, watch
 from grantops.github.activity import Activity, activity
 from grantops.github.inherited import inherited_levels
-from grantops.github.read import read_actual
+from grantops.github.read import read_actual, read_invitations
 from grantops.github.transport import GitHubError, RetryPolicy, Transport
 from grantops.github.write import apply_change
 from grantops.health import LABEL, HealthIssue, WorkflowRun
@@ -57,9 +57,13 @@ class GitHub:
     # ----- access -----------------------------------------------------------------
 
     def read(
-        self, policy: Policy, with_members: bool = False, first: Collection[Target] = ()
+        self,
+        policy: Policy,
+        with_members: bool = False,
+        first: Collection[Target] = (),
+        invitations: Callable[[Target], bool] | None = None,
     ) -> ReadResult:
-        result = read_actual(self._transport, policy, with_members, first)
+        result = read_actual(self._transport, policy, with_members, first, invitations)
         try:
             viewer = self.viewer()
         except GitHubError as exc:
@@ -67,6 +71,9 @@ class GitHub:
             why = f"the token's own account could not be read ({exc}); only expiries were planned"
             return replace(result, limits=(*result.limits, why))
         return replace(result, actual=replace(result.actual, viewer=viewer))
+
+    def read_invitations(self, policy: Policy, targets: Collection[Target]) -> Listed:
+        return read_invitations(self._transport, policy.org, targets)
 
     def inherited_levels(
         self, policy: Policy, read: ReadResult, keys: Iterable[AccessKey]
