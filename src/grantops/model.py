@@ -289,7 +289,8 @@ class Invitations(_Strict):
             raise KeyConflict(
                 "window",
                 f"window {format_duration(self.window)} is longer than the sweep "
-                f"{format_duration(self.sweep)}: each run would list every repository",
+                f"{format_duration(self.sweep)}; give at most the sweep (equal to it lists "
+                "every repository on every run)",
             )
         return self
 
