@@ -59,6 +59,9 @@ class FakeGitHub:
     each change and each comment spends one; reads do not."""
     comments: list[tuple[str, int, str]] = field(default_factory=list)
     """Every comment posted: repository, number, body."""
+    whole: bool = False
+    """Every read lists every repository's invitations, whatever it is asked: a state file
+    (``plan --state``) holds them all, and listing them costs nothing."""
 
     @classmethod
     def from_state(cls, state: SandboxState, now: datetime | None = None) -> FakeGitHub:
@@ -96,7 +99,7 @@ class FakeGitHub:
         for repo in world.repos.values():
             if policy.repo_in_scope(repo.name):
                 target = Target.repo(org, repo.name)
-                listing = invitations is None or invitations(target)
+                listing = self.whole or invitations is None or invitations(target)
                 self._read_target(target, found, unreadable, listing)
         for slug in policy.managed.teams:
             self._read_target(Target.team(org, slug), found, unreadable)
