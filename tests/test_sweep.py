@@ -23,6 +23,7 @@ from grantops.model import Invitations
 from grantops.plan import UNLISTED, Change, Plan, make_plan
 from grantops.planview import plan_text
 from grantops.run.live import apply_plan, plan_live
+from grantops.sandbox import FaultRule
 from grantops.sandbox.server import Sandbox
 from grantops.sweep import SweepNote, due, last_turn, needed
 
@@ -223,6 +224,23 @@ def test_a_pending_invitation_off_the_sweep_is_not_sent_twice(start_sandbox: Sta
         ("cancel_invitation", "deploy-api"),  # expired: replaced, as the plan needs
         ("add", "deploy-api"),
     ]
+
+
+def test_a_failed_listing_the_plan_needs_makes_the_repository_unreadable(
+    start_sandbox: StartSandbox,
+) -> None:
+    state = copy.deepcopy(BASE_STATE)
+    state["repos"]["ledger"] = {"collaborators": {"mona": "pull"}, "invitations": {"carol": "push"}}
+    fault = FaultRule("GET /repos/acme/ledger/invitations", 502, times=-1)
+    sandbox = start_sandbox(state, faults=[fault])
+    off, _ = _off_turn()
+    window = {"starts": _stamp(off - HOUR), "expires": _stamp(off + HOUR)}
+    grants = (grant("c.yaml", user="carol", repo="ledger", permission="push", **window),)
+    with client(sandbox, attempts=2) as github:
+        live = plan_live(Loaded(policy(), grants, ()), github, off)
+    assert "HTTP 502" in live.actual.unreadable[LEDGER]
+    assert not [c for c in live.plan.changes if c.target == LEDGER]  # no invitation, no removal
+    assert not [key for key in live.actual.access if key[1] == LEDGER]
 
 
 def _stamp(when: datetime) -> str:

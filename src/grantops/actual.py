@@ -99,15 +99,18 @@ class ReadResult:
     """The org's owners, base role and coverage; None when the org could not be read."""
 
     def with_invitations(self, listed: Listed) -> ReadResult:
-        """This read plus invitations listed afterwards; a repository whose listing
-        failed stays unlisted (its collaborators and teams were still read)."""
-        actual = self.actual
-        done = frozenset(listed.listed)
+        """This read plus invitations listed afterwards. A repository whose listing failed
+        is unreadable, as when any of its listings fails in the read: nothing half-read
+        is kept, and nothing is added or removed there but what has ended."""
+        actual, failed = self.actual, listed.failed
+        kept = {key: at for key, at in actual.access.items() if key[1] not in failed}
         merged = replace(
             actual,
+            access=kept,
             invitations={**actual.invitations, **listed.pending},
             expired_invitations={**actual.expired_invitations, **listed.expired},
-            invitations_unlisted=actual.invitations_unlisted - done,
+            invitations_unlisted=actual.invitations_unlisted - frozenset(listed.listed),
+            unreadable={**actual.unreadable, **failed},
         )
         return replace(self, actual=merged, invitation_ids={**self.invitation_ids, **listed.ids})
 
@@ -122,4 +125,4 @@ class Listed:
     expired: dict[AccessKey, str] = field(default_factory=dict)
     ids: dict[AccessKey, int] = field(default_factory=dict)
     failed: dict[Target, str] = field(default_factory=dict)
-    """Repositories whose listing failed, with GitHub's answer: they stay unlisted."""
+    """Repositories whose listing failed, with GitHub's answer: they become unreadable."""

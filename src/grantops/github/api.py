@@ -49,8 +49,8 @@ class AccessReader(Protocol):
         ...
 
     def read_invitations(self, policy: Policy, targets: Collection[Target]) -> Listed:
-        """List the pending invitations of repositories ``targets``; a listing that
-        fails is reported in ``failed``, never as no invitations."""
+        """List the pending invitations of repositories ``targets``; one whose listing
+        fails is in ``failed`` with the reason, never taken for one without invitations."""
         ...
 
     def inherited_levels(

@@ -299,7 +299,7 @@ def _list_invitations(transport: Transport, org: str, target: Target, found: Tar
 
 def read_invitations(transport: Transport, org: str, targets: Collection[Target]) -> Listed:
     """The pending invitations of ``targets`` (repositories), a few listings at once; a
-    listing that fails leaves its repository unlisted, with the reason."""
+    listing that fails is in ``failed``, with the reason."""
 
     def one(target: Target) -> TargetAccess | str:
         found = TargetAccess()
