@@ -165,14 +165,15 @@ def test_reads_of_some_invitations_agree(both: Both) -> None:
     for github in both(STATE):
         read = github.read(POLICY, invitations=lambda target: target == ledger)
         views.append(_read_view(read))
-        listed = github.read_invitations(POLICY, [payments, ledger])
+        listed = github.read_invitations(POLICY, [payments, ledger, Target.repo("acme", "gone")])
         listings.append((listed, _read_view(read.with_invitations(listed))))
     actual = _same(views)[0]
     assert not any(t.kind == "repo" for _, t in actual.invitations)  # teams' are still read
     assert not actual.expired_invitations
     assert payments in actual.invitations_unlisted and ledger not in actual.invitations_unlisted
     listed, merged = _same(listings)
-    assert listed.listed == (ledger, payments) and not listed.failed
+    assert listed.listed == (ledger, payments)
+    assert "HTTP 404" in listed.failed[Target.repo("acme", "gone")]
     assert merged[0].invitations[(Principal.user("carol"), payments)] == "push"
     assert merged[0].expired_invitations[(Principal.user("dana"), payments)] == "pull"
     assert payments not in merged[0].invitations_unlisted
