@@ -22,6 +22,7 @@ from grantops.load import Loaded, load_policy_text
 from grantops.model import Invitations
 from grantops.plan import UNLISTED, Change, Plan, make_plan
 from grantops.planview import plan_text
+from grantops.proof.review import Judgement
 from grantops.run.live import apply_plan, plan_live
 from grantops.sandbox import FaultRule
 from grantops.sandbox.server import Sandbox
@@ -116,10 +117,13 @@ def test_the_plan_needs_invitations_where_it_adds_and_where_grants_just_ended() 
     ]
     desired = desired_access(scope, grants, NOW)
     baseline = {(user("release-bot"), Target.repo("acme", "payments-api")): "push"}
-    wanted = needed(scope, grants, desired, baseline, NOW)
-    assert wanted == {LEDGER, Target.repo("acme", "deploy-web")}
+    web, old = Target.repo("acme", "deploy-web"), Target.repo("acme", "deploy-old")
+    sent = {(user("dana"), web, "grants/d.yaml"), (user("dana"), old, "grants/o.yaml")}
+    assert needed(scope, grants, desired, baseline, NOW, sent) == {LEDGER, web}
     held = {**baseline, (user("carol"), LEDGER): "push"}
-    assert needed(scope, grants, desired, held, NOW) == {Target.repo("acme", "deploy-web")}
+    assert needed(scope, grants, desired, held, NOW, sent) == {web}
+    # an ended grant nobody was invited for (as the audit log says) needs nothing at once
+    assert needed(scope, grants, desired, held, NOW) == frozenset()
 
 
 def test_no_invitation_is_sent_where_pending_ones_were_not_listed() -> None:
@@ -241,6 +245,22 @@ def test_a_failed_listing_the_plan_needs_makes_the_repository_unreadable(
     assert "HTTP 502" in live.actual.unreadable[LEDGER]
     assert not [c for c in live.plan.changes if c.target == LEDGER]  # no invitation, no removal
     assert not [key for key in live.actual.access if key[1] == LEDGER]
+
+
+def test_an_unreviewed_grant_does_not_make_its_repositories_listed(
+    start_sandbox: StartSandbox,
+) -> None:
+    """A pushed file naming many repositories must not spend requests on every run."""
+    sandbox = start_sandbox(copy.deepcopy(BASE_STATE))
+    off, _ = _off_turn()
+    window = {"starts": _stamp(off - HOUR), "expires": _stamp(off + HOUR)}
+    grants = (grant("c.yaml", user="carol", repo="ledger", permission="push", **window),)
+    verdicts = {"grants/c.yaml": Judgement(False, "no approving review")}
+    with client(sandbox) as github:
+        live = plan_live(Loaded(policy(), grants, ()), github, off, verdicts)
+    assert LEDGER in live.actual.invitations_unlisted
+    assert not [e for e in sandbox.exchanges if e.path == "/repos/acme/ledger/invitations"]
+    assert not [c for c in live.plan.changes if c.target == LEDGER]
 
 
 def _stamp(when: datetime) -> str:

@@ -32,7 +32,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from grantops.access import AccessKey, Target
+from grantops.access import AccessKey, Principal, Target
 from grantops.desired import DesiredState
 from grantops.model import Grant, Invitations, Policy
 from grantops.values import format_timestamp
@@ -65,16 +65,20 @@ def needed(
     desired: DesiredState,
     access: Mapping[AccessKey, str],
     now: datetime,
+    sent: Collection[tuple[Principal, Target, str | None]] = (),
 ) -> frozenset[Target]:
     """Repositories whose invitations the plan needs now, whatever the sweep says.
 
-    - declared access for a user that nobody holds: the plan would invite, and an
-      invitation may be out already (not sent twice; a wrong-level or expired one is
-      replaced);
-    - a user's grant that ended within the last period: its invitation is cancelled now
+    - declared access (``desired``) for a user that nobody holds: the plan would invite,
+      and an invitation may be out already (not sent twice; a wrong-level or expired one
+      is replaced);
+    - a user's grant that ended within the last period, where the audit log records an
+      invitation sent for it (``sent``, by grant file): that invitation is cancelled now
       rather than at the repository's turn. One that ended longer ago has had a turn.
 
-    Teams are never invited to repositories, so only users count.
+    Teams are never invited to repositories, so only users count. The caller gives only
+    reviewed grants in ``desired``; ``sent`` bounds the ended ones, which no review is
+    checked for: a pushed file naming many repositories cannot make every run list them.
     """
     missing = {key for key in desired.access if key not in access}
     since = now - policy.invitations.sweep
@@ -83,6 +87,7 @@ def needed(
         for grant in grants
         if grant.ended_at(now) and not grant.ended_at(since)
         for principal, target, _ in grant.grantables(policy.org)
+        if (principal, target, grant.path) in sent
     }
     return frozenset(
         target

@@ -18,7 +18,7 @@ from grantops.desired import desired_access
 from grantops.github.api import AccessReader, AccessWriter
 from grantops.github.transport import GitHubError
 from grantops.load import Loaded
-from grantops.model import Policy
+from grantops.model import Grant, Policy
 from grantops.plan import Outcome, Plan
 from grantops.planning import Planning, build_plan
 from grantops.proof.review import Judgement
@@ -84,7 +84,7 @@ def plan_live(
     The plan is made again after steps 2 and 3 when they found anything; the other
     arguments go to :func:`build_plan` as given.
     """
-    read = _read(loaded, github, now, first)
+    read = _read(loaded, github, now, first, approvals, invitations_sent or {})
     actual, limits = read.actual, (*limits, *read.limits)
     endings = Ended()
     notes = _sweep_notes(loaded.policy, read, now)
@@ -125,20 +125,37 @@ def plan_live(
 
 
 def _read(
-    loaded: Loaded, github: AccessReader, now: datetime, first: Collection[Target]
+    loaded: Loaded,
+    github: AccessReader,
+    now: datetime,
+    first: Collection[Target],
+    approvals: Mapping[str, Judgement] | None,
+    sent: Collection[tuple[Principal, Target, str | None]],
 ) -> ReadResult:
     """Read GitHub: targets where access is due to end first; pending invitations of the
     repositories whose turn in the sweep it is, then of those the plan needs
-    (:func:`grantops.sweep.needed`) that the sweep did not list."""
+    (:func:`grantops.sweep.needed`) that the sweep did not list.
+
+    Only reviewed grants (when proof is on) make access missing: a pushed file naming a
+    thousand repositories must not spend a thousand requests on every run.
+    """
     policy = loaded.policy
-    desired = desired_access(policy, loaded.grants, now)
-    due = {target for _, target in desired.ended} | set(first)
+    ended = desired_access(policy, loaded.grants, now).ended
+    due = {target for _, target in ended} | set(first)
     read = github.read(
         policy, first=due, invitations=lambda t: sweep.due(t, policy.invitations, now)
     )
-    wanted = sweep.needed(policy, loaded.grants, desired, read.actual.access, now)
+    desired = desired_access(policy, _reviewed(loaded, approvals), now)
+    wanted = sweep.needed(policy, loaded.grants, desired, read.actual.access, now, sent)
     unlisted = wanted & read.actual.invitations_unlisted
     return read.with_invitations(github.read_invitations(policy, unlisted)) if unlisted else read
+
+
+def _reviewed(loaded: Loaded, approvals: Mapping[str, Judgement] | None) -> list[Grant]:
+    """The grants whose review was proven (every grant when proof is off)."""
+    if approvals is None:
+        return list(loaded.grants)
+    return [g for g in loaded.grants if (v := approvals.get(g.path)) is not None and v.approved]
 
 
 def _sweep_notes(policy: Policy, read: ReadResult, now: datetime) -> tuple[SweepNote, ...]:
