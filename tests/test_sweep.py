@@ -13,6 +13,7 @@ import random
 import urllib.request
 from datetime import datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 from grantops.access import Target
@@ -29,8 +30,9 @@ from grantops.sandbox.server import Sandbox
 from grantops.sweep import SweepNote, due, last_turn, needed
 
 from .builders import grant, policy, user
-from .data import NOW, POLICY
-from .sandbox_fixtures import BASE_STATE, StartSandbox, client
+from .data import GRANT, NOW, POLICY
+from .sandbox_fixtures import BASE_STATE, StartSandbox, access_env, client, live_repo
+from .test_cli import run
 
 DAY, HOUR = timedelta(hours=24), timedelta(hours=1)
 SETTINGS = Invitations(sweep=DAY, window=HOUR)
@@ -261,6 +263,23 @@ def test_an_unreviewed_grant_does_not_make_its_repositories_listed(
     assert LEDGER in live.actual.invitations_unlisted
     assert not [e for e in sandbox.exchanges if e.path == "/repos/acme/ledger/invitations"]
     assert not [c for c in live.plan.changes if c.target == LEDGER]
+
+
+def test_plan_says_where_invitations_were_listed_in_text_and_json(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT})
+    at = ["plan", "--root", str(root), "--now", "2026-11-30T12:00:00Z"]
+    code, out, err = run(*at, environ=access_env(sandbox.url))
+    assert code == 0, err
+    managed = [Target.repo("acme", n) for n in ("deploy-api", "ledger", "payments-api")]
+    listed = {t for t in managed if due(t, SETTINGS, NOW)} | {managed[2]}  # octocat is added
+    assert f"Pending invitations listed on {len(listed)} of 3 managed repositories." in out
+    code, out, err = run(*at, "--json", environ=access_env(sandbox.url))
+    sweep = json.loads(out)["invitation_sweep"]
+    assert [(n["target"], n["listed"]) for n in sweep] == [(str(t), t in listed) for t in managed]
+    turn = last_turn(LEDGER, SETTINGS, NOW)
+    assert sweep[1]["next_turn"] == _stamp(turn + DAY)
 
 
 def _stamp(when: datetime) -> str:
