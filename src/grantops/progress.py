@@ -34,8 +34,7 @@ CI_INTERVAL = 10.0
 
 def choose_mode(stream: TextIO, environ: Mapping[str, str]) -> Mode:
     """``terminal`` when ``stream`` is one, ``ci`` in a CI job, else ``off``."""
-    isatty = getattr(stream, "isatty", None)
-    if callable(isatty) and isatty():
+    if stream.isatty():
         return "terminal"
     in_ci = environ.get("GITHUB_ACTIONS") == "true" or environ.get("CI", "").lower() in (
         "true",
