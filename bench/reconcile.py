@@ -154,7 +154,9 @@ def show(label: str, repos: int, found: Measured) -> None:
     print(f"{label}: exit {found.code}, {found.seconds:.1f} s wall time")
     print(f"  plan: {len(changes)} changes, {len(unreadable)} targets unreadable")
     spent = ", ".join(f"{name} {used}" for name, used in sorted(found.spent.items()))
-    print(f"  rate-limit cost: {cost} ({spent}), {cost / repos:.3f} per repository")
+    read = repos - len(unreadable)
+    partial = f" ({cost / read:.3f} per repository read)" if unreadable and read else ""
+    print(f"  rate-limit cost: {cost} ({spent}), {cost / repos:.3f} per repository{partial}")
     print(f"  plans an hour within the budget: {found.runs_an_hour() or 'any number'}")
     counted = {k: v for k, v in found.requests.items() if k != "total"}
     print(f"  requests: {found.requests.get('total', 0)} in all")
