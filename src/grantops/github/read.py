@@ -8,7 +8,7 @@ reason; it is never mistaken for "nobody has access".
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +34,7 @@ def read_actual(
     policy: Policy,
     with_members: bool = False,
     first: Collection[Target] = (),
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReadResult:
     """Everything in managed scope; a target that cannot be read is *unreadable*.
 
@@ -42,6 +43,7 @@ def read_actual(
     When the org itself cannot be read (its owners, settings or repositories), every
     target is unreadable, so the run can still end access whose grant has ended; a
     snapshot (``with_members``) needs the whole org and stops instead.
+    ``progress`` hears of each target read, as (targets done, targets in all).
     """
     org = policy.org
     try:
@@ -52,7 +54,7 @@ def read_actual(
         return _org_unreadable(policy, first, str(exc))
     existing = {r["name"].lower(): r["name"] for r in found.repos}
     targets = _targets(policy, existing, first)
-    merged, unreadable = _merge(targets, _read_targets(transport, org, targets, first))
+    merged, unreadable = _merge(targets, _read_targets(transport, org, targets, first, progress))
     unreadable.update(_missing_repos(policy, existing))
     actual = ActualState(
         org=org,
@@ -110,7 +112,11 @@ def _targets(
 
 
 def _read_targets(
-    transport: Transport, org: str, targets: list[Target], first: Collection[Target]
+    transport: Transport,
+    org: str,
+    targets: list[Target],
+    first: Collection[Target],
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[TargetAccess | str]:
     """Each target's access, or why it was not read, in the order of ``targets``.
 
@@ -128,8 +134,13 @@ def _read_targets(
             )
         return _read_target(transport, org, target)
 
+    found: list[TargetAccess | str] = []
     with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
-        return list(pool.map(read, targets))
+        for result in pool.map(read, targets):
+            found.append(result)
+            if progress is not None:
+                progress(len(found), len(targets))
+    return found
 
 
 def _merge(
