@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from grantops import actions, gitrepo
 from grantops.errors import Problem, UsageError
 from grantops.github import DEFAULT_API_URL, GitHub, RetryPolicy
+from grantops.progress import Progress, choose_mode
 from grantops.safetext import for_json, for_log, for_terminal
 from grantops.values import parse_duration, parse_timestamp
 
@@ -56,6 +57,16 @@ class Io:
 
     def json(self, document: Any) -> None:
         self.out(for_json(document))
+
+    def progress(self) -> Progress:
+        """Progress of long work on standard error: rewritten in place at a terminal, a
+        line every few seconds in CI, nothing elsewhere (see :mod:`grantops.progress`)."""
+
+        def write(text: str) -> None:
+            self.stderr.write(text)
+            self.stderr.flush()
+
+        return Progress(write, choose_mode(self.stderr, self.environ))
 
     @property
     def in_actions(self) -> bool:
@@ -218,4 +229,4 @@ def github_client(args: argparse.Namespace, io: Io) -> GitHub:
         raise UsageError("set GITHUB_TOKEN or GH_TOKEN to a token that may read the org's access")
     interval = getattr(args, "mutation_interval", RetryPolicy.mutation_interval)
     retry = RetryPolicy(attempts=max(args.attempts, 1), mutation_interval=max(interval, 0.0))
-    return GitHub(api_url(args, io), token, retry=retry)
+    return GitHub(api_url(args, io), token, retry=retry, progress=io.progress())

@@ -9,6 +9,7 @@ under a lock, after the approval proof and the safety brakes have passed.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from grantops.commands.common import (
 )
 from grantops.constants import LOG_PATH, POLICY_PATH
 from grantops.errors import UnsafePlan, UsageError
-from grantops.github import GitHubAPI
+from grantops.github import GitHub, GitHubAPI
 from grantops.github.fake import FakeGitHub
 from grantops.load import load_policy_text, read_regular
 from grantops.plan import Outcome, Plan
@@ -187,11 +188,26 @@ def run_apply(args: argparse.Namespace, now: datetime, io: Io) -> int:
             return _exit_code(planned)
         if plan.changes and not args.json:
             io.out("\nApplying:")
-        quiet = args.json
-        applied = run.apply(planned, lambda o: None if quiet else io.out(planview.outcome_line(o)))
+        applied = run.apply(planned, _on_outcome(io, github, len(plan.changes), args.json))
     _show_applied(io, args, planned, applied)
     _alert(io, planned)
     return _exit_code(planned, failed=applied.failed)
+
+
+def _on_outcome(io: Io, github: GitHub, total: int, quiet: bool) -> Callable[[Outcome], None]:
+    """Print each outcome (unless ``quiet``: ``--json`` prints them all at the end) and
+    show how many of the ``total`` changes are done, with the rate limit left."""
+    done = 0
+
+    def heard(outcome: Outcome) -> None:
+        nonlocal done
+        done += 1
+        github.progress.clear()
+        if not quiet:
+            io.out(planview.outcome_line(outcome))
+        github.progress.update("applied", done, total, "changes", github.rate_limit_remaining)
+
+    return heard
 
 
 def _show_applied(io: Io, args: argparse.Namespace, planned: Planned, applied: Applied) -> None:

@@ -25,6 +25,7 @@ from grantops.github.write import apply_change
 from grantops.health import LABEL, HealthIssue, WorkflowRun
 from grantops.model import Policy
 from grantops.plan import Change, Outcome
+from grantops.progress import Progress
 from grantops.proof.review import PullRequest
 
 
@@ -40,10 +41,13 @@ class GitHub:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        progress: Progress | None = None,
     ) -> None:
         self._transport = Transport(
             api_url, token, timeout=timeout, retry=retry, sleep=sleep, clock=clock
         )
+        self.progress = progress or Progress(lambda text: None, "off")
+        """Where long reads report how far they have got (by default, nowhere)."""
 
     def close(self) -> None:
         self._transport.close()
@@ -63,7 +67,12 @@ class GitHub:
         first: Collection[Target] = (),
         invitations: Callable[[Target], bool] | None = None,
     ) -> ReadResult:
-        result = read_actual(self._transport, policy, with_members, first, invitations)
+        try:
+            result = read_actual(
+                self._transport, policy, with_members, first, self._read_tally, invitations
+            )
+        finally:
+            self.progress.stop()  # a read cut short ends its line where it got to
         try:
             viewer = self.viewer()
         except GitHubError as exc:
@@ -74,6 +83,14 @@ class GitHub:
 
     def read_invitations(self, policy: Policy, targets: Collection[Target]) -> Listed:
         return read_invitations(self._transport, policy.org, targets)
+
+    def _read_tally(self, done: int, total: int) -> None:
+        self.progress.update("read", done, total, "targets", self.rate_limit_remaining)
+
+    @property
+    def rate_limit_remaining(self) -> int | None:
+        """Requests of the rate limit left, as GitHub last said (None: not known yet)."""
+        return self._transport.remaining
 
     def inherited_levels(
         self, policy: Policy, read: ReadResult, keys: Iterable[AccessKey]

@@ -35,6 +35,7 @@ def read_actual(
     policy: Policy,
     with_members: bool = False,
     first: Collection[Target] = (),
+    progress: Callable[[int, int], None] | None = None,
     invitations: Callable[[Target], bool] | None = None,
 ) -> ReadResult:
     """Everything in managed scope; a target that cannot be read is *unreadable*.
@@ -47,6 +48,7 @@ def read_actual(
     When the org itself cannot be read (its owners, settings or repositories), every
     target is unreadable, so the run can still end access whose grant has ended; a
     snapshot (``with_members``) needs the whole org and stops instead.
+    ``progress`` hears of each target read, as (targets done, targets in all).
     """
     org = policy.org
     try:
@@ -57,7 +59,7 @@ def read_actual(
         return _org_unreadable(policy, first, str(exc))
     existing = {r["name"].lower(): r["name"] for r in found.repos}
     targets = _targets(policy, existing, first)
-    found_targets = _read_targets(transport, org, targets, first, invitations or _every)
+    found_targets = _read_targets(transport, org, targets, first, invitations or _every, progress)
     merged, unreadable = _merge(targets, found_targets)
     unreadable.update(_missing_repos(policy, existing))
     actual = ActualState(
@@ -126,6 +128,7 @@ def _read_targets(
     targets: list[Target],
     first: Collection[Target],
     invitations: Callable[[Target], bool],
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[TargetAccess | str]:
     """Each target's access, or why it was not read, in the order of ``targets``.
 
@@ -143,8 +146,13 @@ def _read_targets(
             )
         return _read_target(transport, org, target, invitations(target))
 
+    found: list[TargetAccess | str] = []
     with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
-        return list(pool.map(read, targets))
+        for result in pool.map(read, targets):
+            found.append(result)
+            if progress is not None:
+                progress(len(found), len(targets))
+    return found
 
 
 def _merge(

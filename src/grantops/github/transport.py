@@ -265,6 +265,11 @@ class Transport:
             return None  # the budget comes back soon enough to wait for it
         return left
 
+    @property
+    def remaining(self) -> int | None:
+        """Requests of the rate limit left, as GitHub's last answer said (None: unknown)."""
+        return self._remaining
+
     def _note_budget(self, response: Any) -> None:
         left = response.headers.get("x-ratelimit-remaining")
         reset = response.headers.get("x-ratelimit-reset")
