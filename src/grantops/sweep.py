@@ -11,18 +11,20 @@ run at ``now`` lists the repositories whose latest turn came less than
 ``invitations.window`` ago. No state is kept: the clock says whose turn it is.
 
 **The promise.** When no two runs are more than ``window`` apart, every repository is
-listed at least once in each of its turns' windows ``[turn, turn + window)`` (a run
-falls in every half-open interval of that length), so at least once per period and
-never more than ``sweep + window`` apart. Runs that are late or missing by less than
-``window`` lose nothing; a longer gap delays only the turns it covered, by one period.
-A delay costs no access: an undeclared invitation grants nothing, and once accepted it
-is a collaborator, read on every run and removed as undeclared.
+listed at least once in each of its turns' windows ``[turn, turn + window)`` (runs at
+most that far apart leave no half-open interval of that length without one), so at least
+once per period and never more than ``sweep + window`` apart. Runs that are late or
+missing by less than ``window`` lose nothing; a longer gap delays only the turns it
+covered, by one period. A delay costs no access: an undeclared invitation grants
+nothing, and once accepted it is a collaborator, read on every run and removed as
+undeclared.
 
 **What the plan needs at once** (:func:`needed`) is listed on top of the sweep:
-repositories where declared access is missing (an invitation may be out already, so a
-second one is not sent) and where a grant ended within the last period (its invitation
-is cancelled on time). A repository whose invitations were not listed is not "without
-invitations": the plan adds nothing there (:func:`grantops.plan.make_plan`).
+repositories where reviewed access is missing (an invitation may be out already, so a
+second one is not sent) and where a grant ended within the last period after the audit
+log recorded an invitation for it (that invitation is cancelled on time). A repository
+whose invitations were not listed is not "without invitations": the plan adds nothing
+there (:func:`grantops.plan.make_plan`).
 """
 
 from __future__ import annotations
