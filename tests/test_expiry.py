@@ -299,7 +299,7 @@ def test_a_short_rate_limit_still_ends_access_on_time(
     sandbox = start_sandbox(state)
     code, _, err = _apply(sandbox, repo.root, OPEN_AT)
     assert code == 0, err
-    sandbox = _again(start_sandbox, sandbox, repo, rate_limit=260)
+    sandbox = _again(start_sandbox, sandbox, repo, rate_limit=230)
     code, document, err = _apply(sandbox, repo.root, LATER)
     assert code == 1, err  # access ended; the rest was not read and the run says so
     assert _changes(document) == [OCTOCAT_ENDS]

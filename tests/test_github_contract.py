@@ -158,6 +158,28 @@ def test_reads_agree(both: Both) -> None:
     )
 
 
+def test_reads_of_some_invitations_agree(both: Both) -> None:
+    """A read that lists only the invitations it is told to, then lists more afterwards."""
+    payments, ledger = Target.repo("acme", "payments-api"), Target.repo("acme", "ledger")
+    views, listings = [], []
+    for github in both(STATE):
+        read = github.read(POLICY, invitations=lambda target: target == ledger)
+        views.append(_read_view(read))
+        listed = github.read_invitations(POLICY, [payments, ledger, Target.repo("acme", "gone")])
+        listings.append((listed, _read_view(read.with_invitations(listed))))
+    actual = _same(views)[0]
+    assert not any(t.kind == "repo" for _, t in actual.invitations)  # teams' are still read
+    assert not actual.expired_invitations
+    assert payments in actual.invitations_unlisted and ledger not in actual.invitations_unlisted
+    listed, merged = _same(listings)
+    assert listed.listed == (ledger, payments)
+    assert "HTTP 404" in listed.failed[Target.repo("acme", "gone")]
+    assert merged[0].invitations[(Principal.user("carol"), payments)] == "push"
+    assert merged[0].expired_invitations[(Principal.user("dana"), payments)] == "pull"
+    assert payments not in merged[0].invitations_unlisted
+    assert merged[1] == [(Principal.user("carol"), payments), (Principal.user("dana"), payments)]
+
+
 CHANGES = [
     ("add", "user", "octocat", "repo", "ledger", None, "push"),  # member: added
     ("add", "user", "dana", "repo", "ledger", None, "pull"),  # outsider: invited

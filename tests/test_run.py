@@ -23,7 +23,7 @@ from grantops.run import Planned, Run, RunSettings
 from grantops.sandbox.fixtures import SandboxState
 from grantops.sandbox.reviewed import ReviewedRepo
 
-from .data import GRANT, NOW
+from .data import GRANT, NOW, POLICY
 from .sandbox_fixtures import BASE_STATE, reviewed, with_access_repo
 
 ACCESS = AccessRepo("acme", "access", "main")
@@ -161,7 +161,9 @@ def test_apply_cancels_an_invitation_by_the_id_its_plan_read(tmp_path: Path) -> 
     """What apply needs from the read comes with the plan, not from the client's memory."""
     state = copy.deepcopy(BASE_STATE)
     state["repos"]["ledger"] = {"invitations": {"carol": "push"}}
-    repo, github = _setup(tmp_path, {}, state)
+    every_run = POLICY + "invitations: {sweep: 1h, window: 1h}\n"  # lists them all
+    repo = reviewed(tmp_path / "access", {}, every_run)
+    github = FakeGitHub.from_state(SandboxState.model_validate(with_access_repo(repo, state)), NOW)
     planned: Planned = _run(repo, github).plan()
     assert [c.action for c in planned.plan.changes] == ["cancel_invitation"]
     fresh = FakeGitHub(github.world)  # a client that never read anything

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from grantops.access import AccessKey, Target
 
@@ -73,6 +73,9 @@ class ActualState:
     """Whether each user a plan adds to a repository is an org member (lower-cased
     login -> answer), as far as GitHub was asked: GitHub invites anyone else as an
     outside collaborator. A login not here (nor among ``owners``) is unknown."""
+    invitations_unlisted: frozenset[Target] = frozenset()
+    """Repositories read whose pending invitations were not listed (see
+    :mod:`grantops.sweep`): none is known there, which is not the same as none there."""
 
 
 @dataclass
@@ -94,3 +97,32 @@ class ReadResult:
     expiries (see :func:`grantops.planning.build_plan`)."""
     facts: OrgFacts | None = None
     """The org's owners, base role and coverage; None when the org could not be read."""
+
+    def with_invitations(self, listed: Listed) -> ReadResult:
+        """This read plus invitations listed afterwards. A repository whose listing failed
+        is unreadable, as when any of its listings fails in the read: nothing half-read
+        is kept, and nothing is added or removed there but what has ended."""
+        actual, failed = self.actual, listed.failed
+        kept = {key: at for key, at in actual.access.items() if key[1] not in failed}
+        merged = replace(
+            actual,
+            access=kept,
+            invitations={**actual.invitations, **listed.pending},
+            expired_invitations={**actual.expired_invitations, **listed.expired},
+            invitations_unlisted=actual.invitations_unlisted - frozenset(listed.listed),
+            unreadable={**actual.unreadable, **failed},
+        )
+        return replace(self, actual=merged, invitation_ids={**self.invitation_ids, **listed.ids})
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Pending invitations of some repositories, listed apart from the main read."""
+
+    listed: tuple[Target, ...] = ()
+    """The repositories whose listing completed."""
+    pending: dict[AccessKey, str] = field(default_factory=dict)
+    expired: dict[AccessKey, str] = field(default_factory=dict)
+    ids: dict[AccessKey, int] = field(default_factory=dict)
+    failed: dict[Target, str] = field(default_factory=dict)
+    """Repositories whose listing failed, with GitHub's answer: they become unreadable."""

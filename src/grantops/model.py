@@ -42,6 +42,7 @@ from grantops.values import (
     RoleName,
     TeamSlug,
     Timestamp,
+    format_duration,
     largest_unit,
 )
 
@@ -264,6 +265,36 @@ class Notify(_Strict):
     )
 
 
+class Invitations(_Strict):
+    """How often pending repository invitations are listed (one REST listing each).
+
+    An invitation gives nothing until accepted, and an accepted one is a collaborator on
+    the next read, so each run lists the invitations of only the repositories whose turn
+    came within the last ``window`` (see :mod:`grantops.sweep`), plus those the plan needs.
+    """
+
+    sweep: Duration = Field(
+        default=timedelta(hours=24),
+        description="Every managed repository's invitations are listed once in this period.",
+    )
+    window: Duration = Field(
+        default=timedelta(hours=1),
+        description="Each run lists the repositories whose turn came within this long; "
+        "runs at least this often keep the sweep's promise.",
+    )
+
+    @model_validator(mode="after")
+    def _window_within_sweep(self) -> Invitations:
+        if self.window > self.sweep:
+            raise KeyConflict(
+                "window",
+                f"window {format_duration(self.window)} is longer than the sweep "
+                f"{format_duration(self.sweep)}; give at most the sweep (equal to it lists "
+                "every repository on every run)",
+            )
+        return self
+
+
 class Policy(_Strict):
     """``grants/policy.yaml``: the org, its managed scope, permanent access and limits."""
 
@@ -280,6 +311,7 @@ class Policy(_Strict):
     notify: Notify | None = Field(
         default=None, description="Comment on grant PRs when access starts, nears its end, ends."
     )
+    invitations: Invitations = Invitations()
 
     @model_validator(mode="after")
     def _custom_roles_are_new(self) -> Policy:

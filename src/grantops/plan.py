@@ -23,6 +23,7 @@ from grantops.access import AccessKey, Principal, Target
 from grantops.actual import ActualState
 from grantops.desired import Desired, DesiredState
 from grantops.model import Policy
+from grantops.sweep import SweepNote
 from grantops.values import format_timestamp
 
 Action = Literal["add", "update", "remove", "cancel_invitation"]
@@ -141,6 +142,9 @@ class Plan:
     (see :data:`Membership`), so a reviewer sees who becomes an outside collaborator."""
     refused: tuple[Kept, ...] = ()
     """Access the policy forbids giving (``limits.outside_collaborators: deny``)."""
+    sweep: tuple[SweepNote, ...] = ()
+    """Each managed repository: were its pending invitations listed, and its turns in the
+    sweep (:mod:`grantops.sweep`)."""
 
     def membership_of(self, change: Change) -> str | None:
         """What a reviewer must know about whom ``change`` adds (None: nothing to say).
@@ -195,6 +199,7 @@ class Plan:
                 for r in self.refused
             ],
             "membership": {str(p): m for p, m in sorted(self.membership.items())},
+            "invitation_sweep": [note.to_json() for note in self.sweep],
             "summary": self.summary,
         }
 
@@ -380,7 +385,11 @@ def _keep(
     untouchable: frozenset[str],
     held: Mapping[AccessKey, str],
 ) -> Kept | None:
-    """What ``change`` leaves alone, and why, when it removes or lowers what must stay."""
+    """What ``change`` leaves alone, and why: a removal or lowering of what must stay, or
+    an invitation where pending ones were not listed (one may be out already)."""
+    invites = change.action == "add" and change.principal.kind == "user"
+    if invites and change.target in actual.invitations_unlisted:
+        return Kept(change.principal, change.target, change.after or "", UNLISTED)
     lowers = change.action in ("remove", "cancel_invitation") or (
         change.action == "update" and _is_lower(policy, change)
     )
@@ -393,6 +402,9 @@ def _keep(
     if principal.kind == "user" and principal.key in untouchable:
         return Kept(principal, target, level, _protected_reason(principal, actual))
     return None
+
+
+UNLISTED = "pending invitations not listed this run (one may be out); added once they are"
 
 
 def _protected_reason(principal: Principal, actual: ActualState) -> str:

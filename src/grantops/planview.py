@@ -109,8 +109,24 @@ def plan_text(plan: Plan) -> str:
             lines.append(title)
             lines += [f"  {for_terminal(_kept(k))}" for k in items]
             lines.append("")
+    lines += sweep_lines(plan)
     lines.append(plan_summary(plan))
     return "\n".join(lines)
+
+
+def sweep_lines(plan: Plan) -> list[str]:
+    """How many repositories' pending invitations were listed, and for each repository
+    the plan touches whose invitations were not, when its turn in the sweep came and comes."""
+    if not plan.sweep:
+        return []
+    listed = sum(note.listed for note in plan.sweep)
+    lines = [f"Pending invitations listed on {listed} of {len(plan.sweep)} managed repositories."]
+    touched = {c.target for c in plan.changes} | {k.target for k in plan.kept}
+    for note in plan.sweep:
+        if note.target in touched and not note.listed:
+            last, coming = format_timestamp(note.last_turn), format_timestamp(note.next_turn)
+            lines.append(f"  {for_terminal(str(note.target))}: last turn {last}, next {coming}")
+    return [*lines, ""]
 
 
 def plan_markdown(plan: Plan) -> str:

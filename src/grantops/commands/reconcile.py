@@ -136,7 +136,9 @@ def _offline(args: argparse.Namespace, now: datetime) -> FakeGitHub:
         for slug in policy.managed.teams:
             if slug.lower() not in teams:
                 state.teams[slug] = TeamState()
-    return FakeGitHub.from_state(state, now)
+    github = FakeGitHub.from_state(state, now)
+    github.whole = True
+    return github
 
 
 def _planned(args: argparse.Namespace, now: datetime, io: Io, github: GitHubAPI) -> Planned:

@@ -19,12 +19,12 @@ answer, except :meth:`AccessWriter.apply`, which reports a failure as an outcome
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 
 from grantops.access import AccessKey, Target
-from grantops.actual import ReadResult
+from grantops.actual import Listed, ReadResult
 from grantops.github.activity import Activity
 from grantops.health import HealthIssue, WorkflowRun
 from grantops.model import Policy
@@ -36,10 +36,21 @@ class AccessReader(Protocol):
     """Who has access to what in the managed scope, as GitHub says now."""
 
     def read(
-        self, policy: Policy, with_members: bool = False, first: Collection[Target] = ()
+        self,
+        policy: Policy,
+        with_members: bool = False,
+        first: Collection[Target] = (),
+        invitations: Callable[[Target], bool] | None = None,
     ) -> ReadResult:
         """Read every managed target; one that cannot be read completely is *unreadable*
-        (never empty). Targets in ``first`` are read before the others."""
+        (never empty). Targets in ``first`` are read before the others. Pending
+        invitations of the repositories ``invitations`` picks (None: all) are listed;
+        the others are ``invitations_unlisted``."""
+        ...
+
+    def read_invitations(self, policy: Policy, targets: Collection[Target]) -> Listed:
+        """List the pending invitations of repositories ``targets``; one whose listing
+        fails is in ``failed`` with the reason, never taken for one without invitations."""
         ...
 
     def inherited_levels(

@@ -15,11 +15,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from grantops.access import AccessKey, Target
-from grantops.actual import ReadResult
+from grantops.actual import Listed, ReadResult
 from grantops.github import pulls, watch
 from grantops.github.activity import Activity, activity
 from grantops.github.inherited import inherited_levels
-from grantops.github.read import read_actual
+from grantops.github.read import read_actual, read_invitations
 from grantops.github.transport import GitHubError, RetryPolicy, Transport
 from grantops.github.write import apply_change
 from grantops.health import LABEL, HealthIssue, WorkflowRun
@@ -61,10 +61,16 @@ class GitHub:
     # ----- access -----------------------------------------------------------------
 
     def read(
-        self, policy: Policy, with_members: bool = False, first: Collection[Target] = ()
+        self,
+        policy: Policy,
+        with_members: bool = False,
+        first: Collection[Target] = (),
+        invitations: Callable[[Target], bool] | None = None,
     ) -> ReadResult:
         try:
-            result = read_actual(self._transport, policy, with_members, first, self._read_tally)
+            result = read_actual(
+                self._transport, policy, with_members, first, self._read_tally, invitations
+            )
         finally:
             self.progress.stop()  # a read cut short ends its line where it got to
         try:
@@ -74,6 +80,9 @@ class GitHub:
             why = f"the token's own account could not be read ({exc}); only expiries were planned"
             return replace(result, limits=(*result.limits, why))
         return replace(result, actual=replace(result.actual, viewer=viewer))
+
+    def read_invitations(self, policy: Policy, targets: Collection[Target]) -> Listed:
+        return read_invitations(self._transport, policy.org, targets)
 
     def _read_tally(self, done: int, total: int) -> None:
         self.progress.update("read", done, total, "targets", self.rate_limit_remaining)

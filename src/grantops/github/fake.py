@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from grantops.access import AccessKey, Principal, Target
-from grantops.actual import ActualState, ReadResult, org_facts
+from grantops.actual import ActualState, Listed, ReadResult, org_facts
 from grantops.github.activity import Activity, first_line
 from grantops.github.inherited import inherited_levels
 from grantops.github.read import TargetAccess
@@ -59,6 +59,9 @@ class FakeGitHub:
     each change and each comment spends one; reads do not."""
     comments: list[tuple[str, int, str]] = field(default_factory=list)
     """Every comment posted: repository, number, body."""
+    whole: bool = False
+    """Every read lists every repository's invitations, whatever it is asked: a state file
+    (``plan --state``) holds them all, and listing them costs nothing."""
 
     @classmethod
     def from_state(cls, state: SandboxState, now: datetime | None = None) -> FakeGitHub:
@@ -83,7 +86,11 @@ class FakeGitHub:
     # ----- access -----------------------------------------------------------------
 
     def read(
-        self, policy: Policy, with_members: bool = False, first: Collection[Target] = ()
+        self,
+        policy: Policy,
+        with_members: bool = False,
+        first: Collection[Target] = (),
+        invitations: Callable[[Target], bool] | None = None,
     ) -> ReadResult:
         world, org = self.world, policy.org
         if org.lower() != world.org.lower():
@@ -91,7 +98,9 @@ class FakeGitHub:
         found, unreadable = TargetAccess(), dict[Target, str]()
         for repo in world.repos.values():
             if policy.repo_in_scope(repo.name):
-                self._read_target(Target.repo(org, repo.name), found, unreadable)
+                target = Target.repo(org, repo.name)
+                listing = self.whole or invitations is None or invitations(target)
+                self._read_target(target, found, unreadable, listing)
         for slug in policy.managed.teams:
             self._read_target(Target.team(org, slug), found, unreadable)
         for pattern in policy.managed.repos:
@@ -106,6 +115,7 @@ class FakeGitHub:
             expired_invitations=found.expired,
             unreadable=unreadable,
             viewer=self.viewer(),
+            invitations_unlisted=frozenset(found.unlisted),
         )
         members = frozenset(world.logins[k] for k in world.members) if with_members else None
         base_permission = level(world.base_permission)
@@ -122,12 +132,21 @@ class FakeGitHub:
         )
 
     def _read_target(
-        self, target: Target, found: TargetAccess, unreadable: dict[Target, str]
+        self,
+        target: Target,
+        found: TargetAccess,
+        unreadable: dict[Target, str],
+        invitations: bool = True,
     ) -> None:
         if target in self.unreadable:
             unreadable[target] = self.unreadable[target]
         elif target.kind == "repo":
-            self._read_repo(self.world.repos[target.name.lower()], target, found)
+            repo = self.world.repos[target.name.lower()]
+            self._read_repo(repo, target, found)
+            if invitations:
+                self._list_invitations(repo, target, found)
+            else:
+                found.unlisted.add(target)
         elif target.name.lower() in self.world.teams:
             self._read_team(target, found)
         else:
@@ -138,13 +157,26 @@ class FakeGitHub:
         for key in repo.collaborators:
             at = world.effective(repo, key) or "pull"
             self._holds(found, (Principal.user(world.logins[key]), target), at)
+        for slug, permission in repo.teams.items():
+            self._holds(found, (Principal.team(world.teams[slug].slug), target), permission)
+
+    def _list_invitations(self, repo: Repo, target: Target, found: TargetAccess) -> None:
         for invitation in sorted(repo.invitations.values(), key=lambda i: i.id):
-            who = (Principal.user(world.logins[invitation.login]), target)
+            who = (Principal.user(self.world.logins[invitation.login]), target)
             found.ids[who] = invitation.id
             side = found.expired if invitation.expired else found.invitations
             side[who] = invitation.permission
-        for slug, permission in repo.teams.items():
-            self._holds(found, (Principal.team(world.teams[slug].slug), target), permission)
+
+    def read_invitations(self, policy: Policy, targets: Collection[Target]) -> Listed:
+        found, listed, failed = TargetAccess(), list[Target](), dict[Target, str]()
+        for target in sorted(targets):
+            repo = self.world.repos.get(target.name.lower())
+            if target in self.unreadable or repo is None:
+                failed[target] = self.unreadable.get(target) or _not_found(target)
+                continue
+            self._list_invitations(repo, target, found)
+            listed.append(target)
+        return Listed(tuple(listed), found.invitations, found.expired, found.ids, failed)
 
     def _holds(self, found: TargetAccess, key: AccessKey, at: str) -> None:
         """As the real read: the access, and a custom role's base role."""
@@ -369,3 +401,8 @@ def _already_gone_is_done(delete: Callable[[], None]) -> None:
     except SandboxError as exc:
         if exc.status != 404:
             raise
+
+
+def _not_found(target: Target) -> str:
+    """The transport's words for a repository GitHub does not have."""
+    return f"list invitations of {target.org}/{target.name}: HTTP 404: Not Found"

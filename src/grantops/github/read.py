@@ -1,9 +1,10 @@
 """Read actual access in managed scope from GitHub into an :class:`ActualState`.
 
-Per managed repository: direct collaborators, invitations and teams (one listing
-each, plus pages). Per managed team: maintainers, members and pending invitations.
-A listing that cannot be read completely marks its target *unreadable* with the
-reason; it is never mistaken for "nobody has access".
+Per managed repository: direct collaborators and teams (one listing each, plus pages),
+and pending invitations where the caller asks for them (:mod:`grantops.sweep` says
+which; :func:`read_invitations` lists more afterwards). Per managed team: maintainers,
+members and pending invitations. A listing that cannot be read completely marks its
+target *unreadable* with the reason; it is never mistaken for "nobody has access".
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grantops.access import REPO_PERMISSIONS, AccessKey, Principal, Target
-from grantops.actual import ActualState, ReadResult, org_facts
+from grantops.actual import ActualState, Listed, ReadResult, org_facts
 from grantops.github.transport import GitHubError, Transport
 from grantops.github.vocabulary import built_in_level, collaborator_level, level, team_level
 from grantops.model import Policy
@@ -35,8 +36,12 @@ def read_actual(
     with_members: bool = False,
     first: Collection[Target] = (),
     progress: Callable[[int, int], None] | None = None,
+    invitations: Callable[[Target], bool] | None = None,
 ) -> ReadResult:
     """Everything in managed scope; a target that cannot be read is *unreadable*.
+
+    A repository's pending invitations are listed when ``invitations`` says so (None:
+    every repository's); the others are marked unlisted, never taken as having none.
 
     Targets in ``first`` (where access is due to end) are read before the others, so
     when the rate limit runs out part-way, the reads that expiries depend on are done.
@@ -54,7 +59,8 @@ def read_actual(
         return _org_unreadable(policy, first, str(exc))
     existing = {r["name"].lower(): r["name"] for r in found.repos}
     targets = _targets(policy, existing, first)
-    merged, unreadable = _merge(targets, _read_targets(transport, org, targets, first, progress))
+    found_targets = _read_targets(transport, org, targets, first, invitations or _every, progress)
+    merged, unreadable = _merge(targets, found_targets)
     unreadable.update(_missing_repos(policy, existing))
     actual = ActualState(
         org=org,
@@ -63,6 +69,7 @@ def read_actual(
         owners=frozenset(o["login"].lower() for o in found.owners),
         expired_invitations=merged.expired,
         unreadable=unreadable,
+        invitations_unlisted=frozenset(merged.unlisted),
     )
     base_permission = level(str(found.info.get("default_repository_permission") or "none"))
     facts = org_facts(
@@ -111,11 +118,16 @@ def _targets(
     return targets
 
 
+def _every(target: Target) -> bool:
+    return True
+
+
 def _read_targets(
     transport: Transport,
     org: str,
     targets: list[Target],
     first: Collection[Target],
+    invitations: Callable[[Target], bool],
     progress: Callable[[int, int], None] | None = None,
 ) -> list[TargetAccess | str]:
     """Each target's access, or why it was not read, in the order of ``targets``.
@@ -132,7 +144,7 @@ def _read_targets(
                 f"not read: {left} requests of the rate limit are left, kept for changes; "
                 "read on a later run"
             )
-        return _read_target(transport, org, target)
+        return _read_target(transport, org, target, invitations(target))
 
     found: list[TargetAccess | str] = []
     with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
@@ -158,6 +170,7 @@ def _merge(
         merged.expired.update(result.expired)
         merged.ids.update(result.ids)
         merged.role_bases.update(result.role_bases)
+        merged.unlisted.update(result.unlisted)
     return merged, unreadable
 
 
@@ -196,6 +209,8 @@ class TargetAccess:
     expired: dict[AccessKey, str] = field(default_factory=dict)
     ids: dict[AccessKey, int] = field(default_factory=dict)
     role_bases: dict[str, str] = field(default_factory=dict)
+    unlisted: set[Target] = field(default_factory=set)
+    """Repositories whose pending invitations were not listed."""
 
     def holds(self, key: AccessKey, item: dict[str, Any], found_level: str) -> None:
         """``key`` holds ``found_level``; a custom role's base comes from ``item``'s flags."""
@@ -204,11 +219,14 @@ class TargetAccess:
             self.role_bases[found_level] = built_in_level(item)
 
 
-def _read_target(transport: Transport, org: str, target: Target) -> TargetAccess | str:
-    """Everything about one repository or team, or why it could not be read."""
+def _read_target(
+    transport: Transport, org: str, target: Target, invitations: bool
+) -> TargetAccess | str:
+    """Everything about one repository (its invitations only when ``invitations``) or
+    team, or why it could not be read."""
     try:
         if target.kind == "repo":
-            return _read_repo(transport, org, target)
+            return _read_repo(transport, org, target, invitations)
         return _read_team(transport, org, target)
     except GitHubError as exc:
         if target.kind == "team" and exc.status == 404:
@@ -216,7 +234,7 @@ def _read_target(transport: Transport, org: str, target: Target) -> TargetAccess
         return str(exc)
 
 
-def _read_repo(transport: Transport, org: str, target: Target) -> TargetAccess:
+def _read_repo(transport: Transport, org: str, target: Target, invitations: bool) -> TargetAccess:
     where = f"{org}/{target.name}"
     params: dict[str, Any] = {"owner": org, "repo": target.name}
     collaborators = transport.list(
@@ -226,16 +244,14 @@ def _read_repo(transport: Transport, org: str, target: Target) -> TargetAccess:
         affiliation="direct",
         **params,
     )
-    pending = transport.list(f"list invitations of {where}", "repos", "list_invitations", **params)
-    teams = transport.list(f"list teams of {where}", "repos", "list_teams", **params)
     found = TargetAccess()
+    if invitations:
+        _list_invitations(transport, org, target, found)
+    else:
+        found.unlisted.add(target)
+    teams = transport.list(f"list teams of {where}", "repos", "list_teams", **params)
     for item in collaborators:
         found.holds((Principal.user(item["login"]), target), item, collaborator_level(item))
-    for item in pending:
-        key = (Principal.user(item["invitee"]["login"]), target)
-        found.ids[key] = int(item["id"])
-        side = found.expired if item.get("expired") else found.invitations
-        side[key] = level(str(item["permissions"]))
     for item in teams:
         found.holds((Principal.team(item["slug"]), target), item, team_level(item))
     return found
@@ -271,3 +287,39 @@ def _read_team(transport: Transport, org: str, target: Target) -> TargetAccess:
         if membership is not None and membership.get("state") == "pending":
             found.invitations[(Principal.user(login), target)] = str(membership["role"])
     return found
+
+
+def _list_invitations(transport: Transport, org: str, target: Target, found: TargetAccess) -> None:
+    """One repository's pending (and expired) invitations, with their ids, into ``found``."""
+    pending = transport.list(
+        f"list invitations of {org}/{target.name}",
+        "repos",
+        "list_invitations",
+        owner=org,
+        repo=target.name,
+    )
+    for item in pending:
+        key = (Principal.user(item["invitee"]["login"]), target)
+        found.ids[key] = int(item["id"])
+        side = found.expired if item.get("expired") else found.invitations
+        side[key] = level(str(item["permissions"]))
+
+
+def read_invitations(transport: Transport, org: str, targets: Collection[Target]) -> Listed:
+    """The pending invitations of ``targets`` (repositories), a few listings at once; a
+    listing that fails is in ``failed``, with the reason."""
+
+    def one(target: Target) -> TargetAccess | str:
+        found = TargetAccess()
+        try:
+            _list_invitations(transport, org, target, found)
+        except GitHubError as exc:
+            return str(exc)
+        return found
+
+    ordered = sorted(targets)
+    with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
+        results = list(pool.map(one, ordered))
+    merged, failed = _merge(ordered, results)
+    listed = tuple(t for t in ordered if t not in failed)
+    return Listed(listed, merged.invitations, merged.expired, merged.ids, failed)

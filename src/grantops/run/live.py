@@ -10,16 +10,19 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from grantops import sweep
 from grantops.access import AccessKey, Levels, Principal, Target
-from grantops.actual import ActualState, OrgFacts
+from grantops.actual import ActualState, OrgFacts, ReadResult
 from grantops.audit.record import Recorder
 from grantops.desired import desired_access
 from grantops.github.api import AccessReader, AccessWriter
 from grantops.github.transport import GitHubError
 from grantops.load import Loaded
+from grantops.model import Grant, Policy
 from grantops.plan import Outcome, Plan
 from grantops.planning import Planning, build_plan
 from grantops.proof.review import Judgement
+from grantops.sweep import SweepNote
 
 
 @dataclass(frozen=True)
@@ -81,23 +84,25 @@ def plan_live(
     The plan is made again after steps 2 and 3 when they found anything; the other
     arguments go to :func:`build_plan` as given.
     """
-    ended = desired_access(loaded.policy, loaded.grants, now).ended
-    due = {target for _, target in ended} | set(first)
-    read = github.read(loaded.policy, first=due)
+    read = _read(loaded, github, now, first, approvals, invitations_sent or {})
     actual, limits = read.actual, (*limits, *read.limits)
     endings = Ended()
+    notes = _sweep_notes(loaded.policy, read, now)
 
     def plan(actual: ActualState) -> Planning:
-        return build_plan(
-            loaded,
-            actual,
-            now,
-            approvals,
-            invitations_sent,
-            endings.expired,
-            held,
-            limits,
-            revoked=endings.revoked,
+        return _with_sweep(
+            notes,
+            build_plan(
+                loaded,
+                actual,
+                now,
+                approvals,
+                invitations_sent,
+                endings.expired,
+                held,
+                limits,
+                revoked=endings.revoked,
+            ),
         )
 
     planning = plan(actual)
@@ -117,6 +122,54 @@ def plan_live(
         actual = replace(actual, membership=answers)
         planning = plan(actual)
     return LivePlan(planning, actual, read.invitation_ids, read.facts)
+
+
+def _read(
+    loaded: Loaded,
+    github: AccessReader,
+    now: datetime,
+    first: Collection[Target],
+    approvals: Mapping[str, Judgement] | None,
+    sent: Collection[tuple[Principal, Target, str | None]],
+) -> ReadResult:
+    """Read GitHub: targets where access is due to end first; pending invitations of the
+    repositories whose turn in the sweep it is, then of those the plan needs
+    (:func:`grantops.sweep.needed`) that the sweep did not list.
+
+    Only reviewed grants (when proof is on) make access missing: a pushed file naming a
+    thousand repositories must not spend a thousand requests on every run.
+    """
+    policy = loaded.policy
+    ended = desired_access(policy, loaded.grants, now).ended
+    due = {target for _, target in ended} | set(first)
+    read = github.read(
+        policy, first=due, invitations=lambda t: sweep.due(t, policy.invitations, now)
+    )
+    desired = desired_access(policy, _reviewed(loaded, approvals), now)
+    wanted = sweep.needed(policy, loaded.grants, desired, read.actual.access, now, sent)
+    unlisted = wanted & read.actual.invitations_unlisted
+    return read.with_invitations(github.read_invitations(policy, unlisted)) if unlisted else read
+
+
+def _reviewed(loaded: Loaded, approvals: Mapping[str, Judgement] | None) -> list[Grant]:
+    """The grants whose review was proven (every grant when proof is off)."""
+    if approvals is None:
+        return list(loaded.grants)
+    return [g for g in loaded.grants if (v := approvals.get(g.path)) is not None and v.approved]
+
+
+def _sweep_notes(policy: Policy, read: ReadResult, now: datetime) -> tuple[SweepNote, ...]:
+    """The sweep of every managed repository the read found."""
+    actual = read.actual
+    repos = [Target.repo(policy.org, name) for name in read.repos if policy.repo_in_scope(name)]
+    listed = {
+        t for t in repos if t not in actual.invitations_unlisted and t not in actual.unreadable
+    }
+    return sweep.notes(policy.invitations, repos, listed, now)
+
+
+def _with_sweep(notes: tuple[SweepNote, ...], planning: Planning) -> Planning:
+    return replace(planning, plan=replace(planning.plan, sweep=notes))
 
 
 def _memberships(github: AccessReader, org: str, plan: Plan) -> dict[str, bool]:
