@@ -14,9 +14,7 @@ Usage:
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from graphql.language import (
     TypeNode,
     UnionTypeDefinitionNode,
 )
+from npm_package import fetch  # a sibling file: these scripts are run as files
 
 PACKAGE = "@octokit/graphql-schema@15.26.1"
 MEMBER = "package/schema.graphql"
@@ -166,22 +165,9 @@ def extract(source: str) -> str:
     return header + print_ast(subset) + "\n"
 
 
-def _download(workdir: Path) -> Path:
-    subprocess.run(
-        ["npm", "pack", PACKAGE, "--loglevel=warn"],
-        cwd=workdir,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    archive = next(workdir.glob("octokit-graphql-schema-*.tgz"))
-    with tarfile.open(archive) as tar:
-        tar.extract(MEMBER, workdir, filter="data")
-    return workdir / MEMBER
-
-
 def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        source = Path(argv[1]) if len(argv) > 1 else _download(Path(tmp))
+        source = Path(argv[1]) if len(argv) > 1 else fetch(PACKAGE, MEMBER, Path(tmp))
         subset = extract(source.read_text(encoding="utf-8"))
     OUTPUT.write_text(subset, encoding="utf-8")
     print(f"wrote {OUTPUT} ({subset.count(chr(10))} lines)")
