@@ -153,15 +153,15 @@ def test_pull_requests_carry_their_approval_proof(http: httpx2.Client) -> None:
     [
         (
             '{ organization(login: "acme") { bogus } }',
-            "Cannot query field 'bogus' on type 'Organization'",
+            "Field 'bogus' doesn't exist on type 'Organization'",
         ),
         (
             '{ organization(login: "acme") { repositories(first: 1, bogus: 2) { totalCount } } }',
-            "Unknown argument 'bogus'",
+            "Field 'repositories' doesn't accept argument 'bogus'",
         ),
         (
             "{ organization { login } }",
-            "Argument 'Query.organization(login:)' of type 'String!' is required",
+            "Field 'organization' is missing required arguments: login",
         ),
         (
             "mutation { addStar(input: {}) { clientMutationId } }",
@@ -178,6 +178,21 @@ def test_a_query_github_would_reject_is_rejected_with_its_error_shape(
     [error] = body["errors"]
     assert problem in error["message"]
     assert error["locations"][0]["line"] == 1
+
+
+def test_rejections_carry_githubs_codes(http: httpx2.Client) -> None:
+    [error] = ask(http, '{ organization(login: "acme") { bogus } }')["errors"]
+    assert error["extensions"] == {
+        "code": "undefinedField",
+        "typeName": "Organization",
+        "fieldName": "bogus",
+    }
+    [error] = ask(http, "{ organization { login } }")["errors"]
+    assert error["extensions"] == {
+        "code": "missingRequiredArguments",
+        "name": "organization",
+        "arguments": "login",
+    }
 
 
 def test_no_query_is_an_error(http: httpx2.Client) -> None:

@@ -28,6 +28,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from grantops.sandbox.graphql_errors import error_body, github_error, to_json
 from grantops.sandbox.graphql_limits import Measure, measure
 from grantops.sandbox.graphql_objects import (
     Context,
@@ -37,7 +38,6 @@ from grantops.sandbox.graphql_objects import (
     Repository,
     TeamNode,
     User,
-    github_error,
     node_id,
     parse_node_id,
 )
@@ -55,23 +55,6 @@ SCHEMA_FILE = Path(__file__).with_name("github-schema.graphql")
 def schema() -> GraphQLSchema:
     """GitHub's schema, the part grantops uses (built once: it takes a moment)."""
     return build_schema(SCHEMA_FILE.read_text(encoding="utf-8"))
-
-
-def error_body(errors: list[GraphQLError]) -> Json:
-    return {"errors": [_error(e) for e in errors]}
-
-
-def _error(error: GraphQLError) -> Json:
-    """One error as GitHub writes it: GitHub's own kinds carry a top-level ``type``."""
-    out: Json = {"message": error.message}
-    kind = (error.extensions or {}).get("type")
-    if kind:
-        out["type"] = kind
-    if error.path:
-        out["path"] = list(error.path)
-    if error.locations:
-        out["locations"] = [{"line": at.line, "column": at.column} for at in error.locations]
-    return out
 
 
 @dataclass
@@ -179,5 +162,5 @@ def answer(call: Call, budget: RateBudget) -> Json:
     )
     out: Json = {"data": result.data}
     if result.errors:
-        out["errors"] = [_error(e) for e in result.errors]
+        out["errors"] = [to_json(e) for e in result.errors]
     return out

@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar
 
-from graphql import GraphQLError, GraphQLResolveInfo
+from graphql import GraphQLResolveInfo
 
 from grantops.access import REPO_PERMISSIONS
 from grantops.sandbox import pullflow
 from grantops.sandbox.bodies import role_name
 from grantops.sandbox.fixtures import CommitState, PullState, ReviewState
+from grantops.sandbox.graphql_errors import github_error
 from grantops.sandbox.world import Repo, Team, World
 
 T = TypeVar("T")
@@ -34,12 +35,6 @@ _DEFAULT_PERMISSION = {"READ": "READ", "TRIAGE": "READ", "WRITE": "WRITE", "MAIN
 """``DefaultRepositoryPermissionField`` knows only NONE, READ, WRITE and ADMIN."""
 
 FORBIDDEN_MESSAGE = "Resource not accessible by integration"
-
-
-def github_error(kind: str, message: str) -> GraphQLError:
-    """An error GitHub types (``NOT_FOUND``, ``FORBIDDEN``...): the type goes at the top of
-    the error object, where GitHub's clients look for it."""
-    return GraphQLError(message, extensions={"type": kind})
 
 
 @dataclass
@@ -170,7 +165,8 @@ class Organization:
 
     def repositories(self, info: Info, **args: Any) -> Json:
         repos = sorted(self.ctx.world.repos.values(), key=lambda r: r.id)
-        return connection([Repository(self.ctx, r) for r in repos], args, _node)
+        # wrapped per page only: an org may hold ten thousand repositories
+        return connection(repos, args, lambda r: {"node": Repository(self.ctx, r)})
 
     def team(self, info: Info, slug: str) -> TeamNode | None:
         team = self.ctx.world.teams.get(slug.lower())
@@ -316,7 +312,7 @@ class TeamNode:
         """Pending members: people invited to the org through this team."""
         self.ctx.check("team", self.slug)
         keys = _by_id(self.ctx, self.team.pending)
-        return connection([self._invitation(k) for k in keys], args, _node)
+        return connection(keys, args, lambda k: {"node": self._invitation(k)})
 
     def _invitation(self, key: str) -> Json:
         return {
