@@ -12,6 +12,7 @@ import pytest
 
 from grantops.sandbox import Sandbox
 
+from .contract.graphql import problems
 from .contract.openapi import operations, violations
 from .sandbox_fixtures import BASE_STATE, StartSandbox
 
@@ -526,3 +527,15 @@ def test_the_graphql_budget_is_full_again_in_a_new_window(start_sandbox: StartSa
     with httpx2.Client(base_url=sandbox.url, headers=HEADERS) as http:
         for _ in range(3):  # every request finds its window over: each has the whole budget
             assert ask(http, "{ rateLimit { remaining } }")["data"]["rateLimit"] == {"remaining": 0}
+
+
+def test_the_contract_check_finds_what_github_would_refuse() -> None:
+    assert problems(COLLABORATORS, {"cursor": None}) == []
+    assert problems(COLLABORATORS, {"cursor": 3}) != []
+    assert problems("{ organization(login: ") != []
+    assert problems('{ organization(login: "acme") { teams { totalCount } } }') == [
+        "You must provide a `first` or `last` value to properly paginate the `teams` connection."
+    ]
+    assert problems("query A { rateLimit { cost } } query B { rateLimit { cost } }") == [
+        "An operation name is required for a document of many."
+    ]
