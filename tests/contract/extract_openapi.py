@@ -13,12 +13,12 @@ Usage:
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from npm_package import fetch  # a sibling file: these scripts are run as files
 
 PACKAGE = "@octokit/openapi@23.0.2"
 MEMBER = "package/generated/api.github.com.deref.json"
@@ -112,22 +112,9 @@ def extract(description: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _download(workdir: Path) -> Path:
-    subprocess.run(
-        ["npm", "pack", PACKAGE, "--loglevel=warn"],
-        cwd=workdir,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    archive = next(workdir.glob("octokit-openapi-*.tgz"))
-    with tarfile.open(archive) as tar:
-        tar.extract(MEMBER, workdir, filter="data")
-    return workdir / MEMBER
-
-
 def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        source = Path(argv[1]) if len(argv) > 1 else _download(Path(tmp))
+        source = Path(argv[1]) if len(argv) > 1 else fetch(PACKAGE, MEMBER, Path(tmp))
         subset = extract(json.loads(source.read_text(encoding="utf-8")))
     OUTPUT.write_text(json.dumps(subset, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {OUTPUT} ({len(subset['operations'])} operations)")
