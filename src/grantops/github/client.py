@@ -18,8 +18,10 @@ from grantops.access import AccessKey, Target
 from grantops.actual import ReadResult
 from grantops.github import pulls, watch
 from grantops.github.activity import Activity, activity
+from grantops.github.gqlread import GraphQLTargets
+from grantops.github.graphql import GraphQL, graphql_url
 from grantops.github.inherited import inherited_levels
-from grantops.github.read import read_actual
+from grantops.github.read import TargetsReader, read_actual
 from grantops.github.transport import GitHubError, RetryPolicy, Transport
 from grantops.github.write import apply_change
 from grantops.health import LABEL, HealthIssue, WorkflowRun
@@ -40,10 +42,16 @@ class GitHub:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        read_api: str = "rest",
+        graphql: str | None = None,
     ) -> None:
         self._transport = Transport(
             api_url, token, timeout=timeout, retry=retry, sleep=sleep, clock=clock
         )
+        self._graphql = GraphQL(self._transport, graphql or graphql_url(api_url))
+        self.read_api = read_api
+        """``graphql``: targets are read in batches through GraphQL, REST where it must;
+        ``rest``: through REST listings only."""
 
     def close(self) -> None:
         self._transport.close()
@@ -59,7 +67,9 @@ class GitHub:
     def read(
         self, policy: Policy, with_members: bool = False, first: Collection[Target] = ()
     ) -> ReadResult:
-        result = read_actual(self._transport, policy, with_members, first)
+        result = read_actual(
+            self._transport, policy, with_members, first, self._targets_reader(policy)
+        )
         try:
             viewer = self.viewer()
         except GitHubError as exc:
@@ -67,6 +77,12 @@ class GitHub:
             why = f"the token's own account could not be read ({exc}); only expiries were planned"
             return replace(result, limits=(*result.limits, why))
         return replace(result, actual=replace(result.actual, viewer=viewer))
+
+    def _targets_reader(self, policy: Policy) -> TargetsReader | None:
+        if self.read_api != "graphql":
+            return None  # REST listings
+        roles = {name.lower(): base for name, base in policy.roles.items()}
+        return GraphQLTargets(self._transport, self._graphql, roles)
 
     def inherited_levels(
         self, policy: Policy, read: ReadResult, keys: Iterable[AccessKey]
@@ -95,7 +111,12 @@ class GitHub:
     # ----- review facts -----------------------------------------------------------
 
     def budget_left(self, reserve: int) -> int | None:
-        return self._transport.short_of(reserve)
+        lefts = (
+            self._transport.short_of(reserve),
+            self._graphql.short_of(reserve, self._transport.clock()),
+        )
+        known = [left for left in lefts if left is not None]
+        return min(known) if known else None
 
     def merged_pull_for_commit(
         self, owner: str, repo: str, sha: str, branch: str | None

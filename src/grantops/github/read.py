@@ -8,7 +8,7 @@ reason; it is never mistaken for "nobody has access".
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,11 @@ from grantops.model import Policy
 READ_CONCURRENCY = 8
 """Listings in flight at once: well under GitHub's limit of 100 concurrent requests."""
 
+TargetsReader = Callable[[str, "list[Target]", Collection[Target]], "list[TargetAccess | str]"]
+"""Reads targets of an org (``first`` before the others): each target's access, or why
+it was not read, in the order given. REST (:func:`rest_targets`) or GraphQL
+(:mod:`grantops.github.gqlread`)."""
+
 RESERVE_FOR_CHANGES = 100
 """Requests of the rate-limit budget that reading leaves for changes. Once the budget
 gets this low, and it is not renewed before a run would stop waiting, targets not yet
@@ -34,8 +39,12 @@ def read_actual(
     policy: Policy,
     with_members: bool = False,
     first: Collection[Target] = (),
+    read_targets: TargetsReader | None = None,
 ) -> ReadResult:
     """Everything in managed scope; a target that cannot be read is *unreadable*.
+
+    The org itself (owners, settings, repositories) is read through REST; its targets
+    through ``read_targets`` (REST listings by default).
 
     Targets in ``first`` (where access is due to end) are read before the others, so
     when the rate limit runs out part-way, the reads that expiries depend on are done.
@@ -52,7 +61,8 @@ def read_actual(
         return _org_unreadable(policy, first, str(exc))
     existing = {r["name"].lower(): r["name"] for r in found.repos}
     targets = _targets(policy, existing, first)
-    merged, unreadable = _merge(targets, _read_targets(transport, org, targets, first))
+    reader = read_targets or rest_targets(transport)
+    merged, unreadable = _merge(targets, reader(org, targets, first))
     unreadable.update(_missing_repos(policy, existing))
     actual = ActualState(
         org=org,
@@ -109,27 +119,33 @@ def _targets(
     return targets
 
 
-def _read_targets(
-    transport: Transport, org: str, targets: list[Target], first: Collection[Target]
-) -> list[TargetAccess | str]:
-    """Each target's access, or why it was not read, in the order of ``targets``.
+def rest_targets(transport: Transport) -> TargetsReader:
+    """A :data:`TargetsReader` over REST listings, a few targets at once.
 
     Listings of different targets are independent; a few run at once (GitHub allows up
     to 100 concurrent requests), and results come back in a fixed order. Once the rate
     limit runs low, only targets in ``first`` are still read.
     """
 
-    def read(target: Target) -> TargetAccess | str:
-        left = transport.short_of(RESERVE_FOR_CHANGES)
-        if target not in first and left is not None:
-            return (
-                f"not read: {left} requests of the rate limit are left, kept for changes; "
-                "read on a later run"
-            )
-        return _read_target(transport, org, target)
+    def read_all(org: str, targets: list[Target], first: Collection[Target]) -> list[Any]:
+        def read(target: Target) -> TargetAccess | str:
+            left = transport.short_of(RESERVE_FOR_CHANGES)
+            if target not in first and left is not None:
+                return kept_for_changes(left)
+            return read_target(transport, org, target)
 
-    with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
-        return list(pool.map(read, targets))
+        with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
+            return list(pool.map(read, targets))
+
+    return read_all
+
+
+def kept_for_changes(left: int) -> str:
+    """Why a target was left unread: the rate limit left is kept for changes."""
+    return (
+        f"not read: {left} requests of the rate limit are left, kept for changes; "
+        "read on a later run"
+    )
 
 
 def _merge(
@@ -193,8 +209,8 @@ class TargetAccess:
             self.role_bases[found_level] = built_in_level(item)
 
 
-def _read_target(transport: Transport, org: str, target: Target) -> TargetAccess | str:
-    """Everything about one repository or team, or why it could not be read."""
+def read_target(transport: Transport, org: str, target: Target) -> TargetAccess | str:
+    """Everything about one repository or team through REST, or why it could not be read."""
     try:
         if target.kind == "repo":
             return _read_repo(transport, org, target)
@@ -215,19 +231,37 @@ def _read_repo(transport: Transport, org: str, target: Target) -> TargetAccess:
         affiliation="direct",
         **params,
     )
-    pending = transport.list(f"list invitations of {where}", "repos", "list_invitations", **params)
-    teams = transport.list(f"list teams of {where}", "repos", "list_teams", **params)
     found = TargetAccess()
     for item in collaborators:
         found.holds((Principal.user(item["login"]), target), item, collaborator_level(item))
+    read_repo_invitations(transport, org, target, found)
+    read_repo_teams(transport, org, target, found)
+    return found
+
+
+def read_repo_invitations(
+    transport: Transport, org: str, target: Target, found: TargetAccess
+) -> None:
+    """A repository's invitations into ``found``: only REST lists them."""
+    where = f"{org}/{target.name}"
+    pending = transport.list(
+        f"list invitations of {where}", "repos", "list_invitations", owner=org, repo=target.name
+    )
     for item in pending:
         key = (Principal.user(item["invitee"]["login"]), target)
         found.ids[key] = int(item["id"])
         side = found.expired if item.get("expired") else found.invitations
         side[key] = level(str(item["permissions"]))
+
+
+def read_repo_teams(transport: Transport, org: str, target: Target, found: TargetAccess) -> None:
+    """The teams with access to a repository into ``found``, custom roles by name."""
+    where = f"{org}/{target.name}"
+    teams = transport.list(
+        f"list teams of {where}", "repos", "list_teams", owner=org, repo=target.name
+    )
     for item in teams:
         found.holds((Principal.team(item["slug"]), target), item, team_level(item))
-    return found
 
 
 def _read_team(transport: Transport, org: str, target: Target) -> TargetAccess:
@@ -240,6 +274,16 @@ def _read_team(transport: Transport, org: str, target: Target) -> TargetAccess:
         )
         for item in people:
             found.access.setdefault((Principal.user(item["login"]), target), role)
+    read_team_invitations(transport, org, target, found)
+    return found
+
+
+def read_team_invitations(
+    transport: Transport, org: str, target: Target, found: TargetAccess
+) -> None:
+    """A team's pending memberships (with their role) into ``found``."""
+    where = f"{org}/{target.name}"
+    params: dict[str, Any] = {"org": org, "team_slug": target.name}
     pending = transport.list(
         f"list pending invitations of team {where}",
         "teams",
@@ -259,4 +303,3 @@ def _read_team(transport: Transport, org: str, target: Target) -> TargetAccess:
         )
         if membership is not None and membership.get("state") == "pending":
             found.invitations[(Principal.user(login), target)] = str(membership["role"])
-    return found
