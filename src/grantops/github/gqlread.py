@@ -282,10 +282,8 @@ def collaborator_level(edge: Mapping[str, Any], roles: Mapping[str, str]) -> tup
     """
     built = level(str(edge["permission"]).lower())
     sources = edge.get("permissionSources") or []
-    custom = sorted(
-        {str(s["roleName"]) for s in sources if s.get("roleName")} - _BUILT_IN_NAMES,
-        key=str.lower,
-    )
+    named = {str(s["roleName"]) for s in sources if s.get("roleName")}
+    custom = sorted((n for n in named if n.lower() not in _BUILT_IN_NAMES), key=str.lower)
     if not custom:
         return built, built
     if len(sources) == 1:
