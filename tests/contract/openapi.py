@@ -29,8 +29,20 @@ def _error_shaped(body: Any) -> bool:
     return body is None or (isinstance(body, dict) and isinstance(body.get("message"), str))
 
 
+def _graphql_shaped(body: Any) -> bool:
+    """A GraphQL answer: ``data`` and/or a list of ``errors``, each with a message."""
+    if not isinstance(body, dict) or not ({"data", "errors"} & set(body)):
+        return False
+    errors = body.get("errors", [])
+    return isinstance(errors, list) and all(isinstance(e.get("message"), str) for e in errors)
+
+
 def violations(exchange: Exchange) -> list[str]:
     """Why one answer does not match GitHub's description (empty when it does)."""
+    if exchange.operation == "graphql":
+        # GitHub answers queries with 200, and refuses a request as it refuses REST ones
+        ok = _graphql_shaped if exchange.status == 200 else _error_shaped
+        return [] if ok(exchange.body) else [f"POST {exchange.path}: not a GraphQL answer"]
     spec = operations().get(exchange.operation)
     where = f"{exchange.method} {exchange.path} -> {exchange.status}"
     if spec is None:

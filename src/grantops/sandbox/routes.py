@@ -464,10 +464,12 @@ def get_viewer(call: Call) -> Reply:
 
 
 def get_rate_limit(call: Call) -> Reply:
-    """GET /rate_limit: the core budget the headers report; search is never spent."""
+    """GET /rate_limit: the core (REST) and graphql budgets; search is never spent."""
     core = call.sandbox.rate_budget()
+    graphql = call.sandbox.graphql_budget.report()
     search = {"limit": 30, "remaining": 30, "reset": core["reset"], "used": 0}
-    return Reply(200, {"resources": {"core": core, "search": search}, "rate": core})
+    resources = {"core": core, "graphql": graphql, "search": search}
+    return Reply(200, {"resources": resources, "rate": core})
 
 
 # ----- the table --------------------------------------------------------------

@@ -6,6 +6,10 @@ on adding a collaborator), ``Link`` pagination honouring ``per_page``, ``ETag`` 
 that runs out, error bodies, and authentication. Knobs inject latency and faults
 (5xx, timeouts, secondary rate limits), and ``/_sandbox/*`` endpoints let tests and
 demos look inside: request counters, the state, accepting or expiring invitations.
+
+``POST /graphql`` (:mod:`grantops.sandbox.graphql_api`) serves GitHub's GraphQL API over
+the same world, with its own budget. Paths also answer under ``/api/v3`` and GraphQL at
+``/api/graphql``, as on GitHub Enterprise Server, so a client's GHES addressing is tested.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from grantops.sandbox import bodies
+from grantops.sandbox import bodies, graphql_api
 from grantops.sandbox.fixtures import SandboxState
+from grantops.sandbox.ratelimit import RateBudget
 from grantops.sandbox.routes import ROUTES, Call, Reply, Route
 from grantops.sandbox.world import SandboxError, World
 
@@ -59,6 +64,8 @@ class Settings:
     fault_rate: float = 0.0
     seed: int = 0
     rate_limit: int = 5000
+    graphql_rate_limit: int = 5000
+    """GraphQL points an hour; 5,000 (like ``rate_limit``) is a personal token's budget."""
     rate_window_seconds: int = 3600
     stall_seconds: float = 2.0
     token: str | None = None
@@ -66,6 +73,9 @@ class Settings:
     faults: list[FaultRule] = field(default_factory=list)
     git: dict[str, Path] = field(default_factory=dict)
     """Repositories whose branches live in a local git repository: name -> its path."""
+    graphql_forbidden: list[str] = field(default_factory=list)
+    """GraphQL targets answered ``FORBIDDEN`` (``repository:NAME``, ``team:SLUG``,
+    ``organization:LOGIN``), as GitHub answers a token some resource is closed to."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +106,9 @@ class Sandbox:
         self.stats: Counter[str] = Counter()
         self.exchanges: list[Exchange] = []
         self._random = random.Random(self.settings.seed)
-        self._remaining = self.settings.rate_limit
-        self._reset_at = int(time.time()) + self.settings.rate_window_seconds
+        window = self.settings.rate_window_seconds
+        self.core_budget = RateBudget(self.settings.rate_limit, window)
+        self.graphql_budget = RateBudget(self.settings.graphql_rate_limit, window)
         self._server = ThreadingHTTPServer((host, port), _handler_class(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -139,13 +150,15 @@ class Sandbox:
     def handle(self, method: str, raw_path: str, headers: Any, body: Any) -> Reply:
         split = urlsplit(raw_path)
         path = split.path.rstrip("/") or "/"
+        prefix = "/api/v3" if path.startswith("/api/v3/") else ""
+        path = path.removeprefix(prefix)
         if path.startswith("/_sandbox/"):
             return self._control(method, path, body)
         if self.settings.latency_ms:
             time.sleep(self.settings.latency_ms / 1000)
         route = _match(method, path)
         operation = route[0].operation if route else "unknown"
-        reply = self._answer(method, path, split.query, headers, body, route)
+        reply = self._answer(method, path, split.query, headers, body, route, prefix)
         with self.lock:
             self.exchanges.append(Exchange(operation, method, path, reply.status, reply.body))
         return reply
@@ -158,6 +171,7 @@ class Sandbox:
         headers: Any,
         body: Any,
         route: tuple[Route, dict[str, str]] | None,
+        prefix: str = "",
     ) -> Reply:
         auth = headers.get("Authorization", "")
         if not auth:
@@ -171,14 +185,14 @@ class Sandbox:
         with self.lock:
             self.stats[f"{method} {matched.operation}"] += 1
             self.stats["total"] += 1
-        limited = self._rate_limited(path)
+        limited = None if matched is GRAPHQL_ROUTE else self._rate_limited(path)
         if limited is not None:
             return limited
         fault = self._fault(method, path)
         if fault is not None and not fault.after_apply:
             return self._fail(fault)
         query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
-        base = f"http://{headers.get('Host', '127.0.0.1')}"
+        base = f"http://{headers.get('Host', '127.0.0.1')}{prefix}"
         try:
             with self.lock:
                 reply = matched.handler(Call(self, base, params, query, body, acting or None))
@@ -202,37 +216,18 @@ class Sandbox:
 
     def rate_budget(self) -> dict[str, int]:
         """The core budget as ``/rate_limit`` reports it; call it under the lock."""
-        limit = self.settings.rate_limit
-        return {
-            "limit": limit,
-            "remaining": self._remaining,
-            "reset": self._reset_at,
-            "used": limit - self._remaining,
-        }
+        return self.core_budget.report()
 
     def rate_headers(self) -> dict[str, str]:
-        budget = self.rate_budget()
-        return {
-            "x-ratelimit-limit": str(budget["limit"]),
-            "x-ratelimit-remaining": str(budget["remaining"]),
-            "x-ratelimit-used": str(budget["used"]),
-            "x-ratelimit-reset": str(budget["reset"]),
-            "x-ratelimit-resource": "core",
-        }
+        return self.core_budget.headers("core")
 
     def _rate_limited(self, path: str) -> Reply | None:
         with self.lock:
-            now = time.time()
-            if now >= self._reset_at:
-                self._remaining = self.settings.rate_limit
-                self._reset_at = int(now) + self.settings.rate_window_seconds
-            if path == "/rate_limit":
+            self.core_budget.refresh()
+            if path == "/rate_limit" or self.core_budget.spend(1):
                 return None
-            if self._remaining <= 0:
-                message = "API rate limit exceeded for installation."
-                return Reply(403, bodies.error(message), self.rate_headers())
-            self._remaining -= 1
-        return None
+            message = "API rate limit exceeded for installation."
+            return Reply(403, bodies.error(message), self.rate_headers())
 
     def _fault(self, method: str, path: str) -> FaultRule | None:
         with self.lock:
@@ -263,7 +258,7 @@ class Sandbox:
         headers = {**reply.headers, "etag": etag}
         if if_none_match == etag:
             with self.lock:
-                self._remaining += 1  # conditional requests answered 304 are free
+                self.core_budget.remaining += 1  # conditional requests answered 304 are free
             return Reply(304, None, headers)
         return Reply(reply.status, reply.body, headers)
 
@@ -281,15 +276,28 @@ class Sandbox:
             if method == "POST" and path == "/_sandbox/faults":
                 self.settings.faults.append(FaultRule.from_json(body or {}))
                 return Reply(200, {"faults": len(self.settings.faults)})
+            if method == "POST" and path == "/_sandbox/graphql-forbid":
+                self.settings.graphql_forbidden.append(str((body or {}).get("target", "")))
+                return Reply(200, {"forbidden": self.settings.graphql_forbidden})
             if method == "POST" and path == "/_sandbox/reset-stats":
                 self.stats.clear()
                 return Reply(200, {})
         return Reply(404, bodies.error("Not Found"))
 
 
+def _graphql(call: Call) -> Reply:
+    """POST /graphql: always 200, with the ``graphql`` budget in the headers."""
+    budget = call.sandbox.graphql_budget
+    return Reply(200, graphql_api.answer(call, budget), budget.headers("graphql"))
+
+
+GRAPHQL_ROUTE = Route("POST", re.compile(r"(/api)?/graphql"), "graphql", _graphql)
+"""GitHub's GraphQL endpoint: ``/graphql`` on api.github.com, ``/api/graphql`` on GHES."""
+
+
 def _match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     """The route answering ``method path``, and the parameters it reads from the path."""
-    for route in ROUTES:
+    for route in (GRAPHQL_ROUTE, *ROUTES):
         found = route.pattern.fullmatch(path) if route.method == method else None
         if found:
             return route, found.groupdict()
