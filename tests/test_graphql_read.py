@@ -12,6 +12,7 @@ from grantops.github import GitHub, RetryPolicy
 from grantops.load import Loaded
 from grantops.run.live import apply_plan, plan_live
 from grantops.sandbox import Sandbox
+from grantops.sandbox.server import FaultRule
 
 from .builders import grant, policy
 from .conftest import NOW
@@ -157,3 +158,60 @@ def test_custom_roles_cause_no_churn_through_graphql(start_sandbox: StartSandbox
     with gh(sandbox, "graphql") as github:
         second = plan_live(loaded, github, NOW)
     assert second.plan.changes == ()
+
+
+def test_a_repository_graphql_forbids_is_read_through_rest(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox(rich_state(), graphql_forbidden=["repository:ledger"])
+    rest = read(sandbox, "rest")
+    sandbox.stats.clear()
+    graphql = read(sandbox, "graphql")
+    assert graphql == rest
+    assert graphql.actual.access[(Principal.user("mona"), Target.repo("acme", "ledger"))]
+    # only ledger went to REST; the other managed repositories were read through GraphQL
+    assert sandbox.stats["GET repos/list-collaborators"] == 1
+    assert sandbox.stats["GET repos/list-teams"] == 1 + 1  # ledger, and deploy-api's custom role
+
+
+def test_a_team_graphql_forbids_is_read_through_rest(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox(rich_state(), graphql_forbidden=["team:prod-deployers"])
+    rest = read(sandbox, "rest")
+    sandbox.stats.clear()
+    graphql = read(sandbox, "graphql")
+    assert graphql == rest
+    deployers = Target.team("acme", "prod-deployers")
+    assert graphql.actual.access[(Principal.user("alice"), deployers)] == "maintainer"
+    assert sandbox.stats["GET teams/list-members-in-org"] == 2  # maintainers, then members
+    # its repositories could not be listed either: every repository's teams come from REST
+    assert sandbox.stats["GET repos/list-teams"] == 3
+
+
+def test_a_failed_teams_query_leaves_repositories_unreadable_never_empty(
+    start_sandbox: StartSandbox,
+) -> None:
+    sandbox = start_sandbox(rich_state())
+    sandbox.settings.faults.append(FaultRule("POST /graphql", status=502, times=2))
+    with gh(sandbox, "graphql", attempts=2) as github:
+        result = github.read(POLICY)
+    repos = {t for t in result.actual.unreadable if t.kind == "repo"}
+    assert repos == {Target.repo("acme", n) for n in ("payments-api", "ledger", "deploy-api")}
+    assert all("team access could not be read" in why for why in result.actual.unreadable.values())
+    assert not any(t.kind == "repo" for _, t in result.actual.access)
+    # the managed team was still read
+    assert (Principal.user("alice"), Target.team("acme", "prod-deployers")) in result.actual.access
+
+
+def test_a_missing_page_of_collaborators_leaves_the_repository_unreadable(
+    start_sandbox: StartSandbox,
+) -> None:
+    # three points: teams, the batch, the second page of ledger; the third page is refused
+    sandbox = start_sandbox(big_state(repos=0, people=250), graphql_rate_limit=3)
+    ledger = Target.repo("acme", "ledger")
+    with gh(sandbox, "graphql", attempts=1) as github:
+        result = github.read(ALL_REPOS, first=[ledger])
+    assert "read collaborators of acme/ledger" in result.actual.unreadable[ledger]
+    assert "RATE_LIMITED" in result.actual.unreadable[ledger]
+    assert not any(t == ledger for _, t in result.actual.access)
+    # what was not in first was left unread for lack of budget, saying so
+    others = {t: why for t, why in result.actual.unreadable.items() if t != ledger}
+    assert others
+    assert all("kept for changes" in why for why in others.values())

@@ -121,7 +121,9 @@ class GraphQLTargets:
         """Each repository's collaborators and teams (invitations come later)."""
         try:
             teams = team_access(self.gql, org, {t.name.lower() for t in repos})
-        except (GitHubError, Incomplete, UseRest) as exc:
+        except UseRest:
+            teams = None
+        except (GitHubError, Incomplete) as exc:
             why = f"team access could not be read ({exc})"
             return dict.fromkeys(repos, why)
         found: dict[Target, Found] = {}
@@ -135,7 +137,7 @@ class GraphQLTargets:
         org: str,
         batch: list[Target],
         first: Collection[Target],
-        teams: Mapping[str, list[tuple[str, str]]],
+        teams: TeamsByRepository | None,
     ) -> dict[Target, Found]:
         left = self.short()
         wanted = [t for t in batch if left is None or t in first]
@@ -164,7 +166,7 @@ class GraphQLTargets:
         target: Target,
         answer: Answer,
         index: int,
-        teams: Mapping[str, list[tuple[str, str]]],
+        teams: TeamsByRepository | None,
     ) -> TargetAccess:
         alias = f"r{index}"
         page = _field(answer, ("organization", alias, "collaborators"))
@@ -175,7 +177,8 @@ class GraphQLTargets:
             found.access[key], base = collaborator_level(edge, self.roles)
             if found.access[key] not in REPO_PERMISSIONS:
                 found.role_bases[found.access[key]] = base
-        self._teams_of(org, target, teams.get(target.name.lower(), []), found)
+        mine = None if teams is None else teams.get(target.name.lower(), [])
+        self._teams_of(org, target, mine, found)
         return found
 
     def _collaborators(self, org: str, target: Target, page: dict[str, Any]) -> list[Any]:
@@ -192,12 +195,12 @@ class GraphQLTargets:
         return edges
 
     def _teams_of(
-        self, org: str, target: Target, teams: list[tuple[str, str]], found: TargetAccess
+        self, org: str, target: Target, teams: list[tuple[str, str]] | None, found: TargetAccess
     ) -> None:
-        """Team access to one repository; through REST where a team may hold a custom
-        role (GraphQL shows only the role it extends)."""
+        """Team access to one repository; through REST where GraphQL could not say (None)
+        or a team may hold a custom role (GraphQL shows only the role it extends)."""
         bases = set(self.roles.values())
-        if any(found_level in bases for _, found_level in teams):
+        if teams is None or any(found_level in bases for _, found_level in teams):
             read_repo_teams(self.transport, org, target, found)
             return
         for slug, found_level in teams:
@@ -233,16 +236,26 @@ class _RestLater(str):
     __slots__ = ()
 
 
-def team_access(gql: GraphQL, org: str, names: Collection[str]) -> dict[str, list[tuple[str, str]]]:
-    """For each repository in ``names`` (lower-cased), the teams with access to it and
-    their level, from every team of the org; any page that fails fails the whole read."""
-    found: dict[str, list[tuple[str, str]]] = {}
+TeamsByRepository = dict[str, list[tuple[str, str]]]
+"""Repository name (lower-cased) -> the teams with access to it and their level."""
+
+
+def team_access(gql: GraphQL, org: str, names: Collection[str]) -> TeamsByRepository | None:
+    """The teams with access to each repository in ``names`` (lower-cased), from every
+    team of the org. None when GraphQL answers FORBIDDEN or null for a team's
+    repositories: no repository's teams are then known, and REST lists them. Any other
+    failure, or a page that fails, fails the whole read."""
+    found: TeamsByRepository = {}
     after: str | None = None
     while True:
         answer = gql.query(f"list teams of {org}", q.TEAMS, {"org": org, "after": after})
-        teams = _field(answer, ("organization", "teams"))
-        for team in teams["nodes"]:
-            edges = team_repositories(gql, org, team["slug"], team["repositories"])
+        teams = _field(answer, ("organization", "teams"), inside=False)
+        for index, team in enumerate(teams["nodes"]):
+            try:
+                _field(answer, ("organization", "teams", "nodes", index))
+                edges = team_repositories(gql, org, team["slug"], team["repositories"])
+            except UseRest:
+                return None
             for edge in edges:
                 name = str(edge["node"]["name"]).lower()
                 if name in names:
@@ -298,17 +311,23 @@ def collaborator_level(edge: Mapping[str, Any], roles: Mapping[str, str]) -> tup
 _BUILT_IN_NAMES = frozenset({*REPO_PERMISSIONS, "read", "write"})
 
 
-def _field(answer: Answer, path: tuple[str, ...], missing: str | None = None) -> dict[str, Any]:
+def _field(
+    answer: Answer, path: tuple[str | int, ...], missing: str | None = None, inside: bool = True
+) -> dict[str, Any]:
     """The object at ``path``: a FORBIDDEN error or null means REST reads the target
-    (or, with ``missing``, that it does not exist); another error makes it unreadable."""
-    error = answer.error_at(*path)
+    (or, with ``missing``, that it does not exist); another error makes it unreadable.
+    Errors inside the object count unless ``inside`` is False."""
+    error = answer.error_at(*path, inside=inside)
     if error is not None and error.get("type") not in ("FORBIDDEN", "NOT_FOUND"):
         raise Incomplete(describe(error))
     value: Any = answer.data
     for name in path:
-        value = value.get(name) if isinstance(value, dict) else None
+        if isinstance(name, int):
+            value = value[name] if isinstance(value, list) and name < len(value) else None
+        else:
+            value = value.get(name) if isinstance(value, dict) else None
     if isinstance(value, dict) and error is None:
         return value
     if missing is not None and (error is None or error.get("type") == "NOT_FOUND"):
         raise Incomplete(missing)
-    raise UseRest(describe(error) if error else f"no data at {'.'.join(path)}")
+    raise UseRest(describe(error) if error else f"no data at {'.'.join(map(str, path))}")

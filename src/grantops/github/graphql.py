@@ -48,11 +48,13 @@ class Answer:
     data: dict[str, Any]
     errors: tuple[dict[str, Any], ...] = ()
 
-    def error_at(self, *path: str | int) -> dict[str, Any] | None:
-        """Why the field at ``path`` was not read (an error for it, for anything inside
-        it, or for a field around it); else None."""
+    def error_at(self, *path: str | int, inside: bool = True) -> dict[str, Any] | None:
+        """Why the field at ``path`` was not read (an error for it, for a field around
+        it, or with ``inside`` for anything inside it); else None."""
         for error in self.errors:
             where = tuple(error.get("path") or ())
+            if not inside and len(where) > len(path):
+                continue
             shared = min(len(where), len(path))
             if where[:shared] == path[:shared]:
                 return error
