@@ -4,6 +4,7 @@ fraction of the requests, with every connection paged and every failure fail-clo
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from grantops.access import Principal, Target
@@ -15,8 +16,10 @@ from grantops.sandbox import Sandbox
 from grantops.sandbox.server import FaultRule
 
 from .builders import grant, policy
-from .conftest import NOW
-from .sandbox_fixtures import BASE_STATE, TOKEN, StartSandbox
+from .conftest import GRANT, NOW
+from .sandbox_fixtures import BASE_STATE, TOKEN, StartSandbox, access_env, live_repo
+from .test_cli import run
+from .test_cli_live import AT
 
 OPEN = {"starts": "2026-11-30T09:00:00Z", "expires": "2026-11-30T18:00:00Z"}
 POLICY = policy()
@@ -215,3 +218,28 @@ def test_a_missing_page_of_collaborators_leaves_the_repository_unreadable(
     others = {t: why for t, why in result.actual.unreadable.items() if t != ledger}
     assert others
     assert all("kept for changes" in why for why in others.values())
+
+
+def test_plan_reads_through_graphql_when_asked(start_sandbox: StartSandbox, tmp_path: Path) -> None:
+    outputs = {}
+    for api in ("rest", "graphql"):
+        root, sandbox = live_repo(start_sandbox, tmp_path / api, {"g.yaml": GRANT})
+        args = ("plan", "--root", str(root), "--now", AT, "--read-api", api)
+        code, outputs[api], err = run(*args, environ=access_env(sandbox.url))
+        assert code == 0, err
+        assert ("POST graphql" in sandbox.stats) == (api == "graphql")
+    assert outputs["graphql"] == outputs["rest"]
+    assert "user:octocat" in outputs["graphql"]
+
+
+def test_plan_uses_the_graphql_url_actions_gives(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT})
+    # the sandbox answers GraphQL where GitHub Enterprise Server does, too
+    environ = {**access_env(sandbox.url), "GITHUB_GRAPHQL_URL": f"{sandbox.url}/api/graphql"}
+    args = ("plan", "--root", str(root), "--now", AT, "--read-api", "graphql")
+    code, _, err = run(*args, environ=environ)
+    assert code == 0, err
+    posted = {e.path for e in sandbox.exchanges if e.method == "POST"}
+    assert posted == {"/api/graphql"}
