@@ -243,3 +243,27 @@ def test_plan_uses_the_graphql_url_actions_gives(
     assert code == 0, err
     posted = {e.path for e in sandbox.exchanges if e.method == "POST"}
     assert posted == {"/api/graphql"}
+
+
+def test_graphql_points_left_reach_the_budget_logic(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox(rich_state(), graphql_rate_limit=150)
+    with gh(sandbox, "graphql") as github:
+        assert github.budget_left(200) is None  # nothing known before a query
+        github.read(POLICY)
+        left = github.budget_left(200)
+        assert github.budget_left(100) is None  # more than the reserve is left
+    # teams, one batch of repositories, one managed team: a point each
+    assert left == 150 - 3
+    with gh(sandbox, "rest") as github:
+        github.read(POLICY)
+        assert github.budget_left(200) is None  # the REST budget is apart, and plenty
+
+
+def test_reads_stop_at_the_reserve_of_graphql_points(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox(rich_state(), graphql_rate_limit=50)
+    with gh(sandbox, "graphql") as github:
+        result = github.read(POLICY)
+    unread = result.actual.unreadable
+    assert len(unread) == 4  # three repositories and the managed team
+    assert all("kept for changes" in why for why in unread.values())
+    assert sandbox.stats["POST graphql"] == 1  # the teams query told what was left
