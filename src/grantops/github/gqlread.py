@@ -18,9 +18,10 @@ instead; any other error, or a page that fails, leaves it unreadable, never empt
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from grantops.access import REPO_PERMISSIONS, Principal, Target
@@ -81,12 +82,20 @@ class GraphQLTargets:
         known = [left for left in lefts if left is not None]
         return min(known) if known else None
 
-    def _guarded(self, org: str, target: Target, first: Collection[Target], read: Any) -> Found:
+    def _guarded(
+        self,
+        org: str,
+        target: Target,
+        first: Collection[Target],
+        read: Callable[[str, Target], TargetAccess],
+    ) -> Found:
+        """``read`` of one target unless the budget is kept for changes; GraphQL's
+        failures become a reason, or a mark that REST reads the target later."""
         left = self.short()
         if target not in first and left is not None:
             return kept_for_changes(left)
         try:
-            return read(org, target)  # type: ignore[no-any-return]
+            return read(org, target)
         except UseRest:
             return _RestLater()
         except (GitHubError, Incomplete) as exc:
@@ -139,6 +148,8 @@ class GraphQLTargets:
         first: Collection[Target],
         teams: TeamsByRepository | None,
     ) -> dict[Target, Found]:
+        """Up to 100 repositories in one query; those not in ``first`` wait when the
+        budget is down to the reserve."""
         left = self.short()
         wanted = [t for t in batch if left is None or t in first]
         found: dict[Target, Found] = {t: kept_for_changes(left or 0) for t in batch}
@@ -154,10 +165,9 @@ class GraphQLTargets:
             )
         except GitHubError as exc:
             return {**found, **dict.fromkeys(wanted, str(exc))}
-        for i, target in enumerate(wanted):
-            found[target] = self._guarded(
-                org, target, (target,), lambda o, t, i=i: self._repo(o, t, answer, i, teams)
-            )
+        for index, target in enumerate(wanted):
+            read = partial(self._repo, answer=answer, index=index, teams=teams)
+            found[target] = self._guarded(org, target, (target,), read)
         return found
 
     def _repo(
