@@ -6,7 +6,8 @@ entries drift. Each request waits
 20 ms, like a nearby API. The run prints requests by kind and wall time for the plan
 and the apply, then checks that a second plan is empty.
 
-Usage: python bench/reconcile.py [REPOS] [COLLABORATORS] [LATENCY_MS]
+Usage: python bench/reconcile.py [REPOS] [COLLABORATORS] [LATENCY_MS] [rest|graphql]
+(the last: which GitHub API reads access, as ``--read-api``; default rest)
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def main(argv: list[str]) -> int:
     repos = int(argv[1]) if len(argv) > 1 else 500
     people = int(argv[2]) if len(argv) > 2 else 20
     latency = int(argv[3]) if len(argv) > 3 else 20
+    read_api = argv[4] if len(argv) > 4 else "rest"
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -73,19 +75,22 @@ def main(argv: list[str]) -> int:
         loaded = load_repo(root, now)
         with Sandbox(state, settings=Settings(latency_ms=latency, rate_limit=10**6)) as sandbox:
             retry = RetryPolicy(mutation_interval=0)
-            with GitHub(sandbox.url, "bench-token", retry=retry) as github:
+            with GitHub(sandbox.url, "bench-token", retry=retry, read_api=read_api) as github:
                 started = time.perf_counter()
                 live = plan_live(loaded, github, now)
                 plan_seconds = time.perf_counter() - started
                 reads = dict(sandbox.stats)
-                print(f"org: {repos} repos x {people} collaborators, {latency} ms per request")
+                print(
+                    f"org: {repos} repos x {people} collaborators, {latency} ms per request, "
+                    f"reads through {read_api}"
+                )
                 print(
                     f"plan: {len(live.plan.changes)} changes in {plan_seconds:.1f} s, "
                     f"{reads['total']} requests ({_kinds(reads)})"
                 )
                 sandbox.stats.clear()
                 started = time.perf_counter()
-                outcomes = apply_plan(live.plan, github)
+                outcomes = apply_plan(live.plan, github, live.invitation_ids)
                 apply_seconds = time.perf_counter() - started
                 writes = dict(sandbox.stats)
                 failed = sum(1 for o in outcomes if o.result == "failed")
