@@ -267,3 +267,36 @@ def test_reads_stop_at_the_reserve_of_graphql_points(start_sandbox: StartSandbox
     assert len(unread) == 4  # three repositories and the managed team
     assert all("kept for changes" in why for why in unread.values())
     assert sandbox.stats["POST graphql"] == 1  # the teams query told what was left
+
+
+def test_an_org_graphql_forbids_is_read_through_rest(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox(rich_state(), graphql_forbidden=["organization:acme"])
+    rest = read(sandbox, "rest")
+    sandbox.stats.clear()
+    graphql = read(sandbox, "graphql")
+    assert graphql == rest
+    assert graphql.actual.unreadable == {}
+    # every target went to REST: teams, the batch, the managed team each asked once
+    assert sandbox.stats["POST graphql"] == 3
+    assert sandbox.stats["GET repos/list-collaborators"] == 3
+
+
+def test_a_failed_invitation_listing_leaves_its_repository_unreadable(
+    start_sandbox: StartSandbox,
+) -> None:
+    sandbox = start_sandbox(rich_state())
+    sandbox.settings.faults.append(FaultRule("GET /repos/acme/ledger/invitations", times=1))
+    with gh(sandbox, "graphql", attempts=1) as github:
+        result = github.read(POLICY)
+    ledger = Target.repo("acme", "ledger")
+    assert "list invitations of acme/ledger" in result.actual.unreadable[ledger]
+    assert not any(t == ledger for _, t in result.actual.access)
+    assert set(result.actual.unreadable) == {ledger}
+
+
+def test_graphql_points_soon_renewed_are_not_short(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox(rich_state(), graphql_rate_limit=150, rate_window_seconds=60)
+    with gh(sandbox, "graphql") as github:
+        github.read(POLICY)
+        # 147 points are left, but the window renews within the wait a run allows
+        assert github.budget_left(200) is None
