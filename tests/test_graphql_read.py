@@ -300,3 +300,20 @@ def test_graphql_points_soon_renewed_are_not_short(start_sandbox: StartSandbox) 
         github.read(POLICY)
         # 147 points are left, but the window renews within the wait a run allows
         assert github.budget_left(200) is None
+
+
+def test_a_team_role_the_policy_does_not_declare_is_read_by_name(
+    start_sandbox: StartSandbox,
+) -> None:
+    # deployer extends push; the policy does not name it. alice, a direct collaborator of
+    # ledger, is in platform, so her sources show the role by name, which GraphQL cannot
+    # rank: ledger is read through REST.
+    state = rich_state()
+    state["custom_roles"]["deployer"] = "push"
+    state["repos"]["ledger"]["teams"]["platform"] = "deployer"
+    state["repos"]["ledger"]["collaborators"]["alice"] = "pull"
+    sandbox = start_sandbox(state)
+    rest, graphql = both(sandbox)
+    assert graphql == rest
+    ledger = Target.repo("acme", "ledger")
+    assert graphql.actual.access[(Principal.team("platform"), ledger)] == "deployer"
