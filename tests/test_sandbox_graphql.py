@@ -12,6 +12,7 @@ import pytest
 
 from grantops.sandbox import Sandbox
 
+from .contract.graphql_queries import problems
 from .contract.openapi import operations, violations
 from .sandbox_fixtures import BASE_STATE, StartSandbox
 
@@ -42,6 +43,7 @@ STATE["repos"]["access"] = {
                 {"user": "alice", "state": "APPROVED", "commit_id": f"{n}" * 40},
             ],
             "files": {"grants/a.yaml": "a" * 40, "grants/b.yaml": None},
+            "landed": ["e" * 40] if n > 1 else [],
         }
         for n in (1, 2, 3)
     ]
@@ -224,6 +226,13 @@ CONNECTIONS: dict[str, tuple[str, ...]] = {
     "reviews": (ORG, *PULL, "reviews"),
     "commits": (ORG, *PULL, "commits"),
     "files": (ORG, *PULL, "files"),
+    "associatedPullRequests": (
+        ORG,
+        'repository(name: "access")',
+        f'object(oid: "{"e" * 40}")',
+        "... on Commit",
+        "associatedPullRequests",
+    ),
 }
 """Every connection grantops may page: the fields down to it, the connection last."""
 PAGE = "totalCount pageInfo { hasNextPage hasPreviousPage endCursor startCursor } edges { cursor node { __typename } }"
@@ -237,7 +246,8 @@ def _connection(http: httpx2.Client, name: str, arguments: str) -> dict[str, Any
     assert "errors" not in body, body
     found = body["data"]
     for field in [*outer, last]:
-        found = found[field.split("(")[0]]
+        if not field.startswith("..."):  # an inline fragment adds no level to the data
+            found = found[field.split("(")[0]]
     return found  # type: ignore[no-any-return]
 
 
@@ -526,3 +536,32 @@ def test_the_graphql_budget_is_full_again_in_a_new_window(start_sandbox: StartSa
     with httpx2.Client(base_url=sandbox.url, headers=HEADERS) as http:
         for _ in range(3):  # every request finds its window over: each has the whole budget
             assert ask(http, "{ rateLimit { remaining } }")["data"]["rateLimit"] == {"remaining": 0}
+
+
+def test_the_contract_check_finds_what_github_would_refuse() -> None:
+    assert problems(COLLABORATORS, {"cursor": None}) == []
+    assert problems(COLLABORATORS, {"cursor": 3}) != []
+    assert problems("{ organization(login: ") != []
+    assert problems('{ organization(login: "acme") { teams { totalCount } } }') == [
+        "You must provide a `first` or `last` value to properly paginate the `teams` connection."
+    ]
+    assert problems("query A { rateLimit { cost } } query B { rateLimit { cost } }") == [
+        "An operation name is required for a document of many."
+    ]
+
+
+def test_commits_lead_to_their_pull_requests_and_accounts(http: httpx2.Client) -> None:
+    query = """query($oid: GitObjectID!) { organization(login: "acme") {
+      repository(name: "access") {
+        object(oid: $oid) { oid ... on Commit { author { user { login } name }
+          associatedPullRequests(first: 5) { nodes { number merged } } } }
+        unknown: object(oid: "0000000000000000000000000000000000000000") { oid } } } }"""
+    repository = ask(http, query, oid="1a" * 20)["data"]["organization"]["repository"]
+    assert repository["object"] == {
+        "oid": "1a" * 20,
+        "author": {"user": {"login": "requester"}, "name": "requester"},
+        "associatedPullRequests": {"nodes": [{"number": 1, "merged": True}]},
+    }
+    assert repository["unknown"] is None
+    merged = ask(http, query, oid="f" * 40)["data"]["organization"]["repository"]["object"]
+    assert merged["associatedPullRequests"]["nodes"] == [{"number": 1, "merged": True}]

@@ -55,7 +55,7 @@ KEEP: dict[str, tuple[str, ...]] = {
     "OrganizationMemberEdge": (*_EDGE, "role"),
     "Repository": (
         *("collaborators", "databaseId", "id", "isArchived", "name", "nameWithOwner"),
-        *("pullRequest", "pullRequests", "url", "visibility"),
+        *("object", "pullRequest", "pullRequests", "url", "visibility"),
     ),
     "RepositoryConnection": _CONNECTION,
     "RepositoryEdge": _EDGE,
@@ -89,7 +89,12 @@ KEEP: dict[str, tuple[str, ...]] = {
     "PullRequestCommitConnection": _CONNECTION,
     "PullRequestCommitEdge": _EDGE,
     "PullRequestCommit": ("commit", "id"),
-    "Commit": ("committedDate", "id", "message", "oid"),
+    "GitObject": ("id", "oid"),
+    "Commit": (
+        *("associatedPullRequests", "author", "committedDate", "committer", "id"),
+        *("message", "oid"),
+    ),
+    "GitActor": ("date", "email", "name", "user"),
     "PullRequestChangedFileConnection": _CONNECTION,
     "PullRequestChangedFileEdge": _EDGE,
     "PullRequestChangedFile": ("additions", "changeType", "deletions", "path"),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
+    DocumentNode,
     GraphQLError,
     GraphQLSchema,
     build_schema,
@@ -124,39 +125,52 @@ def _lookup(ctx: Context, ident: str) -> object | None:
     return None
 
 
-def answer(call: Call, budget: RateBudget) -> Json:
-    """The body for a GraphQL request, whose cost is charged to ``budget``."""
-    body = call.body or {}
-    query = body.get("query")
-    if not isinstance(query, str):
-        message = "A query attribute must be specified and must be a string."
-        return {"errors": [{"message": message}]}
+@dataclass(frozen=True)
+class Checked:
+    """A query GitHub would run: its document, and its size (cost and nodes)."""
+
+    document: DocumentNode
+    size: Measure
+
+
+def check(
+    query: str, operation_name: str | None = None, variables: dict[str, Any] | None = None
+) -> Checked | list[GraphQLError]:
+    """``query`` parsed, validated against the schema and measured against GitHub's
+    limits, or why GitHub would refuse it before running it."""
     try:
         document = parse(query)
     except GraphQLError as exc:
-        return error_body([exc])
+        return [exc]
     errors = validate(schema(), document)
-    operation = get_operation_ast(document, body.get("operationName"))
+    operation = get_operation_ast(document, operation_name)
     if errors or operation is None:
-        missing = GraphQLError("An operation name is required for a document of many.")
-        return error_body(errors or [missing])
-    variables = get_variable_values(
-        schema(), operation.variable_definitions or (), body.get("variables") or {}
-    )
-    if isinstance(variables, list):
-        return error_body(variables)
-    size = measure(schema(), document, operation, variables.coerced)
-    if size.errors:
-        return error_body(size.errors)
-    if not budget.spend(size.cost):
+        return errors or [GraphQLError("An operation name is required for a document of many.")]
+    coerced = get_variable_values(schema(), operation.variable_definitions or (), variables or {})
+    if isinstance(coerced, list):
+        return coerced
+    size = measure(schema(), document, operation, coerced.coerced)
+    return size.errors or Checked(document, size)
+
+
+def answer(call: Call, budget: RateBudget) -> Json:
+    """The body for a GraphQL request, whose cost is charged to ``budget``."""
+    body = call.body or {}
+    if not isinstance(body.get("query"), str):
+        message = "A query attribute must be specified and must be a string."
+        return {"errors": [{"message": message}]}
+    checked = check(body["query"], body.get("operationName"), body.get("variables"))
+    if not isinstance(checked, Checked):
+        return error_body(checked)
+    if not budget.spend(checked.size.cost):
         viewer_id = call.world.user_ids[call.world.person(call.viewer)]
         message = f"API rate limit exceeded for user ID {viewer_id}."
         return {"errors": [{"type": "RATE_LIMITED", "message": message}]}
     ctx = Context(call.world, {t.lower() for t in call.sandbox.settings.graphql_forbidden})
     result = execute_sync(
         schema(),
-        document,
-        root_value=Query(ctx, size, budget),
+        checked.document,
+        root_value=Query(ctx, checked.size, budget),
         variable_values=body.get("variables") or {},
         operation_name=body.get("operationName"),
     )

@@ -246,6 +246,12 @@ class Repository:
             "source": source,
         }
 
+    def object(
+        self, info: Info, oid: str | None = None, expression: str | None = None
+    ) -> Commit | None:
+        """A commit by ``oid`` (or a full sha as ``expression``); null when unknown."""
+        return find_commit(self, oid or expression or "")
+
     def pullRequest(self, info: Info, number: int) -> PullRequest:  # noqa: N802
         for pull in self.repo.pulls:
             if pull.number == number:
@@ -335,6 +341,7 @@ class PullRequest:
         ctx = repository.ctx
         pullflow.refresh(ctx.world, repository.repo, pull)
         self.ctx = ctx
+        self.repository = repository
         self.pull = pull
         self.number = pull.number
         self.title = pull.title
@@ -350,7 +357,7 @@ class PullRequest:
         self.mergedBy = _actor(ctx, pull.merged_by)
         self.state = "MERGED" if self.merged else "OPEN"
         sha = pull.merge_commit_sha
-        self.mergeCommit = None if sha is None else _commit(CommitState(sha=sha))
+        self.mergeCommit = None if sha is None else Commit(repository, CommitState(sha=sha))
 
     def reviews(self, info: Info, **args: Any) -> Json:
         states = args.get("states")
@@ -360,14 +367,18 @@ class PullRequest:
     def _review(self, index: int, review: ReviewState) -> Json:
         return {
             "author": _actor(self.ctx, review.user),
-            "commit": _commit(CommitState(sha=review.commit_id)),
+            "commit": Commit(self.repository, CommitState(sha=review.commit_id)),
             "id": node_id("PRR", f"{self.id}:{index}"),
             "state": review.state,
             "submittedAt": review.submitted_at,
         }
 
     def commits(self, info: Info, **args: Any) -> Json:
-        items = [{"id": node_id("PURC", c.sha), "commit": _commit(c)} for c in self.pull.commits]
+        repository = self.repository
+        items = [
+            {"id": node_id("PURC", c.sha), "commit": Commit(repository, c)}
+            for c in self.pull.commits
+        ]
         return connection(items, args, _node)
 
     def files(self, info: Info, **args: Any) -> Json:
@@ -387,10 +398,43 @@ def _actor(ctx: Context, login: str | None) -> User | None:
     return None if login is None else User(ctx, ctx.world.person(login))
 
 
-def _commit(item: CommitState) -> Json:
-    return {
-        "id": node_id("C", item.sha),
-        "oid": item.sha,
-        "committedDate": item.date,
-        "message": item.message,
-    }
+class Commit:
+    """A commit, with the pull requests it belongs to (merged into, or open with it)."""
+
+    __typename = "Commit"
+
+    def __init__(self, repository: Repository, item: CommitState) -> None:
+        self.repository = repository
+        self.id = node_id("C", item.sha)
+        self.oid = item.sha
+        self.committedDate = item.date
+        self.message = item.message
+        ctx = repository.ctx
+        self.author = _git_actor(ctx, item.author, item.date)
+        committer = item.author if item.committer == "" else item.committer
+        self.committer = _git_actor(ctx, committer, item.date)
+
+    def associatedPullRequests(self, info: Info, **args: Any) -> Json:  # noqa: N802
+        repository = self.repository
+        pulls = repository.ctx.world.pulls_with_commit(repository.repo, self.oid)
+        return connection(pulls, args, lambda p: {"node": PullRequest(repository, p)})
+
+
+def _git_actor(ctx: Context, login: str | None, date: str) -> Json:
+    """Git's author or committer; ``user`` is the account GitHub links it to, if any."""
+    name = login or "unknown"
+    user = None if login is None else User(ctx, ctx.world.person(login))
+    return {"name": name, "email": f"{name}@example.com", "date": date, "user": user}
+
+
+def find_commit(repository: Repository, oid: str) -> Commit | None:
+    """The commit ``oid`` of a repository, if the sandbox knows it: on the default
+    branch, in a pull request, or a pull request's head, merge or landed commit."""
+    repo = repository.repo
+    for item in [*repo.commits, *(c for p in repo.pulls for c in p.commits)]:
+        if item.sha == oid:
+            return Commit(repository, item)
+    for pull in repo.pulls:
+        if oid in (pull.head_sha, pull.merge_commit_sha, *pull.landed):
+            return Commit(repository, CommitState(sha=oid))
+    return None
