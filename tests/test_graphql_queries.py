@@ -14,6 +14,8 @@ from grantops.github import gqlqueries
 from grantops.github.gqlread import UseRest, collaborator_level, team_edge_level
 from grantops.github.graphql import Answer, graphql_url
 
+from .contract.graphql_queries import problems
+
 SCHEMA = Path(grantops.sandbox.__file__).parent / "github-schema.graphql"
 
 
@@ -114,3 +116,17 @@ def test_an_error_is_found_at_its_field_inside_it_and_around_it() -> None:
     assert answer.error_at("organization", "r10") is None
     whole = Answer({}, ({"message": "Something went wrong"},))
     assert whole.error_at("organization", "r10") is not None
+
+
+def test_every_query_is_within_githubs_limits() -> None:
+    names = {f"n{i}": f"repo-{i}" for i in range(gqlqueries.BATCH)}
+    samples = [
+        (gqlqueries.repositories_query(gqlqueries.BATCH), {"org": "acme", **names}),
+        (gqlqueries.COLLABORATORS_PAGE, {"org": "acme", "name": "ledger", "after": None}),
+        (gqlqueries.TEAMS, {"org": "acme", "after": None}),
+        (gqlqueries.TEAM_REPOSITORIES_PAGE, {"org": "acme", "slug": "sre", "after": None}),
+        (gqlqueries.TEAM_MEMBERS_PAGE, {"org": "acme", "slug": "sre", "after": None}),
+    ]
+    assert len(samples) == len(gqlqueries.all_queries()) - 1  # the batch at size 1 is smaller
+    for text, variables in samples:
+        assert problems(text, variables) == []
