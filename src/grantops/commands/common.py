@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from grantops import actions, gitrepo
 from grantops.errors import Problem, UsageError
 from grantops.github import DEFAULT_API_URL, GitHub, RetryPolicy
+from grantops.github.graphql import graphql_url
 from grantops.progress import Progress, choose_mode
 from grantops.safetext import for_json, for_log, for_terminal
 from grantops.values import parse_duration, parse_timestamp
@@ -192,6 +193,21 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+READ_APIS = ("graphql", "rest")
+DEFAULT_READ_API = "rest"
+
+
+def add_read_api_option(parser: argparse.ArgumentParser) -> None:
+    """Which GitHub API reads access: for the commands that read the managed scope."""
+    parser.add_argument(
+        "--read-api",
+        choices=READ_APIS,
+        default=DEFAULT_READ_API,
+        help="read access through GitHub's GraphQL API in batches (REST where GraphQL cannot "
+        f"say) or through REST listings only (default: {DEFAULT_READ_API})",
+    )
+
+
 def add_mutation_options(parser: argparse.ArgumentParser) -> None:
     """How fast a command changes access: only for the commands that change it."""
     parser.add_argument(
@@ -229,4 +245,9 @@ def github_client(args: argparse.Namespace, io: Io) -> GitHub:
         raise UsageError("set GITHUB_TOKEN or GH_TOKEN to a token that may read the org's access")
     interval = getattr(args, "mutation_interval", RetryPolicy.mutation_interval)
     retry = RetryPolicy(attempts=max(args.attempts, 1), mutation_interval=max(interval, 0.0))
-    return GitHub(api_url(args, io), token, retry=retry, progress=io.progress())
+    url = api_url(args, io)
+    read_api = getattr(args, "read_api", DEFAULT_READ_API)
+    graphql = graphql_url(url, io.environ)
+    return GitHub(
+        url, token, retry=retry, progress=io.progress(), read_api=read_api, graphql=graphql
+    )

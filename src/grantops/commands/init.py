@@ -20,6 +20,7 @@ from grantops.commands.common import (
     EXIT_OK,
     Io,
     add_api_options,
+    add_read_api_option,
     api_url,
     github_client,
 )
@@ -85,6 +86,7 @@ def register(
     parser.add_argument("--force", action="store_true", help="overwrite files that exist")
     parser.add_argument("--dry-run", action="store_true", help="list the files; write nothing")
     add_api_options(parser)
+    add_read_api_option(parser)
 
 
 def run(args: argparse.Namespace, now: datetime, io: Io) -> int:

@@ -27,6 +27,7 @@ from grantops.commands.common import (
     access_repo_slug,
     add_api_options,
     add_mutation_options,
+    add_read_api_option,
     github_client,
     problem_json,
     show_warnings,
@@ -81,6 +82,7 @@ def register(
     add_mutation_options(apply)
     for parser in (plan, apply):
         add_api_options(parser)
+        add_read_api_option(parser)
         parser.add_argument(
             "--access-repo",
             metavar="OWNER/NAME",

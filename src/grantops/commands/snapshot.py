@@ -15,6 +15,7 @@ from grantops.commands.common import (
     EXIT_OK,
     Io,
     add_api_options,
+    add_read_api_option,
     add_root_option,
     github_client,
 )
@@ -32,6 +33,7 @@ def register(
         "--out", type=Path, metavar="FILE", help="write here instead of standard output"
     )
     add_api_options(parser)
+    add_read_api_option(parser)
 
 
 def run(args: argparse.Namespace, now: datetime, io: Io) -> int:

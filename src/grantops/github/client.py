@@ -18,8 +18,10 @@ from grantops.access import AccessKey, Target
 from grantops.actual import Listed, ReadResult
 from grantops.github import pulls, watch
 from grantops.github.activity import Activity, activity
+from grantops.github.gqlread import GraphQLTargets
+from grantops.github.graphql import GraphQL, graphql_url
 from grantops.github.inherited import inherited_levels
-from grantops.github.read import read_actual, read_invitations
+from grantops.github.read import TargetsReader, read_actual, read_invitations
 from grantops.github.transport import GitHubError, RetryPolicy, Transport
 from grantops.github.write import apply_change
 from grantops.health import LABEL, HealthIssue, WorkflowRun
@@ -42,12 +44,18 @@ class GitHub:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         progress: Progress | None = None,
+        read_api: str = "rest",
+        graphql: str | None = None,
     ) -> None:
         self._transport = Transport(
             api_url, token, timeout=timeout, retry=retry, sleep=sleep, clock=clock
         )
         self.progress = progress or Progress(lambda text: None, "off")
         """Where long reads report how far they have got (by default, nowhere)."""
+        self._graphql = GraphQL(self._transport, graphql or graphql_url(api_url))
+        self.read_api = read_api
+        """``graphql``: targets are read in batches through GraphQL, REST where it must;
+        ``rest``: through REST listings only."""
 
     def close(self) -> None:
         self._transport.close()
@@ -69,7 +77,13 @@ class GitHub:
     ) -> ReadResult:
         try:
             result = read_actual(
-                self._transport, policy, with_members, first, self._read_tally, invitations
+                self._transport,
+                policy,
+                with_members,
+                first,
+                self._read_tally,
+                invitations,
+                self._targets_reader(policy),
             )
         finally:
             self.progress.stop()  # a read cut short ends its line where it got to
@@ -91,6 +105,12 @@ class GitHub:
     def rate_limit_remaining(self) -> int | None:
         """Requests of the rate limit left, as GitHub last said (None: not known yet)."""
         return self._transport.remaining
+
+    def _targets_reader(self, policy: Policy) -> TargetsReader | None:
+        if self.read_api != "graphql":
+            return None  # REST listings
+        roles = {name.lower(): base for name, base in policy.roles.items()}
+        return GraphQLTargets(self._transport, self._graphql, roles)
 
     def inherited_levels(
         self, policy: Policy, read: ReadResult, keys: Iterable[AccessKey]
@@ -119,7 +139,12 @@ class GitHub:
     # ----- review facts -----------------------------------------------------------
 
     def budget_left(self, reserve: int) -> int | None:
-        return self._transport.short_of(reserve)
+        lefts = (
+            self._transport.short_of(reserve),
+            self._graphql.short_of(reserve, self._transport.clock()),
+        )
+        known = [left for left in lefts if left is not None]
+        return min(known) if known else None
 
     def merged_pull_for_commit(
         self, owner: str, repo: str, sha: str, branch: str | None

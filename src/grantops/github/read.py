@@ -9,7 +9,7 @@ target *unreadable* with the reason; it is never mistaken for "nobody has access
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,21 @@ from grantops.model import Policy
 
 READ_CONCURRENCY = 8
 """Listings in flight at once: well under GitHub's limit of 100 concurrent requests."""
+
+TargetsReader = Callable[
+    [
+        str,
+        "list[Target]",
+        Collection[Target],
+        Callable[[Target], bool],
+        Callable[[int, int], None] | None,
+    ],
+    "list[TargetAccess | str]",
+]
+"""Reads targets of an org (``first`` before the others; a repository's invitations
+where the predicate says so): each target's access, or why it was not read, in the
+order given, telling the progress callback as targets are done. REST
+(:func:`rest_targets`) or GraphQL (:mod:`grantops.github.gqlread`)."""
 
 RESERVE_FOR_CHANGES = 100
 """Requests of the rate-limit budget that reading leaves for changes. Once the budget
@@ -37,11 +52,14 @@ def read_actual(
     first: Collection[Target] = (),
     progress: Callable[[int, int], None] | None = None,
     invitations: Callable[[Target], bool] | None = None,
+    read_targets: TargetsReader | None = None,
 ) -> ReadResult:
     """Everything in managed scope; a target that cannot be read is *unreadable*.
 
-    A repository's pending invitations are listed when ``invitations`` says so (None:
-    every repository's); the others are marked unlisted, never taken as having none.
+    The org itself (owners, settings, repositories) is read through REST; its targets
+    through ``read_targets`` (REST listings by default). A repository's pending
+    invitations are listed when ``invitations`` says so (None: every repository's); the
+    others are marked unlisted, never taken as having none.
 
     Targets in ``first`` (where access is due to end) are read before the others, so
     when the rate limit runs out part-way, the reads that expiries depend on are done.
@@ -59,7 +77,8 @@ def read_actual(
         return _org_unreadable(policy, first, str(exc))
     existing = {r["name"].lower(): r["name"] for r in found.repos}
     targets = _targets(policy, existing, first)
-    found_targets = _read_targets(transport, org, targets, first, invitations or _every, progress)
+    reader = read_targets or rest_targets(transport)
+    found_targets = reader(org, targets, first, invitations or _every, progress)
     merged, unreadable = _merge(targets, found_targets)
     unreadable.update(_missing_repos(policy, existing))
     actual = ActualState(
@@ -122,37 +141,53 @@ def _every(target: Target) -> bool:
     return True
 
 
-def _read_targets(
-    transport: Transport,
-    org: str,
-    targets: list[Target],
-    first: Collection[Target],
-    invitations: Callable[[Target], bool],
-    progress: Callable[[int, int], None] | None = None,
-) -> list[TargetAccess | str]:
-    """Each target's access, or why it was not read, in the order of ``targets``.
+def rest_targets(transport: Transport) -> TargetsReader:
+    """A :data:`TargetsReader` over REST listings, a few targets at once.
 
     Listings of different targets are independent; a few run at once (GitHub allows up
     to 100 concurrent requests), and results come back in a fixed order. Once the rate
     limit runs low, only targets in ``first`` are still read.
     """
 
-    def read(target: Target) -> TargetAccess | str:
-        left = transport.short_of(RESERVE_FOR_CHANGES)
-        if target not in first and left is not None:
-            return (
-                f"not read: {left} requests of the rate limit are left, kept for changes; "
-                "read on a later run"
-            )
-        return _read_target(transport, org, target, invitations(target))
+    def read_all(
+        org: str,
+        targets: list[Target],
+        first: Collection[Target],
+        invitations: Callable[[Target], bool],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[TargetAccess | str]:
+        def read(target: Target) -> TargetAccess | str:
+            left = transport.short_of(RESERVE_FOR_CHANGES)
+            if target not in first and left is not None:
+                return kept_for_changes(left)
+            return read_target(transport, org, target, invitations(target))
 
+        with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
+            return tally(pool.map(read, targets), len(targets), progress)
+
+    return read_all
+
+
+def tally(
+    results: Iterable[TargetAccess | str],
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[TargetAccess | str]:
+    """The results in order, telling ``progress`` as each target is done."""
     found: list[TargetAccess | str] = []
-    with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
-        for result in pool.map(read, targets):
-            found.append(result)
-            if progress is not None:
-                progress(len(found), len(targets))
+    for result in results:
+        found.append(result)
+        if progress is not None:
+            progress(len(found), total)
     return found
+
+
+def kept_for_changes(left: int) -> str:
+    """Why a target was left unread: the rate limit left is kept for changes."""
+    return (
+        f"not read: {left} requests of the rate limit are left, kept for changes; "
+        "read on a later run"
+    )
 
 
 def _merge(
@@ -219,11 +254,11 @@ class TargetAccess:
             self.role_bases[found_level] = built_in_level(item)
 
 
-def _read_target(
-    transport: Transport, org: str, target: Target, invitations: bool
+def read_target(
+    transport: Transport, org: str, target: Target, invitations: bool = True
 ) -> TargetAccess | str:
     """Everything about one repository (its invitations only when ``invitations``) or
-    team, or why it could not be read."""
+    team through REST, or why it could not be read."""
     try:
         if target.kind == "repo":
             return _read_repo(transport, org, target, invitations)
@@ -245,16 +280,40 @@ def _read_repo(transport: Transport, org: str, target: Target, invitations: bool
         **params,
     )
     found = TargetAccess()
-    if invitations:
-        _list_invitations(transport, org, target, found)
-    else:
-        found.unlisted.add(target)
-    teams = transport.list(f"list teams of {where}", "repos", "list_teams", **params)
     for item in collaborators:
         found.holds((Principal.user(item["login"]), target), item, collaborator_level(item))
+    if invitations:
+        read_repo_invitations(transport, org, target, found)
+    else:
+        found.unlisted.add(target)
+    read_repo_teams(transport, org, target, found)
+    return found
+
+
+def read_repo_invitations(
+    transport: Transport, org: str, target: Target, found: TargetAccess
+) -> None:
+    """A repository's pending (and expired) invitations, with their ids, into ``found``:
+    only REST lists them."""
+    where = f"{org}/{target.name}"
+    pending = transport.list(
+        f"list invitations of {where}", "repos", "list_invitations", owner=org, repo=target.name
+    )
+    for item in pending:
+        key = (Principal.user(item["invitee"]["login"]), target)
+        found.ids[key] = int(item["id"])
+        side = found.expired if item.get("expired") else found.invitations
+        side[key] = level(str(item["permissions"]))
+
+
+def read_repo_teams(transport: Transport, org: str, target: Target, found: TargetAccess) -> None:
+    """The teams with access to a repository into ``found``, custom roles by name."""
+    where = f"{org}/{target.name}"
+    teams = transport.list(
+        f"list teams of {where}", "repos", "list_teams", owner=org, repo=target.name
+    )
     for item in teams:
         found.holds((Principal.team(item["slug"]), target), item, team_level(item))
-    return found
 
 
 def _read_team(transport: Transport, org: str, target: Target) -> TargetAccess:
@@ -267,6 +326,16 @@ def _read_team(transport: Transport, org: str, target: Target) -> TargetAccess:
         )
         for item in people:
             found.access.setdefault((Principal.user(item["login"]), target), role)
+    read_team_invitations(transport, org, target, found)
+    return found
+
+
+def read_team_invitations(
+    transport: Transport, org: str, target: Target, found: TargetAccess
+) -> None:
+    """A team's pending memberships (with their role) into ``found``."""
+    where = f"{org}/{target.name}"
+    params: dict[str, Any] = {"org": org, "team_slug": target.name}
     pending = transport.list(
         f"list pending invitations of team {where}",
         "teams",
@@ -286,23 +355,6 @@ def _read_team(transport: Transport, org: str, target: Target) -> TargetAccess:
         )
         if membership is not None and membership.get("state") == "pending":
             found.invitations[(Principal.user(login), target)] = str(membership["role"])
-    return found
-
-
-def _list_invitations(transport: Transport, org: str, target: Target, found: TargetAccess) -> None:
-    """One repository's pending (and expired) invitations, with their ids, into ``found``."""
-    pending = transport.list(
-        f"list invitations of {org}/{target.name}",
-        "repos",
-        "list_invitations",
-        owner=org,
-        repo=target.name,
-    )
-    for item in pending:
-        key = (Principal.user(item["invitee"]["login"]), target)
-        found.ids[key] = int(item["id"])
-        side = found.expired if item.get("expired") else found.invitations
-        side[key] = level(str(item["permissions"]))
 
 
 def read_invitations(transport: Transport, org: str, targets: Collection[Target]) -> Listed:
@@ -312,7 +364,7 @@ def read_invitations(transport: Transport, org: str, targets: Collection[Target]
     def one(target: Target) -> TargetAccess | str:
         found = TargetAccess()
         try:
-            _list_invitations(transport, org, target, found)
+            read_repo_invitations(transport, org, target, found)
         except GitHubError as exc:
             return str(exc)
         return found

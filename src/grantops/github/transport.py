@@ -140,6 +140,19 @@ class Transport:
             items += self._body(response)
         return items
 
+    def post_query(self, what: str, url: str, body: dict[str, Any]) -> Any:
+        """POST a read-only query (GraphQL) to ``url``; returns the decoded body.
+
+        A query changes nothing, so it is retried like a GET on 5xx, timeouts and rate
+        limits. It is never cached: GitHub gives no ETags for POSTs.
+        """
+        api = self.api
+        response = self._send(
+            what,
+            lambda: api.transport.client.post(url, json=body, headers=dict(api.headers)),
+        )
+        return self._body(response)
+
     def mutate(
         self, what: str, group: str, name: str, /, verify: Verify | None = None, **params: Any
     ) -> int:
@@ -271,6 +284,8 @@ class Transport:
         return self._remaining
 
     def _note_budget(self, response: Any) -> None:
+        if response.headers.get("x-ratelimit-resource", "core") not in ("core", ""):
+            return  # GraphQL points and other resources have budgets of their own
         left = response.headers.get("x-ratelimit-remaining")
         reset = response.headers.get("x-ratelimit-reset")
         if left is not None and left.isdigit():
