@@ -10,7 +10,7 @@ import pytest
 from graphql import build_schema, parse, validate
 
 import grantops.sandbox
-from grantops.github import gqlqueries
+from grantops.github import gqlpulls, gqlqueries
 from grantops.github.gqlread import UseRest, collaborator_level, team_edge_level
 from grantops.github.graphql import Answer, graphql_url
 
@@ -120,13 +120,16 @@ def test_an_error_is_found_at_its_field_inside_it_and_around_it() -> None:
 
 def test_every_query_is_within_githubs_limits() -> None:
     names = {f"n{i}": f"repo-{i}" for i in range(gqlqueries.BATCH)}
+    oids = {f"o{i}": f"{i:040x}" for i in range(gqlpulls.BATCH)}
     samples = [
         (gqlqueries.repositories_query(gqlqueries.BATCH), {"org": "acme", **names}),
         (gqlqueries.COLLABORATORS_PAGE, {"org": "acme", "name": "ledger", "after": None}),
         (gqlqueries.TEAMS, {"org": "acme", "after": None}),
         (gqlqueries.TEAM_REPOSITORIES_PAGE, {"org": "acme", "slug": "sre", "after": None}),
         (gqlqueries.TEAM_MEMBERS_PAGE, {"org": "acme", "slug": "sre", "after": None}),
+        (gqlpulls.pulls_query(gqlpulls.BATCH), {"owner": "acme", "name": "access", **oids}),
     ]
-    assert len(samples) == len(gqlqueries.all_queries()) - 1  # the batch at size 1 is smaller
+    # each batch at size 1 is smaller than at its largest
+    assert len(samples) == len(gqlqueries.all_queries()) - 2
     for text, variables in samples:
         assert problems(text, variables) == []

@@ -203,8 +203,9 @@ def add_read_api_option(parser: argparse.ArgumentParser) -> None:
         "--read-api",
         choices=READ_APIS,
         default=DEFAULT_READ_API,
-        help="read access through GitHub's GraphQL API in batches (REST where GraphQL cannot "
-        f"say) or through REST listings only (default: {DEFAULT_READ_API})",
+        help="read access, and the pull requests that approve grants, through GitHub's "
+        "GraphQL API in batches (REST where GraphQL cannot say) or through REST listings "
+        f"only (default: {DEFAULT_READ_API})",
     )
 
 

@@ -85,6 +85,14 @@ class ReviewFacts(Protocol):
         soon; else None. Proof stops asking before it spends what changes need."""
         ...
 
+    def prefetch_pulls(
+        self, owner: str, repo: str, shas: Iterable[str], branch: str | None
+    ) -> None:
+        """Read ahead, in batches where the API allows, the pull requests that
+        :meth:`merged_pull_for_commit` will be asked about for ``shas``. Never raises:
+        whatever is not read ahead is read when asked."""
+        ...
+
     def merged_pull_for_commit(
         self, owner: str, repo: str, sha: str, branch: str | None
     ) -> PullRequest | None:

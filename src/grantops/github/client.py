@@ -16,7 +16,7 @@ from datetime import datetime
 
 from grantops.access import AccessKey, Target
 from grantops.actual import Listed, ReadResult
-from grantops.github import pulls, watch
+from grantops.github import gqlpulls, pulls, watch
 from grantops.github.activity import Activity, activity
 from grantops.github.gqlread import GraphQLTargets
 from grantops.github.graphql import GraphQL, graphql_url
@@ -54,8 +54,10 @@ class GitHub:
         """Where long reads report how far they have got (by default, nowhere)."""
         self._graphql = GraphQL(self._transport, graphql or graphql_url(api_url))
         self.read_api = read_api
-        """``graphql``: targets are read in batches through GraphQL, REST where it must;
-        ``rest``: through REST listings only."""
+        """``graphql``: targets and approval proof's pull requests are read in batches
+        through GraphQL, REST where it must; ``rest``: through REST listings only."""
+        self._pulls: dict[tuple[str, str, str, str | None], PullRequest] = {}
+        """Pull requests read ahead by :meth:`prefetch_pulls`, without their reviews."""
 
     def close(self) -> None:
         self._transport.close()
@@ -146,9 +148,20 @@ class GitHub:
         known = [left for left in lefts if left is not None]
         return min(known) if known else None
 
+    def prefetch_pulls(
+        self, owner: str, repo: str, shas: Iterable[str], branch: str | None
+    ) -> None:
+        if self.read_api != "graphql":
+            return
+        found = gqlpulls.prefetch(self._graphql, owner, repo, shas, branch)
+        self._pulls.update({(owner, repo, sha, branch): pull for sha, pull in found.items()})
+
     def merged_pull_for_commit(
         self, owner: str, repo: str, sha: str, branch: str | None
     ) -> PullRequest | None:
+        known = self._pulls.get((owner, repo, sha, branch))
+        if known is not None:
+            return pulls.with_reviews(self._transport, owner, repo, known)
         return pulls.merged_pull_for_commit(self._transport, owner, repo, sha, branch)
 
     def changed_files(self, owner: str, repo: str, number: int) -> dict[str, str | None]:

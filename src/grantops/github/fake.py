@@ -262,6 +262,11 @@ class FakeGitHub:
     def budget_left(self, reserve: int) -> int | None:
         return self.budget if self.budget is not None and self.budget <= reserve else None
 
+    def prefetch_pulls(
+        self, owner: str, repo: str, shas: Iterable[str], branch: str | None
+    ) -> None:
+        """Nothing to read ahead: every answer is already in memory."""
+
     def merged_pull_for_commit(
         self, owner: str, repo: str, sha: str, branch: str | None
     ) -> PullRequest | None:

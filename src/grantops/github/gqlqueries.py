@@ -16,6 +16,7 @@ about, so one forbidden repository does not spoil the other 99.
 
 from __future__ import annotations
 
+from grantops.github import gqlpulls
 from grantops.github.graphql import RATE_LIMIT
 
 BATCH = 100
@@ -118,4 +119,5 @@ def all_queries() -> list[str]:
         TEAMS,
         TEAM_REPOSITORIES_PAGE,
         TEAM_MEMBERS_PAGE,
+        *gqlpulls.all_queries(),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from grantops.github.transport import Transport
@@ -24,12 +25,11 @@ def merged_pull_for_commit(
         return None
     pull = min(merged, key=lambda p: 0 if p.get("merge_commit_sha") == sha else 1)
     number = int(pull["number"])
-    reviews = _pull_listing(transport, owner, repo, number, "reviews", "list_reviews")
     commits = _pull_listing(transport, owner, repo, number, "commits", "list_commits")
     full = transport.get(
         f"read {owner}/{repo}#{number}", "pulls", "get", owner=owner, repo=repo, pull_number=number
     )  # only the full pull request says who merged it
-    return PullRequest(
+    found = PullRequest(
         number=number,
         author=str(pull["user"]["login"]),
         head_sha=str(pull["head"]["sha"]),
@@ -37,8 +37,15 @@ def merged_pull_for_commit(
         merged_at=str(pull["merged_at"]),
         merged_by=_login(full.get("merged_by")) if isinstance(full, dict) else None,
         commits=tuple(_commit(c) for c in commits),
-        reviews=tuple(_review(r) for r in reviews),
     )
+    return with_reviews(transport, owner, repo, found)
+
+
+def with_reviews(transport: Transport, owner: str, repo: str, pull: PullRequest) -> PullRequest:
+    """``pull`` with its reviews, as GitHub lists them: only REST says which reviewer is
+    a bot, and a bot's approval is no person's."""
+    reviews = _pull_listing(transport, owner, repo, pull.number, "reviews", "list_reviews")
+    return replace(pull, reviews=tuple(_review(r) for r in reviews))
 
 
 def _merged_pulls(

@@ -197,10 +197,28 @@ class _Judge:
             return github.recent_merges(repo.owner, repo.name, repo.branch or "")
 
         self.pull_for, self.diff_of, self.recent_merges = pull_for, diff_of, merges
+        try:
+            budget("read pull requests ahead")
+            github.prefetch_pulls(repo.owner, repo.name, self._asked_soon(), repo.branch)
+        except GitHubError:
+            pass  # each is read when asked, within the budget then
         self.checks = Checks(
             can_write=lambda login: writes(login.lower()),
             in_team=lambda team, login: member(team.lower(), login.lower()),
         )
+
+    def _asked_soon(self) -> set[str]:
+        """The commits proof will ask GitHub about, known from git alone: where each
+        file at HEAD and each policy version got its content, unless kept evidence
+        already answers for it."""
+        history = self.history
+        steps = [(path, history.arrival(path)) for path in history.tree]
+        steps += [(POLICY_PATH, step) for step in history.steps.get(POLICY_PATH, ())]
+        return {
+            step.commit
+            for path, step in steps
+            if step is not None and (path, step.commit) not in self.trusted
+        }
 
     def current(self, path: str, rules: Rules, grantee: Grantee) -> Judgement:
         """The verdict on ``path`` as it is at HEAD."""
