@@ -266,7 +266,7 @@ def test_reads_stop_at_the_reserve_of_graphql_points(start_sandbox: StartSandbox
     unread = result.actual.unreadable
     assert len(unread) == 4  # three repositories and the managed team
     assert all("kept for changes" in why for why in unread.values())
-    assert sandbox.stats["POST graphql"] == 1  # the teams query told what was left
+    assert sandbox.stats.get("POST graphql", 0) == 0  # /rate_limit told what was left
 
 
 def test_an_org_graphql_forbids_is_read_through_rest(start_sandbox: StartSandbox) -> None:

@@ -145,6 +145,11 @@ class Plan:
     sweep: tuple[SweepNote, ...] = ()
     """Each managed repository: were its pending invitations listed, and its turns in the
     sweep (:mod:`grantops.sweep`)."""
+    deferred: tuple[Change, ...] = ()
+    """Changes left for the next run: more than GitHub's secondary limit on
+    content-creating requests allows in one (:mod:`grantops.writebudget`)."""
+    deferral: str | None = None
+    """Why ``deferred`` waits, with the limit."""
 
     def membership_of(self, change: Change) -> str | None:
         """What a reviewer must know about whom ``change`` adds (None: nothing to say).
@@ -200,6 +205,8 @@ class Plan:
             ],
             "membership": {str(p): m for p, m in sorted(self.membership.items())},
             "invitation_sweep": [note.to_json() for note in self.sweep],
+            "deferred": [change.to_json() for change in self.deferred],
+            "deferral": self.deferral,
             "summary": self.summary,
         }
 

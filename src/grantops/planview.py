@@ -110,8 +110,21 @@ def plan_text(plan: Plan) -> str:
             lines += [f"  {for_terminal(_kept(k))}" for k in items]
             lines.append("")
     lines += sweep_lines(plan)
+    lines += deferred_lines(plan)
     lines.append(plan_summary(plan))
     return "\n".join(lines)
+
+
+def deferred_lines(plan: Plan) -> list[str]:
+    """The changes left for the next run by GitHub's write limits, and why."""
+    if plan.deferral is None:
+        return []
+    lines = [f"{plan.deferral}:"]
+    lines += [
+        f"  {for_terminal(f'{c.action} {c.principal} on {c.target} ({c.cause})')}"
+        for c in plan.deferred
+    ]
+    return [*lines, ""]
 
 
 def sweep_lines(plan: Plan) -> list[str]:

@@ -224,6 +224,8 @@ def _show_applied(io: Io, args: argparse.Namespace, planned: Planned, applied: A
         return
     if applied.outcomes:
         io.out(planview.outcomes_summary(applied.outcomes))
+    if planned.plan.deferral is not None:
+        io.out(f"{planned.plan.deferral} (not a failure: the run still succeeds).")
     sent = f"; {finished.notices} notice(s) posted" if finished.notices else ""
     written = finished.report.relative_to(args.root).as_posix()
     if finished.recorded:

@@ -29,6 +29,7 @@ from grantops.model import Policy
 from grantops.plan import Change, Outcome
 from grantops.progress import Progress
 from grantops.proof.review import PullRequest
+from grantops.readbudget import Budget, graphql_budget, rest_budget
 
 
 class GitHub:
@@ -86,6 +87,7 @@ class GitHub:
                 self._read_tally,
                 invitations,
                 self._targets_reader(policy),
+                self._read_budget(),
             )
         finally:
             self.progress.stop()  # a read cut short ends its line where it got to
@@ -96,6 +98,19 @@ class GitHub:
             why = f"the token's own account could not be read ({exc}); only expiries were planned"
             return replace(result, limits=(*result.limits, why))
         return replace(result, actual=replace(result.actual, viewer=viewer))
+
+    def _read_budget(self) -> Budget | None:
+        """The budget reads spend (GraphQL points, or REST requests), as GitHub says at
+        the start; None when unknown or renewed sooner than a run would wait for it."""
+        limits = self._transport.rate_limits()
+        if self.read_api != "graphql":
+            found = limits.get("core")
+            return rest_budget(found[0]) if found and self._transport.lasts(found[1]) else None
+        found = limits.get("graphql")
+        if found is None:
+            return None
+        self._graphql.remaining, self._graphql.reset_at = found
+        return graphql_budget(found[0]) if self._transport.lasts(found[1]) else None
 
     def read_invitations(self, policy: Policy, targets: Collection[Target]) -> Listed:
         return read_invitations(self._transport, policy.org, targets)

@@ -19,6 +19,7 @@ from grantops.actual import ActualState, Listed, ReadResult, org_facts
 from grantops.github.transport import GitHubError, Transport
 from grantops.github.vocabulary import built_in_level, collaborator_level, level, team_level
 from grantops.model import Policy
+from grantops.readbudget import Budget, unaffordable
 
 READ_CONCURRENCY = 8
 """Listings in flight at once: well under GitHub's limit of 100 concurrent requests."""
@@ -53,6 +54,7 @@ def read_actual(
     progress: Callable[[int, int], None] | None = None,
     invitations: Callable[[Target], bool] | None = None,
     read_targets: TargetsReader | None = None,
+    budget: Budget | None = None,
 ) -> ReadResult:
     """Everything in managed scope; a target that cannot be read is *unreadable*.
 
@@ -67,6 +69,8 @@ def read_actual(
     target is unreadable, so the run can still end access whose grant has ended; a
     snapshot (``with_members``) needs the whole org and stops instead.
     ``progress`` hears of each target read, as (targets done, targets in all).
+    When the rate limit left at the start (``budget``) cannot cover every target, those
+    :func:`grantops.readbudget.unaffordable` names are not read and are unreadable.
     """
     org = policy.org
     try:
@@ -77,9 +81,14 @@ def read_actual(
         return _org_unreadable(policy, first, str(exc))
     existing = {r["name"].lower(): r["name"] for r in found.repos}
     targets = _targets(policy, existing, first)
+    skipped = {}
+    if budget is not None and not with_members:  # a snapshot needs the whole org
+        skipped = unaffordable(targets, first, budget, RESERVE_FOR_CHANGES)
+        targets = [target for target in targets if target not in skipped]
     reader = read_targets or rest_targets(transport)
     found_targets = reader(org, targets, first, invitations or _every, progress)
     merged, unreadable = _merge(targets, found_targets)
+    unreadable.update(skipped)
     unreadable.update(_missing_repos(policy, existing))
     actual = ActualState(
         org=org,

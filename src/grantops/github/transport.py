@@ -278,6 +278,31 @@ class Transport:
             return None  # the budget comes back soon enough to wait for it
         return left
 
+    def rate_limits(self) -> dict[str, tuple[int, float]]:
+        """Each resource's budget (``core``, ``graphql``...) as ``GET /rate_limit`` says:
+        requests or points left, and when the window resets. The REST budget is noted as
+        if a request had said it. The request itself costs nothing; when it fails, the
+        answer is empty and the budget is learnt from the run's requests, as before."""
+        try:
+            body = self.get("read the rate limit", "rate_limit", "get")
+        except GitHubError:
+            return {}
+        resources = body.get("resources") if isinstance(body, dict) else None
+        found = {
+            name: (int(r["remaining"]), float(r["reset"]))
+            for name, r in (resources if isinstance(resources, dict) else {}).items()
+            if isinstance(r, dict)
+            and isinstance(r.get("remaining"), int)
+            and isinstance(r.get("reset"), int)
+        }
+        if "core" in found:
+            self._remaining, self._reset_at = found["core"]
+        return found
+
+    def lasts(self, reset_at: float) -> bool:
+        """Whether a window resetting at ``reset_at`` ends later than a run would wait."""
+        return reset_at - self.clock() > self.retry.max_wait
+
     @property
     def remaining(self) -> int | None:
         """Requests of the rate limit left, as GitHub's last answer said (None: unknown)."""

@@ -132,20 +132,28 @@ def _read(
     approvals: Mapping[str, Judgement] | None,
     sent: Collection[tuple[Principal, Target, str | None]],
 ) -> ReadResult:
-    """Read GitHub: targets where access is due to end first; pending invitations of the
-    repositories whose turn in the sweep it is, then of those the plan needs
-    (:func:`grantops.sweep.needed`) that the sweep did not list.
+    """Read GitHub: targets where access is due to end or start (reviewed grants open
+    now) first; pending invitations of the repositories whose turn in the sweep it is,
+    then of those the plan needs (:func:`grantops.sweep.needed`) that the sweep did not
+    list.
 
     Only reviewed grants (when proof is on) make access missing: a pushed file naming a
     thousand repositories must not spend a thousand requests on every run.
     """
     policy = loaded.policy
     ended = desired_access(policy, loaded.grants, now).ended
-    due = {target for _, target in ended} | set(first)
+    reviewed = _reviewed(loaded, approvals)
+    starting = {
+        target
+        for grant in reviewed
+        if grant.active_at(now)
+        for _, target, _ in grant.grantables(policy.org)
+    }
+    due = {target for _, target in ended} | starting | set(first)
     read = github.read(
         policy, first=due, invitations=lambda t: sweep.due(t, policy.invitations, now)
     )
-    desired = desired_access(policy, _reviewed(loaded, approvals), now)
+    desired = desired_access(policy, reviewed, now)
     wanted = sweep.needed(policy, loaded.grants, desired, read.actual.access, now, sent)
     unlisted = wanted & read.actual.invitations_unlisted
     return read.with_invitations(github.read_invitations(policy, unlisted)) if unlisted else read

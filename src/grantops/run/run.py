@@ -9,8 +9,8 @@ builds a run, and prints what comes back.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from grantops import safety
@@ -33,6 +33,7 @@ from grantops.proof.prover import AccessRepo, Proof, Prover
 from grantops.run.aftermath import Before, Finished, finish
 from grantops.run.live import Ended, ProveEndings, apply_plan, plan_live
 from grantops.run.trust import LogTrust, braked, check_log, holds, logged_targets, planning_policy
+from grantops.writebudget import WriteLimits, cut, made_since
 
 PROOF_OFF = (
     "WARNING: approval.required is 0 (in a reviewed policy): approval proof is OFF and "
@@ -57,6 +58,9 @@ class RunSettings:
     """Override the removal brakes (the override is recorded)."""
     run_id: str = "local"
     """How the log names this run (the Actions run's URL in a workflow)."""
+    write_limits: WriteLimits = field(default_factory=WriteLimits)
+    """GitHub's secondary limits on content-creating requests: changes over them wait
+    for the next run."""
 
 
 @dataclass(frozen=True)
@@ -122,17 +126,19 @@ class Run:
        where access ends first; plan from the honoured grants; tell expiries from drift
        by the ended grant versions in history; settle inherited levels;
     5. **brake** (:func:`grantops.safety.check`): a plan the removal brakes refuse keeps
-       only its expiries.
+       only its expiries;
+    6. **keep within GitHub's write limits** (:func:`grantops.writebudget.cut`): changes
+       over them, adds last, are deferred to the next run.
 
     :meth:`apply` (with the plan from :meth:`plan`):
 
-    6. **lock** the checkout, so two runs never change access at once, and log the
+    7. **lock** the checkout, so two runs never change access at once, and log the
        org's owners, base role and coverage when they differ from the log's last word;
-    7. **apply** one change at a time, each logged (and synced) before it is made and
+    8. **apply** one change at a time, each logged (and synced) before it is made and
        its outcome after, with the pull request of the grant behind it;
-    8. **record** newly proven grants, due notices on grant pull requests and what
+    9. **record** newly proven grants, due notices on grant pull requests and what
        grantees did in ended windows (:func:`grantops.run.aftermath.finish`);
-    9. **report**: rewrite ``audit/report.md`` when the log changed, and keep the
+    10. **report**: rewrite ``audit/report.md`` when the log changed, and keep the
        approval evidence for the next run.
     """
 
@@ -178,9 +184,12 @@ class Run:
             policy, live.planning.desired, live.actual, live.plan, settings.allow_mass_removal
         )
         notes += [f"WARNING: could not check whether access ended: {why}" for why in unchecked]
+        planning = braked(live.planning, verdict)
+        recent = made_since(log.events, self.clock() - timedelta(hours=1))
+        planning = replace(planning, plan=cut(planning.plan, settings.write_limits, recent))
         return Planned(
             loaded=loaded,
-            planning=braked(live.planning, verdict),
+            planning=planning,
             actual=live.actual,
             invitation_ids=live.invitation_ids,
             proof=proof,
