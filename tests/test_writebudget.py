@@ -54,12 +54,24 @@ def test_over_the_minute_limit_adds_wait_and_endings_go_first() -> None:
 
 @pytest.mark.parametrize(("made", "allowed"), [(0, 80), (450, 50), (500, 0), (600, 0)])
 def test_the_hour_limit_counts_what_earlier_runs_made(made: int, allowed: int) -> None:
-    plan = cut(_plan([_change(n, "remove", "expired") for n in range(100)]), WriteLimits(), made)
+    plan = cut(_plan([_change(n, "remove", "undeclared") for n in range(100)]), WriteLimits(), made)
     assert len(plan.changes) == allowed
     assert len(plan.deferred) == 100 - allowed
     assert plan.deferral is not None
     limit = "a minute" if allowed == 80 else "500 content-creating requests an hour"
     assert limit in plan.deferral
+
+
+def test_expiries_and_revokes_are_never_deferred_whatever_the_count_says() -> None:
+    """The hour's count comes from the audit log, a file in the repository: lines pushed
+    into it must not keep access open past its end."""
+    ending = [_change(n, "remove", "expired") for n in range(90)]
+    ending += [_change(n, "remove", "revoked") for n in range(90, 100)]
+    adds = [_change(n, "add", "grant") for n in range(100, 110)]
+    for made in (0, 500, 10_000):
+        plan = cut(_plan([*adds, *ending]), WriteLimits(), made)
+        assert plan.changes == tuple(ending)
+        assert plan.deferred == tuple(adds)
 
 
 def test_changes_started_in_the_last_hour_are_counted_from_the_log() -> None:

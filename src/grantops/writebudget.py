@@ -9,7 +9,11 @@ which plans them again from what GitHub then says.
 
 What ends access goes first, since it is the safe direction: expiries, then other
 removals and cancelled invitations (reviewed revokes among them), then changes of
-level, then adds. Within each kind the plan's own order is kept.
+level, then adds. Within each kind the plan's own order is kept. Expiries and reviewed
+revokes are never deferred, whatever the count says: access ends on time even when the
+hour's budget looks spent (the count comes from the audit log, a file in the
+repository), and GitHub answering one of them with a secondary limit only makes the
+transport wait, as for any rate limit.
 """
 
 from __future__ import annotations
@@ -69,13 +73,22 @@ def cut(plan: Plan, limits: WriteLimits, made_last_hour: int = 0) -> Plan:
     if len(plan.changes) <= allowed:
         return plan
     changes = ordered(plan.changes)
-    rest = changes[allowed:]
+    ending = tuple(c for c in changes if c.cause in ALWAYS_MADE)
+    others = tuple(c for c in changes if c.cause not in ALWAYS_MADE)
+    room = max(allowed - len(ending), 0)
+    rest = others[room:]
+    if not rest:
+        return plan
     return replace(
         plan,
-        changes=changes[:allowed],
+        changes=ending + others[:room],
         deferred=rest,
         deferral=deferral_text(len(rest), limits, allowed),
     )
+
+
+ALWAYS_MADE = frozenset({"expired", "revoked"})
+"""Causes of changes no limit defers: access whose reviewed window or grant has ended."""
 
 
 def made_since(events: Iterable[Entry], since: datetime) -> int:
