@@ -117,3 +117,25 @@ def test_when_custom_roles_cannot_be_listed_teams_are_read_through_rest(
     assert graphql.actual.access[(Principal.team("ops"), DEPLOY)] == "deployer"
     # every managed repository with a team had its teams listed through REST, twice
     assert sandbox.stats["GET repos/list-teams"] == 3 + 3
+
+
+@pytest.mark.parametrize(
+    ("direct", "through_team"),
+    [
+        ("push", "deployer"),  # a custom role just above the same base
+        ("maintain", "deployer"),  # a higher built-in role from another source
+        ("deployer", "release-manager"),  # two undeclared roles, the team's higher
+        ("release-manager", "auditor"),  # two undeclared roles on one base
+    ],
+)
+def test_a_person_s_undeclared_roles_from_several_sources_read_the_same(
+    start_sandbox: StartSandbox, direct: str, through_team: str
+) -> None:
+    state = undeclared_state()
+    state["custom_roles"]["auditor"] = "maintain"
+    state["repos"]["ledger"]["collaborators"]["alice"] = direct
+    state["repos"]["ledger"]["teams"]["platform"] = through_team  # alice is in platform
+    sandbox = start_sandbox(state)
+    rest, graphql = both(sandbox)
+    assert graphql == rest
+    assert graphql.actual.access[(Principal.team("platform"), LEDGER)] == through_team
