@@ -83,7 +83,15 @@ def test_a_persistent_502_fails_closed_on_that_repo_only(
         "led.yaml": GRANT.replace("payments-api", "ledger").replace("octocat", "dana"),
     }
     fault = FaultRule("GET /repos/acme/ledger/collaborators", 502, times=-1)
-    root, sandbox = live_repo(start_sandbox, tmp_path, grants, state, faults=[fault])
+    # GraphQL refuses ledger, so its collaborators are listed through REST
+    root, sandbox = live_repo(
+        start_sandbox,
+        tmp_path,
+        grants,
+        state,
+        faults=[fault],
+        graphql_forbidden=["repository:ledger"],
+    )
     env = access_env(sandbox.url)
     steps = ["--root", str(root), "--yes", "--mutation-interval", "0", "--attempts", "1"]
     # A day earlier, while mona's grant was open, apply proved it and the audit log says

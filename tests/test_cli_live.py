@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx2
+import pytest
 
 from grantops.cli import main
 
@@ -120,14 +121,23 @@ def test_apply_json(start_sandbox: StartSandbox, tmp_path: Path) -> None:
     assert document["unreadable"] == {}
 
 
+@pytest.mark.parametrize("read_api", ["graphql", "rest"])
 def test_unreadable_repo_is_reported_and_exits_1(
-    start_sandbox: StartSandbox, tmp_path: Path
+    start_sandbox: StartSandbox, tmp_path: Path, read_api: str
 ) -> None:
     from grantops.sandbox import FaultRule
 
     fault = FaultRule("GET /repos/acme/ledger/teams", 404, times=-1)
-    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT}, faults=[fault])
-    code, out, err = run("plan", "--root", str(root), "--now", AT, environ=access_env(sandbox.url))
+    # GraphQL refuses ledger, so its teams are listed through REST too
+    root, sandbox = live_repo(
+        start_sandbox,
+        tmp_path,
+        {"g.yaml": GRANT},
+        faults=[fault],
+        graphql_forbidden=["repository:ledger"],
+    )
+    args = ("plan", "--root", str(root), "--now", AT, "--read-api", read_api)
+    code, out, err = run(*args, environ=access_env(sandbox.url))
     assert code == 1
     assert "Not read completely, so left untouched this run:" in err
     assert "repo:acme/ledger: list teams of acme/ledger: HTTP 404: Not Found" in err

@@ -317,3 +317,12 @@ def test_a_team_role_the_policy_does_not_declare_is_read_by_name(
     assert graphql == rest
     ledger = Target.repo("acme", "ledger")
     assert graphql.actual.access[(Principal.team("platform"), ledger)] == "deployer"
+
+
+def test_plan_reads_through_graphql_by_default(start_sandbox: StartSandbox, tmp_path: Path) -> None:
+    root, sandbox = live_repo(start_sandbox, tmp_path, {"g.yaml": GRANT})
+    code, out, err = run("plan", "--root", str(root), "--now", AT, environ=access_env(sandbox.url))
+    assert code == 0, err
+    assert sandbox.stats["POST graphql"] >= 1
+    assert "GET repos/list-collaborators" not in sandbox.stats
+    assert "user:octocat" in out

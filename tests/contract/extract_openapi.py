@@ -1,13 +1,14 @@
 """Vendor the parts of GitHub's OpenAPI description that grantops and its sandbox use.
 
 Source: the npm package ``@octokit/openapi`` (GitHub's official description, MIT),
-file ``generated/api.github.com.deref.json`` (every ``$ref`` already inlined). The
+file ``generated/api.github.com.deref.json`` (every ``$ref`` already inlined), and
+``generated/ghec.deref.json`` for the few operations only GitHub Enterprise has. The
 output keeps, per operationId, the method, path and the JSON response schema of each
 status code, so contract tests can check the sandbox's answers without the 70 MB file.
 
 Usage:
     python tests/contract/extract_openapi.py            # fetches the package with npm pack
-    python tests/contract/extract_openapi.py FILE.json  # uses a file you already have
+    python tests/contract/extract_openapi.py FILE.json GHEC.json  # files you already have
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from npm_package import fetch  # a sibling file: these scripts are run as files
 
 PACKAGE = "@octokit/openapi@23.0.2"
 MEMBER = "package/generated/api.github.com.deref.json"
+ENTERPRISE_MEMBER = "package/generated/ghec.deref.json"
+"""GitHub Enterprise Cloud's description (also GitHub Enterprise Server's), for the
+operations api.github.com's leaves out: custom repository roles exist only there."""
 OUTPUT = Path(__file__).with_name("github-openapi-subset.json")
 
 OPERATIONS = [
@@ -64,6 +68,11 @@ OPERATIONS = [
     "rate-limit/get",
 ]
 
+ENTERPRISE_OPERATIONS = [
+    "orgs/list-custom-repo-roles",
+]
+"""Taken from :data:`ENTERPRISE_MEMBER`; the operation was once ``orgs/list-custom-roles``."""
+
 
 def _strip(schema: Any) -> Any:
     """Drop prose and examples (large, never used to validate) and turn OpenAPI 3.0's
@@ -87,11 +96,22 @@ def _strip(schema: Any) -> Any:
     return out
 
 
-def extract(description: dict[str, Any]) -> dict[str, Any]:
+def extract(description: dict[str, Any], enterprise: dict[str, Any]) -> dict[str, Any]:
+    found = _operations(description, OPERATIONS)
+    found.update(_operations(enterprise, ENTERPRISE_OPERATIONS))
+    missing = sorted(set(OPERATIONS + ENTERPRISE_OPERATIONS) - set(found))
+    if missing:
+        raise SystemExit(f"operations not in the description: {', '.join(missing)}")
+    members = " and ".join(m.removeprefix("package/") for m in (MEMBER, ENTERPRISE_MEMBER))
+    return {"source": f"{PACKAGE} {members}", "operations": dict(sorted(found.items()))}
+
+
+def _operations(description: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
+    """Method, path and response schemas of each operation of ``wanted``."""
     found: dict[str, Any] = {}
     for path, item in description["paths"].items():
         for method, operation in item.items():
-            if not isinstance(operation, dict) or operation.get("operationId") not in OPERATIONS:
+            if not isinstance(operation, dict) or operation.get("operationId") not in wanted:
                 continue
             responses = {}
             for status, response in operation["responses"].items():
@@ -103,19 +123,17 @@ def extract(description: dict[str, Any]) -> dict[str, Any]:
                 "path": path,
                 "responses": responses,
             }
-    missing = sorted(set(OPERATIONS) - set(found))
-    if missing:
-        raise SystemExit(f"operations not in the description: {', '.join(missing)}")
-    return {
-        "source": f"{PACKAGE} {MEMBER.removeprefix('package/')}",
-        "operations": dict(sorted(found.items())),
-    }
+    return found
 
 
 def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        source = Path(argv[1]) if len(argv) > 1 else fetch(PACKAGE, MEMBER, Path(tmp))
-        subset = extract(json.loads(source.read_text(encoding="utf-8")))
+        if len(argv) > 2:
+            source, other = Path(argv[1]), Path(argv[2])
+        else:
+            source = fetch(PACKAGE, MEMBER, Path(tmp))
+            other = fetch(PACKAGE, ENTERPRISE_MEMBER, Path(tmp))
+        subset = extract(*(json.loads(p.read_text(encoding="utf-8")) for p in (source, other)))
     OUTPUT.write_text(json.dumps(subset, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {OUTPUT} ({len(subset['operations'])} operations)")
     return 0

@@ -194,7 +194,7 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
 
 
 READ_APIS = ("graphql", "rest")
-DEFAULT_READ_API = "rest"
+DEFAULT_READ_API = "graphql"
 
 
 def add_read_api_option(parser: argparse.ArgumentParser) -> None:

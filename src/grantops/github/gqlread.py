@@ -9,23 +9,26 @@ fraction of the requests:
 * each managed team's members with their role, one query per 100 members.
 
 REST still reads what GraphQL has no field for: repository invitations, team
-invitations with the team role offered, and a team's custom role on a repository
+invitations with the team role offered, the org's custom repository roles (once per
+read, :mod:`.customroles`), and a team's custom role on a repository
 (``TeamRepositoryEdge.permission`` gives only the role it extends, so where a team holds
-the base of a custom role the policy declares, that repository's teams are listed
-through REST). A target GraphQL answers ``FORBIDDEN`` or null for is read through REST
-instead; any other error, or a page that fails, leaves it unreadable, never empty.
+the base of any custom role the org has, that repository's teams are listed through
+REST; when the org's roles cannot be listed, wherever a repository has teams). A target
+GraphQL answers ``FORBIDDEN`` or null for is read through REST instead; any other
+error, or a page that fails, leaves it unreadable, never empty.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 from grantops.access import REPO_PERMISSIONS, Principal, Target
 from grantops.github import gqlqueries as q
+from grantops.github.customroles import read_custom_roles
 from grantops.github.graphql import Answer, GraphQL, describe
 from grantops.github.read import (
     READ_CONCURRENCY,
@@ -61,7 +64,12 @@ class GraphQLTargets:
     transport: Transport
     gql: GraphQL
     roles: Mapping[str, str] = field(default_factory=dict)
-    """The policy's custom roles, lower-cased name -> the built-in role each extends."""
+    """Custom roles, lower-cased name -> the built-in role each extends: the policy's,
+    and once read, the org's."""
+    team_bases: frozenset[str] = frozenset(REPO_PERMISSIONS)
+    """Built-in levels some custom role extends: a team GraphQL shows at one of them may
+    hold that role, so its repository's teams are listed through REST. Every level
+    until the org's roles are read, and when they cannot be."""
 
     def __call__(
         self,
@@ -74,11 +82,22 @@ class GraphQLTargets:
         repos = [t for t in targets if t.kind == "repo"]
         found: dict[Target, Found] = {}
         if repos:
-            found.update(self._repos(org, repos, first))
+            found.update(self.knowing_roles_of(org)._repos(org, repos, first))
         for target in (t for t in targets if t.kind == "team"):
             found[target] = self._guarded(org, target, first, self._team)
         results = [found[t] for t in targets]
         return self._finish(org, results, targets, invitations, progress)
+
+    def knowing_roles_of(self, org: str) -> GraphQLTargets:
+        """This reader, knowing the org's custom roles: each ranked by its base, and
+        teams listed through REST only at a base some role extends. When the roles
+        cannot be listed nothing is guessed: it stays as it is."""
+        try:
+            org_roles = read_custom_roles(self.transport, org)
+        except GitHubError:
+            return self
+        roles = {**self.roles, **org_roles}
+        return replace(self, roles=roles, team_bases=frozenset(roles.values()))
 
     # ----- budget and fallback ------------------------------------------------------
 
@@ -229,8 +248,7 @@ class GraphQLTargets:
     ) -> None:
         """Team access to one repository; through REST where GraphQL could not say (None)
         or a team may hold a custom role (GraphQL shows only the role it extends)."""
-        bases = set(self.roles.values())
-        if teams is None or any(found_level in bases for _, found_level in teams):
+        if teams is None or any(found_level in self.team_bases for _, found_level in teams):
             read_repo_teams(self.transport, org, target, found)
             return
         for slug, found_level in teams:

@@ -83,6 +83,7 @@ class Transport:
         self.api.headers["Authorization"] = f"token {token}"
         # One pooled connection for the whole run instead of a new one per request.
         self.api.transport.client = httpx2.Client(timeout=timeout, follow_redirects=True)
+        self.base = api_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.sleep, self.clock = sleep, clock
         self.waits: list[float] = []
@@ -109,6 +110,12 @@ class Transport:
         """One GET; returns the decoded body. 404 raises :class:`GitHubError`."""
         response = self._read(what, group, name, params)
         return self._body(response)
+
+    def get_path(self, what: str, path: str) -> Any:
+        """One GET of ``path`` under the API base, for an operation ghapi's description
+        (api.github.com's) leaves out, such as GitHub Enterprise's custom repository
+        roles; retried, cached and failing as :meth:`get` does."""
+        return self._body(self._read_url(what, f"{self.base}{path}"))
 
     def get_optional(self, what: str, group: str, name: str, /, **params: Any) -> Any | None:
         """One GET where 404 means "there is none" rather than a failure."""

@@ -459,6 +459,29 @@ def organization_owner(base: str, world: World) -> Json:
     return _account(base, world.org, 1, "Organization")
 
 
+def custom_roles(base: str, world: World) -> Json:
+    """The org's custom repository roles as GitHub lists them: by id, each with the
+    built-in role it extends under GitHub's names (``read``/``write`` for pull/push)."""
+    owner = organization_owner(base, world)
+    roles: list[Json] = [
+        {
+            "id": 8000 + index,
+            "name": name,
+            "description": None,
+            "base_role": role_name(extends),
+            "permissions": [],
+            "organization": owner,
+            "created_at": _ROLES_CREATED,
+            "updated_at": _ROLES_CREATED,
+        }
+        for index, (name, extends) in enumerate(sorted(world.custom_roles.items()))
+    ]
+    return {"total_count": len(roles), "custom_roles": roles}
+
+
+_ROLES_CREATED = "2024-01-02T03:04:05Z"
+
+
 def invitation(base: str, world: World, repo: Repo, item: Invitation, inviter: str) -> Json:
     return {
         "id": item.id,

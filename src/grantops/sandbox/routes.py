@@ -147,6 +147,13 @@ def list_org_repos(call: Call) -> Reply:
     return _listing([bodies.repository(call.base, world, r) for r in repos])
 
 
+def list_custom_roles(call: Call) -> Reply:
+    """GET /orgs/{org}/custom-repository-roles: every role at once, as GitHub answers
+    (the operation takes no page parameters)."""
+    call.world.check_org(call.params["org"])
+    return Reply(200, bodies.custom_roles(call.base, call.world))
+
+
 # ----- collaborators and invitations ------------------------------------------
 
 
@@ -504,6 +511,12 @@ ROUTES: tuple[Route, ...] = (
         check_org_member,
     ),
     _route("GET", "/orgs/{org}/repos", "repos/list-for-org", list_org_repos),
+    _route(
+        "GET",
+        "/orgs/{org}/custom-repository-roles",
+        "orgs/list-custom-repo-roles",
+        list_custom_roles,
+    ),
     # collaborators and invitations
     _route(
         "GET",
