@@ -59,6 +59,7 @@ _TOKEN_INPUTS = {
     "Repository: Pull requests": "pull-requests",
     "Organization: Administration": "organization-administration",
     "Organization: Members": "members",
+    "Organization: Custom repository roles": "organization-custom-roles",
 }
 _LEVELS = {"Read": "read", "Read and write": "write"}
 
@@ -209,6 +210,7 @@ def test_reconcile_is_serial_least_privileged_and_full_history() -> None:
     assert _granted(token) == {
         "administration": "write",
         "members": "write",
+        "organization-custom-roles": "read",
         "pull-requests": "write",  # notices comment on grant pull requests
         "contents": "read",
         "metadata": "read",
