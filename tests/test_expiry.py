@@ -47,6 +47,10 @@ TOMORROW = GRANT.replace("2026-11-30T", "2026-12-01T")
 EXTENDED = GRANT.replace("2026-11-30T18:00:00Z", "2026-12-02T18:00:00Z")
 
 
+REST = ("--read-api", "rest")
+"""For faults on REST's lookup of a commit's pull request, which GraphQL reads otherwise."""
+
+
 def _apply(sandbox: Sandbox, root: Path, now: str, *args: str, **env: str) -> tuple[int, Any, str]:
     argv = ["apply", "--root", str(root), "--now", now, *FAST, *args]
     code, out, err = run(*argv, environ=access_env(sandbox.url, **env))
@@ -133,7 +137,7 @@ def test_a_policy_whose_review_cannot_be_looked_up_still_lets_access_end(
     )
     fault = FaultRule(f"GET /repos/acme/access/commits/{pull.merge_commit_sha}/pulls", 502, -1)
     sandbox = _again(start_sandbox, sandbox, repo, faults=[fault])
-    code, document, err = _apply(sandbox, repo.root, LATER)
+    code, document, err = _apply(sandbox, repo.root, LATER, *REST)
     assert code == 3, err
     assert _changes(document) == [OCTOCAT_ENDS]
     assert "could not check the review" in document["limits"][0]
@@ -432,7 +436,7 @@ def test_with_no_proven_policy_its_protected_list_shields_nobody(
     policy_merge = repo.pulls[0].merge_commit_sha
     fault = FaultRule(f"GET /repos/acme/access/commits/{policy_merge}/pulls", 502, times=-1)
     sandbox = _again(start_sandbox, sandbox, repo, faults=[fault])
-    code, document, err = _apply(sandbox, repo.root, LATER)
+    code, document, err = _apply(sandbox, repo.root, LATER, *REST)
     assert code == 3, err
     assert "without its protected accounts and baseline" in document["limits"][0]
     assert _changes(document) == [OCTOCAT_ENDS]

@@ -87,7 +87,8 @@ def _edge(permission: str, *roles: str | None) -> dict[str, Any]:
 def test_a_collaborators_level_is_the_one_rest_reports(
     edge: dict[str, Any], expected: tuple[str, str]
 ) -> None:
-    assert collaborator_level(edge, {"security-auditor": "triage"}) == expected
+    roles = {"security-auditor": "triage"}  # the org's custom roles, listed
+    assert collaborator_level(edge, roles, frozenset(roles.values())) == expected
 
 
 def test_a_custom_role_whose_base_is_unknown_is_read_through_rest() -> None:

@@ -54,7 +54,7 @@ def test_over_the_minute_limit_adds_wait_and_endings_go_first() -> None:
 
 @pytest.mark.parametrize(("made", "allowed"), [(0, 80), (450, 50), (500, 0), (600, 0)])
 def test_the_hour_limit_counts_what_earlier_runs_made(made: int, allowed: int) -> None:
-    plan = cut(_plan([_change(n, "remove", "undeclared") for n in range(100)]), WriteLimits(), made)
+    plan = cut(_plan([_change(n, "add", "grant") for n in range(100)]), WriteLimits(), made)
     assert len(plan.changes) == allowed
     assert len(plan.deferred) == 100 - allowed
     assert plan.deferral is not None
@@ -62,11 +62,12 @@ def test_the_hour_limit_counts_what_earlier_runs_made(made: int, allowed: int) -
     assert limit in plan.deferral
 
 
-def test_expiries_and_revokes_are_never_deferred_whatever_the_count_says() -> None:
+def test_removals_are_never_deferred_whatever_the_count_says() -> None:
     """The hour's count comes from the audit log, a file in the repository: lines pushed
-    into it must not keep access open past its end."""
-    ending = [_change(n, "remove", "expired") for n in range(90)]
-    ending += [_change(n, "remove", "revoked") for n in range(90, 100)]
+    into it must not keep access open, past its end or nobody's to begin with."""
+    ending = [_change(n, "remove", "expired") for n in range(80)]
+    ending += [_change(n, "remove", "revoked") for n in range(80, 90)]
+    ending += [_change(n, "remove", "undeclared") for n in range(90, 100)]
     adds = [_change(n, "add", "grant") for n in range(100, 110)]
     for made in (0, 500, 10_000):
         plan = cut(_plan([*adds, *ending]), WriteLimits(), made)
@@ -78,6 +79,6 @@ def test_changes_started_in_the_last_hour_are_counted_from_the_log() -> None:
     change = _change(1, "add", "grant")
     events = [
         ChangeStarted(ts=NOW - timedelta(minutes=minutes), run="r", change_id="c", change=change)
-        for minutes in (5, 59, 61, 120)
+        for minutes in (5, 59, 61, 120, -30, -(10**6))  # the last two: dated after the run
     ]
-    assert made_since(events, NOW - timedelta(hours=1)) == 2
+    assert made_since(events, NOW - timedelta(hours=1), NOW) == 2

@@ -68,6 +68,7 @@ def needed(
     access: Mapping[AccessKey, str],
     now: datetime,
     sent: Collection[tuple[Principal, Target, str | None]] = (),
+    pending: Collection[tuple[Principal, Target, str | None]] = (),
 ) -> frozenset[Target]:
     """Repositories whose invitations the plan needs now, whatever the sweep says.
 
@@ -77,6 +78,10 @@ def needed(
     - a user's grant that ended within the last period, where the audit log records an
       invitation sent for it (``sent``, by grant file): that invitation is cancelled now
       rather than at the repository's turn. One that ended longer ago has had a turn.
+
+    - an invitation sent within GitHub's invitation lifetime (``pending``) for a grant
+      file that is gone (revoked, or deleted): it may still be accepted, so it is
+      cancelled now, not at the repository's turn.
 
     Teams are never invited to repositories, so only users count. The caller gives only
     reviewed grants in ``desired``; ``sent`` bounds the ended ones, which no review is
@@ -91,9 +96,11 @@ def needed(
         for principal, target, _ in grant.grantables(policy.org)
         if (principal, target, grant.path) in sent
     }
+    files = {grant.path for grant in grants}
+    gone = {(principal, target) for principal, target, path in pending if path not in files}
     return frozenset(
         target
-        for principal, target in missing | ended
+        for principal, target in missing | ended | gone
         if principal.kind == "user" and target.kind == "repo" and policy.in_scope(target)
     )
 

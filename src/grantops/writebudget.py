@@ -9,11 +9,11 @@ which plans them again from what GitHub then says.
 
 What ends access goes first, since it is the safe direction: expiries, then other
 removals and cancelled invitations (reviewed revokes among them), then changes of
-level, then adds. Within each kind the plan's own order is kept. Expiries and reviewed
-revokes are never deferred, whatever the count says: access ends on time even when the
-hour's budget looks spent (the count comes from the audit log, a file in the
-repository), and GitHub answering one of them with a secondary limit only makes the
-transport wait, as for any rate limit.
+level, then adds. Within each kind the plan's own order is kept. Removals (expiries,
+revokes, drift) and cancelled invitations are never deferred, whatever the count says:
+access ends even when the hour's budget looks spent (the count comes from the audit
+log, a file in the repository), and GitHub answering one of them with a secondary limit
+only makes the transport wait, as for any rate limit.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ def cut(plan: Plan, limits: WriteLimits, made_last_hour: int = 0) -> Plan:
     if len(plan.changes) <= allowed:
         return plan
     changes = ordered(plan.changes)
-    ending = tuple(c for c in changes if c.cause in ALWAYS_MADE)
-    others = tuple(c for c in changes if c.cause not in ALWAYS_MADE)
+    ending = tuple(c for c in changes if _always_made(c))
+    others = tuple(c for c in changes if not _always_made(c))
     room = max(allowed - len(ending), 0)
     rest = others[room:]
     if not rest:
@@ -87,11 +87,14 @@ def cut(plan: Plan, limits: WriteLimits, made_last_hour: int = 0) -> Plan:
     )
 
 
-ALWAYS_MADE = frozenset({"expired", "revoked"})
-"""Causes of changes no limit defers: access whose reviewed window or grant has ended."""
+def _always_made(change: Change) -> bool:
+    """Changes no limit defers: every removal and cancelled invitation (expiries, revokes,
+    drift), since ending access is the safe direction; only what gives access waits."""
+    return change.action in ("remove", "cancel_invitation")
 
 
-def made_since(events: Iterable[Entry], since: datetime) -> int:
-    """Changes the audit log shows were started at or after ``since``: what this hour's
-    limit has already spent."""
-    return sum(isinstance(e, ChangeStarted) and e.ts >= since for e in events)
+def made_since(events: Iterable[Entry], since: datetime, until: datetime) -> int:
+    """Changes the audit log shows were started from ``since`` up to ``until`` (the run's
+    clock): what this hour's limit has already spent. A line dated after ``until`` was
+    not made in this hour, whatever it says."""
+    return sum(isinstance(e, ChangeStarted) and since <= e.ts <= until for e in events)

@@ -29,7 +29,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -356,6 +356,22 @@ def invitations_sent(events: Iterable[Entry]) -> dict[tuple[Principal, Target, s
             key = (change.principal, change.target, change.source)
             counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+INVITATION_LIFETIME = timedelta(days=7)
+"""GitHub expires a repository invitation nobody accepted after seven days."""
+
+
+def invitations_sent_since(
+    events: Iterable[Entry], since: datetime
+) -> frozenset[tuple[Principal, Target, str | None]]:
+    """(user, repository, grant file) of the invitations the log says were sent at or
+    after ``since``: those that may still be pending."""
+    return frozenset(
+        (e.change.principal, e.change.target, e.change.source)
+        for e in events
+        if isinstance(e, InvitationSent) and e.ts >= since
+    )
 
 
 def honoured_grantables(events: Iterable[Entry]) -> frozenset[tuple[str, Principal, Target]]:

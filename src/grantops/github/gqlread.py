@@ -223,7 +223,7 @@ class GraphQLTargets:
         found = TargetAccess()
         for edge in edges:
             key = (Principal.user(edge["node"]["login"]), target)
-            found.access[key], base = collaborator_level(edge, self.roles)
+            found.access[key], base = collaborator_level(edge, self.roles, self.team_bases)
             if found.access[key] not in REPO_PERMISSIONS:
                 found.role_bases[found.access[key]] = base
         mine = None if teams is None else teams.get(target.name.lower(), [])
@@ -332,17 +332,25 @@ def team_edge_level(edge: Mapping[str, Any]) -> str:
     return level(str(edge["permission"]).lower())
 
 
-def collaborator_level(edge: Mapping[str, Any], roles: Mapping[str, str]) -> tuple[str, str]:
+def collaborator_level(
+    edge: Mapping[str, Any],
+    roles: Mapping[str, str],
+    bases: Collection[str] = frozenset(REPO_PERMISSIONS),
+) -> tuple[str, str]:
     """A direct collaborator's level as REST's ``role_name`` gives it, and the highest
     built-in level (a custom role's base).
 
     ``permission`` is the highest built-in level of all sources; a custom role ranks just
     above its base, so it is the level when its base is that highest level. A custom
     role whose base neither the policy names nor a lone source shows cannot be ranked:
-    :class:`UseRest`.
+    :class:`UseRest`. Neither can a level that may be a custom role's base (``bases``:
+    every level when the org's roles are not known) when a source names no role, or
+    none is given: REST names the role.
     """
     built = level(str(edge["permission"]).lower())
     sources = edge.get("permissionSources") or []
+    if built in bases and (not sources or any(not s.get("roleName") for s in sources)):
+        raise UseRest(f"sources of {built} name no role")
     named = {str(s["roleName"]) for s in sources if s.get("roleName")}
     custom = sorted((n for n in named if n.lower() not in _BUILT_IN_NAMES), key=str.lower)
     if not custom:

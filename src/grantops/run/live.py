@@ -65,6 +65,7 @@ def plan_live(
     held: Mapping[AccessKey, str] | None = None,
     limits: tuple[str, ...] = (),
     first: Collection[Target] = (),
+    pending: Collection[tuple[Principal, Target, str | None]] = (),
 ) -> LivePlan:
     """Read GitHub, plan, tell expiries from drift, and settle inherited levels.
 
@@ -84,7 +85,7 @@ def plan_live(
     The plan is made again after steps 2 and 3 when they found anything; the other
     arguments go to :func:`build_plan` as given.
     """
-    read = _read(loaded, github, now, first, approvals, invitations_sent or {})
+    read = _read(loaded, github, now, first, approvals, invitations_sent or {}, pending)
     actual, limits = read.actual, (*limits, *read.limits)
     endings = Ended()
     notes = _sweep_notes(loaded.policy, read, now)
@@ -131,6 +132,7 @@ def _read(
     first: Collection[Target],
     approvals: Mapping[str, Judgement] | None,
     sent: Collection[tuple[Principal, Target, str | None]],
+    pending: Collection[tuple[Principal, Target, str | None]] = (),
 ) -> ReadResult:
     """Read GitHub: targets where access is due to end or start (reviewed grants open
     now) first; pending invitations of the repositories whose turn in the sweep it is,
@@ -154,7 +156,7 @@ def _read(
         policy, first=due, invitations=lambda t: sweep.due(t, policy.invitations, now)
     )
     desired = desired_access(policy, reviewed, now)
-    wanted = sweep.needed(policy, loaded.grants, desired, read.actual.access, now, sent)
+    wanted = sweep.needed(policy, loaded.grants, desired, read.actual.access, now, sent, pending)
     unlisted = wanted & read.actual.invitations_unlisted
     return read.with_invitations(github.read_invitations(policy, unlisted)) if unlisted else read
 

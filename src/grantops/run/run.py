@@ -17,7 +17,13 @@ from grantops import safety
 from grantops.access import AccessKey
 from grantops.actual import ActualState, OrgFacts
 from grantops.audit.events import Entry
-from grantops.audit.log import AuditLog, honoured_grantables, invitations_sent
+from grantops.audit.log import (
+    INVITATION_LIFETIME,
+    AuditLog,
+    honoured_grantables,
+    invitations_sent,
+    invitations_sent_since,
+)
 from grantops.audit.record import Recorder
 from grantops.constants import LOG_PATH
 from grantops.errors import Problem
@@ -179,13 +185,15 @@ class Run:
             holds(checked, policy, settings.now, log) if checked else None,
             (*limited, *log.limits),
             first=logged_targets(log.events, policy.org),
+            pending=invitations_sent_since(log.events, settings.now - INVITATION_LIFETIME),
         )
         verdict = safety.check(
             policy, live.planning.desired, live.actual, live.plan, settings.allow_mass_removal
         )
         notes += [f"WARNING: could not check whether access ended: {why}" for why in unchecked]
         planning = braked(live.planning, verdict)
-        recent = made_since(log.events, self.clock() - timedelta(hours=1))
+        started = self.clock()
+        recent = made_since(log.events, started - timedelta(hours=1), started)
         planning = replace(planning, plan=cut(planning.plan, settings.write_limits, recent))
         return Planned(
             loaded=loaded,
