@@ -132,6 +132,14 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
+def duration_option(value: str) -> timedelta:
+    """An argparse type: a duration (``30m``, ``1d12h``), or a usage error saying why."""
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def timestamp_option(value: str) -> datetime:
     try:
         return parse_timestamp(value)

@@ -10,7 +10,6 @@ never taken for healthy.
 from __future__ import annotations
 
 import argparse
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,9 +22,11 @@ from grantops.commands.common import (
     Io,
     access_repo_slug,
     add_api_options,
+    duration_option,
     github_client,
 )
 from grantops.constants import LOG_PATH
+from grantops.drafts import slug_error
 from grantops.errors import UsageError
 from grantops.github.api import RunWatch
 from grantops.github.transport import GitHubError
@@ -39,9 +40,7 @@ from grantops.health import (
     ours,
     unknown,
 )
-from grantops.values import format_duration, format_timestamp, parse_duration
-
-_SLUG = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+")
+from grantops.values import format_duration, format_timestamp
 
 
 def register(
@@ -66,7 +65,7 @@ def register(
     )
     parser.add_argument(
         "--max-age",
-        type=_duration,
+        type=duration_option,
         default=timedelta(hours=1),
         metavar="DURATION",
         help="longest time without a successful run before it counts as missing (default: 1h)",
@@ -74,13 +73,6 @@ def register(
     parser.add_argument(
         "--dry-run", action="store_true", help="say what would be done to the issue; do nothing"
     )
-
-
-def _duration(value: str) -> timedelta:
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
@@ -125,8 +117,9 @@ def _access_repo(args: argparse.Namespace, io: Io) -> tuple[str, str]:
     slug = access_repo_slug(args, io)
     if not slug:
         raise UsageError("set --access-repo OWNER/NAME (no GitHub remote 'origin' names it)")
-    if not _SLUG.fullmatch(slug):
-        raise UsageError(f"--access-repo: '{slug}' is not OWNER/NAME")
+    error = slug_error(slug) if "/" in slug else "no '/'"
+    if error is not None:
+        raise UsageError(f"--access-repo: {slug!r} is not OWNER/NAME ({error})")
     owner, _, name = slug.partition("/")
     return owner, name
 
