@@ -7,6 +7,10 @@ that runs out, error bodies, and authentication. Knobs inject latency and faults
 (5xx, timeouts, secondary rate limits), and ``/_sandbox/*`` endpoints let tests and
 demos look inside: request counters, the state, accepting or expiring invitations.
 
+Time is recorded: ``GET /_sandbox/changes`` lists every mutation accepted, in order,
+with the server's time (:mod:`grantops.sandbox.changelog`; ``?since=TIME`` keeps the
+later ones; ``POST /_sandbox/reset-changes`` empties it, ``reset-stats`` does not).
+
 ``POST /graphql`` (:mod:`grantops.sandbox.graphql_api`) serves GitHub's GraphQL API over
 the same world, with its own budget. Paths also answer under ``/api/v3`` and GraphQL at
 ``/api/graphql``, as on GitHub Enterprise Server, so a client's GHES addressing is tested.
@@ -22,12 +26,13 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from grantops.sandbox import bodies, graphql_api
+from grantops.sandbox import bodies, changelog, graphql_api
 from grantops.sandbox.fixtures import SandboxState
 from grantops.sandbox.ratelimit import RateBudget
 from grantops.sandbox.routes import ROUTES, Call, Reply, Route
@@ -105,6 +110,7 @@ class Sandbox:
         self.lock = threading.RLock()
         self.stats: Counter[str] = Counter()
         self.exchanges: list[Exchange] = []
+        self.changes = changelog.ChangeLog()
         self._random = random.Random(self.settings.seed)
         window = self.settings.rate_window_seconds
         self.core_budget = RateBudget(self.settings.rate_limit, window)
@@ -153,7 +159,7 @@ class Sandbox:
         prefix = "/api/v3" if path.startswith("/api/v3/") else ""
         path = path.removeprefix(prefix)
         if path.startswith("/_sandbox/"):
-            return self._control(method, path, body)
+            return self._control(method, path, split.query, body)
         if self.settings.latency_ms:
             time.sleep(self.settings.latency_ms / 1000)
         route = _match(method, path)
@@ -193,17 +199,27 @@ class Sandbox:
             return self._fail(fault)
         query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
         base = f"http://{headers.get('Host', '127.0.0.1')}{prefix}"
-        try:
-            with self.lock:
-                reply = matched.handler(Call(self, base, params, query, body, acting or None))
-        except SandboxError as exc:
-            reply = Reply(exc.status, bodies.error(exc.message, exc.errors))
+        call = Call(self, base, params, query, body, acting or None)
+        reply = self._apply(matched, method, path, call)
         if fault is not None:
             return self._fail(fault)
         if reply.paginate:
             reply = _page(reply, base + path, query)
         if method == "GET" and reply.status == 200:
             reply = self._etag(reply, headers.get("If-None-Match"))
+        return reply
+
+    def _apply(self, route: Route, method: str, path: str, call: Call) -> Reply:
+        """Run a handler under the lock; a mutation is logged, under the same lock, with
+        the time it was made, so the log's order and times are the state's."""
+        logged = changelog.is_mutation(method, call.body, route is GRAPHQL_ROUTE)
+        with self.lock:
+            try:
+                reply = route.handler(call)
+            except SandboxError as exc:
+                reply = Reply(exc.status, bodies.error(exc.message, exc.errors))
+            if logged:
+                self.changes.record(method, path, reply.status, datetime.now(UTC))
         return reply
 
     def _known(self, login: str) -> bool:
@@ -262,7 +278,10 @@ class Sandbox:
             return Reply(304, None, headers)
         return Reply(reply.status, reply.body, headers)
 
-    def _control(self, method: str, path: str, body: Any) -> Reply:
+    def _control(self, method: str, path: str, raw_query: str, body: Any) -> Reply:
+        timekeeping = self._timekeeping(method, path, raw_query, body)
+        if timekeeping is not None:
+            return timekeeping
         with self.lock:
             if method == "GET" and path == "/_sandbox/stats":
                 return Reply(200, dict(self.stats))
@@ -283,6 +302,24 @@ class Sandbox:
                 self.stats.clear()
                 return Reply(200, {})
         return Reply(404, bodies.error("Not Found"))
+
+    def _timekeeping(self, method: str, path: str, raw_query: str, body: Any) -> Reply | None:
+        """The change log (None: not one of its routes)."""
+        with self.lock:
+            if method == "GET" and path == "/_sandbox/changes":
+                return self._changes(raw_query)
+            if method == "POST" and path == "/_sandbox/reset-changes":
+                return Reply(200, {"cleared": self.changes.clear()})
+        return None
+
+    def _changes(self, raw_query: str) -> Reply:
+        """``GET /_sandbox/changes``, all of them or those at or after ``?since=``."""
+        since = parse_qs(raw_query).get("since", [None])[-1]
+        try:
+            start = changelog.parse_since(since)
+        except ValueError as exc:
+            return Reply(422, bodies.error(f"Invalid request: {exc}"))
+        return Reply(200, {"changes": self.changes.since(start)})
 
 
 def _graphql(call: Call) -> Reply:
