@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
+import pytest
 
 from grantops.access import Principal, Target
+from grantops.github import GitHub, GitHubError
 from grantops.plan import Change
 from grantops.sandbox import Sandbox
 
-from .sandbox_fixtures import HEADERS, StartSandbox
+from .sandbox_fixtures import HEADERS, TOKEN, StartSandbox, client
 
 LEDGER = "/repos/acme/ledger/collaborators"
 ADD_OCTOCAT = Change(
@@ -155,3 +157,80 @@ def test_since_keeps_the_changes_made_at_or_after_it(http: httpx2.Client) -> Non
         answer = http.get("/_sandbox/changes", params={"since": wrong})
         assert answer.status_code == 422
         assert answer.json()["message"].startswith("Invalid request")
+
+
+# ----- outages ------------------------------------------------------------------------
+
+
+def test_an_outage_answers_503_to_every_api_request_until_it_ends(
+    sandbox: Sandbox, http: httpx2.Client
+) -> None:
+    assert http.post("/_sandbox/outage", json={"seconds": 600}).json()["active"] is True
+    for answer in (
+        http.get("/orgs/acme"),
+        http.put(f"{LEDGER}/alice", json={"permission": "push"}),
+        http.post("/graphql", json={"query": QUERY}),
+        http.get("/api/v3/orgs/acme"),
+    ):
+        assert answer.status_code == 503
+        assert answer.json()["message"] == "Service Unavailable"
+    with httpx2.Client(base_url=sandbox.url) as anonymous:
+        assert anonymous.get("/orgs/acme").status_code == 503  # before authentication
+    assert http.get("/_sandbox/stats").status_code == 200  # control calls still answer
+    assert listed(http) == []
+    assert sandbox.state().repos["ledger"].collaborators == {}
+    assert http.post("/_sandbox/outage", json={"seconds": 0}).json()["active"] is False
+    assert http.get("/orgs/acme").status_code == 200
+
+
+def test_a_short_outage_ends_by_itself_and_reports_its_window(http: httpx2.Client) -> None:
+    assert http.get("/_sandbox/outage").json() == {"active": False, "start": None, "end": None}
+    window = http.post("/_sandbox/outage", json={"seconds": 0.2}).json()
+    start, end = datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"])
+    assert (end - start).total_seconds() == pytest.approx(0.2, abs=0.002)
+    assert wait_until_up(http).status_code == 200
+    assert http.get("/_sandbox/outage").json() == {**window, "active": False}
+    assert clock() >= end
+
+
+@pytest.mark.parametrize("seconds", ["-1", '"5"', "true", "null", "1e999"])
+def test_an_outage_needs_a_finite_number_of_seconds(http: httpx2.Client, seconds: str) -> None:
+    answer = http.post("/_sandbox/outage", content=f'{{"seconds": {seconds}}}')
+    assert answer.status_code == 422
+    assert answer.json()["message"].startswith("Invalid request: seconds must be")
+    assert http.get("/_sandbox/outage").json()["active"] is False
+
+
+def test_grantops_rides_out_a_short_outage_with_its_own_retries(
+    sandbox: Sandbox, http: httpx2.Client
+) -> None:
+    """The client's default patience (waits of 1, 2, 4 and 8 s, for real) outlasts a
+    half-second outage: the change sent into it is checked (that read is retried too),
+    sent again and made once, after the outage ended."""
+    window = http.post("/_sandbox/outage", json={"seconds": 0.5}).json()
+    with GitHub(sandbox.url, TOKEN, timeout=5.0) as github:
+        outcome = github.apply("acme", ADD_OCTOCAT, {})
+    assert outcome.result == "done"
+    assert sandbox.stats["PUT repos/add-collaborator"] == 1  # the one refused never counted
+    [change] = listed(http)
+    assert (change["method"], change["path"], change["status"]) == ("PUT", f"{LEDGER}/octocat", 204)
+    assert at(change) >= datetime.fromisoformat(window["end"])
+    assert sandbox.state().repos["ledger"].collaborators == {"octocat": "push"}
+
+
+def test_an_outage_longer_than_its_patience_is_reported_not_guessed(
+    sandbox: Sandbox, http: httpx2.Client
+) -> None:
+    http.post("/_sandbox/outage", json={"seconds": 600})
+    waits: list[float] = []
+    with client(sandbox, waits) as github:
+        with pytest.raises(GitHubError) as failed:
+            github.is_org_member("acme", "alice")
+        outcome = github.apply("acme", ADD_OCTOCAT, {})
+    assert failed.value.status == 503
+    assert "gave up after 5 attempts" in str(failed.value)
+    assert waits[:4] == [1.0, 2.0, 4.0, 8.0]
+    assert outcome.result == "failed"
+    assert "Service Unavailable" in outcome.detail
+    assert listed(http) == []
+    assert sandbox.state().repos["ledger"].collaborators == {}

@@ -7,9 +7,12 @@ that runs out, error bodies, and authentication. Knobs inject latency and faults
 (5xx, timeouts, secondary rate limits), and ``/_sandbox/*`` endpoints let tests and
 demos look inside: request counters, the state, accepting or expiring invitations.
 
-Time is recorded: ``GET /_sandbox/changes`` lists every mutation accepted, in order,
-with the server's time (:mod:`grantops.sandbox.changelog`; ``?since=TIME`` keeps the
-later ones; ``POST /_sandbox/reset-changes`` empties it, ``reset-stats`` does not).
+Time is recorded and can stop: ``GET /_sandbox/changes`` lists every mutation accepted,
+in order, with the server's time (:mod:`grantops.sandbox.changelog`; ``?since=TIME``
+keeps the later ones; ``POST /_sandbox/reset-changes`` empties it, ``reset-stats`` does
+not). ``POST /_sandbox/outage {"seconds": S}`` takes the API down for S seconds (503 on
+every REST and GraphQL request; 0 ends it) and ``GET /_sandbox/outage`` reports the window
+(:mod:`grantops.sandbox.outage`).
 
 ``POST /graphql`` (:mod:`grantops.sandbox.graphql_api`) serves GitHub's GraphQL API over
 the same world, with its own budget. Paths also answer under ``/api/v3`` and GraphQL at
@@ -34,6 +37,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from grantops.sandbox import bodies, changelog, graphql_api
 from grantops.sandbox.fixtures import SandboxState
+from grantops.sandbox.outage import Outage
 from grantops.sandbox.ratelimit import RateBudget
 from grantops.sandbox.routes import ROUTES, Call, Reply, Route
 from grantops.sandbox.world import SandboxError, World
@@ -111,6 +115,7 @@ class Sandbox:
         self.stats: Counter[str] = Counter()
         self.exchanges: list[Exchange] = []
         self.changes = changelog.ChangeLog()
+        self.outage = Outage()
         self._random = random.Random(self.settings.seed)
         window = self.settings.rate_window_seconds
         self.core_budget = RateBudget(self.settings.rate_limit, window)
@@ -164,7 +169,9 @@ class Sandbox:
             time.sleep(self.settings.latency_ms / 1000)
         route = _match(method, path)
         operation = route[0].operation if route else "unknown"
-        reply = self._answer(method, path, split.query, headers, body, route, prefix)
+        reply = self._unavailable() or self._answer(
+            method, path, split.query, headers, body, route, prefix
+        )
         with self.lock:
             self.exchanges.append(Exchange(operation, method, path, reply.status, reply.body))
         return reply
@@ -221,6 +228,12 @@ class Sandbox:
             if logged:
                 self.changes.record(method, path, reply.status, datetime.now(UTC))
         return reply
+
+    def _unavailable(self) -> Reply | None:
+        """GitHub's 503 while an outage lasts, before anything else is looked at."""
+        with self.lock:
+            down = self.outage.active(datetime.now(UTC))
+        return Reply(503, bodies.error("Service Unavailable")) if down else None
 
     def _known(self, login: str) -> bool:
         """Whether a token may act as ``login`` (empty: the settings' own account).
@@ -304,12 +317,20 @@ class Sandbox:
         return Reply(404, bodies.error("Not Found"))
 
     def _timekeeping(self, method: str, path: str, raw_query: str, body: Any) -> Reply | None:
-        """The change log (None: not one of its routes)."""
+        """The change log and the outage window (None: not one of their routes)."""
+        now = datetime.now(UTC)
         with self.lock:
             if method == "GET" and path == "/_sandbox/changes":
                 return self._changes(raw_query)
             if method == "POST" and path == "/_sandbox/reset-changes":
                 return Reply(200, {"cleared": self.changes.clear()})
+            if method == "POST" and path == "/_sandbox/outage":
+                try:
+                    self.outage.begin((body or {}).get("seconds"), now)
+                except ValueError as exc:
+                    return Reply(422, bodies.error(f"Invalid request: {exc}"))
+            if method in ("GET", "POST") and path == "/_sandbox/outage":
+                return Reply(200, self.outage.report(now))
         return None
 
     def _changes(self, raw_query: str) -> Reply:
