@@ -8,6 +8,7 @@ refuse every API request until it ends, as github.com's do.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +84,26 @@ def test_accepted_mutations_are_listed_in_order_with_server_time_and_status(
     assert before <= times[0] and times[-1] <= after
     assert times == sorted(times)
     assert listed(http, "/api/v3/_sandbox/changes") == changes
+
+
+def test_concurrent_changes_are_listed_once_each_in_the_order_of_their_times(
+    sandbox: Sandbox,
+) -> None:
+    """Each entry is written under the state's lock, so requests racing on many
+    connections still give one entry each and times that never go back."""
+
+    def flip(n: int) -> int:
+        with httpx2.Client(base_url=sandbox.url, headers=HEADERS) as session:
+            level = ("pull", "push")[n % 2]
+            return session.put(f"{LEDGER}/alice", json={"permission": level}).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(flip, range(40)))
+    with httpx2.Client(base_url=sandbox.url, headers=HEADERS) as session:
+        changes = listed(session)
+    assert sorted(c["status"] for c in changes) == sorted(statuses)
+    times = [at(c) for c in changes]
+    assert times == sorted(times)
 
 
 def test_reads_control_calls_and_graphql_queries_are_not_listed(http: httpx2.Client) -> None:
