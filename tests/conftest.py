@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from .data import GRANT, NOW, POLICY
-from .sandbox_fixtures import start_sandbox
+from .sandbox_fixtures import http, sandbox, start_sandbox
 
-__all__ = ["GRANT", "NOW", "POLICY", "start_sandbox"]
+__all__ = ["GRANT", "NOW", "POLICY", "http", "sandbox", "start_sandbox"]
 
 WriteRepo = Callable[..., Path]
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 
 from grantops.github import GitHub, RetryPolicy
@@ -21,6 +22,8 @@ from .data import POLICY
 StartSandbox = Callable[..., Sandbox]
 
 TOKEN = "ghs_sandboxtoken0123456789"
+HEADERS = {"Authorization": "token t"}
+"""Any token will do for a sandbox started without ``token``."""
 
 BASE_STATE: dict[str, Any] = {
     "org": "acme",
@@ -66,6 +69,19 @@ def start_sandbox() -> Iterator[StartSandbox]:
     assert problems == [], "sandbox answers differ from GitHub's description:\n" + "\n".join(
         problems
     )
+
+
+@pytest.fixture
+def sandbox(start_sandbox: StartSandbox) -> Sandbox:
+    """A sandbox of ``BASE_STATE`` (override it in a module for another state)."""
+    return start_sandbox()
+
+
+@pytest.fixture
+def http(sandbox: Sandbox) -> Iterator[httpx2.Client]:
+    """A plain HTTP client for ``sandbox``, as a client other than grantops sees it."""
+    with httpx2.Client(base_url=sandbox.url, headers=HEADERS) as session:
+        yield session
 
 
 def client(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx2
 import pytest
 
@@ -11,20 +9,7 @@ from grantops.sandbox import Sandbox
 from grantops.sandbox.routes import ROUTES
 
 from .contract.openapi import operations
-from .sandbox_fixtures import StartSandbox
-
-HEADERS = {"Authorization": "token t"}
-
-
-@pytest.fixture
-def sandbox(start_sandbox: StartSandbox) -> Sandbox:
-    return start_sandbox()
-
-
-@pytest.fixture
-def http(sandbox: Sandbox) -> Iterator[httpx2.Client]:
-    with httpx2.Client(base_url=sandbox.url, headers=HEADERS) as client:
-        yield client
+from .sandbox_fixtures import HEADERS, StartSandbox
 
 
 def test_every_route_is_a_github_operation_with_the_same_method_and_path() -> None:

@@ -7,6 +7,13 @@ that runs out, error bodies, and authentication. Knobs inject latency and faults
 (5xx, timeouts, secondary rate limits), and ``/_sandbox/*`` endpoints let tests and
 demos look inside: request counters, the state, accepting or expiring invitations.
 
+Time is recorded and can stop: ``GET /_sandbox/changes`` lists every mutation accepted,
+in order, with the server's time (:mod:`grantops.sandbox.changelog`; ``?since=TIME``
+keeps the later ones; ``POST /_sandbox/reset-changes`` empties it, ``reset-stats`` does
+not). ``POST /_sandbox/outage {"seconds": S}`` takes the API down for S seconds (503 on
+every REST and GraphQL request; 0 ends it) and ``GET /_sandbox/outage`` reports the window
+(:mod:`grantops.sandbox.outage`).
+
 ``POST /graphql`` (:mod:`grantops.sandbox.graphql_api`) serves GitHub's GraphQL API over
 the same world, with its own budget. Paths also answer under ``/api/v3`` and GraphQL at
 ``/api/graphql``, as on GitHub Enterprise Server, so a client's GHES addressing is tested.
@@ -22,13 +29,15 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from grantops.sandbox import bodies, graphql_api
+from grantops.sandbox import bodies, changelog, graphql_api
 from grantops.sandbox.fixtures import SandboxState
+from grantops.sandbox.outage import Outage
 from grantops.sandbox.ratelimit import RateBudget
 from grantops.sandbox.routes import ROUTES, Call, Reply, Route
 from grantops.sandbox.world import SandboxError, World
@@ -105,6 +114,8 @@ class Sandbox:
         self.lock = threading.RLock()
         self.stats: Counter[str] = Counter()
         self.exchanges: list[Exchange] = []
+        self.changes = changelog.ChangeLog()
+        self.outage = Outage()
         self._random = random.Random(self.settings.seed)
         window = self.settings.rate_window_seconds
         self.core_budget = RateBudget(self.settings.rate_limit, window)
@@ -153,12 +164,14 @@ class Sandbox:
         prefix = "/api/v3" if path.startswith("/api/v3/") else ""
         path = path.removeprefix(prefix)
         if path.startswith("/_sandbox/"):
-            return self._control(method, path, body)
+            return self._control(method, path, split.query, body)
         if self.settings.latency_ms:
             time.sleep(self.settings.latency_ms / 1000)
         route = _match(method, path)
         operation = route[0].operation if route else "unknown"
-        reply = self._answer(method, path, split.query, headers, body, route, prefix)
+        reply = self._unavailable() or self._answer(
+            method, path, split.query, headers, body, route, prefix
+        )
         with self.lock:
             self.exchanges.append(Exchange(operation, method, path, reply.status, reply.body))
         return reply
@@ -193,11 +206,8 @@ class Sandbox:
             return self._fail(fault)
         query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
         base = f"http://{headers.get('Host', '127.0.0.1')}{prefix}"
-        try:
-            with self.lock:
-                reply = matched.handler(Call(self, base, params, query, body, acting or None))
-        except SandboxError as exc:
-            reply = Reply(exc.status, bodies.error(exc.message, exc.errors))
+        call = Call(self, base, params, query, body, acting or None)
+        reply = self._apply(matched, method, path, call)
         if fault is not None:
             return self._fail(fault)
         if reply.paginate:
@@ -205,6 +215,25 @@ class Sandbox:
         if method == "GET" and reply.status == 200:
             reply = self._etag(reply, headers.get("If-None-Match"))
         return reply
+
+    def _apply(self, route: Route, method: str, path: str, call: Call) -> Reply:
+        """Run a handler under the lock; a mutation is logged, under the same lock, with
+        the time it was made, so the log's order and times are the state's."""
+        logged = changelog.is_mutation(method, call.body, route is GRAPHQL_ROUTE)
+        with self.lock:
+            try:
+                reply = route.handler(call)
+            except SandboxError as exc:
+                reply = Reply(exc.status, bodies.error(exc.message, exc.errors))
+            if logged:
+                self.changes.record(method, path, reply.status, datetime.now(UTC))
+        return reply
+
+    def _unavailable(self) -> Reply | None:
+        """GitHub's 503 while an outage lasts, before anything else is looked at."""
+        with self.lock:
+            down = self.outage.active(datetime.now(UTC))
+        return Reply(503, bodies.error("Service Unavailable")) if down else None
 
     def _known(self, login: str) -> bool:
         """Whether a token may act as ``login`` (empty: the settings' own account).
@@ -262,7 +291,10 @@ class Sandbox:
             return Reply(304, None, headers)
         return Reply(reply.status, reply.body, headers)
 
-    def _control(self, method: str, path: str, body: Any) -> Reply:
+    def _control(self, method: str, path: str, raw_query: str, body: Any) -> Reply:
+        timekeeping = self._timekeeping(method, path, raw_query, body)
+        if timekeeping is not None:
+            return timekeeping
         with self.lock:
             if method == "GET" and path == "/_sandbox/stats":
                 return Reply(200, dict(self.stats))
@@ -283,6 +315,32 @@ class Sandbox:
                 self.stats.clear()
                 return Reply(200, {})
         return Reply(404, bodies.error("Not Found"))
+
+    def _timekeeping(self, method: str, path: str, raw_query: str, body: Any) -> Reply | None:
+        """The change log and the outage window (None: not one of their routes)."""
+        now = datetime.now(UTC)
+        with self.lock:
+            if method == "GET" and path == "/_sandbox/changes":
+                return self._changes(raw_query)
+            if method == "POST" and path == "/_sandbox/reset-changes":
+                return Reply(200, {"cleared": self.changes.clear()})
+            if method == "POST" and path == "/_sandbox/outage":
+                try:
+                    self.outage.begin((body or {}).get("seconds"), now)
+                except ValueError as exc:
+                    return Reply(422, bodies.error(f"Invalid request: {exc}"))
+            if method in ("GET", "POST") and path == "/_sandbox/outage":
+                return Reply(200, self.outage.report(now))
+        return None
+
+    def _changes(self, raw_query: str) -> Reply:
+        """``GET /_sandbox/changes``, all of them or those at or after ``?since=``."""
+        since = parse_qs(raw_query).get("since", [None])[-1]
+        try:
+            start = changelog.parse_since(since)
+        except ValueError as exc:
+            return Reply(422, bodies.error(f"Invalid request: {exc}"))
+        return Reply(200, {"changes": self.changes.since(start)})
 
 
 def _graphql(call: Call) -> Reply:
