@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -353,6 +354,23 @@ class Policy(_Strict):
         if target.kind == "repo":
             return self.repo_in_scope(target.name)
         return self.team_in_scope(target.name)
+
+    def focused(self, targets: Iterable[Target]) -> Policy:
+        """This policy reconciling only ``targets`` (those of them in its scope).
+
+        ``grantops watch`` plans a window's start or end with it, so only the targets
+        whose access changes are read and compared. Baseline and grants elsewhere stay
+        declared; they are simply outside the narrowed scope, which nothing touches.
+        """
+        wanted = [target for target in targets if self.in_scope(target)]
+        managed = Managed(
+            repos=sorted({t.name for t in wanted if t.kind == "repo"}),
+            teams=sorted({t.name for t in wanted if t.kind == "team"}),
+        )
+        narrowed = self.model_copy(update={"managed": managed})
+        for cached in ("_repo_matcher", "_team_keys"):  # computed for the whole scope
+            narrowed.__dict__.pop(cached, None)
+        return narrowed
 
     def permission_allowed(self, kind: TargetKind, level: str) -> bool:
         if kind == "team":

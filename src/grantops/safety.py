@@ -49,8 +49,13 @@ def check(
     actual: ActualState,
     plan: Plan,
     allow_mass_removal: bool = False,
+    focused: bool = False,
 ) -> Verdict:
-    """Refuse mass undeclared removal and an empty desired state, with the numbers."""
+    """Refuse mass undeclared removal and an empty desired state, with the numbers.
+
+    A ``focused`` run (``grantops watch`` at a window's edge) sees only the targets whose
+    access starts or ends: the fraction and the empty desired state say nothing about a
+    few targets, so only the count applies; every full run checks all three."""
     in_scope = [
         key for key in actual.access if policy.in_scope(key[1]) and key[1] not in actual.unreadable
     ]
@@ -64,6 +69,8 @@ def check(
                 f"{len(undeclared)} undeclared removals > max {limit} (safety.max_removals)",
             )
         )
+    if focused:
+        return Verdict(tuple(refusals), overridden=bool(refusals) and allow_mass_removal)
     fraction = policy.safety.max_removal_fraction
     if len(in_scope) >= MIN_ENTRIES_FOR_FRACTION and len(undeclared) > fraction * len(in_scope):
         share = len(undeclared) / len(in_scope)

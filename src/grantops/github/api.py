@@ -48,6 +48,17 @@ class AccessReader(Protocol):
         the others are ``invitations_unlisted``."""
         ...
 
+    def read_again(
+        self,
+        policy: Policy,
+        known: ReadResult,
+        invitations: Callable[[Target], bool] | None = None,
+    ) -> ReadResult:
+        """Read the targets of ``policy`` again, taking the org (its owners, settings,
+        repositories, the token's account) as the earlier full read ``known`` found it:
+        a few requests where :meth:`read` lists the whole org."""
+        ...
+
     def read_invitations(self, policy: Policy, targets: Collection[Target]) -> Listed:
         """List the pending invitations of repositories ``targets``; one whose listing
         fails is in ``failed`` with the reason, never taken for one without invitations."""

@@ -21,7 +21,13 @@ from grantops.github.activity import Activity, activity
 from grantops.github.gqlread import GraphQLTargets
 from grantops.github.graphql import GraphQL, graphql_url
 from grantops.github.inherited import inherited_levels
-from grantops.github.read import TargetsReader, read_actual, read_invitations
+from grantops.github.read import (
+    TargetsReader,
+    read_actual,
+    read_again,
+    read_invitations,
+    rest_targets,
+)
 from grantops.github.transport import GitHubError, RetryPolicy, Transport
 from grantops.github.write import apply_change
 from grantops.health import LABEL, HealthIssue, WorkflowRun
@@ -98,6 +104,15 @@ class GitHub:
             why = f"the token's own account could not be read ({exc}); only expiries were planned"
             return replace(result, limits=(*result.limits, why))
         return replace(result, actual=replace(result.actual, viewer=viewer))
+
+    def read_again(
+        self,
+        policy: Policy,
+        known: ReadResult,
+        invitations: Callable[[Target], bool] | None = None,
+    ) -> ReadResult:
+        reader = self._targets_reader(policy) or rest_targets(self._transport)
+        return read_again(policy, known, reader, invitations)
 
     def _read_budget(self) -> Budget | None:
         """The budget reads spend (GraphQL points, or REST requests), as GitHub says at

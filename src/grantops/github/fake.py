@@ -15,7 +15,7 @@ test that needs GitHub to fail says which target or change fails (:attr:`unreada
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -129,6 +129,23 @@ class FakeGitHub:
             facts=org_facts(owners, base_permission, names, policy.repo_in_scope),
             repos=tuple(sorted((r.name for r in world.repos.values()), key=str.lower)),
             role_bases=found.role_bases,
+        )
+
+    def read_again(
+        self,
+        policy: Policy,
+        known: ReadResult,
+        invitations: Callable[[Target], bool] | None = None,
+    ) -> ReadResult:
+        found = self.read(policy, invitations=invitations)
+        owners, viewer = known.actual.owners, known.actual.viewer
+        actual = replace(found.actual, owners=owners, viewer=viewer)
+        return replace(
+            known,
+            actual=actual,
+            invitation_ids=found.invitation_ids,
+            role_bases=found.role_bases,
+            limits=(),
         )
 
     def _read_target(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from grantops.access import REPO_PERMISSIONS, AccessKey, Principal, Target
@@ -111,6 +111,40 @@ def read_actual(
         facts=facts,
         repos=tuple(sorted(existing.values(), key=str.lower)),
         role_bases=merged.role_bases,
+    )
+
+
+def read_again(
+    policy: Policy,
+    known: ReadResult,
+    read_targets: TargetsReader,
+    invitations: Callable[[Target], bool] | None = None,
+) -> ReadResult:
+    """The targets of ``policy`` read again; the org as ``known`` (an earlier full read)
+    found it: its owners, settings, repositories and the token's own account.
+
+    ``grantops watch`` reads this way at a window's start or end, with a policy narrowed
+    to the targets whose access changes (:meth:`grantops.model.Policy.focused`): a few
+    requests instead of the org's listings. A target that cannot be read is unreadable,
+    as in :func:`read_actual`.
+    """
+    existing = {name.lower(): name for name in known.repos}
+    targets = _targets(policy, existing, ())
+    found = read_targets(policy.org, targets, (), invitations or _every, None)
+    merged, unreadable = _merge(targets, found)
+    unreadable.update(_missing_repos(policy, existing))
+    actual = replace(
+        known.actual,
+        access=merged.access,
+        invitations=merged.invitations,
+        expired_invitations=merged.expired,
+        unreadable=unreadable,
+        invitations_unlisted=frozenset(merged.unlisted),
+        inherited={},
+        membership={},
+    )
+    return replace(
+        known, actual=actual, invitation_ids=merged.ids, role_bases=merged.role_bases, limits=()
     )
 
 

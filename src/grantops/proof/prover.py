@@ -435,6 +435,17 @@ class Prover:
         }
         return Proof(policy, grants, rules, history, trusted, versions, opened)
 
+    def verdicts(self, rules: Rules, grants: Iterable[Grant]) -> dict[str, Judgement]:
+        """``grants`` at HEAD judged now, whether or not their windows are open.
+
+        ``grantops watch`` asks this for grants that start later, so that a file nobody
+        reviewed never schedules a read, and the start itself asks GitHub nothing more:
+        :meth:`prove` then finds every answer already given.
+        """
+        judge_ = self._judge
+        judge_.reserve = PROOF_RESERVE
+        return {g.path: judge_.current(g.path, rules, grantee_of(g)) for g in grants}
+
     def expiries(
         self,
         rules: Rules,

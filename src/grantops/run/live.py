@@ -33,6 +33,8 @@ class LivePlan:
     """Pending invitations' ids as the read found them: cancelling one needs its id."""
     facts: OrgFacts | None = None
     """The org's owners, base role and coverage, as the read found them."""
+    read: ReadResult | None = None
+    """What the read found, for a later focused read to take the org from."""
 
     @property
     def plan(self) -> Plan:
@@ -66,6 +68,7 @@ def plan_live(
     limits: tuple[str, ...] = (),
     first: Collection[Target] = (),
     pending: Collection[tuple[Principal, Target, str | None]] = (),
+    known: ReadResult | None = None,
 ) -> LivePlan:
     """Read GitHub, plan, tell expiries from drift, and settle inherited levels.
 
@@ -83,9 +86,14 @@ def plan_live(
        invites anyone else as an outside collaborator, which the plan shows.
 
     The plan is made again after steps 2 and 3 when they found anything; the other
-    arguments go to :func:`build_plan` as given.
+    arguments go to :func:`build_plan` as given. With ``known`` (an earlier full read),
+    only the policy's targets are read again (:meth:`AccessReader.read_again`), every
+    repository's invitations listed: ``grantops watch`` at a window's start or end.
     """
-    read = _read(loaded, github, now, first, approvals, invitations_sent or {}, pending)
+    if known is not None:
+        read = github.read_again(loaded.policy, known)
+    else:
+        read = _read(loaded, github, now, first, approvals, invitations_sent or {}, pending)
     actual, limits = read.actual, (*limits, *read.limits)
     endings = Ended()
     notes = _sweep_notes(loaded.policy, read, now)
@@ -122,7 +130,7 @@ def plan_live(
     if answers:
         actual = replace(actual, membership=answers)
         planning = plan(actual)
-    return LivePlan(planning, actual, read.invitation_ids, read.facts)
+    return LivePlan(planning, actual, read.invitation_ids, read.facts, read)
 
 
 def _read(
@@ -237,14 +245,19 @@ def apply_plan(
     report: Callable[[Outcome], None] = lambda outcome: None,
     recorder: Recorder | None = None,
     pulls: Mapping[str, int] | None = None,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> list[Outcome]:
     """Apply every change in order, one at a time; a failure does not stop the rest.
 
     With a ``recorder``, the intent is logged (and synced) before each change and the
-    outcome after it, each with the pull request of the grant behind the change.
+    outcome after it, each with the pull request of the grant behind the change. Once
+    ``stopping`` says so (a signal asked ``grantops watch`` to stop), no further change
+    is started: the one in flight is finished and recorded.
     """
     outcomes = []
     for change in plan.changes:
+        if stopping():
+            break
         pull = (pulls or {}).get(change.source or "")
         change_id = recorder.change_started(change, pull) if recorder else ""
         outcome = github.apply(plan.org, change, invitation_ids)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from grantops import safety
 from grantops.access import AccessKey
-from grantops.actual import ActualState, OrgFacts
+from grantops.actual import ActualState, OrgFacts, ReadResult
 from grantops.audit.events import Entry
 from grantops.audit.log import (
     INVITATION_LIFETIME,
@@ -37,6 +37,7 @@ from grantops.proof import evidence
 from grantops.proof.holds import logged_versions
 from grantops.proof.prover import AccessRepo, Proof, Prover
 from grantops.run.aftermath import Before, Finished, finish
+from grantops.run.focus import Focus
 from grantops.run.live import Ended, ProveEndings, apply_plan, plan_live
 from grantops.run.trust import LogTrust, braked, check_log, holds, logged_targets, planning_policy
 from grantops.writebudget import WriteLimits, cut, made_since
@@ -67,6 +68,9 @@ class RunSettings:
     write_limits: WriteLimits = field(default_factory=WriteLimits)
     """GitHub's secondary limits on content-creating requests: changes over them wait
     for the next run."""
+    focus: Focus | None = None
+    """Only this access is read again and changed (``grantops watch`` at a window's start
+    or end); None: every managed target."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ class Planned:
     """Some ended grant version could not be judged, so its access was left in place."""
     facts: OrgFacts | None = None
     """The org's owners, base role and coverage, for the audit log (None: not read)."""
+    read: ReadResult | None = None
+    """What the read found: a focused run later takes the org from it."""
 
     @property
     def plan(self) -> Plan:
@@ -153,11 +159,15 @@ class Run:
         settings: RunSettings,
         github: GitHubAPI,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        prover: Prover | None = None,
     ) -> None:
         self.settings = settings
         self.github = github
         self.clock = clock
         """Timestamps the log's lines (``settings.now`` is when windows are judged)."""
+        self.prover = prover
+        """Judges the grants against the checkout's history; runs over the same history
+        may share one, so each question goes to GitHub once (``grantops watch``)."""
 
     def plan(self) -> Planned:
         settings, github = self.settings, self.github
@@ -166,11 +176,15 @@ class Run:
         notes: list[str] = []
         prover = proof = None
         if settings.repo is not None:
-            prover = Prover(settings.root, github, settings.repo, settings.key)
+            prover = self.prover or Prover(settings.root, github, settings.repo, settings.key)
+            self.prover = prover
             proof = prover.prove(tree, settings.now, logged_versions(log.events))
             if proof.off:
                 notes.append(PROOF_OFF)
         policy, limited = planning_policy(tree, proof)
+        focus = settings.focus
+        if focus is not None:
+            policy = policy.focused(focus.targets)
         grants = proof.windows(tree.grants) if proof is not None else tree.grants
         loaded = Loaded(policy, grants, tree.warnings)
         checked = proof if proof is not None and not proof.off else None
@@ -186,9 +200,17 @@ class Run:
             (*limited, *log.limits),
             first=logged_targets(log.events, policy.org),
             pending=invitations_sent_since(log.events, settings.now - INVITATION_LIFETIME),
+            known=focus.known if focus is not None else None,
         )
+        if focus is not None:
+            live = replace(live, planning=focus.narrow(live.planning))
         verdict = safety.check(
-            policy, live.planning.desired, live.actual, live.plan, settings.allow_mass_removal
+            policy,
+            live.planning.desired,
+            live.actual,
+            live.plan,
+            settings.allow_mass_removal,
+            focused=focus is not None,
         )
         notes += [f"WARNING: could not check whether access ended: {why}" for why in unchecked]
         planning = braked(live.planning, verdict)
@@ -207,12 +229,17 @@ class Run:
             problems=tree.problems,
             unchecked=bool(unchecked),
             facts=live.facts,
+            read=live.read,
         )
 
     def apply(
-        self, planned: Planned, on_outcome: Callable[[Outcome], None] = lambda outcome: None
+        self,
+        planned: Planned,
+        on_outcome: Callable[[Outcome], None] = lambda outcome: None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> Applied:
-        """Make ``planned``'s changes and record them; ``on_outcome`` hears of each."""
+        """Make ``planned``'s changes and record them; ``on_outcome`` hears of each.
+        Once ``stopping`` says so, no further change is started."""
         settings, plan, proof = self.settings, planned.plan, planned.proof
         with apply_lock(settings.root, settings.now):
             log = AuditLog(settings.root / LOG_PATH, planned.log.key)
@@ -227,7 +254,7 @@ class Run:
                 recorder.org_facts(planned.facts, planned.log.events, plan.org)
             pulls = {path: e.pull for path, e in proof.proven.items()} if proof else {}
             outcomes = apply_plan(
-                plan, self.github, planned.invitation_ids, on_outcome, recorder, pulls
+                plan, self.github, planned.invitation_ids, on_outcome, recorder, pulls, stopping
             )
             before = Before(
                 planned.loaded,
