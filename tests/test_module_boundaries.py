@@ -36,6 +36,8 @@ PURE = [
     "health.py",
     "healthtext.py",
     "audit/lastrun.py",
+    "run/focus.py",
+    "watch/schedule.py",
 ]
 """Modules that take plain data (and a given ``now``) and return plain data."""
 

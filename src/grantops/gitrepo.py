@@ -40,6 +40,11 @@ def _git(root: Path, *args: str) -> str:
     return done.stdout.decode("utf-8", "surrogateescape")
 
 
+def run_git(root: Path, *args: str) -> str:
+    """git's output as text, for modules that drive git themselves (see :func:`_git`)."""
+    return _git(root, *args)
+
+
 def git_dir(root: Path) -> Path | None:
     """The repository's own git directory (never part of a commit); None outside git."""
     try:

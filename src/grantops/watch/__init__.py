@@ -1,0 +1,1 @@
+"""``grantops watch``: access that starts and ends within seconds of its window."""
