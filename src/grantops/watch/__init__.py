@@ -1,0 +1,1 @@
+"""``grantops watch``: a long-running reconciler that changes access on time."""
