@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -217,7 +218,7 @@ def test_reconcile_is_serial_least_privileged_and_full_history() -> None:
     }
     assert "repositories" not in token["with"]  # managed repositories may be globs
     apply = next(s for s in steps if s.get("name") == "Apply")
-    assert "grantops apply --yes" in apply["run"]
+    assert "grantops watch --yes --horizon 30m --for 40m" in apply["run"]
     assert apply["env"]["GITHUB_TOKEN"] == "${{ steps.app-token.outputs.token }}"
 
 
@@ -422,7 +423,10 @@ def _apply_script(tmp_path: Path, environ: dict[str, str]) -> tuple[list[str], s
     bin_dir, calls, summary = tmp_path / "bin", tmp_path / "calls", tmp_path / "summary.md"
     bin_dir.mkdir(exist_ok=True)
     stub = bin_dir / "grantops"
-    stub.write_text('#!/bin/sh\necho "$*" >> "$CALLS"\n')
+    # It also keeps the git configuration it was given through the environment.
+    stub.write_text(
+        '#!/bin/sh\necho "$*" >> "$CALLS"\nenv | grep ^GIT_CONFIG > "$CALLS.git" || true\n'
+    )
     stub.chmod(0o755)
     for path in (calls, summary):
         path.write_text("")
@@ -430,6 +434,8 @@ def _apply_script(tmp_path: Path, environ: dict[str, str]) -> tuple[list[str], s
         "PATH": f"{bin_dir}:/usr/bin:/bin",
         "CALLS": str(calls),
         "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_TOKEN": "ghs_app-token",
         **environ,
     }
     done = subprocess.run(
@@ -454,13 +460,47 @@ def test_apply_yes_is_reachable_only_once_enforcement_is_on(
     assert "GRANTOPS_ENFORCE to true" in summary
 
 
-@pytest.mark.parametrize(("dry_run", "called"), [("", "apply --yes"), ("true", "apply")])
-def test_with_enforcement_on_apply_runs_unless_a_dry_run(
+WATCH = "watch --yes --horizon 30m --for 40m"
+
+
+@pytest.mark.parametrize(("dry_run", "called"), [("", WATCH), ("false", WATCH), ("true", "apply")])
+def test_with_enforcement_on_watch_applies_unless_a_dry_run(
     tmp_path: Path, dry_run: str, called: str
 ) -> None:
     calls, out, summary = _apply_script(tmp_path, {"ENFORCE": "true", "DRY_RUN": dry_run})
     assert calls == [called]
     assert "enforcement is off" not in out + summary
+    assert "ghs_app-token" not in out
+
+
+def test_watch_fetches_the_access_repository_as_the_app_through_the_environment(
+    tmp_path: Path,
+) -> None:
+    """The checkout kept no credentials; watch's fetches read with the step's token, which
+    reaches git through the environment only, for the server the run is on."""
+    calls, out, _ = _apply_script(tmp_path, {"ENFORCE": "true", "DRY_RUN": ""})
+    assert calls == [WATCH] and "ghs_" not in out
+    git = dict(line.split("=", 1) for line in (tmp_path / "calls.git").read_text().splitlines())
+    basic = base64.b64encode(b"x-access-token:ghs_app-token").decode()
+    assert git == {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.https://github.example/.extraheader",
+        "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+    }
+    # Plans get no git credentials: they fetch nothing.
+    _apply_script(tmp_path, {"ENFORCE": "true", "DRY_RUN": "true"})
+    assert (tmp_path / "calls.git").read_text() == ""
+
+
+def test_watch_ends_before_the_job_and_its_token_do() -> None:
+    """The App token is minted at the start of the job and lasts an hour; the job's
+    timeout must leave watch its 40 minutes plus the steps around it."""
+    workflow = _load(PROJECT / ".github" / "workflows" / "reconcile.yml")
+    job = workflow["jobs"]["reconcile"]
+    apply = next(s for s in job["steps"] if s.get("name") == "Apply")
+    lasts = re.search(r"grantops watch .*--for (\d+)m", apply["run"])
+    assert lasts is not None
+    assert int(lasts.group(1)) < int(job["timeout-minutes"]) < 60
 
 
 def test_enforcement_comes_from_the_repository_variable_only() -> None:
