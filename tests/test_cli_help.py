@@ -72,7 +72,7 @@ def test_help_text_exists_for_every_command_and_nothing_else() -> None:
 
 @pytest.mark.parametrize("words", sorted(LEAVES))
 def test_only_commands_that_change_access_pace_their_changes(words: str) -> None:
-    assert ("--mutation-interval" in _options(LEAVES[words])) == (words == "apply")
+    assert ("--mutation-interval" in _options(LEAVES[words])) == (words in ("apply", "watch"))
 
 
 @pytest.mark.parametrize("words", sorted(LEAVES))

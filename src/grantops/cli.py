@@ -29,6 +29,7 @@ from grantops.commands import (
     schema,
     snapshot,
     validate,
+    watch,
 )
 from grantops.commands.common import (
     EXIT_ERROR,
@@ -50,7 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"grantops {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands = (init, validate, reconcile, request, snapshot, audit, health, schema, sandbox, demo)
+    commands = (
+        init,
+        validate,
+        reconcile,
+        watch,
+        request,
+        snapshot,
+        audit,
+        health,
+        schema,
+        sandbox,
+        demo,
+    )
     for module in commands:
         module.register(sub, common)
     add_epilogs(parser)
@@ -100,6 +113,7 @@ def _dispatch(args: argparse.Namespace, now: datetime, io: Io) -> int:
         "validate": validate.run,
         "plan": reconcile.run_plan,
         "apply": reconcile.run_apply,
+        "watch": watch.run,
         "snapshot": snapshot.run,
         "schema": schema.run,
         "sandbox": sandbox.run,

@@ -95,6 +95,22 @@ HELP: dict[str, Help] = {
             PLAN_CODES[2],
         ),
     ),
+    "watch": Help(
+        (
+            ("grantops watch", "a dry run: show what would change at each start and end"),
+            ("grantops watch --yes --listen 127.0.0.1:9100 --push-audit",
+             "the always-on service, with /healthz and /metrics"),
+            ("grantops watch --yes --horizon 30m --for 40m",
+             "GitHub Actions: stay only for windows due before the next scheduled run"),
+        ),
+        (
+            (0, "stopped: by --for, --until, --horizon or a signal (the change in flight is "
+                "finished and recorded)"),
+            (1, "a change failed and was not made later, or the last full reconcile could not "
+                "be completed"),
+            (2, "usage error"),
+        ),
+    ),
     "request": Help(
         (
             ("grantops request --repo payments-api --permission push --for 4h "

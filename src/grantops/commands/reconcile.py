@@ -81,28 +81,34 @@ def register(
     )
     add_mutation_options(apply)
     for parser in (plan, apply):
-        add_api_options(parser)
-        add_read_api_option(parser)
-        parser.add_argument(
-            "--access-repo",
-            metavar="OWNER/NAME",
-            help="the access repository whose reviews prove each grant "
-            "(default: $GITHUB_REPOSITORY in GitHub Actions, else the remote origin)",
-        )
-        parser.add_argument("--repo", action=MovedToAccessRepo, help=argparse.SUPPRESS)
-        parser.add_argument(
-            "--branch",
-            help="its protected branch (default: $GITHUB_REF_NAME in GitHub Actions, else the "
-            "checked-out branch)",
-        )
-        parser.add_argument(
-            "--allow-mass-removal",
-            action="store_true",
-            help="override the removal brakes (recorded in the output)",
-        )
+        add_reconcile_options(parser)
 
 
-def _settings(args: argparse.Namespace, now: datetime, io: Io) -> RunSettings:
+def add_reconcile_options(parser: argparse.ArgumentParser) -> None:
+    """What every command that reconciles takes: how to reach GitHub, where grants are
+    reviewed, and the brakes' override (plan, apply and watch)."""
+    add_api_options(parser)
+    add_read_api_option(parser)
+    parser.add_argument(
+        "--access-repo",
+        metavar="OWNER/NAME",
+        help="the access repository whose reviews prove each grant "
+        "(default: $GITHUB_REPOSITORY in GitHub Actions, else the remote origin)",
+    )
+    parser.add_argument("--repo", action=MovedToAccessRepo, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--branch",
+        help="its protected branch (default: $GITHUB_REF_NAME in GitHub Actions, else the "
+        "checked-out branch)",
+    )
+    parser.add_argument(
+        "--allow-mass-removal",
+        action="store_true",
+        help="override the removal brakes (recorded in the output)",
+    )
+
+
+def run_settings(args: argparse.Namespace, now: datetime, io: Io) -> RunSettings:
     return RunSettings(
         root=args.root,
         now=now,
@@ -144,7 +150,7 @@ def _offline(args: argparse.Namespace, now: datetime) -> FakeGitHub:
 
 
 def _planned(args: argparse.Namespace, now: datetime, io: Io, github: GitHubAPI) -> Planned:
-    settings = _settings(args, now, io)
+    settings = run_settings(args, now, io)
     planned = Run(settings, github).plan()
     if settings.repo is None:
         planned.notes.insert(0, OFFLINE if getattr(args, "state", None) else PREVIEW)
@@ -155,14 +161,14 @@ def run_plan(args: argparse.Namespace, now: datetime, io: Io) -> int:
     offline = getattr(args, "state", None) is not None
     with _offline(args, now) if offline else github_client(args, io) as github:
         planned = _planned(args, now, io, github)
-    _show(io, args, planned)
+    show_plan(io, args, planned)
     if args.json:
         io.json(_document(planned, {}))
     if args.out is not None:
         digest = savedplan.actual_digest(planned.loaded.policy, planned.actual)
         savedplan.write(args.out, planned.plan, digest)
         io.err(f"wrote {args.out}: apply it with grantops apply --plan {args.out} --yes")
-    _alert(io, planned)
+    alert(io, planned)
     code = _exit_code(planned)
     if code == EXIT_OK and args.detailed_exitcode and planned.plan.changes:
         return EXIT_CHANGES
@@ -171,9 +177,9 @@ def run_plan(args: argparse.Namespace, now: datetime, io: Io) -> int:
 
 def run_apply(args: argparse.Namespace, now: datetime, io: Io) -> int:
     with github_client(args, io) as github:
-        run = Run(_settings(args, now, io), github)
+        run = Run(run_settings(args, now, io), github)
         planned = run.plan()
-        _show(io, args, planned)
+        show_plan(io, args, planned)
         plan = planned.plan
         if args.plan is not None:
             digest = savedplan.actual_digest(planned.loaded.policy, planned.actual)
@@ -186,13 +192,13 @@ def run_apply(args: argparse.Namespace, now: datetime, io: Io) -> int:
                 io.out(
                     f"\nDry run: nothing was changed. Run with --yes to apply {count} change(s)."
                 )
-            _alert(io, planned)
+            alert(io, planned)
             return _exit_code(planned)
         if plan.changes and not args.json:
             io.out("\nApplying:")
         applied = run.apply(planned, _on_outcome(io, github, len(plan.changes), args.json))
-    _show_applied(io, args, planned, applied)
-    _alert(io, planned)
+    show_applied(io, args, planned, applied)
+    alert(io, planned)
     return _exit_code(planned, failed=applied.failed)
 
 
@@ -212,7 +218,7 @@ def _on_outcome(io: Io, github: GitHub, total: int, quiet: bool) -> Callable[[Ou
     return heard
 
 
-def _show_applied(io: Io, args: argparse.Namespace, planned: Planned, applied: Applied) -> None:
+def show_applied(io: Io, args: argparse.Namespace, planned: Planned, applied: Applied) -> None:
     finished = applied.finished
     for warning in finished.warnings:
         io.err(warning)
@@ -268,7 +274,7 @@ def _document(run: Planned, extra: dict[str, Any]) -> dict[str, Any]:
     return {**document, **extra}
 
 
-def _show(io: Io, args: argparse.Namespace, run: Planned) -> None:
+def show_plan(io: Io, args: argparse.Namespace, run: Planned) -> None:
     show_warnings(io, run.problems)
     errors = sum(p.severity == "error" for p in run.problems)
     if errors:
@@ -300,7 +306,7 @@ def _withheld_text(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def _alert(io: Io, run: Planned) -> None:
+def alert(io: Io, run: Planned) -> None:
     """Last, where it is seen: each grant merged without a valid review (an error) and
     each whose review could not be read (a warning), on stderr and, in Actions, as
     annotations on the file."""
@@ -328,4 +334,14 @@ def _outcome_json(outcome: Outcome) -> dict[str, Any]:
     return {**outcome.change.to_json(), "result": outcome.result, "detail": outcome.detail}
 
 
-__all__ = ["UnsafePlan", "register", "run_apply", "run_plan"]
+__all__ = [
+    "UnsafePlan",
+    "add_reconcile_options",
+    "alert",
+    "register",
+    "run_apply",
+    "run_plan",
+    "run_settings",
+    "show_applied",
+    "show_plan",
+]
