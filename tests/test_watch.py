@@ -14,6 +14,7 @@ import copy
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -321,3 +322,43 @@ def post(sandbox: Sandbox, path: str, body: dict[str, Any]) -> dict[str, Any]:
     with urllib.request.urlopen(request) as response:
         answer: dict[str, Any] = json.loads(response.read())
     return answer
+
+
+def test_listen_serves_health_and_the_lateness_of_each_change(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    starts = soon(6)
+    files = {"g.yaml": grant("octocat", "ledger", starts, starts + 3600 * SECOND)}
+    root, sandbox = live_repo(start_sandbox, tmp_path, files)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result: list[tuple[int, str, str]] = []
+    argv = ("--until", format_timestamp(starts + 4 * SECOND), "--listen", f"127.0.0.1:{port}")
+    thread = threading.Thread(target=lambda: result.append(watch(root, sandbox.url, *argv)))
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+
+    def health() -> dict[str, Any]:
+        try:
+            with urllib.request.urlopen(url + "/healthz") as response:
+                answer: dict[str, Any] = json.loads(response.read())
+                return answer
+        except OSError:
+            return {}
+
+    deadline = time.monotonic() + 30
+    while health().get("status") != "ok":
+        assert time.monotonic() < deadline, "never healthy"
+        time.sleep(0.1)
+    assert health()["next_change"] == format_timestamp(starts)
+    while "octocat" not in collaborators(sandbox, "ledger"):
+        assert time.monotonic() < deadline + 30
+        time.sleep(0.1)
+    time.sleep(0.5)
+    with urllib.request.urlopen(url + "/metrics") as response:
+        text = response.read().decode()
+    thread.join(timeout=60)
+    assert result and result[0][0] == 0, result
+    assert 'grantops_window_lateness_seconds_count{edge="start"} 1' in text
+    assert 'grantops_changes_total{result="done"} 1' in text
