@@ -22,6 +22,7 @@ from grantops.github.gqlread import GraphQLTargets
 from grantops.github.graphql import GraphQL, graphql_url
 from grantops.github.inherited import inherited_levels
 from grantops.github.read import TargetsReader, read_actual, read_invitations
+from grantops.github.tokens import TokenSource
 from grantops.github.transport import GitHubError, RetryPolicy, Transport
 from grantops.github.write import apply_change
 from grantops.health import LABEL, HealthIssue, WorkflowRun
@@ -38,7 +39,7 @@ class GitHub:
     def __init__(
         self,
         api_url: str,
-        token: str,
+        token: str | TokenSource,
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,

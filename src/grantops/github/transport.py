@@ -14,7 +14,10 @@ token. This layer adds what a reconciler needs on top, following GitHub's guidan
 * the budget left (``x-ratelimit-remaining``/``-reset``) is remembered, so a long read
   can stop in time to leave requests for changes that must not wait (:meth:`short_of`).
 
-The token only lives in the client's headers; errors and logs never include it.
+The token only lives in the client's headers; errors and logs never include it. It
+comes from a :class:`~grantops.github.tokens.TokenSource` asked before every attempt, so
+a GitHub App's installation token is renewed in the middle of a run; a 401 answered to
+a token that can be renewed is retried once with a new one.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import httpx2
 
 from grantops.errors import GrantopsError
 from grantops.github.ghapi_quiet import APIError, GhApi
+from grantops.github.tokens import FixedToken, TokenSource
 
 DEFAULT_API_URL = "https://api.github.com"
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
@@ -68,19 +72,17 @@ class Transport:
     def __init__(
         self,
         api_url: str,
-        token: str,
+        token: str | TokenSource,
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.tokens = FixedToken(token) if isinstance(token, str) else token
         self.api = GhApi(  # type: ignore[no-untyped-call]
-            token=token, gh_host=api_url.rstrip("/"), sync=True, timeout=timeout
+            gh_host=api_url.rstrip("/"), sync=True, timeout=timeout, authenticate=False
         )
-        # ghapi prefers $GITHUB_JWT_TOKEN over the token it is given; grantops uses exactly
-        # the token it was handed, whatever else the environment holds.
-        self.api.headers["Authorization"] = f"token {token}"
         # One pooled connection for the whole run instead of a new one per request.
         self.api.transport.client = httpx2.Client(timeout=timeout, follow_redirects=True)
         self.base = api_url.rstrip("/")
@@ -100,6 +102,7 @@ class Transport:
 
     def close(self) -> None:
         self.api.transport.close()
+        self.tokens.close()
 
     def op(self, group: str, name: str) -> Any:
         return getattr(getattr(self.api, group), name)
@@ -238,7 +241,7 @@ class Transport:
         for attempt in range(self.retry.attempts):
             last = attempt == self.retry.attempts - 1
             try:
-                response = _attempt(fn)
+                response = self._attempt(fn)
             except _NoAnswer as exc:
                 message = str(exc)
                 if once:
@@ -274,6 +277,21 @@ class Transport:
                 continue
             raise GitHubError(what, status, message)
         raise GitHubError(what, status, f"{message} (gave up after {self.retry.attempts} attempts)")
+
+    def _attempt(self, fn: Callable[[], Any]) -> Any:
+        """One request with the current token; a 401 to a token that can be renewed is
+        sent once more with a new one (a refused request changed nothing)."""
+        self._authorize()
+        response = _attempt(fn)
+        if response.status_code == 401 and self.tokens.refresh():
+            self._authorize()
+            response = _attempt(fn)
+        return response
+
+    def _authorize(self) -> None:
+        # ghapi sends these headers with every request, and prefers $GITHUB_JWT_TOKEN
+        # over a token it is given; grantops sends exactly the token of its source.
+        self.api.headers["Authorization"] = f"token {self.tokens.token()}"
 
     def short_of(self, reserve: int) -> int | None:
         """Requests left when no more than ``reserve`` are and the window resets later
