@@ -26,6 +26,7 @@ from grantops.github.appauth import PERMISSIONS, AppCredentials, AppTokens
 from grantops.load import load_policy_text
 from grantops.sandbox import Sandbox
 from grantops.sandbox.appauth import AppSettings
+from grantops.sandbox.server import FaultRule
 
 from .conftest import GRANT
 from .data import POLICY
@@ -205,18 +206,26 @@ def test_a_token_is_renewed_before_it_expires(start_sandbox: StartSandbox) -> No
 
 
 def test_a_long_run_spans_many_token_lives(start_sandbox: StartSandbox) -> None:
-    """Every reading of the clock moves it two seconds on: a whole read of the org
-    outlives two 40-second tokens, and no request goes out with a dead one."""
-    clock = Clock(tick=2.0)
-    sandbox = start_sandbox(app=app(lifetime=40), clock=clock)
+    """Each token the client asks for moves the clock a second on: three whole reads of
+    the org, eight listings at a time, outlive several 12-second tokens and read it all.
+    (A request that raced a renewal and was refused is sent again with the new token.)"""
+    clock = Clock()
+
+    def ticking() -> float:
+        clock.now += 1
+        return clock.now
+
+    sandbox = start_sandbox(app=app(lifetime=12), clock=clock)
     policy, problems = load_policy_text("grants/policy.yaml", POLICY.encode())
     assert policy is not None, problems
+    credentials = AppCredentials(str(APP_ID), keys()[0])
+    tokens = AppTokens(sandbox.url, credentials, "acme", clock=ticking)
     retry = RetryPolicy(mutation_interval=0.0)
-    with GitHub(sandbox.url, tokens_for(sandbox, clock), retry=retry, clock=clock) as github:
-        result = github.read(policy, with_members=True)
-    assert result.limits == ()
-    assert clock.now - START > 2 * 40 and len(minted(sandbox)) >= 3, clock.now - START
-    assert refused(sandbox) == []
+    with GitHub(sandbox.url, tokens, retry=retry, clock=clock) as github:
+        results = [github.read(policy, with_members=True) for _ in range(3)]
+    assert [result.limits for result in results] == [(), (), ()]
+    assert results[0].actual == results[2].actual
+    assert clock.now - START > 3 * 12 and len(minted(sandbox)) >= 4, clock.now - START
 
 
 def test_a_revoked_token_is_replaced_once_and_the_request_retried(
@@ -224,12 +233,14 @@ def test_a_revoked_token_is_replaced_once_and_the_request_retried(
 ) -> None:
     clock = Clock()
     sandbox = start_sandbox(app=app(), clock=clock)
-    with GitHub(sandbox.url, tokens_for(sandbox, clock)) as github:
+    tokens = tokens_for(sandbox, clock)
+    with GitHub(sandbox.url, tokens) as github:
         assert github.is_org_member("acme", "alice")
         assert sandbox.app is not None
         sandbox.app.tokens.clear()  # revoked on GitHub's side
         assert github.is_org_member("acme", "alice")
-    assert len(minted(sandbox)) == 2
+        assert tokens.refresh("ghs_replaced_meanwhile")  # another request already renewed it
+    assert len(minted(sandbox)) == tokens.minted == 2
     assert refused(sandbox) == ["GET /orgs/acme/members/alice 401"]
 
 
@@ -353,3 +364,28 @@ def test_sandbox_serve_app_flags_are_checked(tmp_path: Path, flags: list[str], s
     state.write_text(json.dumps({"org": "acme"}))
     code, _, err = run("sandbox", "serve", "--state", str(state), *flags)
     assert code == 2 and said in err
+
+
+def test_a_token_that_cannot_be_had_is_never_taken_for_an_answer(
+    start_sandbox: StartSandbox,
+) -> None:
+    """A failed mint (here a 502) fails the request that needed it: an org membership
+    check does not read it as GitHub's 404, "not a member"."""
+    clock = Clock()
+    fault = FaultRule("POST /app/installations/.*", status=502)
+    sandbox = start_sandbox(app=app(), clock=clock, faults=[fault])
+    with GitHub(sandbox.url, tokens_for(sandbox, clock)) as github:
+        with pytest.raises(GitHubError) as caught:
+            github.is_org_member("acme", "alice")
+        assert "mint an installation token for org acme: HTTP 502: Server Error" in str(
+            caught.value
+        )
+        assert caught.value.status is None
+        assert github.is_org_member("acme", "alice")  # the next request mints anew
+
+
+def test_no_answer_while_minting_says_so() -> None:
+    tokens = AppTokens("http://127.0.0.1:9", AppCredentials(str(APP_ID), keys()[0]), "acme")
+    with pytest.raises(GitHubError, match=r"installation on org acme: no answer \(Connect"):
+        tokens.token()
+    tokens.close()

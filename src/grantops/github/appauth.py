@@ -12,6 +12,7 @@ The key, the JWT and the tokens never appear in an error, a log or a ``repr``.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class AppTokens:
         self.credentials, self.org, self.clock = credentials, org, clock
         self._client = httpx2.Client(timeout=timeout)
         self._token: str | None = None
+        self._lock = threading.Lock()
         self._expires = 0.0
         self._renew_at = 0.0
         self.minted = 0
@@ -79,13 +81,16 @@ class AppTokens:
         self._client.close()
 
     def token(self) -> str:
-        if self._token is None or self.clock() >= self._renew_at:
-            self._mint()
-        assert self._token is not None
-        return self._token
+        with self._lock:  # reads run in threads: one of them mints, the others wait
+            if self._token is None or self.clock() >= self._renew_at:
+                self._mint()
+            assert self._token is not None
+            return self._token
 
-    def refresh(self) -> bool:
-        self._mint()
+    def refresh(self, stale: str) -> bool:
+        with self._lock:
+            if stale == self._token:  # else another request already replaced it
+                self._mint()
         return True
 
     def jwt(self) -> str:

@@ -11,8 +11,9 @@ class TokenSource(Protocol):
     def token(self) -> str:
         """The token to send now."""
 
-    def refresh(self) -> bool:
-        """Replace the token after GitHub refused it; False when there is no other."""
+    def refresh(self, stale: str) -> bool:
+        """Replace ``stale`` after GitHub refused it (unless it was replaced meanwhile);
+        False when there is no other token to try."""
 
     def close(self) -> None:
         """Let go of what the source holds (a connection to GitHub)."""
@@ -30,7 +31,7 @@ class FixedToken:
     def token(self) -> str:
         return self._token
 
-    def refresh(self) -> bool:
+    def refresh(self, stale: str) -> bool:
         return False
 
     def close(self) -> None:

@@ -64,6 +64,8 @@ class _NoAnswer(Exception):
 
 
 Verify = Callable[[], bool]
+Authorized = Callable[[dict[str, str]], Any]
+"""A request, sent with the ``Authorization`` header it is given."""
 
 
 class Transport:
@@ -80,6 +82,8 @@ class Transport:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.tokens = FixedToken(token) if isinstance(token, str) else token
+        # ghapi holds no token and reads none ($GITHUB_TOKEN, $GITHUB_JWT_TOKEN) from the
+        # process: each request carries the one its source hands out (see _attempt).
         self.api = GhApi(  # type: ignore[no-untyped-call]
             gh_host=api_url.rstrip("/"), sync=True, timeout=timeout, authenticate=False
         )
@@ -159,7 +163,7 @@ class Transport:
         api = self.api
         response = self._send(
             what,
-            lambda: api.transport.client.post(url, json=body, headers=dict(api.headers)),
+            lambda auth: api.transport.client.post(url, json=body, headers={**api.headers, **auth}),
         )
         return self._body(response)
 
@@ -174,7 +178,9 @@ class Transport:
         self._pace_mutations()
         fn = self.op(group, name)
         try:
-            response = self._send(what, lambda: fn(**params, raw_=True), verify=verify)
+            response = self._send(
+                what, lambda auth: fn(**params, raw_=True, headers_=auth), verify=verify
+            )
             return int(response.status_code)
         finally:
             self._last_mutation = self.clock()
@@ -188,7 +194,9 @@ class Transport:
         self._pace_mutations()
         fn = self.op(group, name)
         try:
-            response = self._send(what, lambda: fn(**params, raw_=True), once=True)
+            response = self._send(
+                what, lambda auth: fn(**params, raw_=True, headers_=auth), once=True
+            )
         finally:
             self._last_mutation = self.clock()
         return self._body(response)
@@ -215,7 +223,7 @@ class Transport:
     def _send_cached(self, what: str, key: str, fn: Callable[[dict[str, str]], Any]) -> Any:
         cached = self._etags.get(key)
         headers = {"If-None-Match": cached[0]} if cached else {}
-        response = self._send(what, lambda: fn(headers))
+        response = self._send(what, lambda auth: fn({**headers, **auth}))
         if response.status_code == 304 and cached:
             return _Cached(response.headers, cached[1])
         etag = response.headers.get("etag")
@@ -229,7 +237,7 @@ class Transport:
         return response.json() if response.content else None
 
     def _send(
-        self, what: str, fn: Callable[[], Any], verify: Verify | None = None, once: bool = False
+        self, what: str, fn: Authorized, verify: Verify | None = None, once: bool = False
     ) -> Any:
         """The retry loop shared by reads and mutations.
 
@@ -278,20 +286,18 @@ class Transport:
             raise GitHubError(what, status, message)
         raise GitHubError(what, status, f"{message} (gave up after {self.retry.attempts} attempts)")
 
-    def _attempt(self, fn: Callable[[], Any]) -> Any:
-        """One request with the current token; a 401 to a token that can be renewed is
-        sent once more with a new one (a refused request changed nothing)."""
-        self._authorize()
-        response = _attempt(fn)
-        if response.status_code == 401 and self.tokens.refresh():
-            self._authorize()
-            response = _attempt(fn)
-        return response
+    def _attempt(self, fn: Authorized) -> Any:
+        """One request with the source's current token; a 401 to a token that can be
+        renewed is sent once more with a new one (a refused request changed nothing).
 
-    def _authorize(self) -> None:
-        # ghapi sends these headers with every request, and prefers $GITHUB_JWT_TOKEN
-        # over a token it is given; grantops sends exactly the token of its source.
-        self.api.headers["Authorization"] = f"token {self.tokens.token()}"
+        The token goes with each request rather than in ghapi's shared headers, so
+        reads in other threads never send one another's (possibly replaced) token."""
+        sent = self.tokens.token()
+        response = _attempt(lambda: fn({"Authorization": f"token {sent}"}))
+        if response.status_code == 401 and self.tokens.refresh(sent):
+            fresh = self.tokens.token()
+            response = _attempt(lambda: fn({"Authorization": f"token {fresh}"}))
+        return response
 
     def short_of(self, reserve: int) -> int | None:
         """Requests left when no more than ``reserve`` are and the window resets later
