@@ -66,6 +66,8 @@ OPERATIONS = [
     "actions/list-workflow-runs",
     "users/get-authenticated",
     "rate-limit/get",
+    "apps/get-org-installation",
+    "apps/create-installation-access-token",
 ]
 
 ENTERPRISE_OPERATIONS = [

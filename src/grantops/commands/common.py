@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from grantops import actions, gitrepo
-from grantops.errors import Problem, UsageError
+from grantops.commands.credentials import credentials
+from grantops.errors import Problem
 from grantops.github import DEFAULT_API_URL, GitHub, RetryPolicy
 from grantops.github.graphql import graphql_url
 from grantops.progress import Progress, choose_mode
@@ -248,13 +249,12 @@ def api_url(args: argparse.Namespace, io: Io) -> str:
 
 
 def github_client(args: argparse.Namespace, io: Io) -> GitHub:
-    """A client for ``--api-url`` with the token from ``GITHUB_TOKEN`` or ``GH_TOKEN``."""
-    token = io.environ.get("GITHUB_TOKEN") or io.environ.get("GH_TOKEN")
-    if not token:
-        raise UsageError("set GITHUB_TOKEN or GH_TOKEN to a token that may read the org's access")
+    """A client for ``--api-url`` with the token from ``GITHUB_TOKEN`` or ``GH_TOKEN``,
+    or the installation tokens of the GitHub App ``GRANTOPS_APP_ID`` names."""
+    url = api_url(args, io)
+    token = credentials(args, io.environ, url)
     interval = getattr(args, "mutation_interval", RetryPolicy.mutation_interval)
     retry = RetryPolicy(attempts=max(args.attempts, 1), mutation_interval=max(interval, 0.0))
-    url = api_url(args, io)
     read_api = getattr(args, "read_api", DEFAULT_READ_API)
     graphql = graphql_url(url, io.environ)
     return GitHub(

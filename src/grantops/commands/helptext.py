@@ -200,6 +200,8 @@ HELP: dict[str, Help] = {
              "then: GITHUB_TOKEN=any grantops plan --api-url http://127.0.0.1:8080"),
             ("grantops sandbox serve --state state.json --fault-rate 0.1 --save",
              "one request in ten fails; keep the changes on exit"),
+            ("grantops sandbox serve --state state.json --app-id 1 --app-public-key app.pub",
+             "then: GRANTOPS_APP_ID=1 GRANTOPS_APP_PRIVATE_KEY_FILE=app.pem grantops plan"),
         ),
         ((0, "stopped (Ctrl-C or SIGTERM)"), (1, "the state file cannot be read")),
     ),

@@ -24,6 +24,7 @@ from grantops.commands.common import EXIT_OK, Io, add_root_option, api_url
 from grantops.errors import GrantopsError, UsageError
 from grantops.github import DEFAULT_API_URL, GitHub, GitHubError
 from grantops.sandbox import Sandbox, Settings
+from grantops.sandbox.appauth import AppSettings
 from grantops.sandbox.fixtures import SandboxState
 from grantops.statefile import dump_state, read_state_file
 
@@ -55,6 +56,7 @@ def register(
         help="the local git repository (e.g. the bare remote) holding REPO's branches; "
         "pull requests open from it and merge into it (repeat for several)",
     )
+    _add_app_options(serve)
     for name, what in (
         ("open", "open a pull request from a pushed branch"),
         ("approve", "approve a pull request"),
@@ -90,6 +92,45 @@ def register(
     merge.add_argument("--remote", default="origin", help="git remote to update --root from")
 
 
+def _add_app_options(serve: argparse.ArgumentParser) -> None:
+    """A GitHub App the sandbox mints installation tokens for, as GitHub does."""
+    serve.add_argument("--app-id", type=int, metavar="N", help="serve a GitHub App with this id")
+    serve.add_argument(
+        "--app-public-key",
+        type=Path,
+        metavar="FILE",
+        help="the App's public key (PEM) that its JWTs are checked against",
+    )
+    serve.add_argument(
+        "--app-installation",
+        type=int,
+        default=1,
+        metavar="ID",
+        help="the App's installation id on the org (default: 1)",
+    )
+    serve.add_argument(
+        "--token-lifetime",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help="how long an installation token lives (default: 3600, as on GitHub)",
+    )
+
+
+def _app_settings(args: argparse.Namespace) -> AppSettings | None:
+    if args.app_id is None and args.app_public_key is None:
+        return None
+    if args.app_id is None or args.app_public_key is None:
+        raise UsageError("--app-id and --app-public-key go together")
+    if args.token_lifetime < 1:
+        raise UsageError("--token-lifetime must be at least 1 second")
+    try:
+        key = args.app_public_key.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise UsageError(f"--app-public-key {args.app_public_key}: cannot read it") from None
+    return AppSettings(args.app_id, key, args.app_installation, args.token_lifetime)
+
+
 def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -108,6 +149,7 @@ def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
         seed=args.seed,
         token=args.token,
         git=_git_sides(args.git),
+        app=_app_settings(args),
     )
     try:
         sandbox = Sandbox(state, host=args.host, port=args.port, settings=settings)

@@ -28,6 +28,7 @@ from grantops.github.read import (
     read_invitations,
     rest_targets,
 )
+from grantops.github.tokens import TokenSource
 from grantops.github.transport import GitHubError, RetryPolicy, Transport
 from grantops.github.write import apply_change
 from grantops.health import LABEL, HealthIssue, WorkflowRun
@@ -44,7 +45,7 @@ class GitHub:
     def __init__(
         self,
         api_url: str,
-        token: str,
+        token: str | TokenSource,
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,

@@ -14,7 +14,10 @@ token. This layer adds what a reconciler needs on top, following GitHub's guidan
 * the budget left (``x-ratelimit-remaining``/``-reset``) is remembered, so a long read
   can stop in time to leave requests for changes that must not wait (:meth:`short_of`).
 
-The token only lives in the client's headers; errors and logs never include it.
+The token only lives in the client's headers; errors and logs never include it. It
+comes from a :class:`~grantops.github.tokens.TokenSource` asked before every attempt, so
+a GitHub App's installation token is renewed in the middle of a run; a 401 answered to
+a token that can be renewed is retried once with a new one.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import httpx2
 
 from grantops.errors import GrantopsError
 from grantops.github.ghapi_quiet import APIError, GhApi
+from grantops.github.tokens import FixedToken, TokenSource
 
 DEFAULT_API_URL = "https://api.github.com"
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
@@ -60,6 +64,8 @@ class _NoAnswer(Exception):
 
 
 Verify = Callable[[], bool]
+Authorized = Callable[[dict[str, str]], Any]
+"""A request, sent with the ``Authorization`` header it is given."""
 
 
 class Transport:
@@ -68,19 +74,19 @@ class Transport:
     def __init__(
         self,
         api_url: str,
-        token: str,
+        token: str | TokenSource,
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.tokens = FixedToken(token) if isinstance(token, str) else token
+        # ghapi holds no token and reads none ($GITHUB_TOKEN, $GITHUB_JWT_TOKEN) from the
+        # process: each request carries the one its source hands out (see _attempt).
         self.api = GhApi(  # type: ignore[no-untyped-call]
-            token=token, gh_host=api_url.rstrip("/"), sync=True, timeout=timeout
+            gh_host=api_url.rstrip("/"), sync=True, timeout=timeout, authenticate=False
         )
-        # ghapi prefers $GITHUB_JWT_TOKEN over the token it is given; grantops uses exactly
-        # the token it was handed, whatever else the environment holds.
-        self.api.headers["Authorization"] = f"token {token}"
         # One pooled connection for the whole run instead of a new one per request.
         self.api.transport.client = httpx2.Client(timeout=timeout, follow_redirects=True)
         self.base = api_url.rstrip("/")
@@ -100,6 +106,7 @@ class Transport:
 
     def close(self) -> None:
         self.api.transport.close()
+        self.tokens.close()
 
     def op(self, group: str, name: str) -> Any:
         return getattr(getattr(self.api, group), name)
@@ -156,7 +163,7 @@ class Transport:
         api = self.api
         response = self._send(
             what,
-            lambda: api.transport.client.post(url, json=body, headers=dict(api.headers)),
+            lambda auth: api.transport.client.post(url, json=body, headers={**api.headers, **auth}),
         )
         return self._body(response)
 
@@ -171,7 +178,9 @@ class Transport:
         self._pace_mutations()
         fn = self.op(group, name)
         try:
-            response = self._send(what, lambda: fn(**params, raw_=True), verify=verify)
+            response = self._send(
+                what, lambda auth: fn(**params, raw_=True, headers_=auth), verify=verify
+            )
             return int(response.status_code)
         finally:
             self._last_mutation = self.clock()
@@ -185,7 +194,9 @@ class Transport:
         self._pace_mutations()
         fn = self.op(group, name)
         try:
-            response = self._send(what, lambda: fn(**params, raw_=True), once=True)
+            response = self._send(
+                what, lambda auth: fn(**params, raw_=True, headers_=auth), once=True
+            )
         finally:
             self._last_mutation = self.clock()
         return self._body(response)
@@ -212,7 +223,7 @@ class Transport:
     def _send_cached(self, what: str, key: str, fn: Callable[[dict[str, str]], Any]) -> Any:
         cached = self._etags.get(key)
         headers = {"If-None-Match": cached[0]} if cached else {}
-        response = self._send(what, lambda: fn(headers))
+        response = self._send(what, lambda auth: fn({**headers, **auth}))
         if response.status_code == 304 and cached:
             return _Cached(response.headers, cached[1])
         etag = response.headers.get("etag")
@@ -226,7 +237,7 @@ class Transport:
         return response.json() if response.content else None
 
     def _send(
-        self, what: str, fn: Callable[[], Any], verify: Verify | None = None, once: bool = False
+        self, what: str, fn: Authorized, verify: Verify | None = None, once: bool = False
     ) -> Any:
         """The retry loop shared by reads and mutations.
 
@@ -238,7 +249,7 @@ class Transport:
         for attempt in range(self.retry.attempts):
             last = attempt == self.retry.attempts - 1
             try:
-                response = _attempt(fn)
+                response = self._attempt(fn)
             except _NoAnswer as exc:
                 message = str(exc)
                 if once:
@@ -274,6 +285,19 @@ class Transport:
                 continue
             raise GitHubError(what, status, message)
         raise GitHubError(what, status, f"{message} (gave up after {self.retry.attempts} attempts)")
+
+    def _attempt(self, fn: Authorized) -> Any:
+        """One request with the source's current token; a 401 to a token that can be
+        renewed is sent once more with a new one (a refused request changed nothing).
+
+        The token goes with each request rather than in ghapi's shared headers, so
+        reads in other threads never send one another's (possibly replaced) token."""
+        sent = self.tokens.token()
+        response = _attempt(lambda: fn({"Authorization": f"token {sent}"}))
+        if response.status_code == 401 and self.tokens.refresh(sent):
+            fresh = self.tokens.token()
+            response = _attempt(lambda: fn({"Authorization": f"token {fresh}"}))
+        return response
 
     def short_of(self, reserve: int) -> int | None:
         """Requests left when no more than ``reserve`` are and the window resets later

@@ -28,6 +28,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,7 +36,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from grantops.sandbox import bodies, changelog, graphql_api
+from grantops.sandbox import appauth, bodies, changelog, graphql_api
+from grantops.sandbox.appauth import APP_ROUTES, AppHost, AppSettings
 from grantops.sandbox.fixtures import SandboxState
 from grantops.sandbox.outage import Outage
 from grantops.sandbox.ratelimit import RateBudget
@@ -85,6 +87,11 @@ class Settings:
     graphql_forbidden: list[str] = field(default_factory=list)
     """GraphQL targets answered ``FORBIDDEN`` (``repository:NAME``, ``team:SLUG``,
     ``organization:LOGIN``), as GitHub answers a token some resource is closed to."""
+    app: AppSettings | None = None
+    """A GitHub App whose JWT and installation tokens the sandbox accepts besides its
+    own tokens (see :mod:`grantops.sandbox.appauth`)."""
+    clock: Callable[[], float] = time.time
+    """The time installation tokens and App JWTs are judged by."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,8 @@ class Sandbox:
         self.settings = settings or Settings()
         self.world = World(state, git=self.settings.git)
         self.world.person(self.settings.viewer)
+        app = self.settings.app
+        self.app = AppHost(app, self.settings.clock) if app is not None else None
         self.lock = threading.RLock()
         self.stats: Counter[str] = Counter()
         self.exchanges: list[Exchange] = []
@@ -189,16 +198,17 @@ class Sandbox:
         auth = headers.get("Authorization", "")
         if not auth:
             return Reply(401, bodies.error("Requires authentication"))
-        acting, _, secret = auth.split(" ", 1)[-1].rpartition(":")
-        if (self.settings.token and secret != self.settings.token) or not self._known(acting):
-            return Reply(401, bodies.error("Requires authentication"))
+        refused, acting = self._authenticate(auth, route[0] if route else None)
+        if refused is not None:
+            return refused
         if route is None:
             return Reply(404, bodies.error("Not Found"))
         matched, params = route
         with self.lock:
             self.stats[f"{method} {matched.operation}"] += 1
             self.stats["total"] += 1
-        limited = None if matched is GRAPHQL_ROUTE else self._rate_limited(path)
+        unlimited = matched is GRAPHQL_ROUTE or matched in APP_ROUTES
+        limited = None if unlimited else self._rate_limited(path)
         if limited is not None:
             return limited
         fault = self._fault(method, path)
@@ -234,6 +244,18 @@ class Sandbox:
         with self.lock:
             down = self.outage.active(datetime.now(UTC))
         return Reply(503, bodies.error("Service Unavailable")) if down else None
+
+    def _authenticate(self, auth: str, route: Route | None) -> tuple[Reply | None, str]:
+        """A refusal of the credential, or None and the login it acts as ("": the
+        settings' own account, as a GitHub App's installation also acts). Without an
+        App, ``ghs_`` tokens are the sandbox's own, accepted as any other."""
+        if route in APP_ROUTES or (self.app is not None and appauth.is_app_credential(auth)):
+            with self.lock:
+                return appauth.refusal(self.app, auth, route), ""
+        acting, _, secret = auth.split(" ", 1)[-1].rpartition(":")
+        if (self.settings.token and secret != self.settings.token) or not self._known(acting):
+            return Reply(401, bodies.error("Requires authentication")), acting
+        return None, acting
 
     def _known(self, login: str) -> bool:
         """Whether a token may act as ``login`` (empty: the settings' own account).
@@ -355,7 +377,7 @@ GRAPHQL_ROUTE = Route("POST", re.compile(r"(/api)?/graphql"), "graphql", _graphq
 
 def _match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     """The route answering ``method path``, and the parameters it reads from the path."""
-    for route in (GRAPHQL_ROUTE, *ROUTES):
+    for route in (GRAPHQL_ROUTE, *APP_ROUTES, *ROUTES):
         found = route.pattern.fullmatch(path) if route.method == method else None
         if found:
             return route, found.groupdict()
