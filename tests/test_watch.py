@@ -30,6 +30,7 @@ from grantops.values import format_timestamp, parse_timestamp
 
 from .data import POLICY
 from .sandbox_fixtures import StartSandbox, access_env, live_repo, with_access_repo, with_remote
+from .test_app_auth import app, app_env, keys, minted, refused
 from .test_cli import run
 
 SECOND = timedelta(seconds=1)
@@ -362,3 +363,49 @@ def test_listen_serves_health_and_the_lateness_of_each_change(
     assert result and result[0][0] == 0, result
     assert 'grantops_window_lateness_seconds_count{edge="start"} 1' in text
     assert 'grantops_changes_total{result="done"} 1' in text
+
+
+def test_a_watch_running_as_the_app_renews_its_token_as_it_expires(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    starts, ends = soon(6), soon(11)
+    files = {"g.yaml": grant("octocat", "ledger", starts, ends)}
+    root, sandbox = live_repo(start_sandbox, tmp_path, files, app=app(lifetime=4))
+    code, out, err = run(
+        "watch", "--yes", "--root", str(root), "--mutation-interval", "0",
+        "--until", format_timestamp(ends + SECOND), environ=app_env(sandbox.url),
+    )  # fmt: skip
+    assert code == 0, err
+    assert len(logged(root, "access-added")) == len(logged(root, "access-removed")) == 1
+    assert len(minted(sandbox)) >= 3  # the watch outlived several tokens
+    assert refused(sandbox) == []  # each renewed before it expired, none sent stale
+    assert keys()[0].splitlines()[1] not in out + err
+
+
+def test_a_rewritten_branch_is_refused_and_reported_and_not_followed(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    served = Served(start_sandbox, tmp_path, {})
+    head = subprocess.run(
+        ["git", "-C", str(served.root), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    finished = served.watching("--for", "8s")
+    served.until(lambda: bool(logged(served.root, "run-end")))
+    # someone with push access rewrites main: the last reviewed merge (the policy) is gone
+    dev = served.dev
+    for args in (
+        ["fetch", "--quiet", "origin", "main"],
+        ["checkout", "--quiet", "-B", "main", "FETCH_HEAD"],
+        ["reset", "--quiet", "--hard", "HEAD~1"],
+        ["commit", "--quiet", "--allow-empty", "-m", "rewritten"],
+        ["push", "--quiet", "--force", "origin", "main"],
+    ):
+        subprocess.run(["git", "-C", str(dev), *args], check=True)
+    code, _, err = finished()
+    assert "refused to refresh the access repository" in err
+    assert "history rewritten upstream" in err
+    now = subprocess.run(
+        ["git", "-C", str(served.root), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    assert now == head
+    assert code == 0, err  # nothing was left undone; the refusal is reported, not fatal
