@@ -409,3 +409,10 @@ def test_a_rewritten_branch_is_refused_and_reported_and_not_followed(
     ).stdout.strip()
     assert now == head
     assert code == 0, err  # nothing was left undone; the refusal is reported, not fatal
+
+
+def test_a_watch_that_would_end_before_it_starts_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = run("watch", "--root", str(tmp_path), "--until", "2020-01-01T00:00:00Z")
+    assert code == 2 and "--until: that time has passed" in err
+    code, _, err = run("watch", "--root", str(tmp_path), "--pull-every", "0s")
+    assert code == 2 and "longer than 0" in err

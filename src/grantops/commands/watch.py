@@ -134,6 +134,8 @@ def _watch_settings(args: argparse.Namespace, now: datetime) -> WatchSettings:
     if args.reconcile_every <= timedelta(0) or args.pull_every <= timedelta(0):
         raise UsageError("--reconcile-every and --pull-every must be longer than 0")
     until = now + args.for_ if args.for_ is not None else args.until
+    if until is not None and until <= now:
+        raise UsageError("--until: that time has passed; a watch needs one still to come")
     return WatchSettings(
         apply=args.yes,
         reconcile_every=args.reconcile_every,
