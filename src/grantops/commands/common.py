@@ -218,14 +218,18 @@ def add_read_api_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_mutation_options(parser: argparse.ArgumentParser) -> None:
+def add_mutation_options(
+    parser: argparse.ArgumentParser,
+    default: float = RetryPolicy.mutation_interval,
+    why: str = "as GitHub asks",
+) -> None:
     """How fast a command changes access: only for the commands that change it."""
     parser.add_argument(
         "--mutation-interval",
         type=float,
-        default=RetryPolicy.mutation_interval,
+        default=default,
         metavar="SECONDS",
-        help="seconds between changes sent to GitHub (default: 1, as GitHub asks)",
+        help=f"seconds between changes sent to GitHub (default: {default:g}, {why})",
     )
 
 

@@ -39,6 +39,12 @@ from grantops.watch.gitsync import Upstream
 from grantops.watch.metrics import Metrics
 from grantops.watch.watcher import Watcher, WatchSettings
 
+WATCH_MUTATION_INTERVAL = 0.75
+"""Seconds between a watch's changes: GitHub's secondary limit of 80 content-creating
+requests a minute, evenly spaced. The pacing spans runs (one client for the whole
+watch), so edges seconds apart can never exceed it; ``apply`` keeps GitHub's one second,
+as its runs start with many changes at once."""
+
 STALE_AFTER = 2
 """``/healthz`` reports stale once no full reconcile completed for this many periods."""
 
@@ -51,7 +57,7 @@ def register(
     )
     add_root_option(watch)
     add_reconcile_options(watch)
-    add_mutation_options(watch)
+    add_mutation_options(watch, WATCH_MUTATION_INTERVAL, "GitHub's 80 a minute, evenly spaced")
     watch.add_argument("--yes", action="store_true", help="really change access (default: dry run)")
     watch.add_argument(
         "--reconcile-every",
