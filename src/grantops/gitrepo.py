@@ -74,6 +74,14 @@ def read_history(root: Path, top: str) -> History:
     return History(head, tree, _read_dirty(root, prefix), steps, chain)
 
 
+def checkout_state(root: Path) -> tuple[str, frozenset[str]]:
+    """HEAD and the paths whose working copy differs from it: what a
+    :func:`read_history` of the checkout now would start from."""
+    prefix = _git(root, "rev-parse", "--show-prefix").strip()
+    head = _git(root, "rev-parse", "--verify", "HEAD^{commit}").strip()
+    return head, _read_dirty(root, prefix)
+
+
 def _refuse_incomplete(root: Path) -> None:
     """Raise when the checkout lacks history or blobs: proof read from it would be wrong."""
     if _git(root, "rev-parse", "--is-shallow-repository").strip() == "true":

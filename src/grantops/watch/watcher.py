@@ -188,6 +188,7 @@ class Watcher:
         focus = Focus(frozenset(keys), state.known)
         run = Run(replace(self.base, now=now, focus=focus), self.github, self.clock, state.prover)
         planned, applied = self._attempt(run, "read")
+        state.prover = run.prover  # a new one when the checkout had moved
         if planned is not None:
             self._settle(planned, applied, keys)
             self.show.edge(planned, applied)

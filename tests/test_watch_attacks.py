@@ -1,0 +1,99 @@
+"""Attacks on ``grantops watch``: access it must not give, or keep, however it is pushed.
+
+Each test drives a real watcher against the sandbox over HTTP, with the access
+repository's changes arriving as an attacker with push access sends them: straight to
+the branch, with no pull request.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from grantops.github import GitHub, RetryPolicy
+from grantops.lock import lock_path
+from grantops.plan import Outcome
+from grantops.proof.prover import AccessRepo
+from grantops.run import Applied, Planned, RunSettings
+from grantops.values import format_timestamp
+from grantops.watch.gitsync import Upstream
+from grantops.watch.metrics import Metrics
+from grantops.watch.watcher import Watcher, WatchSettings
+
+from .sandbox_fixtures import TOKEN, StartSandbox
+from .test_watch import SECOND, Served, collaborators, grant, soon
+
+
+class Shown:
+    """What the watcher showed: its problems, as text."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def full(self, planned: Planned, applied: Applied | None) -> None:
+        pass
+
+    def edge(self, planned: Planned, applied: Applied | None) -> None:
+        pass
+
+    def outcome(self, outcome: Outcome, late: float | None) -> None:
+        pass
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+
+@contextmanager
+def watcher(served: Served, shown: Shown) -> Iterator[Watcher]:
+    """A watcher over ``served``'s checkout, as ``grantops watch --yes`` builds it."""
+    base = RunSettings(
+        root=served.root, now=datetime.now(UTC), repo=AccessRepo.parse("acme/access", "main")
+    )
+    retry = RetryPolicy(attempts=1, mutation_interval=0)
+    upstream = Upstream.of(served.root)
+    assert upstream is not None
+    with GitHub(served.sandbox.url, TOKEN, retry=retry) as github:
+        yield Watcher(base, WatchSettings(apply=True), github, show=shown, events=Metrics(),
+                      upstream=upstream)  # fmt: skip
+
+
+def pushed_directly(served: Served, files: dict[str, str]) -> None:
+    """``files`` committed and pushed straight to main: no pull request, no review."""
+    served._git("fetch", "--quiet", "origin")
+    served._git("switch", "--quiet", "-C", "main", "origin/main")
+    for name, text in files.items():
+        (served.dev / name).write_text(text)
+        served._git("add", name)
+    served._git("commit", "--quiet", "-m", "direct")
+    served._git("push", "--quiet", "origin", "main")
+
+
+def test_a_window_edge_after_an_unreviewed_push_is_judged_by_the_new_history(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """The full reconcile after a refresh fails (another apply holds the lock); the start
+    that follows must not judge the pushed file by the history read before it arrived."""
+    starts = soon(6)
+    reviewed = grant("octocat", "ledger", starts, starts + 3600 * SECOND)
+    served = Served(start_sandbox, tmp_path, {"g.yaml": reviewed})
+    shown = Shown()
+    with watcher(served, shown) as watch:
+        assert watch._full(datetime.now(UTC)) is not None
+        assert watch.state.schedule and watch.state.schedule[0].at == starts
+        pushed_directly(served, {"grants/g.yaml": reviewed.replace("push", "maintain")})
+        assert watch._pull()
+        lock = lock_path(served.root)
+        lock.write_text(json.dumps({"holder": "elsewhere:1", "expires": format_timestamp(starts)}))
+        assert watch._full(datetime.now(UTC)) is None
+        assert "another apply is running" in shown.problems[-1]
+        lock.unlink()
+        time.sleep(max((starts - datetime.now(UTC)).total_seconds(), 0) + 0.5)
+        now = datetime.now(UTC)
+        assert watch._due_now(now)
+        watch._edge(now)
+    # a plain apply now gives nothing: the file at HEAD was never reviewed
+    assert "octocat" not in collaborators(served.sandbox, "ledger")
