@@ -24,8 +24,8 @@ from grantops.watch.gitsync import Upstream
 from grantops.watch.metrics import Metrics
 from grantops.watch.watcher import Watcher, WatchSettings
 
-from .sandbox_fixtures import TOKEN, StartSandbox
-from .test_watch import SECOND, Served, collaborators, grant, soon
+from .sandbox_fixtures import TOKEN, StartSandbox, live_repo
+from .test_watch import SECOND, Served, at, collaborators, grant, logged, soon, watch
 
 
 class Shown:
@@ -81,19 +81,32 @@ def test_a_window_edge_after_an_unreviewed_push_is_judged_by_the_new_history(
     reviewed = grant("octocat", "ledger", starts, starts + 3600 * SECOND)
     served = Served(start_sandbox, tmp_path, {"g.yaml": reviewed})
     shown = Shown()
-    with watcher(served, shown) as watch:
-        assert watch._full(datetime.now(UTC)) is not None
-        assert watch.state.schedule and watch.state.schedule[0].at == starts
+    with watcher(served, shown) as watching:
+        assert watching._full(datetime.now(UTC)) is not None
+        assert watching.state.schedule and watching.state.schedule[0].at == starts
         pushed_directly(served, {"grants/g.yaml": reviewed.replace("push", "maintain")})
-        assert watch._pull()
+        assert watching._pull()
         lock = lock_path(served.root)
         lock.write_text(json.dumps({"holder": "elsewhere:1", "expires": format_timestamp(starts)}))
-        assert watch._full(datetime.now(UTC)) is None
+        assert watching._full(datetime.now(UTC)) is None
         assert "another apply is running" in shown.problems[-1]
         lock.unlink()
         time.sleep(max((starts - datetime.now(UTC)).total_seconds(), 0) + 0.5)
         now = datetime.now(UTC)
-        assert watch._due_now(now)
-        watch._edge(now)
+        assert watching._due_now(now)
+        watching._edge(now)
     # a plain apply now gives nothing: the file at HEAD was never reviewed
     assert "octocat" not in collaborators(served.sandbox, "ledger")
+
+
+def test_an_end_exactly_at_until_is_made_before_the_watch_stops(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    ends = soon(5)
+    files = {"g.yaml": grant("octocat", "ledger", ends - 3600 * SECOND, ends)}
+    root, sandbox = live_repo(start_sandbox, tmp_path, files)
+    code, _, err = watch(root, sandbox.url, "--until", format_timestamp(ends))
+    assert code == 0, err
+    [removed] = logged(root, "access-removed")
+    assert removed["cause"] == "expired" and at(removed) >= ends
+    assert "octocat" not in collaborators(sandbox, "ledger")

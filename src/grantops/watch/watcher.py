@@ -127,7 +127,7 @@ class Watcher:
         next_pull = next_full + settings.pull_every
         while not self.stop.is_set():
             now = self.clock()
-            if settings.until is not None and now >= settings.until:
+            if self._over(now):
                 break
             if self.upstream is not None and now >= next_pull:
                 next_pull = now + settings.pull_every
@@ -286,6 +286,12 @@ class Watcher:
         if self.settings.until is not None:
             wakes.append(self.settings.until)
         return wakes
+
+    def _over(self, now: datetime) -> bool:
+        """``--until`` has come, and nothing is due at or before it: a start or end at
+        that very instant is still made, never dropped because the watch stopped."""
+        until = self.settings.until
+        return until is not None and now >= until and not self._due_now(until)
 
     def _idle(self, now: datetime) -> bool:
         """Nothing due, and no start or end within the horizon."""
