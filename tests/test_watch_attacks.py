@@ -110,3 +110,28 @@ def test_an_end_exactly_at_until_is_made_before_the_watch_stops(
     [removed] = logged(root, "access-removed")
     assert removed["cause"] == "expired" and at(removed) >= ends
     assert "octocat" not in collaborators(sandbox, "ledger")
+
+
+def test_commits_followed_while_pushing_audit_are_reconciled_at_once(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """A revoke merged just before an audit push is followed by that push's own refresh;
+    the watch must reconcile it then, not at the next scheduled reconcile."""
+    starts = soon(14)
+    files = {
+        "a.yaml": grant("octocat", "ledger", soon(-60), soon(3600)),
+        "b.yaml": grant("hubot", "ledger", starts, starts + 3600 * SECOND),
+    }
+    served = Served(start_sandbox, tmp_path, files)
+    finished = served.watching("--push-audit", "--pull-every", "1h",
+                               "--until", format_timestamp(starts + 8 * SECOND))  # fmt: skip
+    served.until(lambda: "octocat" in collaborators(served.sandbox, "ledger"))
+    served.until(lambda: "audit" in served._git("ls-tree", "--name-only", "origin/main")
+                 or bool(served._git("fetch", "--quiet", "origin") and False))  # fmt: skip
+    served.merged("revoke", {"grants/a.yaml": None})
+    code, out, err = finished()
+    assert "hubot" in collaborators(served.sandbox, "ledger"), out
+    assert "octocat" not in collaborators(served.sandbox, "ledger"), out + err
+    [removed] = logged(served.root, "access-removed")
+    assert removed["cause"] == "revoked"
+    assert code == 0, err

@@ -94,6 +94,9 @@ class _State:
     """The last full read that found the org: focused runs take the org from it."""
     healthy: bool = True
     """The last full reconcile completed."""
+    followed: bool = False
+    """The audit push refreshed the checkout first (the branch had moved): the new
+    commits are reconciled at once, as a pull's are."""
     raised: int = 0
     """Full reconciles in a row that could not even be made (GitHub did not answer):
     each is tried again sooner than ``reconcile_every``, backing off."""
@@ -140,7 +143,9 @@ class Watcher:
                 next_full = now + later
             elif self._due_now(now):
                 self._edge(now)
-            if settings.horizon is not None and self._idle(self.clock()):
+            if state.followed:  # new commits came with the audit push: reconcile them now
+                state.followed, next_full = False, self.clock()
+            elif settings.horizon is not None and self._idle(self.clock()):
                 break
             wake = [next_full, *self._wakes()]
             if self.upstream is not None:
@@ -328,11 +333,13 @@ class Watcher:
         if applied is None or self.upstream is None or not self.settings.push_audit:
             return
         stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        accepted = self.upstream.accepted
         try:
             self.upstream.push_audit(f"audit: watch run at {stamp}")
         except GrantopsError as exc:
             self.show.problem(f"could not push audit/: {exc}")
             self.events.failed("push")
+        self.state.followed = self.upstream.accepted != accepted
 
 
 def _unsettled(planned: Planned, applied: Applied | None) -> set[AccessKey]:
