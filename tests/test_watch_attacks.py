@@ -135,3 +135,24 @@ def test_commits_followed_while_pushing_audit_are_reconciled_at_once(
     [removed] = logged(served.root, "access-removed")
     assert removed["cause"] == "revoked"
     assert code == 0, err
+
+
+def test_a_refused_rewrite_fails_the_watch_and_its_health(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """A force push freezes the checkout (rightly); the watch must not then look healthy,
+    since no revoke merged afterwards can reach it."""
+    served = Served(start_sandbox, tmp_path, {"g.yaml": grant("octocat", "ledger", soon(-60),
+                                                              soon(3600))})  # fmt: skip
+    finished = served.watching("--for", "8s")
+    served.until(lambda: "octocat" in collaborators(served.sandbox, "ledger"))
+    served._git("fetch", "--quiet", "origin")
+    served._git("switch", "--quiet", "-C", "main", "origin/main~1")
+    (served.dev / "grants" / "other.yaml").write_text(grant("hubot", "ledger", soon(-60),
+                                                            soon(3600)))  # fmt: skip
+    served._git("add", "grants/other.yaml")
+    served._git("commit", "--quiet", "-m", "rewritten")
+    served._git("push", "--quiet", "--force", "origin", "main")
+    code, _, err = finished()
+    assert "history rewritten upstream" in err
+    assert code == 1, err

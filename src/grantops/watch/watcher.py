@@ -45,6 +45,7 @@ class Events(Protocol):
     def budget(self, remaining: int | None) -> None: ...
     def reconciled(self, at: datetime) -> None: ...
     def next_change(self, at: datetime | None) -> None: ...
+    def refused(self, refusing: bool) -> None: ...
 
 
 class Display(Protocol):
@@ -94,6 +95,9 @@ class _State:
     """The last full read that found the org: focused runs take the org from it."""
     healthy: bool = True
     """The last full reconcile completed."""
+    refused: bool = False
+    """The last refresh of the checkout was refused (history rewritten upstream): the
+    watch no longer sees new commits, a reviewed revoke included."""
     followed: bool = False
     """The audit push refreshed the checkout first (the branch had moved): the new
     commits are reconciled at once, as a pull's are."""
@@ -153,7 +157,7 @@ class Watcher:
             self._sleep_until(min(wake))
         if self.stop.is_set():
             return 0  # a signal: the change in flight was finished and recorded
-        return 1 if state.due or not state.healthy else 0
+        return 1 if state.due or not state.healthy or state.refused else 0
 
     # ----- the two kinds of run ----------------------------------------------------
 
@@ -327,6 +331,8 @@ class Watcher:
         if pulled.refused is not None:
             self.show.problem(f"refused to refresh the access repository: {pulled.refused}")
             self.events.failed("pull")
+        self.state.refused = pulled.refused is not None
+        self.events.refused(self.state.refused)
         return pulled.moved
 
     def _push_audit(self, applied: Applied | None, now: datetime) -> None:
