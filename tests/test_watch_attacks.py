@@ -156,3 +156,18 @@ def test_a_refused_rewrite_fails_the_watch_and_its_health(
     code, _, err = finished()
     assert "history rewritten upstream" in err
     assert code == 1, err
+
+
+def test_an_unreviewed_grant_pushed_directly_never_opens(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    served = Served(start_sandbox, tmp_path, {})
+    finished = served.watching("--for", "12s")
+    served.until(lambda: bool(logged(served.root, "run-end")))
+    starts = soon(5)
+    pushed_directly(served, {"grants/h.yaml": grant("hubot", "ledger", starts, soon(3600))})
+    code, out, err = finished()
+    assert code == 0, err
+    assert "hubot" not in collaborators(served.sandbox, "ledger")
+    assert logged(served.root, "access-added") == []
+    assert out.count("full reconcile") == 2  # the push was pulled and reconciled
