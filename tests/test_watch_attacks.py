@@ -171,3 +171,18 @@ def test_an_unreviewed_grant_pushed_directly_never_opens(
     assert "hubot" not in collaborators(served.sandbox, "ledger")
     assert logged(served.root, "access-added") == []
     assert out.count("full reconcile") == 2  # the push was pulled and reconciled
+
+
+def test_each_full_reconcile_refreshes_the_checkout_first(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """A full reconcile on a checkout behind a merge GitHub already knows would read the
+    branch as rewritten and refuse to add anything: it pulls first."""
+    served = Served(start_sandbox, tmp_path, {})
+    finished = served.watching("--pull-every", "1h", "--reconcile-every", "4s", "--for", "12s")
+    served.until(lambda: bool(logged(served.root, "run-end")))
+    served.merged("grant", {"grants/h.yaml": grant("hubot", "ledger", soon(-60), soon(3600))})
+    code, out, err = finished()
+    assert "history rewritten" not in out + err
+    assert collaborators(served.sandbox, "ledger").get("hubot") == "push", out
+    assert code == 0, err

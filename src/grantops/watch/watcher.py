@@ -2,14 +2,15 @@
 
 A full reconcile (the :class:`grantops.run.Run` that ``apply`` makes) starts the watch
 and comes back every ``reconcile_every``, and at once when the access repository
-gets new commits. In between, the watcher sleeps until the next start or end in the
-grant files (:mod:`grantops.watch.schedule`) and runs the same :class:`Run`, focused on
-just that access (:class:`grantops.run.Focus`): a few requests, logged exactly as
-``apply`` logs. Access whose change could not be made (GitHub did not answer, a target
-could not be read, a review could not be checked) stays *due* and is tried again, a
-little later each time, until it is made or a full reconcile settles it: late, but
-never lost. A change is never made early: each wait ends only once the clock has
-passed the instant in the file.
+gets new commits. The checkout is refreshed before each one: a merge GitHub knows and
+the checkout does not would read as rewritten history. In between, the watcher sleeps
+until the next start or end in the grant files (:mod:`grantops.watch.schedule`) and
+runs the same :class:`Run`, focused on just that access (:class:`grantops.run.Focus`):
+a few requests, logged exactly as ``apply`` logs. Access whose change could not be made
+(GitHub did not answer, a target could not be read, a review could not be checked)
+stays *due* and is tried again, a little later each time, until it is made or a full
+reconcile settles it: late, but never lost. A change is never made early: each wait
+ends only once the clock has passed the instant in the file.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class Watcher:
             now = self.clock()
             if self._over(now):
                 break
-            if self.upstream is not None and now >= next_pull:
+            if self.upstream is not None and now >= min(next_pull, next_full):
                 next_pull = now + settings.pull_every
                 if self._pull():
                     next_full = now
