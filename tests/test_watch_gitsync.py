@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from grantops.errors import GrantopsError
+from grantops.gitrepo import unchanged_since
 from grantops.watch.gitsync import Upstream
 
 
@@ -126,3 +127,24 @@ def test_a_push_that_keeps_failing_is_an_error(setup: tuple[Path, Path, Path]) -
     (watched / "audit" / "log.jsonl").write_text("{}\n")
     with pytest.raises(GrantopsError):
         upstream.push_audit("audit: watch run")
+
+
+def test_only_a_change_to_grant_files_makes_a_checkout_new_to_a_prover(
+    setup: tuple[Path, Path, Path],
+) -> None:
+    """What :meth:`Prover.current` asks: commits to ``audit/`` keep its answers valid;
+    a grant file committed, edited in place, or a HEAD off its history does not."""
+    _, watched, _ = setup
+    read = git(watched, "rev-parse", "HEAD")
+    assert unchanged_since(watched, read, "grants", frozenset())
+    commit(watched, "audit/log.jsonl", "{}\n")
+    (watched / "audit" / "report.md").write_text("local\n")
+    assert unchanged_since(watched, read, "grants", frozenset())
+    (watched / "grants" / "policy.yaml").write_text("org: evil\n")
+    assert not unchanged_since(watched, read, "grants", frozenset())
+    git(watched, "checkout", "--quiet", "--", "grants")
+    commit(watched, "grants/g.yaml", "user: octocat\n")
+    assert not unchanged_since(watched, read, "grants", frozenset())
+    git(watched, "switch", "--quiet", "--orphan", "elsewhere")
+    commit(watched, "README.md", "other history\n")
+    assert not unchanged_since(watched, read, "grants", frozenset())

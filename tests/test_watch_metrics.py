@@ -310,3 +310,13 @@ def test_bad_listen_addresses_are_usage_errors(value: str, why: str) -> None:
     with pytest.raises(UsageError, match=why) as raised:
         parse_listen(value)
     assert raised.value.exit_code == 2
+
+
+def test_health_fails_while_the_access_repository_is_refused() -> None:
+    metrics = _busy()
+    metrics.reconciled(NOW)
+    metrics.refused(True)
+    code, body = metrics.health(NOW, FRESH)
+    assert (code, body["status"]) == (503, "refused")
+    metrics.refused(False)
+    assert metrics.health(NOW, FRESH)[0] == 200

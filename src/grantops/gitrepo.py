@@ -74,6 +74,26 @@ def read_history(root: Path, top: str) -> History:
     return History(head, tree, _read_dirty(root, prefix), steps, chain)
 
 
+def unchanged_since(root: Path, commit: str, top: str, dirty: frozenset[str]) -> bool:
+    """Whether the files below ``top`` are as they were at ``commit`` with ``dirty``
+    changed in the working copy: HEAD is ``commit`` or a descendant that changed nothing
+    below ``top`` (say, commits to ``audit/``), and the same files there are changed."""
+    prefix = _git(root, "rev-parse", "--show-prefix").strip()
+    head = _git(root, "rev-parse", "--verify", "HEAD^{commit}").strip()
+    below = f"{top}/"
+    if {p for p in _read_dirty(root, prefix) if p.startswith(below)} != {
+        p for p in dirty if p.startswith(below)
+    }:
+        return False
+    if head == commit:
+        return True
+    try:
+        _git(root, "merge-base", "--is-ancestor", commit, head)
+    except GitError:
+        return False
+    return not _git(root, "diff", "--name-only", commit, head, "--", top).strip()
+
+
 def _refuse_incomplete(root: Path) -> None:
     """Raise when the checkout lacks history or blobs: proof read from it would be wrong."""
     if _git(root, "rev-parse", "--is-shallow-repository").strip() == "true":

@@ -435,6 +435,13 @@ class Prover:
         }
         return Proof(policy, grants, rules, history, trusted, versions, opened)
 
+    def current(self) -> bool:
+        """Whether the grant files are still those of the history this prover read: once
+        new commits or local edits changed them, its answers are about other content and
+        must not be reused. Commits elsewhere (``audit/``) change nothing it judged."""
+        history = self._judge.history
+        return gitrepo.unchanged_since(self.root, history.head, GRANTS_DIR, history.dirty)
+
     def verdicts(self, rules: Rules, grants: Iterable[Grant]) -> dict[str, Judgement]:
         """``grants`` at HEAD judged now, whether or not their windows are open.
 

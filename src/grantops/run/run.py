@@ -167,7 +167,9 @@ class Run:
         """Timestamps the log's lines (``settings.now`` is when windows are judged)."""
         self.prover = prover
         """Judges the grants against the checkout's history; runs over the same history
-        may share one, so each question goes to GitHub once (``grantops watch``)."""
+        may share one, so each question goes to GitHub once (``grantops watch``). One
+        read before the checkout moved is replaced: it would judge new files by old
+        history."""
 
     def plan(self) -> Planned:
         settings, github = self.settings, self.github
@@ -176,7 +178,9 @@ class Run:
         notes: list[str] = []
         prover = proof = None
         if settings.repo is not None:
-            prover = self.prover or Prover(settings.root, github, settings.repo, settings.key)
+            prover = self.prover
+            if prover is None or not prover.current():
+                prover = Prover(settings.root, github, settings.repo, settings.key)
             self.prover = prover
             proof = prover.prove(tree, settings.now, logged_versions(log.events))
             if proof.off:

@@ -58,6 +58,7 @@ class Metrics:
         self._budget: int | None = None
         self._reconciled: datetime | None = None
         self._next: datetime | None = None
+        self._refused = False
 
     def changed(self, result: str) -> None:
         """One change was applied, with this outcome (``done``, ``invited``, ``failed``)."""
@@ -89,6 +90,12 @@ class Metrics:
         with self._lock:
             self._next = at
 
+    def refused(self, refusing: bool) -> None:
+        """Whether the last refresh of the access repository was refused (history
+        rewritten upstream): the watch then sees no new commit, so it is not healthy."""
+        with self._lock:
+            self._refused = refusing
+
     def render(self) -> str:
         """The Prometheus text exposition (format 0.0.4) of everything reported so far."""
         with self._lock:
@@ -107,11 +114,13 @@ class Metrics:
 
         Before the first one the status is ``starting``; afterwards, ``stale`` once it is
         too old: a watcher that cannot complete a reconcile is not taken for a healthy one.
+        ``refused`` while the access repository's new history is refused.
         """
         with self._lock:
             last, upcoming = self._reconciled, self._next
             failures = sum(self._failures.values())
-        status = _status(last, now, stale_after)
+            refused = self._refused
+        status = "refused" if refused else _status(last, now, stale_after)
         body: dict[str, object] = {
             "status": status,
             "last_reconcile": None if last is None else format_timestamp(last),

@@ -2,14 +2,15 @@
 
 A full reconcile (the :class:`grantops.run.Run` that ``apply`` makes) starts the watch
 and comes back every ``reconcile_every``, and at once when the access repository
-gets new commits. In between, the watcher sleeps until the next start or end in the
-grant files (:mod:`grantops.watch.schedule`) and runs the same :class:`Run`, focused on
-just that access (:class:`grantops.run.Focus`): a few requests, logged exactly as
-``apply`` logs. Access whose change could not be made (GitHub did not answer, a target
-could not be read, a review could not be checked) stays *due* and is tried again, a
-little later each time, until it is made or a full reconcile settles it: late, but
-never lost. A change is never made early: each wait ends only once the clock has
-passed the instant in the file.
+gets new commits. The checkout is refreshed before each one: a merge GitHub knows and
+the checkout does not would read as rewritten history. In between, the watcher sleeps
+until the next start or end in the grant files (:mod:`grantops.watch.schedule`) and
+runs the same :class:`Run`, focused on just that access (:class:`grantops.run.Focus`):
+a few requests, logged exactly as ``apply`` logs. Access whose change could not be made
+(GitHub did not answer, a target could not be read, a review could not be checked)
+stays *due* and is tried again, a little later each time, until it is made or a full
+reconcile settles it: late, but never lost. A change is never made early: each wait
+ends only once the clock has passed the instant in the file.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Events(Protocol):
     def budget(self, remaining: int | None) -> None: ...
     def reconciled(self, at: datetime) -> None: ...
     def next_change(self, at: datetime | None) -> None: ...
+    def refused(self, refusing: bool) -> None: ...
 
 
 class Display(Protocol):
@@ -94,6 +96,12 @@ class _State:
     """The last full read that found the org: focused runs take the org from it."""
     healthy: bool = True
     """The last full reconcile completed."""
+    refused: bool = False
+    """The last refresh of the checkout was refused (history rewritten upstream): the
+    watch no longer sees new commits, a reviewed revoke included."""
+    followed: bool = False
+    """The audit push refreshed the checkout first (the branch had moved): the new
+    commits are reconciled at once, as a pull's are."""
     raised: int = 0
     """Full reconciles in a row that could not even be made (GitHub did not answer):
     each is tried again sooner than ``reconcile_every``, backing off."""
@@ -127,9 +135,9 @@ class Watcher:
         next_pull = next_full + settings.pull_every
         while not self.stop.is_set():
             now = self.clock()
-            if settings.until is not None and now >= settings.until:
+            if self._over(now):
                 break
-            if self.upstream is not None and now >= next_pull:
+            if self.upstream is not None and now >= min(next_pull, next_full):
                 next_pull = now + settings.pull_every
                 if self._pull():
                     next_full = now
@@ -140,7 +148,9 @@ class Watcher:
                 next_full = now + later
             elif self._due_now(now):
                 self._edge(now)
-            if settings.horizon is not None and self._idle(self.clock()):
+            if state.followed:  # new commits came with the audit push: reconcile them now
+                state.followed, next_full = False, self.clock()
+            elif settings.horizon is not None and self._idle(self.clock()):
                 break
             wake = [next_full, *self._wakes()]
             if self.upstream is not None:
@@ -148,7 +158,7 @@ class Watcher:
             self._sleep_until(min(wake))
         if self.stop.is_set():
             return 0  # a signal: the change in flight was finished and recorded
-        return 1 if state.due or not state.healthy else 0
+        return 1 if state.due or not state.healthy or state.refused else 0
 
     # ----- the two kinds of run ----------------------------------------------------
 
@@ -188,6 +198,7 @@ class Watcher:
         focus = Focus(frozenset(keys), state.known)
         run = Run(replace(self.base, now=now, focus=focus), self.github, self.clock, state.prover)
         planned, applied = self._attempt(run, "read")
+        state.prover = run.prover  # a new one when the checkout had moved
         if planned is not None:
             self._settle(planned, applied, keys)
             self.show.edge(planned, applied)
@@ -286,6 +297,12 @@ class Watcher:
             wakes.append(self.settings.until)
         return wakes
 
+    def _over(self, now: datetime) -> bool:
+        """``--until`` has come, and nothing is due at or before it: a start or end at
+        that very instant is still made, never dropped because the watch stopped."""
+        until = self.settings.until
+        return until is not None and now >= until and not self._due_now(until)
+
     def _idle(self, now: datetime) -> bool:
         """Nothing due, and no start or end within the horizon."""
         horizon = self.settings.horizon
@@ -315,17 +332,21 @@ class Watcher:
         if pulled.refused is not None:
             self.show.problem(f"refused to refresh the access repository: {pulled.refused}")
             self.events.failed("pull")
+        self.state.refused = pulled.refused is not None
+        self.events.refused(self.state.refused)
         return pulled.moved
 
     def _push_audit(self, applied: Applied | None, now: datetime) -> None:
         if applied is None or self.upstream is None or not self.settings.push_audit:
             return
         stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        accepted = self.upstream.accepted
         try:
             self.upstream.push_audit(f"audit: watch run at {stamp}")
         except GrantopsError as exc:
             self.show.problem(f"could not push audit/: {exc}")
             self.events.failed("push")
+        self.state.followed = self.upstream.accepted != accepted
 
 
 def _unsettled(planned: Planned, applied: Applied | None) -> set[AccessKey]:
