@@ -8,6 +8,7 @@ the branch, with no pull request.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -186,3 +187,31 @@ def test_each_full_reconcile_refreshes_the_checkout_first(
     assert "history rewritten" not in out + err
     assert collaborators(served.sandbox, "ledger").get("hubot") == "push", out
     assert code == 0, err
+
+
+def test_a_start_withheld_by_a_broken_log_is_tried_again_never_dropped(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    starts = soon(6)
+    files = {"g.yaml": grant("octocat", "ledger", starts, starts + 3600 * SECOND)}
+    root, sandbox = live_repo(start_sandbox, tmp_path, files)
+    result: list[tuple[int, str, str]] = []
+    argv = ("--until", format_timestamp(starts + 4 * SECOND))
+    thread = threading.Thread(target=lambda: result.append(watch(root, sandbox.url, *argv)))
+    thread.start()
+    log = root / "audit" / "log.jsonl"
+    deadline = time.monotonic() + 30
+    while not logged(root, "run-end"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    # someone edits a logged line: the log fails its checks, so runs make only expiries
+    lines = log.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["org"] = "elsewhere"
+    log.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    thread.join(timeout=60)
+    code, out, err = result[0]
+    assert "withheld: add user:octocat on repo:acme/ledger" in err and "will try again" in err
+    assert "octocat" not in collaborators(sandbox, "ledger")
+    assert "window edge: nothing to change" not in out
+    assert code == 1  # the start is still due when the watch stops

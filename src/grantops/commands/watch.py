@@ -193,8 +193,14 @@ class _Shown:
             self.io.out(f"{_stamp(planned.plan.now)} due (dry run, nothing changed):")
             for change in changes:
                 self.io.out(f"  would {change.action} {change.principal} on {change.target}")
-        elif not changes:
+        elif not changes and not planned.plan.withheld:
             self.io.out(f"{_stamp(planned.plan.now)} window edge: nothing to change")
+        for change in planned.plan.withheld:
+            why = "; ".join(planned.plan.limits) or "limited"
+            self.io.err(
+                f"  withheld: {change.action} {change.principal} on {change.target} ({why}); "
+                "will try again"
+            )
         for unreadable in sorted(planned.actual.unreadable.items()):
             self.io.err(f"  could not read {unreadable[0]}: {unreadable[1]}; will try again")
 

@@ -271,7 +271,11 @@ class Watcher:
         """Forget due access the run made, or found nothing to do for; keep the rest."""
         unsettled, unread = _unsettled(planned, applied), planned.actual.unreadable
         for key in keys:
-            if key not in unsettled and key[1] not in unread:
+            due = self.state.due.get(key)
+            # An ended version the run could not judge leaves its access in place: the
+            # end is tried again, never forgotten.
+            blind = planned.unchecked and due is not None and due.kind == "end"
+            if key not in unsettled and key[1] not in unread and not blind:
                 self.state.due.pop(key, None)
 
     def _retry(self, key: AccessKey, now: datetime) -> None:
@@ -350,10 +354,11 @@ class Watcher:
 
 
 def _unsettled(planned: Planned, applied: Applied | None) -> set[AccessKey]:
-    """Access a run did not settle: a change deferred, failed or not started (a stop),
-    or from a grant whose review could not be checked."""
+    """Access a run did not settle: a change deferred, withheld (the run was limited),
+    failed or not started (a stop), or from a grant whose review could not be checked."""
     keys = {(c.principal, c.target) for c in planned.plan.deferred}
     if applied is not None:
+        keys |= {(c.principal, c.target) for c in planned.plan.withheld}
         made = {(o.change.principal, o.change.target) for o in applied.outcomes}
         keys |= {(c.principal, c.target) for c in planned.plan.changes} - made
         keys |= {
