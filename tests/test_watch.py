@@ -408,7 +408,7 @@ def test_a_rewritten_branch_is_refused_and_reported_and_not_followed(
         ["git", "-C", str(served.root), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     assert now == head
-    assert code == 0, err  # nothing was left undone; the refusal is reported, not fatal
+    assert code == 1, err  # no later merge (a revoke among them) can reach it: it fails
 
 
 def test_a_watch_that_would_end_before_it_starts_is_a_usage_error(tmp_path: Path) -> None:
