@@ -31,8 +31,14 @@ def _pyproject() -> dict[str, Any]:
     return tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
 
 
+# What .ci/run does once the test suite has passed: build the distributions, check them
+# and run the wheel from a fresh virtualenv.
+CI_DIST = ["rm -rf .dist-ci", ".ci/dist .dist-ci"]
+
+
 def _ci_commands() -> list[str]:
-    """The commands .ci/run runs after installing grantops, one per line, normalised."""
+    """The checks .ci/run runs after installing grantops, one per line, normalised, up to
+    the test suite; the distribution check that follows it is CI_DIST."""
     lines = [
         " ".join(shlex.split(line, comments=True))
         for line in CI_RUN.read_text(encoding="utf-8").splitlines()
@@ -40,7 +46,8 @@ def _ci_commands() -> list[str]:
     lines = [line for line in lines if line]
     installs = [i for i, line in enumerate(lines) if "pip install" in line]
     assert installs, ".ci/run installs grantops before it checks anything"
-    return lines[installs[-1] + 1 :]
+    assert lines[-len(CI_DIST) :] == CI_DIST, ".ci/run ends with the distribution check"
+    return lines[installs[-1] + 1 : -len(CI_DIST)]
 
 
 def _readme_test_command() -> tuple[str, str]:
@@ -58,7 +65,7 @@ def _readme_test_command() -> tuple[str, str]:
 # ----- .ci/run and the README ---------------------------------------------------------
 
 
-def test_ci_runs_the_readme_test_command_last() -> None:
+def test_ci_runs_the_readme_test_command_last_before_the_distributions() -> None:
     install, test = _readme_test_command()
     assert test.startswith("python -m pytest"), test
     assert _ci_commands()[-1] == test, "README's test command and .ci/run's differ"

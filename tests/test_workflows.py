@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +260,30 @@ def test_ci_runs_the_readme_test_command_on_three_pythons() -> None:
     test = "python -m pytest --cov=grantops"  # with the coverage floor, as in .ci/run
     assert f"pip install -e '.[test]' && {test}\n" in readme
     assert "python -m pip install -e '.[test]'" in runs and test in runs
+
+
+def _build_tools() -> str:
+    """The install line of the build tools, with the test extra's own version ranges."""
+    extra = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["test"]
+    tools = [f"'{r}'" for r in extra if re.match(r"(build|twine)\b", r)]
+    assert len(tools) == 2, "the test extra holds build and twine"
+    return "python -m pip install " + " ".join(tools)
+
+
+def test_ci_builds_and_runs_the_distributions_on_every_push() -> None:
+    workflow = _load(PROJECT / ".github" / "workflows" / "ci.yml")
+    assert workflow["permissions"] == {"contents": "read"}
+    job = workflow["jobs"]["dist"]
+    assert "permissions" not in job and "strategy" not in job  # one build, read-only
+    runs = [s.get("run", "") for s in job["steps"]]
+    assert runs[-2:] == [_build_tools(), ".ci/dist dist"]
+    script = (PROJECT / ".ci" / "dist").read_text()
+    for command in ("python -m build", "twine check --strict", "pip install --quiet"):
+        assert command in script
+    for checked in ("--version", "validate --root example", "schema --check"):
+        assert f'"$grantops" {checked}' in script
 
 
 def test_pre_commit_hook_and_code_owners() -> None:
