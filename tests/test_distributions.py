@@ -5,6 +5,8 @@ virtualenv is `.ci/dist`'s job, in CI and in the release."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import subprocess
 import sys
 import tarfile
@@ -145,3 +147,45 @@ def test_twine_accepts_both_as_pypi_would(built: Built) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("PASSED") == 2, done.stdout
+
+
+def test_the_release_requirements_pin_this_build_and_every_dependency_by_hash(
+    built: Built, tmp_path: Path
+) -> None:
+    """What an access repository installs with --require-hashes: grantops by the hashes
+    of exactly these two files, and each dependency pip resolves, by one file's hash."""
+    out = tmp_path / "grantops-requirements.txt"
+    done = subprocess.run(
+        [sys.executable, str(PROJECT / ".ci" / "requirements"), str(built.wheel.parent), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    pins = _hash_pins(out.read_text())
+    own = [hashlib.sha256(path.read_bytes()).hexdigest() for path in (built.wheel, built.sdist)]
+    assert pins["grantops"] == (_pyproject()["version"], own)
+    wanted = {_normal(Requirement(r).name) for r in _pyproject()["dependencies"]}
+    assert wanted <= set(pins)
+    assert "cryptography" in pins  # PyJWT's crypto extra, resolved too
+    assert [
+        name for name, (_, hashes) in pins.items() if len(hashes) != 1 and name != "grantops"
+    ] == []
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _hash_pins(text: str) -> dict[str, tuple[str, list[str]]]:
+    """A requirements file of `name==version --hash=sha256:...` entries, continued over
+    lines, as {name: (version, hashes)}; any other kind of line fails the test."""
+    pins = {}
+    for line in text.replace(" \\\n    ", " ").splitlines():
+        if line.startswith("#"):
+            continue
+        requirement, *options = line.split()
+        name, version = requirement.split("==")
+        assert all(re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", o) for o in options), line
+        pins[_normal(name)] = (version, [o.split(":", 1)[1] for o in options])
+    return pins

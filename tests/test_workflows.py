@@ -574,7 +574,7 @@ def test_release_checks_the_tag_before_it_builds_anything() -> None:
     runs = [s.get("run", "") for s in steps]
     check = runs.index('.ci/release-check "$TAG" release-notes.md')
     assert steps[check]["env"] == {"TAG": "${{ github.ref_name }}"}
-    assert check < runs.index(".ci/dist dist")
+    assert check < runs.index(".ci/dist dist grantops-requirements.txt")
     assert runs[check + 1] == _build_tools()  # the same tools, at the versions CI tests
 
 
@@ -586,18 +586,24 @@ def test_release_builds_the_distributions_once_and_every_later_job_reuses_them()
         for s in job["steps"]
         if re.search(r"\.ci/dist|-m build|setup\.py", s.get("run", ""))
     ]
-    assert builds == [("build", ".ci/dist dist")]
+    assert builds == [("build", ".ci/dist dist grantops-requirements.txt")]
     uploads = {
         s["with"]["name"]: s["with"]["path"]
         for s in jobs["build"]["steps"]
         if s.get("uses", "").startswith("actions/upload-artifact@")
     }
-    assert uploads == {"dist": "dist/", "release-notes": "release-notes.md"}
+    assert uploads == {
+        "dist": "dist/",
+        "requirements": "grantops-requirements.txt",
+        "release-notes": "release-notes.md",
+    }
     for name in ("attest", "publish", "github-release"):
         steps = jobs[name]["steps"]
         assert not any(s.get("uses", "").startswith("actions/checkout@") for s in steps), name
         downloads = [s for s in steps if s.get("uses", "").startswith("actions/download-artifact@")]
         assert {"name": "dist", "path": "dist/"} in [s["with"] for s in downloads], name
+        if name != "publish":  # PyPI gets the sdist and wheel only
+            assert {"name": "requirements"} in [s["with"] for s in downloads], name
         assert "build" in jobs[name]["needs"], name
 
 
@@ -605,7 +611,7 @@ def test_release_attests_the_files_before_they_are_published() -> None:
     jobs = _release_jobs()
     attest = jobs["attest"]["steps"][-1]
     assert attest["uses"].startswith("actions/attest-build-provenance@")
-    assert attest["with"] == {"subject-path": "dist/*"}
+    assert attest["with"]["subject-path"].split() == ["dist/*", "grantops-requirements.txt"]
     assert "attest" in jobs["publish"]["needs"]
 
 
@@ -627,8 +633,8 @@ def test_release_notes_are_the_changelog_section_and_the_files_are_attached() ->
     assert job["needs"] == ["build", "publish"]  # only once PyPI has the files
     create = job["steps"][-1]
     words = shlex.split(create["run"])
-    assert words[:5] == ["gh", "release", "create", "$TAG", "dist/*"]
-    options = words[5:]
+    assert words[:6] == ["gh", "release", "create", "$TAG", "dist/*", "grantops-requirements.txt"]
+    options = words[6:]
     assert "--verify-tag" in options  # the pushed tag, never a new one at the branch tip
     assert options[options.index("--notes-file") + 1] == "release-notes.md"
     assert create["env"]["GH_TOKEN"] == "${{ github.token }}"
