@@ -198,3 +198,32 @@ def test_changelog_releases_are_dated_newest_first() -> None:
         assert re.fullmatch(r" - \d{4}-\d{2}-\d{2}", rest), version
     versions = [tuple(map(int, version)) for *version, _ in released]
     assert versions == sorted(versions, reverse=True)
+
+
+# ----- Releases -------------------------------------------------------------------------
+
+# Where README.md and action.yml name a grantops release: install lines, `uses:` pins
+# and the commands that fetch a release's files or commit.
+_RELEASE_PINS = re.compile(
+    r"grantops==(\d[\w.]*\d)"
+    r"|commit of v(\d[\w.]*\d)> # v(\d[\w.]*\d)"
+    r"|release download v(\d[\w.]*\d)"
+    r"|commits/v(\d[\w.]*\d)"
+    r"|refs/tags/v(\d[\w.]*\d)"
+    r"|Install grantops (\d[\w.]*\d)"
+)
+
+
+def _named_releases(text: str) -> list[str]:
+    return [version for match in _RELEASE_PINS.findall(text) for version in match if version]
+
+
+def test_readme_and_action_pin_the_release_pyproject_sets() -> None:
+    """Every version they name is pyproject's: bumping it for a release fails this test
+    until they name the new release too (CONTRIBUTING.md: Releasing)."""
+    version = _pyproject()["project"]["version"]
+    readme = _named_releases((PROJECT / "README.md").read_text(encoding="utf-8"))
+    action = _named_releases((PROJECT / "action.yml").read_text(encoding="utf-8"))
+    assert len(readme) >= 8 and len(action) == 2
+    assert set(readme) == set(action) == {version}
+    assert _named_releases("uses: OWNER/grantops@<commit of v9.8.7> # v9.8.6") == ["9.8.7", "9.8.6"]
