@@ -211,7 +211,7 @@ def test_json_lists_the_files_written_and_text_ends_with_the_next_steps(tmp_path
     assert steps[0].startswith("  1. Review grants/policy.yaml")
     assert (
         steps[-1]
-        == "  6. When the plan is right, set the repository variable GRANTOPS_ENFORCE to true."
+        == "  7. When the plan is right, set the repository variable GRANTOPS_ENFORCE to true."
     )
     assert run("schema", "--check", "--root", str(tmp_path / "b"))[0] == 0
 
@@ -222,7 +222,10 @@ def test_the_workflows_install_this_release_and_run_on_the_given_branch(tmp_path
     assert _init(tmp_path, "--state", str(state), *OWNERS, "--branch", "trunk")[0] == 0
     for name in ("reconcile.yml", "validate.yml"):
         text = (tmp_path / ".github" / "workflows" / name).read_text()
-        assert f"run: python -P -m pip install grantops=={VERSION}\n" in text
+        assert f"- name: Install grantops {VERSION}, every file pinned by its hash\n" in text
+        install = "python -P -m pip install --require-hashes --no-deps -r"
+        assert f"run: {install} .github/grantops-requirements.txt\n" in text
+        assert f"gh release download v{VERSION} --repo OWNER/grantops" in text
         assert "pip install ." not in text and "@" + "INSTALL" not in text
     reconcile = (tmp_path / ".github" / "workflows" / "reconcile.yml").read_text()
     assert "    branches: [trunk]" in reconcile

@@ -31,8 +31,14 @@ def _pyproject() -> dict[str, Any]:
     return tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
 
 
+# What .ci/run does once the test suite has passed: build the distributions, check them
+# and run the wheel from a fresh virtualenv.
+CI_DIST = ["rm -rf .dist-ci", ".ci/dist .dist-ci"]
+
+
 def _ci_commands() -> list[str]:
-    """The commands .ci/run runs after installing grantops, one per line, normalised."""
+    """The checks .ci/run runs after installing grantops, one per line, normalised, up to
+    the test suite; the distribution check that follows it is CI_DIST."""
     lines = [
         " ".join(shlex.split(line, comments=True))
         for line in CI_RUN.read_text(encoding="utf-8").splitlines()
@@ -40,7 +46,8 @@ def _ci_commands() -> list[str]:
     lines = [line for line in lines if line]
     installs = [i for i, line in enumerate(lines) if "pip install" in line]
     assert installs, ".ci/run installs grantops before it checks anything"
-    return lines[installs[-1] + 1 :]
+    assert lines[-len(CI_DIST) :] == CI_DIST, ".ci/run ends with the distribution check"
+    return lines[installs[-1] + 1 : -len(CI_DIST)]
 
 
 def _readme_test_command() -> tuple[str, str]:
@@ -58,7 +65,7 @@ def _readme_test_command() -> tuple[str, str]:
 # ----- .ci/run and the README ---------------------------------------------------------
 
 
-def test_ci_runs_the_readme_test_command_last() -> None:
+def test_ci_runs_the_readme_test_command_last_before_the_distributions() -> None:
     install, test = _readme_test_command()
     assert test.startswith("python -m pytest"), test
     assert _ci_commands()[-1] == test, "README's test command and .ci/run's differ"
@@ -191,3 +198,32 @@ def test_changelog_releases_are_dated_newest_first() -> None:
         assert re.fullmatch(r" - \d{4}-\d{2}-\d{2}", rest), version
     versions = [tuple(map(int, version)) for *version, _ in released]
     assert versions == sorted(versions, reverse=True)
+
+
+# ----- Releases -------------------------------------------------------------------------
+
+# Where README.md and action.yml name a grantops release: install lines, `uses:` pins
+# and the commands that fetch a release's files or commit.
+_RELEASE_PINS = re.compile(
+    r"grantops==(\d[\w.]*\d)"
+    r"|commit of v(\d[\w.]*\d)> # v(\d[\w.]*\d)"
+    r"|release download v(\d[\w.]*\d)"
+    r"|commits/v(\d[\w.]*\d)"
+    r"|refs/tags/v(\d[\w.]*\d)"
+    r"|Install grantops (\d[\w.]*\d)"
+)
+
+
+def _named_releases(text: str) -> list[str]:
+    return [version for match in _RELEASE_PINS.findall(text) for version in match if version]
+
+
+def test_readme_and_action_pin_the_release_pyproject_sets() -> None:
+    """Every version they name is pyproject's: bumping it for a release fails this test
+    until they name the new release too (CONTRIBUTING.md: Releasing)."""
+    version = _pyproject()["project"]["version"]
+    readme = _named_releases((PROJECT / "README.md").read_text(encoding="utf-8"))
+    action = _named_releases((PROJECT / "action.yml").read_text(encoding="utf-8"))
+    assert len(readme) >= 8 and len(action) == 2
+    assert set(readme) == set(action) == {version}
+    assert _named_releases("uses: OWNER/grantops@<commit of v9.8.7> # v9.8.6") == ["9.8.7", "9.8.6"]

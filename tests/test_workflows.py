@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shlex
 import shutil
 import subprocess
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +107,14 @@ def _code_owners(path: str, codeowners: Path = PROJECT / ".github" / "CODEOWNERS
     return owners
 
 
-def test_the_four_workflows_exist() -> None:
-    assert [p.name for p in WORKFLOWS] == ["ci.yml", "health.yml", "reconcile.yml", "validate.yml"]
+def test_the_five_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == [
+        "ci.yml",
+        "health.yml",
+        "reconcile.yml",
+        "release.yml",
+        "validate.yml",
+    ]
 
 
 def test_actionlint_passes() -> None:
@@ -261,6 +270,30 @@ def test_ci_runs_the_readme_test_command_on_three_pythons() -> None:
     assert "python -m pip install -e '.[test]'" in runs and test in runs
 
 
+def _build_tools() -> str:
+    """The install line of the build tools, with the test extra's own version ranges."""
+    extra = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["test"]
+    tools = [f"'{r}'" for r in extra if re.match(r"(build|twine)\b", r)]
+    assert len(tools) == 2, "the test extra holds build and twine"
+    return "python -m pip install " + " ".join(tools)
+
+
+def test_ci_builds_and_runs_the_distributions_on_every_push() -> None:
+    workflow = _load(PROJECT / ".github" / "workflows" / "ci.yml")
+    assert workflow["permissions"] == {"contents": "read"}
+    job = workflow["jobs"]["dist"]
+    assert "permissions" not in job and "strategy" not in job  # one build, read-only
+    runs = [s.get("run", "") for s in job["steps"]]
+    assert runs[-2:] == [_build_tools(), ".ci/dist dist"]
+    script = (PROJECT / ".ci" / "dist").read_text()
+    for command in ("python -m build", "twine check --strict", "pip install --quiet"):
+        assert command in script
+    for checked in ("--version", "validate --root example", "schema --check"):
+        assert f'"$grantops" {checked}' in script
+
+
 def test_pre_commit_hook_and_code_owners() -> None:
     hooks = parse((PROJECT / ".pre-commit-hooks.yaml").read_text()).data
     assert hooks[0]["id"] == "grantops-validate" and hooks[0]["entry"] == "grantops validate"
@@ -296,7 +329,9 @@ def _files_under(*roots: str) -> list[str]:
 
 
 def test_code_owners_cover_everything_the_runner_executes() -> None:
-    paths = [*RUNNER_TRUSTS, *_files_under("src", ".github"), *RUNNER_MIGHT_RUN]
+    # .ci/ and MANIFEST.in decide what a release builds, checks and publishes.
+    paths = [*RUNNER_TRUSTS, *_files_under("src", ".github", ".ci"), "MANIFEST.in"]
+    paths += RUNNER_MIGHT_RUN
     assert "src/grantops/cli.py" in paths and ".github/workflows/reconcile.yml" in paths
     assert [p for p in paths if _code_owners(p) != ["@acme/security"]] == []
 
@@ -508,3 +543,160 @@ def test_enforcement_comes_from_the_repository_variable_only() -> None:
     apply = next(s for s in steps if s.get("name") == "Apply")
     assert apply["env"]["ENFORCE"] == "${{ vars.GRANTOPS_ENFORCE }}"
     assert [s.get("name") for s in steps if "--yes" in s.get("run", "")] == ["Apply"]
+
+
+# ----- release.yml ----------------------------------------------------------------------
+
+RELEASE = PROJECT / ".github" / "workflows" / "release.yml"
+
+
+def _release_jobs() -> dict[str, dict[str, Any]]:
+    jobs: dict[str, dict[str, Any]] = _load(RELEASE)["jobs"]
+    return jobs
+
+
+def test_release_runs_only_for_a_version_tag_and_each_job_says_what_it_may_do() -> None:
+    workflow = _load(RELEASE)
+    # A full version only: the major tag the release moves (v0) must not start another.
+    assert workflow["on"] == {"push": {"tags": ["v[0-9]+.[0-9]+.[0-9]+"]}}
+    assert workflow["permissions"] == {}
+    assert {name: job["permissions"] for name, job in _release_jobs().items()} == {
+        "build": {"contents": "read"},
+        "attest": {"id-token": "write", "attestations": "write"},
+        "publish": {"id-token": "write"},
+        "github-release": {"contents": "write"},
+        "major-tag": {},
+    }
+
+
+def test_release_checks_the_tag_before_it_builds_anything() -> None:
+    steps = _release_jobs()["build"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    check = runs.index('.ci/release-check "$TAG" release-notes.md')
+    assert steps[check]["env"] == {"TAG": "${{ github.ref_name }}"}
+    assert check < runs.index(".ci/dist dist grantops-requirements.txt")
+    assert runs[check + 1] == _build_tools()  # the same tools, at the versions CI tests
+
+
+def test_release_builds_the_distributions_once_and_every_later_job_reuses_them() -> None:
+    jobs = _release_jobs()
+    builds = [
+        (name, s["run"])
+        for name, job in jobs.items()
+        for s in job["steps"]
+        if re.search(r"\.ci/dist|-m build|setup\.py", s.get("run", ""))
+    ]
+    assert builds == [("build", ".ci/dist dist grantops-requirements.txt")]
+    uploads = {
+        s["with"]["name"]: s["with"]["path"]
+        for s in jobs["build"]["steps"]
+        if s.get("uses", "").startswith("actions/upload-artifact@")
+    }
+    assert uploads == {
+        "dist": "dist/",
+        "requirements": "grantops-requirements.txt",
+        "release-notes": "release-notes.md",
+    }
+    for name in ("attest", "publish", "github-release"):
+        steps = jobs[name]["steps"]
+        assert not any(s.get("uses", "").startswith("actions/checkout@") for s in steps), name
+        downloads = [s for s in steps if s.get("uses", "").startswith("actions/download-artifact@")]
+        assert {"name": "dist", "path": "dist/"} in [s["with"] for s in downloads], name
+        if name != "publish":  # PyPI gets the sdist and wheel only
+            assert {"name": "requirements"} in [s["with"] for s in downloads], name
+        assert "build" in jobs[name]["needs"], name
+
+
+def test_release_attests_the_files_before_they_are_published() -> None:
+    jobs = _release_jobs()
+    attest = jobs["attest"]["steps"][-1]
+    assert attest["uses"].startswith("actions/attest-build-provenance@")
+    assert attest["with"]["subject-path"].split() == ["dist/*", "grantops-requirements.txt"]
+    assert "attest" in jobs["publish"]["needs"]
+
+
+def test_release_publishes_by_trusted_publishing_with_no_pypi_token() -> None:
+    publish = _release_jobs()["publish"]
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["permissions"] == {"id-token": "write"}
+    step = publish["steps"][-1]
+    assert step["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert step["with"] == {"packages-dir": "dist/"}  # no user, password or repository
+    text = RELEASE.read_text()
+    assert "secrets." not in str(publish)
+    assert not re.search(r"password|api[_-]?token|TWINE_", text, re.IGNORECASE)
+    assert re.findall(r"secrets\.(\w+)", text) == ["GRANTOPS_RELEASE_APP_PRIVATE_KEY"]
+
+
+def test_release_notes_are_the_changelog_section_and_the_files_are_attached() -> None:
+    job = _release_jobs()["github-release"]
+    assert job["needs"] == ["build", "publish"]  # only once PyPI has the files
+    create = job["steps"][-1]
+    words = shlex.split(create["run"])
+    assert words[:6] == ["gh", "release", "create", "$TAG", "dist/*", "grantops-requirements.txt"]
+    options = words[6:]
+    assert "--verify-tag" in options  # the pushed tag, never a new one at the branch tip
+    assert options[options.index("--notes-file") + 1] == "release-notes.md"
+    assert create["env"]["GH_TOKEN"] == "${{ github.token }}"
+
+
+def test_only_the_release_app_moves_the_major_tag_narrowed_to_this_repository() -> None:
+    job = _release_jobs()["major-tag"]
+    assert job["needs"] == "github-release" and job["environment"] == "release"
+    assert job["permissions"] == {}
+    token = next(s for s in job["steps"] if s.get("id") == "tag-token")
+    assert _granted(token) == {"contents": "write", "workflows": "write"}
+    assert token["with"]["repositories"] == "${{ github.event.repository.name }}"
+    move = job["steps"][-1]
+    assert move["env"]["GH_TOKEN"] == "${{ steps.tag-token.outputs.token }}"
+    assert "major=${TAG%%.*}" in move["run"] and "force=true" in move["run"]
+
+
+def _release_check(tmp_path: Path, tag: str, changelog: str) -> tuple[int, str, str | None]:
+    """Run .ci/release-check in a project whose pyproject sets 0.2.0: its exit code,
+    output and the notes it wrote, if any."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "grantops"\nversion = "0.2.0"\n')
+    (tmp_path / "CHANGELOG.md").write_text(changelog)
+    notes = tmp_path / "notes.md"
+    done = subprocess.run(
+        [sys.executable, str(PROJECT / ".ci" / "release-check"), tag, str(notes)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.returncode, done.stdout, notes.read_text() if notes.exists() else None
+
+
+RELEASED = "# Changelog\n\n## [Unreleased]\n\n## [0.2.0] - 2026-12-08\n\n### Changed\n\n- A.\n\n## [0.1.0] - 2026-11-29\n\n- B.\n"
+
+
+def test_release_check_writes_the_versions_changelog_section_as_the_notes(tmp_path: Path) -> None:
+    assert _release_check(tmp_path, "v0.2.0", RELEASED) == (
+        0,
+        "v0.2.0: the version in pyproject.toml, with its notes in CHANGELOG.md\n",
+        "### Changed\n\n- A.\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("tag", "changelog", "reason"),
+    [
+        ("v0.2.1", RELEASED, "the tag v0.2.1 is not v0.2.0, the version in pyproject.toml"),
+        ("0.2.0", RELEASED, "the tag 0.2.0 is not v0.2.0"),
+        (
+            "v0.2.0",
+            "## [Unreleased]\n\n- A.\n\n## [0.1.0] - 2026-11-29\n\n- B.\n",
+            "no section '## [0.2.0]",
+        ),
+        ("v0.2.0", "## [0.2.0]\n\n- A.\n", "no section '## [0.2.0] - YYYY-MM-DD'"),
+        ("v0.2.0", "## [0.2.0] - 2026-12-08\n\n## [0.1.0] - 2026-11-29\n\n- B.\n", "with notes"),
+        ("v0.2.0", "## [0.2.0.1] - 2026-12-08\n\n- A.\n", "no section"),
+    ],
+)
+def test_release_check_refuses_a_tag_or_changelog_that_do_not_match(
+    tmp_path: Path, tag: str, changelog: str, reason: str
+) -> None:
+    code, out, notes = _release_check(tmp_path, tag, changelog)
+    assert (code, notes) == (1, None)
+    assert out.startswith("::error::") and reason in out

@@ -34,19 +34,26 @@ CHECKOUT_INSTALL = """\
   run: python -m pip install ."""
 
 
+RELEASE_REQUIREMENTS = ".github/grantops-requirements.txt"
+"""Where an access repository keeps the hash-pinned requirements of its grantops release."""
+
+
 def release_install(version: str) -> str:
-    """The install step of an access repository: one exact release, never the checkout."""
+    """The install step of an access repository: one exact release, every file pinned by
+    its hash, never the checkout. The requirements file is the one attached to the
+    release; ``grantops init`` cannot write it, since it pins the release's own files."""
     return f"""\
-# Exactly the grantops `grantops init` was run with, never this checkout: the reconcile
-# job holds an org-wide admin token, so what it runs must be what was reviewed. To pin
-# every file by its hash as well, write .github/grantops-requirements.txt from the line
-# grantops=={version} with `pip-compile --generate-hashes` (pip-tools), review it like
-# code, and install with (-P keeps this checkout off Python's path):
-#   python -P -m pip install --require-hashes -r .github/grantops-requirements.txt
-# Where this version is on no package index yet, build its wheel from the grantops
-# commit that was reviewed, and pin that wheel by its hash in the same file.
-- name: Install grantops {version}
-  run: python -P -m pip install grantops=={version}"""
+# Exactly the grantops `grantops init` was run with, every file pinned by its hash, never
+# this checkout: the reconcile job holds an org-wide admin token, so what it runs must be
+# what was reviewed. {RELEASE_REQUIREMENTS} is the file of that name attached to
+# the grantops v{version} release (grantops and each of its dependencies, for Python 3.12
+# on Linux x86_64 as set up above). Add it once, check it and review it like code:
+#   gh release download v{version} --repo OWNER/grantops --dir .github \\
+#     --pattern grantops-requirements.txt
+#   gh attestation verify {RELEASE_REQUIREMENTS} --repo OWNER/grantops
+# -P keeps this checkout off Python's path, so nothing in it can stand in for pip.
+- name: Install grantops {version}, every file pinned by its hash
+  run: python -P -m pip install --require-hashes --no-deps -r {RELEASE_REQUIREMENTS}"""
 
 
 def workflow_templates() -> dict[str, str]:

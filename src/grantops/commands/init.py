@@ -39,6 +39,8 @@ from grantops.values import format_timestamp
 
 NEXT_STEPS = (
     "Review grants/policy.yaml: every baseline line is permanent access.",
+    "Add .github/grantops-requirements.txt from the grantops release the workflows "
+    "install (their install step says how): they install exactly the files it pins.",
     "Push this repository and protect its default branch with a ruleset: pull requests "
     "with approvals, stale approvals dismissed, review from Code Owners, the status check "
     "'validate' required, no bypass but the grantops App.",
