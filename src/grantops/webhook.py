@@ -63,6 +63,7 @@ class Webhook:
                     answer.read()
                     return
             except urllib.error.HTTPError as exc:
+                exc.close()  # the answer's body is not read: release its connection
                 busy = exc.code == 429 or exc.code >= 500
                 if not busy or attempt == 2:
                     raise WebhookError(self._answered(exc)) from None
