@@ -183,6 +183,13 @@ def test_a_busy_webhook_is_tried_once_more_after_retry_after(receiver: Receiver)
     assert waits == [7.0] and len(receiver.received) == 2
 
 
+def test_a_retry_after_that_is_a_date_waits_a_second(receiver: Receiver) -> None:
+    receiver.script = [Answer(503, {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"})]
+    waits: list[float] = []
+    Webhook(receiver.url, sleep=waits.append).post({"text": "x"})
+    assert waits == [1.0] and len(receiver.received) == 2
+
+
 def test_a_failing_webhook_is_tried_twice_then_reported(receiver: Receiver) -> None:
     receiver.then = Answer(500, {"Retry-After": "99999"}, b"internal_error")
     message, waits = _post(receiver.url)

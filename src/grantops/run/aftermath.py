@@ -42,6 +42,7 @@ from grantops.load import Loaded
 from grantops.plan import Outcome
 from grantops.planning import Planning
 from grantops.proof.prover import AccessRepo, Proof
+from grantops.safetext import for_markdown
 from grantops.webhook import Webhook, WebhookError
 
 
@@ -131,7 +132,7 @@ def finish(
     )
     path = _write_report(root, data, recorder.started, before.trusted)
     summary = report_summary(data) + "\n" + changes_section(data)
-    summary += "".join(f"\n> {w}\n" for w in warnings if w.startswith(CHAT_OFF))
+    summary += "".join(f"\n> {for_markdown(w)}\n" for w in warnings if w.startswith(CHAT_OFF))
     return Finished(sent, path, recorder.started, summary, warnings)
 
 
