@@ -28,6 +28,7 @@ from grantops.audit.events import (
     InvitationCancelled,
     InvitationSent,
     LogAnchored,
+    NotificationFailed,
     NotificationSent,
     RunEnd,
     RunStart,
@@ -153,6 +154,38 @@ KINDS: list[tuple[Event, dict[str, Any]]] = [
         },
     ),
     (
+        NotificationSent(
+            ts=TS, run="r1", source="grants/m.yaml", pull=None, kind="refused", channel="chat"
+        ),
+        {
+            **RUN,
+            "event": "notification-sent",
+            "source": "grants/m.yaml",
+            "kind": "refused",
+            "channel": "chat",
+        },
+    ),
+    (
+        NotificationFailed(
+            ts=TS,
+            run="r1",
+            source="grants/g.yaml",
+            pull=7,
+            kind="started",
+            channel="chat",
+            detail="the chat webhook answered 500 Internal Server Error",
+        ),
+        {
+            **RUN,
+            "event": "notification-failed",
+            "source": "grants/g.yaml",
+            "pull": 7,
+            "kind": "started",
+            "detail": "the chat webhook answered 500 Internal Server Error",
+            "channel": "chat",
+        },
+    ),
+    (
         ActivityRecorded(
             ts=TS,
             run="r1",
@@ -271,6 +304,10 @@ ADDED = {**RUN, "event": "access-added", "change_id": "r1#1", **CHANGE}
         pytest.param(
             {**RUN, "event": "notification-sent", "source": "g", "kind": "started"},
             id="a notice without its pull request",
+        ),
+        pytest.param(
+            {**RUN, "event": "notification-failed", "source": "g", "kind": "started"},
+            id="a failed comment without its pull request",
         ),
         pytest.param(
             {

@@ -28,6 +28,7 @@ PURE = [
     "model.py",
     "values.py",
     "notify.py",
+    "chat.py",
     "safetext.py",
     "planview.py",
     "proof/review.py",

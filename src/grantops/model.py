@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -253,8 +253,15 @@ class Safety(_Strict):
     max_removal_fraction: Annotated[float, Field(gt=0, le=1)] = 0.25
 
 
+ChatKind = Literal["opened", "started", "ending", "ended", "refused"]
+"""The notices that can go to chat: a grant pull request opened, access started, ending
+soon, ended, and access refused (by the policy, or for want of a valid review)."""
+
+CHAT_KINDS: tuple[ChatKind, ...] = get_args(ChatKind)
+
+
 class Notify(_Strict):
-    """Comments on each grant's pull request, mentioning the grantee."""
+    """Comments on each grant's pull request, mentioning the grantee, and chat notices."""
 
     before: Duration = Field(
         default=timedelta(hours=1), description="Warn this long before the end."
@@ -263,6 +270,11 @@ class Notify(_Strict):
         default=False,
         description="Mention a granted team on its notices, notifying every member; "
         "otherwise the team is named, not mentioned.",
+    )
+    chat: list[ChatKind] = Field(
+        default=list(CHAT_KINDS),
+        description="The notices also posted to the chat webhook in the "
+        "GRANTOPS_CHAT_WEBHOOK_URL secret, when it is set; [] posts none.",
     )
 
 

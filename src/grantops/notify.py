@@ -60,6 +60,55 @@ def _addressed(record: GrantRecord, org: str, mention_teams: bool) -> tuple[str,
     return " ".join(names), cc
 
 
+def wanted(
+    records: Sequence[GrantRecord],
+    events: Sequence[Entry],
+    now: datetime,
+    before: timedelta,
+    failed_sources: frozenset[str] = frozenset(),
+) -> list[tuple[GrantRecord, Kind]]:
+    """Every notice each grant's window calls for now, on any channel, sent or not.
+
+    A grant whose access failed to start gets no ``started``; ``ended`` follows only a
+    ``started`` delivered somewhere, so grants that ended before grantops noticed them
+    are not announced."""
+    started = {
+        (e.source, e.pull)
+        for e in events
+        if isinstance(e, NotificationSent) and e.kind == "started"
+    }
+    found: list[tuple[GrantRecord, Kind]] = []
+    for record in records:
+        if record.pull is None:
+            continue  # no reviewed pull request: nothing to announce about it
+        if record.active_at(now) and record.source not in failed_sources:
+            found.append((record, "started"))
+            if record.expires - now <= before:
+                found.append((record, "ending"))
+        elif record.ended_recently(now) and (record.source, record.pull) in started:
+            found.append((record, "ended"))
+    return found
+
+
+def delivered(events: Sequence[Entry], channel: str | None) -> set[tuple[str, int | None, str]]:
+    """The notices the log says were delivered on ``channel``: source, pull, kind."""
+    return {
+        (e.source, e.pull, e.kind)
+        for e in events
+        if isinstance(e, NotificationSent) and e.channel == channel
+    }
+
+
+def _comment(kind: Kind, record: GrantRecord, now: datetime) -> str:
+    what, ends = for_markdown_cell(record.what), format_timestamp(record.expires)
+    if kind == "started":
+        return f"access is open: {what}, until {ends} ({for_markdown_code(record.source)})."
+    if kind == "ending":
+        left = format_duration(record.expires - now)
+        return f"heads-up: {what} ends at {ends}, in {left}."
+    return f"access has ended and was removed: {what} (ended {ends})."
+
+
 def due(
     records: Sequence[GrantRecord],
     events: Sequence[Entry],
@@ -69,25 +118,13 @@ def due(
     failed_sources: frozenset[str] = frozenset(),
     mention_teams: bool = False,
 ) -> list[Notice]:
-    sent = {(e.source, e.pull, e.kind) for e in events if isinstance(e, NotificationSent)}
+    """The comments due on grant pull requests: each notice not yet posted there."""
+    sent = delivered(events, None)
     notices = []
-    for record in records:
-        if record.pull is None:
-            continue  # no reviewed pull request to comment on
-        what, ends = for_markdown_cell(record.what), format_timestamp(record.expires)
+    for record, kind in wanted(records, events, now, before, failed_sources):
+        if record.pull is None or (record.source, record.pull, kind) in sent:
+            continue
         who, cc = _addressed(record, org, mention_teams)
-        wanted: list[tuple[Kind, str]] = []
-        if record.active_at(now) and record.source not in failed_sources:
-            source = for_markdown_code(record.source)
-            wanted.append(("started", f"access is open: {what}, until {ends} ({source})."))
-            if record.expires - now <= before:
-                left = format_duration(record.expires - now)
-                wanted.append(("ending", f"heads-up: {what} ends at {ends}, in {left}."))
-        elif record.ended_recently(now) and (record.source, record.pull, "started") in sent:
-            wanted.append(("ended", f"access has ended and was removed: {what} (ended {ends})."))
-        notices += [
-            Notice(kind, record.source, record.pull, f"{who} {text}{cc}")
-            for kind, text in wanted
-            if (record.source, record.pull, kind) not in sent
-        ]
+        text = f"{who} {_comment(kind, record, now)}{cc}"
+        notices.append(Notice(kind, record.source, record.pull, text))
     return notices

@@ -86,6 +86,8 @@ class Kept:
     target: Target
     level: str
     reason: str
+    source: str | None = None
+    """The grant file that asked for it, for access the policy refused to give."""
 
 
 Standing = Literal["unreviewed", "unchecked", "uncommitted"]
@@ -317,7 +319,9 @@ def _refuse_outsiders(
             allowed.append(change)
             continue
         reason = f"{mark}: {OUTSIDERS_DENIED}"
-        refused.append(Kept(change.principal, change.target, change.after or "", reason))
+        refused.append(
+            Kept(change.principal, change.target, change.after or "", reason, change.source)
+        )
     return allowed, refused
 
 

@@ -13,7 +13,8 @@ every untrusted field:
   :func:`for_annotation_property`), escaped as GitHub's toolkit does;
 * Markdown: job summaries, ``audit/report.md``, pull request comments
   (:func:`for_markdown`, :func:`for_markdown_cell`, :func:`for_markdown_code`);
-* CSV opened in a spreadsheet (:func:`for_csv`), and JSON (:func:`for_json`).
+* CSV opened in a spreadsheet (:func:`for_csv`), and JSON (:func:`for_json`);
+* Slack's mrkdwn, in chat notices (:func:`for_mrkdwn`).
 
 Every sink also shows a lone surrogate (``\\ud800``-``\\udfff``) as an escape: such a
 code point is what a file name that is not UTF-8 becomes when it is read (Python's
@@ -184,6 +185,28 @@ def for_markdown_code(text: str, *, cell: bool = False) -> str:
     edges = shown[:1] + shown[-1:]
     pad = " " if "`" in edges or edges == "  " or not shown.strip() else ""
     return f"{fence}{pad}{shown}{pad}{fence}"
+
+
+_MRKDWN_CODE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "`": "\u02cb"})
+"""Slack reads ``&``, ``<`` and ``>`` as its control characters (``<!channel>``,
+``<@U123>``, ``<https://...|label>``) and asks for them as entities; a backtick would
+end the code span, so it becomes the modifier letter grave accent, which looks alike."""
+
+MRKDWN_LIMIT = 300
+"""The most characters of one untrusted value a chat notice shows."""
+
+
+def for_mrkdwn(text: str) -> str:
+    """Untrusted text in Slack mrkdwn, as an inline code span: shown literally, it can
+    mention nobody (``<!channel>``, ``<@U123>``, ``@here``), link nowhere, format
+    nothing (``*``, ``_``, ``~``) and start no block (``>``), on one line, at most
+    :data:`MRKDWN_LIMIT` characters. Slack has no backslash escapes, so a code span is
+    the one place where its formatting characters read as themselves."""
+    shown = one_line(text)
+    if len(shown) > MRKDWN_LIMIT:
+        shown = shown[: MRKDWN_LIMIT - 1] + "\u2026"
+    shown = shown.translate(_MRKDWN_CODE)
+    return f"`{shown}`" if shown.strip() else "(none)"
 
 
 def for_csv(text: str) -> str:

@@ -330,26 +330,72 @@ class ChangeFailed(OutcomeEvent):
     name: ClassVar[str] = "change-failed"
 
 
+NoticeKey = tuple[str | None, str, int | None, str]
+"""A notice's channel, grant file, pull request and kind."""
+
+
 @dataclass(frozen=True, kw_only=True)
-class NotificationSent(Event):
-    """A notice posted on a grant's pull request: remembered, so it is never posted again."""
+class NoticeEvent(Event):
+    """A line about one notice, on one channel: ``channel`` None is a comment on the
+    grant's pull request (lines written before there was chat have none); ``chat`` is
+    the chat webhook, where a refusal of a grant not yet reviewed has no pull request."""
+
+    source: str
+    pull: int | None
+    kind: str
+    channel: str | None = None
+
+    @property
+    def key(self) -> NoticeKey:
+        """What makes a notice the same one: delivered once per channel."""
+        return (self.channel, self.source, self.pull, self.kind)
+
+    def _notice_line(self, more: Mapping[str, object]) -> Fields:
+        fields = {"source": self.source, "pull": self.pull, "kind": self.kind}
+        return self._line({**fields, **more, "channel": self.channel})
+
+    @staticmethod
+    def _notice_fields(line: _Reader) -> dict[str, Any]:
+        channel, pull = line.maybe_text("channel"), line.number("pull")
+        if channel is None:
+            pull = _required("pull", pull)  # a comment is always on a pull request
+        return {
+            "source": line.text("source"),
+            "pull": pull,
+            "kind": line.text("kind"),
+            "channel": channel,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotificationSent(NoticeEvent):
+    """A notice delivered: remembered per channel, so it is never delivered there again."""
 
     name: ClassVar[str] = "notification-sent"
-    source: str
-    pull: int
-    kind: str
     text: str | None = None
 
     def to_json(self) -> Fields:
-        return self._line(
-            {"source": self.source, "pull": self.pull, "kind": self.kind, "text": self.text}
-        )
+        return self._notice_line({"text": self.text})
 
     @classmethod
     def _read(cls, line: _Reader, ts: datetime, run: str) -> NotificationSent:
-        source, kind, text = line.text("source"), line.text("kind"), line.maybe_text("text")
-        pull = _required("pull", line.number("pull"))
-        return cls(ts=ts, run=run, source=source, pull=pull, kind=kind, text=text)
+        return cls(ts=ts, run=run, text=line.maybe_text("text"), **cls._notice_fields(line))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotificationFailed(NoticeEvent):
+    """A notice that could not be delivered, and why: written once until it is, so a
+    webhook that stays down adds no line per run. The notice is tried again each run."""
+
+    name: ClassVar[str] = "notification-failed"
+    detail: str | None = None
+
+    def to_json(self) -> Fields:
+        return self._notice_line({"detail": self.detail})
+
+    @classmethod
+    def _read(cls, line: _Reader, ts: datetime, run: str) -> NotificationFailed:
+        return cls(ts=ts, run=run, detail=line.maybe_text("detail"), **cls._notice_fields(line))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -413,7 +459,7 @@ class OrgFactsRecorded(Event):
         )
 
 
-Sourced = GrantApproved | GrantUnapproved | ChangeEvent | NotificationSent | ActivityRecorded
+Sourced = GrantApproved | GrantUnapproved | ChangeEvent | NoticeEvent | ActivityRecorded
 """The kinds of line that name a grant file (``source``)."""
 
 _KINDS: dict[str, type[Event]] = {
@@ -433,6 +479,7 @@ _KINDS: dict[str, type[Event]] = {
         DriftRemoved,
         ChangeFailed,
         NotificationSent,
+        NotificationFailed,
         ActivityRecorded,
         OrgFactsRecorded,
     )

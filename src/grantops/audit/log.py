@@ -288,6 +288,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
             "detail",
             "kind",
             "text",
+            "channel",
             "expires",
             "starts",
             "merge_commit",

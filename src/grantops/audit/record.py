@@ -30,6 +30,7 @@ from grantops.audit.events import (
     InvitationCancelled,
     InvitationSent,
     LogAnchored,
+    NotificationFailed,
     NotificationSent,
     OrgFactsRecorded,
     OutcomeEvent,
@@ -37,6 +38,7 @@ from grantops.audit.events import (
     RunStart,
 )
 from grantops.audit.log import AuditLog
+from grantops.chat import ChatNotice
 from grantops.model import Grant
 from grantops.notify import Notice
 from grantops.plan import Action, Change, Outcome, Plan, Result
@@ -202,17 +204,23 @@ class Recorder:
             )
         )
 
-    def notification_sent(self, notice: Notice) -> None:
-        self._append(
-            NotificationSent(
-                ts=self._stamp(),
-                run=self.run,
-                source=notice.source,
-                pull=notice.pull,
-                kind=notice.kind,
-                text=notice.text,
-            )
-        )
+    def notification_sent(self, notice: Notice | ChatNotice, channel: str | None = None) -> None:
+        """A notice delivered: on the grant's pull request (``channel`` None), or elsewhere."""
+        self._append(NotificationSent(text=notice.text, **self._notice(notice, channel)))
+
+    def notification_failed(self, notice: ChatNotice, channel: str, detail: str) -> None:
+        """A notice not delivered, and why (never the webhook's address)."""
+        self._append(NotificationFailed(detail=detail, **self._notice(notice, channel)))
+
+    def _notice(self, notice: Notice | ChatNotice, channel: str | None) -> dict[str, Any]:
+        return {
+            "ts": self._stamp(),
+            "run": self.run,
+            "source": notice.source,
+            "pull": notice.pull,
+            "kind": notice.kind,
+            "channel": channel,
+        }
 
     def activity_recorded(self, source: str, pull: int | None, activity: Done) -> None:
         self._append(

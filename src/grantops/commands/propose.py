@@ -6,6 +6,8 @@ GitHub, and that the branch is free or already holds exactly this change. So a m
 costs nothing, and a run that failed half-way (pushed, but no pull request) picks up
 where it stopped when run again (:func:`open_pull`): it reuses its own branch, never
 force-pushes, and reports a pull request that is already open instead of a second one.
+A pull request it opens is announced in chat when the policy and the environment ask
+(:func:`announce`); one it finds already open was announced when it was opened.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from grantops import gitrepo
+from grantops import chat, gitrepo, webhook
 from grantops.commands.common import Io, access_repo_slug, github_client
+from grantops.constants import POLICY_PATH
 from grantops.drafts import slug_error
 from grantops.errors import GrantopsError, UsageError
 from grantops.github import GitHubError
+from grantops.load import load_policy_text, read_regular
 
 
 @dataclass(frozen=True)
@@ -140,4 +144,27 @@ def open_pull(
                 "request (it reuses the branch)."
             ) from None
     say(f"\nOpened pull request #{number}: {url}")
+    announce(args, io, change, number, url)
     return number, url
+
+
+def announce(args: argparse.Namespace, io: Io, change: Proposal, number: int, url: str) -> None:
+    """Post "opened" to the chat webhook (``GRANTOPS_CHAT_WEBHOOK_URL``) when the policy's
+    ``notify.chat`` has it. The pull request is open whatever happens here: a failure is
+    a warning, never an error."""
+    hook, problem = webhook.from_environ(io.environ)
+    if hook is None:
+        if problem is not None:
+            io.err(f"WARNING: {problem}")
+        return
+    try:
+        policy, _ = load_policy_text(POLICY_PATH, read_regular(str(args.root / POLICY_PATH)))
+    except OSError:
+        policy = None
+    if policy is None or policy.notify is None or "opened" not in policy.notify.chat:
+        return
+    notice = chat.opened(change.paths[0], number, url, change.title)
+    try:
+        hook.post(chat.payload(notice))
+    except webhook.WebhookError as exc:
+        io.err(f"WARNING: pull request #{number} was not announced in chat: {exc}")

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from grantops import actions, gitrepo, planview, savedplan
+from grantops import actions, gitrepo, planview, savedplan, webhook
 from grantops.audit.keyed import key_from
 from grantops.audit.record import run_id
 from grantops.commands.common import (
@@ -116,6 +116,7 @@ def run_settings(args: argparse.Namespace, now: datetime, io: Io) -> RunSettings
         key=key_from(io.environ),
         allow_mass_removal=args.allow_mass_removal,
         run_id=run_id(io.environ, now),
+        chat=webhook.from_environ(io.environ)[0],
     )
 
 
@@ -194,6 +195,9 @@ def run_apply(args: argparse.Namespace, now: datetime, io: Io) -> int:
                 )
             alert(io, planned)
             return _exit_code(planned)
+        chat_problem = webhook.from_environ(io.environ)[1]
+        if chat_problem is not None:
+            io.err(f"WARNING: {chat_problem}")
         if plan.changes and not args.json:
             io.out("\nApplying:")
         applied = run.apply(planned, _on_outcome(io, github, len(plan.changes), args.json))

@@ -1,4 +1,5 @@
-"""After the changes: notices on grant pull requests, grantees' activity, the report.
+"""After the changes: notices on grant pull requests and in chat, grantees' activity,
+the report.
 
 Runs inside apply's lock, after the changes. Everything it learns from GitHub that
 will not change again (what a grantee did during an ended grant, which notices were
@@ -18,10 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from grantops import notify
+from grantops import chat, notify
 from grantops.access import Target
 from grantops.actual import ActualState
-from grantops.audit.events import ActivityRecorded, Done, Entry
+from grantops.audit.events import ActivityRecorded, Done, Entry, NotificationFailed
 from grantops.audit.log import first_named
 from grantops.audit.record import Recorder
 from grantops.audit.report import (
@@ -41,6 +42,8 @@ from grantops.load import Loaded
 from grantops.plan import Outcome
 from grantops.planning import Planning
 from grantops.proof.prover import AccessRepo, Proof
+from grantops.safetext import for_markdown
+from grantops.webhook import Webhook, WebhookError
 
 
 class Aftermath(Conversation, ActivitySource, Protocol):
@@ -80,8 +83,10 @@ def finish(
     github: Aftermath,
     outcomes: Sequence[Outcome],
     recorder: Recorder,
+    webhook: Webhook | None = None,
 ) -> Finished:
-    """Post due notices, record what grantees did, and write the report.
+    """Post due notices (on pull requests, and to ``webhook`` when there is one), record
+    what grantees did, and write the report.
 
     With a log that fails its checks, what it says was sent or recorded cannot be
     relied on: no notice is posted and no activity recorded, so a broken log neither
@@ -97,6 +102,18 @@ def finish(
             o.change.source for o in outcomes if o.result == "failed" and o.change.source
         )
         sent = _notices(records, logged, now, failed, repo, github, recorder, before, warnings)
+    if webhook is not None and policy.notify is not None and before.trusted:
+        asked = chat.Asked(
+            records,
+            [*before.events, *recorder.written],
+            before.planning.plan,
+            {path: e.pull for path, e in before.proof.proven.items()} if before.proof else {},
+            frozenset(
+                o.change.source for o in outcomes if o.result == "failed" and o.change.source
+            ),
+        )
+        due = chat.due(asked, now, policy.notify.before, policy.notify.chat)
+        sent += _chat(due, asked.events, webhook, recorder, warnings)
     activity = {}
     if before.trusted:  # the log now holds the notices just sent, too
         logged = [*before.events, *recorder.written]
@@ -115,6 +132,7 @@ def finish(
     )
     path = _write_report(root, data, recorder.started, before.trusted)
     summary = report_summary(data) + "\n" + changes_section(data)
+    summary += "".join(f"\n> {for_markdown(w)}\n" for w in warnings if w.startswith(CHAT_OFF))
     return Finished(sent, path, recorder.started, summary, warnings)
 
 
@@ -163,6 +181,33 @@ def _notices(
         recorder.notification_sent(notice)
         sent += 1
     return sent
+
+
+CHAT_OFF = "chat notices are off this run"
+
+
+def _chat(
+    due: Sequence[chat.ChatNotice],
+    events: Sequence[Entry],
+    webhook: Webhook,
+    recorder: Recorder,
+    warnings: list[str],
+) -> int:
+    """Post the chat notices that are due, each recorded once delivered. The first that
+    fails stops the rest (they wait for the next run) and is recorded as failed, once
+    until it is delivered, so a webhook that stays down adds no line to every run."""
+    failed = {e.key for e in events if isinstance(e, NotificationFailed)}
+    for sent, notice in enumerate(due):
+        try:
+            webhook.post(chat.payload(notice))
+        except WebhookError as exc:
+            left = len(due) - sent
+            warnings.append(f"{CHAT_OFF}: {exc}; {left} notice(s) wait for the next run")
+            if notice.key not in failed:
+                recorder.notification_failed(notice, chat.CHANNEL, str(exc))
+            return sent
+        recorder.notification_sent(notice, chat.CHANNEL)
+    return len(due)
 
 
 def _activity(

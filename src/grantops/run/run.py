@@ -40,6 +40,7 @@ from grantops.run.aftermath import Before, Finished, finish
 from grantops.run.focus import Focus
 from grantops.run.live import Ended, ProveEndings, apply_plan, plan_live
 from grantops.run.trust import LogTrust, braked, check_log, holds, logged_targets, planning_policy
+from grantops.webhook import Webhook
 from grantops.writebudget import WriteLimits, cut, made_since
 
 PROOF_OFF = (
@@ -71,6 +72,8 @@ class RunSettings:
     focus: Focus | None = None
     """Only this access is read again and changed (``grantops watch`` at a window's start
     or end); None: every managed target."""
+    chat: Webhook | None = None
+    """Where chat notices go (``GRANTOPS_CHAT_WEBHOOK_URL``); None: no chat notices."""
 
 
 @dataclass(frozen=True)
@@ -148,8 +151,8 @@ class Run:
        org's owners, base role and coverage when they differ from the log's last word;
     8. **apply** one change at a time, each logged (and synced) before it is made and
        its outcome after, with the pull request of the grant behind it;
-    9. **record** newly proven grants, due notices on grant pull requests and what
-       grantees did in ended windows (:func:`grantops.run.aftermath.finish`);
+    9. **record** newly proven grants, due notices on grant pull requests and in chat,
+       and what grantees did in ended windows (:func:`grantops.run.aftermath.finish`);
     10. **report**: rewrite ``audit/report.md`` when the log changed, and keep the
        approval evidence for the next run.
     """
@@ -269,7 +272,14 @@ class Run:
                 planned.log.trusted,
             )
             finished = finish(
-                settings.root, settings.now, before, settings.repo, self.github, outcomes, recorder
+                settings.root,
+                settings.now,
+                before,
+                settings.repo,
+                self.github,
+                outcomes,
+                recorder,
+                settings.chat,
             )
             recorder.run_end(outcomes)
         if proof is not None and planned.log.trusted:  # a cache; never written into a broken audit/
