@@ -55,6 +55,7 @@ OPERATIONS = [
     "pulls/list",
     "pulls/create",
     "pulls/get",
+    "pulls/update",
     "pulls/create-review",
     "pulls/merge",
     "repos/get-branch",

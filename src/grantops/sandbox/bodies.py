@@ -366,9 +366,13 @@ def diff_entry(
     }
 
 
+COMMENT_IDS = 90000
+"""A comment's id is this plus its place (from 1) among the repository's comments."""
+
+
 def comment(base: str, world: World, repo: Repo, index: int, item: CommentState) -> Json:
     full = f"{world.org}/{repo.name}"
-    ident = 90000 + index
+    ident = COMMENT_IDS + index
     return {
         "id": ident,
         "node_id": _node_id("IssueComment", ident),
