@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from grantops.scaffold import CHECKOUT_INSTALL, render_workflows, workflow_templates
+from grantops.scaffold import CHECKOUT_INSTALL, issue_forms, render_workflows, workflow_templates
 from grantops.yamlfile import parse
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -104,8 +104,14 @@ def _code_owners(path: str, codeowners: Path = PROJECT / ".github" / "CODEOWNERS
     return owners
 
 
-def test_the_four_workflows_exist() -> None:
-    assert [p.name for p in WORKFLOWS] == ["ci.yml", "health.yml", "reconcile.yml", "validate.yml"]
+def test_the_five_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == [
+        "ci.yml",
+        "health.yml",
+        "reconcile.yml",
+        "request.yml",
+        "validate.yml",
+    ]
 
 
 def test_actionlint_passes() -> None:
@@ -243,6 +249,54 @@ def test_health_follows_reconcile_with_the_jobs_own_narrow_token() -> None:
     assert _load(install)["name"] == "reconcile"  # the name workflow_run follows
 
 
+def test_request_passes_only_numbers_and_pushes_with_a_token_narrowed_to_this_repository() -> None:
+    """The issue's body and title are untrusted: no expression of the workflow reads them;
+    grantops gets the issue's number through the environment and reads the rest itself."""
+    path = PROJECT / ".github" / "workflows" / "request.yml"
+    text = path.read_text()
+    expressions = re.findall(r"\$\{\{(.*?)\}\}", text)
+    assert [e for e in expressions if "github.event" in e and "number" not in e] == []
+    for field in ("body", "title", "user.login"):
+        assert f"github.event.issue.{field}" not in text
+    workflow = _load(path)
+    assert workflow["on"] == {
+        "issues": {"types": ["opened", "edited"]},
+        "pull_request": {"types": ["closed"]},
+    }
+    assert workflow["permissions"] == {}
+    request, close = workflow["jobs"]["request"], workflow["jobs"]["close"]
+    assert "contains(github.event.issue.labels.*.name, 'access-request')" in request["if"]
+    assert request["permissions"] == {"contents": "read"}
+    assert request["environment"] == "production-access"
+    token = _app_token_steps(workflow)["request-token"]
+    assert _granted(token) == {"contents": "write", "pull-requests": "write", "issues": "write"}
+    assert token["with"]["repositories"] == "${{ steps.configured.outputs.repository }}"
+    step = request["steps"][-1]
+    assert step["env"]["ISSUE"] == "${{ github.event.issue.number }}"
+    assert step["env"]["GITHUB_TOKEN"] == "${{ steps.request-token.outputs.token }}"
+    assert step["run"].rstrip().endswith('grantops request --from-issue "$ISSUE"')
+    assert 'GIT_CONFIG_KEY_0="http.$GITHUB_SERVER_URL/.extraheader"' in step["run"]
+    assert close["permissions"] == {
+        "contents": "read",
+        "issues": "write",
+        "pull-requests": "read",
+    }
+    assert "head.repo.full_name == github.repository" in close["if"]
+    last = close["steps"][-1]
+    assert last["run"] == 'grantops request --close-merged "$PULL"'
+    assert last["env"] == {
+        "GITHUB_TOKEN": "${{ github.token }}",
+        "PULL": "${{ github.event.pull_request.number }}",
+    }
+
+
+def test_the_issue_form_here_is_the_one_grantops_init_writes() -> None:
+    forms = issue_forms()
+    assert list(forms) == [".github/ISSUE_TEMPLATE/access-request.yml"]
+    for path, text in forms.items():
+        assert (PROJECT / path).read_text() == text
+
+
 def test_reconcile_does_nothing_until_configured() -> None:
     workflow = _load(PROJECT / ".github" / "workflows" / "reconcile.yml")
     steps = workflow["jobs"]["reconcile"]["steps"]
@@ -307,13 +361,18 @@ def test_grant_files_are_left_to_the_policys_approvers() -> None:
         assert _code_owners(path) == expected, path
 
 
-def test_reconcile_requests_exactly_the_app_permissions_the_readme_lists() -> None:
+def test_the_workflows_request_exactly_the_app_permissions_the_readme_lists() -> None:
     """Both ways: each permission in README's table is asked for at its level by some
-    token of reconcile.yml, and no token asks for anything the table does not list."""
+    token of reconcile.yml or request.yml, and no token asks for anything the table does
+    not list."""
     table = _readme_app_permissions()
-    tokens = _app_token_steps(_load(PROJECT / ".github" / "workflows" / "reconcile.yml"))
+    tokens = [
+        step
+        for name in ("reconcile.yml", "request.yml")
+        for step in _app_token_steps(_load(PROJECT / ".github" / "workflows" / name)).values()
+    ]
     requested: dict[str, str] = {}
-    for step in tokens.values():
+    for step in tokens:
         for permission, level in _granted(step).items():
             assert level in ("read", "write"), f"{step['id']}: permission-{permission}: {level}"
             if requested.get(permission) != "write":
