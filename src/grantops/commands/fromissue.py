@@ -49,9 +49,35 @@ class RequestRefused(GrantopsError):
     commented on the issue."""
 
 
+_OWN_OPTIONS = {
+    "repo": "--repo",
+    "team": "--team",
+    "user": "--user",
+    "permission": "--permission",
+    "role": "--role",
+    "duration": "--for",
+    "until": "--until",
+    "starts": "--starts",
+    "reason": "--reason",
+    "open_pr": "--open-pr",
+}
+"""``grantops request`` options that the issue answers instead."""
+
+
+def wanted(args: argparse.Namespace) -> bool:
+    """Whether ``grantops request`` was asked to work from an issue or a pull request."""
+    return (
+        getattr(args, "from_issue", None) is not None
+        or getattr(args, "close_merged", None) is not None
+    )
+
+
 def run(args: argparse.Namespace, now: datetime, io: Io) -> int:
     """``--json``: ``{"issue", "file", "plan", "pull_request"}`` for ``--from-issue``;
     ``{"issue", "pull_request", "merged", "closed"}`` for ``--close-merged``."""
+    given = [flag for key, flag in _OWN_OPTIONS.items() if getattr(args, key)]
+    if given:
+        raise UsageError(f"{' '.join(given)}: the issue says what is asked for; leave them out")
     owner, name = pull_target(args, io)
     with github_client(args, io) as github:
         try:

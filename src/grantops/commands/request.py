@@ -125,10 +125,6 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
     """``--json``: ``{"file", "content", "plan", "pull_request"}``, where ``plan`` lists
     the additions merging makes (as plan changes, with ``starts`` null for "on merge")
     and ``pull_request`` is ``{"number", "url"}`` or null."""
-    if args.from_issue is not None or args.close_merged is not None:
-        from grantops.commands import fromissue  # only the issue flow needs it
-
-        return fromissue.run(args, now, io)
     loaded = load_repo(args.root, now)  # a repository that is already invalid gets no new file
     request = request_from(args, now, io, loaded.policy)
     path, relative, text = prepare(args.root, request, now)
