@@ -210,6 +210,10 @@ def test_only_open_issues_of_the_form_are_read(start_sandbox: StartSandbox, tmp_
     assert _comments(sandbox) == []
     code, _, err = _step(sandbox, root, "--close-merged", "1")
     assert code == 2 and "#1 is not the pull request of a request issue" in err
+    code, _, err = _step(sandbox, root, "--from-issue", "1")  # the policy's pull request
+    assert code == 2 and "#1 is a pull request, not an access request issue" in err
+    code, _, err = _step(sandbox, root, "--from-issue", "99")
+    assert code == 1 and "read acme/access#99" in err
     code, _, err = _step(sandbox, root, "--from-issue", str(ISSUE), "--repo", "ledger", "--open-pr")
     assert code == 2 and "--repo --open-pr: the issue says what is asked for" in err
     code, _, err = _step(sandbox, root, "--from-issue", "7", "--close-merged", "8")

@@ -420,6 +420,24 @@ def issue(base: str, world: World, repo: Repo, item: IssueState) -> Json:
     }
 
 
+def pull_as_issue(base: str, world: World, repo: Repo, pull: PullState) -> Json:
+    """A pull request as the issues API shows it: an issue with a ``pull_request`` link."""
+    state = "closed" if pull.merged_at else "open"
+    item = IssueState(
+        number=pull.number, author=pull.author, title=pull.title, body=pull.body, state=state
+    )
+    full = f"{world.org}/{repo.name}"
+    html = f"https://github.com/{full}/pull/{pull.number}"
+    link = {
+        "url": f"{base}/repos/{full}/pulls/{pull.number}",
+        "html_url": html,
+        "diff_url": f"{html}.diff",
+        "patch_url": f"{html}.patch",
+        "merged_at": pull.merged_at,
+    }
+    return {**issue(base, world, repo, item), "html_url": html, "pull_request": link}
+
+
 def workflow_run(base: str, world: World, repo: Repo, item: WorkflowRunState) -> Json:
     """One run of a workflow, as ``GET .../actions/workflows/{id}/runs`` lists it."""
     full = f"{world.org}/{repo.name}"

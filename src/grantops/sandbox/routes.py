@@ -432,9 +432,14 @@ def update_issue(call: Call) -> Reply:
 
 
 def get_issue(call: Call) -> Reply:
-    """GET /repos/{owner}/{repo}/issues/{issue_number}: an issue, with its author and labels."""
+    """GET /repos/{owner}/{repo}/issues/{issue_number}: an issue, with its author and
+    labels; a pull request too, as on GitHub, marked by its ``pull_request`` link."""
     repo = _repo(call)
-    item = call.world.issue(repo, int(call.params["issue_number"]))
+    number = int(call.params["issue_number"])
+    pull = next((p for p in repo.pulls if p.number == number), None)
+    if pull is not None:
+        return Reply(200, bodies.pull_as_issue(call.base, call.world, repo, pull))
+    item = call.world.issue(repo, number)
     return Reply(200, bodies.issue(call.base, call.world, repo, item))
 
 
