@@ -290,6 +290,37 @@ def test_request_passes_only_numbers_and_pushes_with_a_token_narrowed_to_this_re
     }
 
 
+def test_the_request_step_runs_grantops_with_the_number_alone_and_git_auth_in_the_environment(
+    tmp_path: Path,
+) -> None:
+    steps = _load(PROJECT / ".github" / "workflows" / "request.yml")["jobs"]["request"]["steps"]
+    step = next(s for s in steps if s.get("name") == "Open or update the grant pull request")
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    stub = bin_dir / "grantops"
+    stub.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done > "$CALLS"\nenv > "$CALLS.env"\n')
+    stub.chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "CALLS": str(calls),
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_TOKEN": "ghs_request-token",
+        "ISSUE": "7",
+    }
+    subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert calls.read_text().splitlines() == ["request", "--from-issue", "7"]
+    seen = calls.with_suffix(".env").read_text()
+    assert "GIT_CONFIG_KEY_0=http.https://github.example/.extraheader" in seen
+    basic = base64.b64encode(b"x-access-token:ghs_request-token").decode()
+    assert f"GIT_CONFIG_VALUE_0=AUTHORIZATION: basic {basic}" in seen
+
+
 def test_the_issue_form_here_is_the_one_grantops_init_writes() -> None:
     forms = issue_forms()
     assert list(forms) == [".github/ISSUE_TEMPLATE/access-request.yml"]
