@@ -218,3 +218,22 @@ def test_only_open_issues_of_the_form_are_read(start_sandbox: StartSandbox, tmp_
     assert code == 2 and "--repo --open-pr: the issue says what is asked for" in err
     code, _, err = _step(sandbox, root, "--from-issue", "7", "--close-merged", "8")
     assert code == 2 and "not allowed with argument" in err
+
+
+def test_the_sandbox_lets_only_a_comments_author_edit_it(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    _, _, sandbox = _world(start_sandbox, tmp_path, body())
+    comments = f"{sandbox.url}/repos/acme/access/issues/{ISSUE}/comments"
+    alice = {"Authorization": "token alice:x"}
+    made = httpx2.post(comments, json={"body": "mine"}, headers=alice)
+    ident = made.json()["id"]
+    assert [c["id"] for c in httpx2.get(comments, headers=alice).json()] == [ident]
+    edit = f"{sandbox.url}/repos/acme/access/issues/comments/{ident}"
+    as_bob = httpx2.patch(edit, json={"body": "bob's"}, headers={"Authorization": "token bob:x"})
+    empty = httpx2.patch(edit, json={"body": ""}, headers=alice)
+    gone = httpx2.patch(edit + "0", json={"body": "x"}, headers=alice)
+    assert (as_bob.status_code, empty.status_code, gone.status_code) == (403, 422, 404)
+    assert httpx2.get(comments, headers=alice).json()[0]["body"] == "mine"
+    missing = f"{sandbox.url}/repos/acme/access/issues/99/comments"
+    assert httpx2.get(missing, headers=alice).status_code == 404
