@@ -201,7 +201,9 @@ def test_json_lists_the_files_written_and_text_ends_with_the_next_steps(tmp_path
         ".gitignore",
         ".github/workflows/health.yml",
         ".github/workflows/reconcile.yml",
+        ".github/workflows/request.yml",
         ".github/workflows/validate.yml",
+        ".github/ISSUE_TEMPLATE/access-request.yml",
         "schema/grant.schema.json",
         "schema/policy.schema.json",
     ]

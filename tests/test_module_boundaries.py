@@ -36,6 +36,8 @@ PURE = [
     "githistory.py",
     "health.py",
     "healthtext.py",
+    "issueform.py",
+    "issuetext.py",
     "audit/lastrun.py",
     "run/focus.py",
     "watch/schedule.py",

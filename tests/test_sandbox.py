@@ -19,7 +19,7 @@ def test_every_route_is_a_github_operation_with_the_same_method_and_path() -> No
         assert described[operation]["method"] == method
         template = described[operation]["path"]
         sample = template
-        numeric = {"invitation_id", "pull_number", "issue_number"}
+        numeric = {"invitation_id", "pull_number", "issue_number", "comment_id"}
         names = ("org", "owner", "repo", "team_slug", "username", "commit_sha", "branch")
         for name in (*names, *numeric):
             sample = sample.replace("{" + name + "}", "1" if name in numeric else "x")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from grantops.scaffold import CHECKOUT_INSTALL, render_workflows, workflow_templates
+from grantops.scaffold import CHECKOUT_INSTALL, issue_forms, render_workflows, workflow_templates
 from grantops.yamlfile import parse
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -113,6 +113,7 @@ def test_the_five_workflows_exist() -> None:
         "health.yml",
         "reconcile.yml",
         "release.yml",
+        "request.yml",
         "validate.yml",
     ]
 
@@ -252,6 +253,85 @@ def test_health_follows_reconcile_with_the_jobs_own_narrow_token() -> None:
     assert _load(install)["name"] == "reconcile"  # the name workflow_run follows
 
 
+def test_request_passes_only_numbers_and_pushes_with_a_token_narrowed_to_this_repository() -> None:
+    """The issue's body and title are untrusted: no expression of the workflow reads them;
+    grantops gets the issue's number through the environment and reads the rest itself."""
+    path = PROJECT / ".github" / "workflows" / "request.yml"
+    text = path.read_text()
+    expressions = re.findall(r"\$\{\{(.*?)\}\}", text)
+    assert [e for e in expressions if "github.event" in e and "number" not in e] == []
+    for field in ("body", "title", "user.login"):
+        assert f"github.event.issue.{field}" not in text
+    workflow = _load(path)
+    assert workflow["on"] == {
+        "issues": {"types": ["opened", "edited"]},
+        "pull_request": {"types": ["closed"]},
+    }
+    assert workflow["permissions"] == {}
+    request, close = workflow["jobs"]["request"], workflow["jobs"]["close"]
+    assert "contains(github.event.issue.labels.*.name, 'access-request')" in request["if"]
+    assert request["permissions"] == {"contents": "read"}
+    assert request["environment"] == "production-access"
+    token = _app_token_steps(workflow)["request-token"]
+    assert _granted(token) == {"contents": "write", "pull-requests": "write", "issues": "write"}
+    assert token["with"]["repositories"] == "${{ steps.configured.outputs.repository }}"
+    step = request["steps"][-1]
+    assert step["env"]["ISSUE"] == "${{ github.event.issue.number }}"
+    assert step["env"]["GITHUB_TOKEN"] == "${{ steps.request-token.outputs.token }}"
+    assert step["run"].rstrip().endswith('grantops request --from-issue "$ISSUE"')
+    assert 'GIT_CONFIG_KEY_0="http.$GITHUB_SERVER_URL/.extraheader"' in step["run"]
+    assert close["permissions"] == {
+        "contents": "read",
+        "issues": "write",
+        "pull-requests": "read",
+    }
+    assert "head.repo.full_name == github.repository" in close["if"]
+    last = close["steps"][-1]
+    assert last["run"] == 'grantops request --close-merged "$PULL"'
+    assert last["env"] == {
+        "GITHUB_TOKEN": "${{ github.token }}",
+        "PULL": "${{ github.event.pull_request.number }}",
+    }
+
+
+def test_the_request_step_runs_grantops_with_the_number_alone_and_git_auth_in_the_environment(
+    tmp_path: Path,
+) -> None:
+    steps = _load(PROJECT / ".github" / "workflows" / "request.yml")["jobs"]["request"]["steps"]
+    step = next(s for s in steps if s.get("name") == "Open or update the grant pull request")
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    stub = bin_dir / "grantops"
+    stub.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done > "$CALLS"\nenv > "$CALLS.env"\n')
+    stub.chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "CALLS": str(calls),
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_TOKEN": "ghs_request-token",
+        "ISSUE": "7",
+    }
+    subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert calls.read_text().splitlines() == ["request", "--from-issue", "7"]
+    seen = calls.with_suffix(".env").read_text()
+    assert "GIT_CONFIG_KEY_0=http.https://github.example/.extraheader" in seen
+    basic = base64.b64encode(b"x-access-token:ghs_request-token").decode()
+    assert f"GIT_CONFIG_VALUE_0=AUTHORIZATION: basic {basic}" in seen
+
+
+def test_the_issue_form_here_is_the_one_grantops_init_writes() -> None:
+    forms = issue_forms()
+    assert list(forms) == [".github/ISSUE_TEMPLATE/access-request.yml"]
+    for path, text in forms.items():
+        assert (PROJECT / path).read_text() == text
+
+
 def test_reconcile_does_nothing_until_configured() -> None:
     workflow = _load(PROJECT / ".github" / "workflows" / "reconcile.yml")
     steps = workflow["jobs"]["reconcile"]["steps"]
@@ -342,13 +422,18 @@ def test_grant_files_are_left_to_the_policys_approvers() -> None:
         assert _code_owners(path) == expected, path
 
 
-def test_reconcile_requests_exactly_the_app_permissions_the_readme_lists() -> None:
+def test_the_workflows_request_exactly_the_app_permissions_the_readme_lists() -> None:
     """Both ways: each permission in README's table is asked for at its level by some
-    token of reconcile.yml, and no token asks for anything the table does not list."""
+    token of reconcile.yml or request.yml, and no token asks for anything the table does
+    not list."""
     table = _readme_app_permissions()
-    tokens = _app_token_steps(_load(PROJECT / ".github" / "workflows" / "reconcile.yml"))
+    tokens = [
+        step
+        for name in ("reconcile.yml", "request.yml")
+        for step in _app_token_steps(_load(PROJECT / ".github" / "workflows" / name)).values()
+    ]
     requested: dict[str, str] = {}
-    for step in tokens.values():
+    for step in tokens:
         for permission, level in _granted(step).items():
             assert level in ("read", "write"), f"{step['id']}: permission-{permission}: {level}"
             if requested.get(permission) != "write":

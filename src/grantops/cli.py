@@ -21,6 +21,7 @@ from grantops import actions
 from grantops.commands import (
     audit,
     demo,
+    fromissue,
     health,
     init,
     reconcile,
@@ -119,7 +120,7 @@ def _dispatch(args: argparse.Namespace, now: datetime, io: Io) -> int:
         "sandbox": sandbox.run,
         "audit": audit.run,
         "health": health.run,
-        "request": request.run_request,
+        "request": fromissue.run if fromissue.wanted(args) else request.run_request,
         "extend": request.run_extend,
         "revoke": request.run_revoke,
     }

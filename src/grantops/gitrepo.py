@@ -328,6 +328,30 @@ def push(root: Path, remote: str, branch: str) -> None:
     _git(root, "push", "--quiet", "--set-upstream", remote, branch)
 
 
+def fetch_branch(root: Path, remote: str, branch: str) -> str | None:
+    """Fetch ``branch`` from ``remote``: the commit it is at there (None: no such branch),
+    now readable here as ``FETCH_HEAD``."""
+    listed = _git(root, "ls-remote", "--heads", remote, f"refs/heads/{branch}").split()
+    if not listed:
+        return None
+    _git(root, "fetch", "--quiet", remote, f"refs/heads/{branch}")
+    return listed[0]
+
+
+def push_replacing(root: Path, remote: str, branch: str, expected: str | None) -> None:
+    """Push ``branch`` over the remote's branch of that name only while that is still at
+    ``expected`` (None: only while there is none): a branch someone else moved since it
+    was read is never overwritten."""
+    lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+    _git(root, "push", "--quiet", lease, remote, f"refs/heads/{branch}:refs/heads/{branch}")
+
+
+def delete_branch(root: Path, branch: str) -> None:
+    """Delete the local ``branch`` if there is one (never the one checked out)."""
+    if has_branch(root, branch):
+        _git(root, "branch", "--quiet", "-D", branch)
+
+
 def fast_forward(root: Path, remote: str, branch: str) -> bool:
     """Fetch ``branch`` from ``remote`` and fast-forward the checkout to it, when
     ``branch`` is checked out and the work tree has no changes; whether it was."""

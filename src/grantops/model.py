@@ -278,6 +278,16 @@ class Notify(_Strict):
     )
 
 
+class Requests(_Strict):
+    """Requests filed through the access request issue form (``request --from-issue``)."""
+
+    on_behalf: bool = Field(
+        default=False,
+        description="Let an issue ask for someone other than its author; otherwise an "
+        "issue may ask only for its author.",
+    )
+
+
 class Invitations(_Strict):
     """How often pending repository invitations are listed (one REST listing each).
 
@@ -325,6 +335,7 @@ class Policy(_Strict):
         default=None, description="Comment on grant PRs when access starts, nears its end, ends."
     )
     invitations: Invitations = Invitations()
+    requests: Requests = Requests()
 
     @model_validator(mode="after")
     def _custom_roles_are_new(self) -> Policy:

@@ -19,6 +19,7 @@ from grantops.schema import render, schemas
 from grantops.statefile import StateFile
 
 WORKFLOWS_DIR = ".github/workflows"
+ISSUE_FORMS_DIR = ".github/ISSUE_TEMPLATE"
 CODEOWNERS_PATH = ".github/CODEOWNERS"
 
 _TOKEN = re.compile(r"@([A-Z][A-Z_]*)@")
@@ -61,6 +62,14 @@ def workflow_templates() -> dict[str, str]:
     folder = files("grantops").joinpath("templates", "workflows")
     found = {entry.name: entry.read_text(encoding="utf-8") for entry in folder.iterdir()}
     return {name: text for name, text in sorted(found.items()) if name.endswith(".yml")}
+
+
+def issue_forms() -> dict[str, str]:
+    """Each issue form an access repository holds (the access request), by path; the
+    same file in this repository and in every access repository, so no tokens."""
+    folder = files("grantops").joinpath("templates", "issue_forms")
+    found = {entry.name: entry.read_text(encoding="utf-8") for entry in folder.iterdir()}
+    return {f"{ISSUE_FORMS_DIR}/{n}": t for n, t in sorted(found.items()) if n.endswith(".yml")}
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
@@ -158,6 +167,7 @@ def scaffold(
         CODEOWNERS_PATH: render_codeowners(owners),
         ".gitignore": GITIGNORE,
         **render_workflows(branch, release_install(version)),
+        **issue_forms(),
     }
     written.update({f"{SCHEMA_DIR}/{name}": render(doc) for name, doc in schemas().items()})
     return written

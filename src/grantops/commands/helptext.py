@@ -122,10 +122,15 @@ HELP: dict[str, Help] = {
              '--until 2026-12-01T18:00:00Z --reason "INC-4830"', "a team's access"),
             ("grantops request", "in a terminal: asked for each missing value, offered "
              "only what the policy allows"),
+            ("grantops request --from-issue 42",
+             "access request issue 42: open or update its pull request, comment the plan"),
+            ("grantops request --close-merged 43",
+             "grant pull request 43 was merged or closed: close its request issue"),
         ),
         (
             (0, "the file was written (and the pull request opened)"),
-            (1, "the policy refuses the request (nothing is written), or git or GitHub failed"),
+            (1, "the policy refuses the request (nothing is written; from an issue, the "
+                "problems are commented on it), or git or GitHub failed"),
         ),
     ),
     "extend": Help(

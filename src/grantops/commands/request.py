@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,20 @@ def register(
         help="RFC 3339 start, or a duration from --now (2h: in two hours); default: on merge",
     )
     request.add_argument("--reason", help="why: the incident or change, and what needs doing")
+    issue = request.add_mutually_exclusive_group()
+    issue.add_argument(
+        "--from-issue",
+        type=int,
+        metavar="N",
+        help="take the request from access request issue N: open or update its pull "
+        "request and comment the plan (or the problems) on the issue",
+    )
+    issue.add_argument(
+        "--close-merged",
+        type=int,
+        metavar="PR",
+        help="close the request issue of grant pull request PR once PR is merged or closed",
+    )
     extend = sub.add_parser("extend", parents=[common], help="push a grant's end back")
     extend.add_argument("file", type=Path, help="the grant file")
     extend.add_argument(
@@ -111,46 +126,83 @@ def run_request(args: argparse.Namespace, now: datetime, io: Io) -> int:
     the additions merging makes (as plan changes, with ``starts`` null for "on merge")
     and ``pull_request`` is ``{"number", "url"}`` or null."""
     loaded = load_repo(args.root, now)  # a repository that is already invalid gets no new file
-    request = _request_from(args, now, io, loaded.policy)
+    request = request_from(args, now, io, loaded.policy)
+    path, relative, text = prepare(args.root, request, now)
+    branch = f"grant/{request.who.lower()}/{path.stem}"
+    target = preflight(args, io, branch, {relative: text.encode()}) if args.open_pr else None
+    written = write_checked(args.root, now, request, path, text)
+    if not args.json:
+        _show_written(io, written)
+    proposal = Proposal(branch, [relative], written.title, written.body, written.undo)
+    pull = _proposed(args, io, target, proposal)
+    if args.json:
+        io.json(
+            {"file": relative, "content": written.content, "plan": written.plan}
+            | {"pull_request": pull}
+        )
+    return EXIT_OK
+
+
+@dataclass(frozen=True)
+class Written:
+    """A grant file written for a request and checked with the whole repository."""
+
+    relative: str
+    content: str
+    plan: list[dict[str, Any]]
+    """What the next reconcile run adds once it is merged, as plan changes."""
+    span: str
+    """Its window in words: "4h from merge", "from ... until ..."."""
+    title: str
+    body: str
+    undo: Callable[[], None]
+
+
+def prepare(root: Path, request: Request, now: datetime) -> tuple[Path, str, str]:
+    """Where the grant file for ``request`` goes (absolute and relative) and its text;
+    a name GitHub would not allow is a usage error before anything is written."""
     errors = name_errors(request)
     if errors:
         raise UsageError("; ".join(errors))
-    path = grant_path(args.root, request, now)
-    relative = path.relative_to(args.root).as_posix()
-    if not inside_grants(args.root, path):  # never reached with valid names; checked anyway
-        raise UsageError(f"refusing to write {path}: it is not inside {args.root / 'grants'}")
-    branch, text = f"grant/{request.who.lower()}/{path.stem}", render(request)
-    target = preflight(args, io, branch, {relative: text.encode()}) if args.open_pr else None
+    path = grant_path(root, request, now)
+    if not inside_grants(root, path):  # never reached with valid names; checked anyway
+        raise UsageError(f"refusing to write {path}: it is not inside {root / 'grants'}")
+    return path, path.relative_to(root).as_posix(), render(request)
+
+
+def write_checked(root: Path, now: datetime, request: Request, path: Path, text: str) -> Written:
+    """Write the new grant file and check the whole repository as CI will; a file the
+    policy refuses is removed again before the error is raised."""
+    relative = path.relative_to(root).as_posix()
     undo = _write_new(path, text)
-    checked = _check(args.root, now, undo=undo)
+    checked = _check(root, now, undo=undo)
     grant = next((g for g in checked.grants if g.path == relative), None)
     if grant is None:
         undo()
         raise GrantopsError(f"{relative} was written but is not among the grants loaded")
-    content = path.read_text(encoding="utf-8")
     unit = checked.policy.limits.duration_unit
     length = format_duration(grant.duration, unit) if grant.duration else ""
-    plan = _on_merge(grant, checked.policy.org, length)
-    if not args.json:
-        _show_written(io, relative, content, plan, window_text(grant, length))
     what = request.describe(checked.policy.org)
     ends = f"until {format_timestamp(request.expires)}" if request.expires else ""
-    title = f"Grant {what} {ends or f'for {request.duration} from merge'}"
-    body = _body(checked, request, relative)
-    pull = _proposed(args, io, target, Proposal(branch, [relative], title, body, undo))
-    if args.json:
-        io.json({"file": relative, "content": content, "plan": plan, "pull_request": pull})
-    return EXIT_OK
+    return Written(
+        relative=relative,
+        content=path.read_text(encoding="utf-8"),
+        plan=_on_merge(grant, checked.policy.org, length),
+        span=window_text(grant, length),
+        title=f"Grant {what} {ends or f'for {request.duration} from merge'}",
+        body=_body(checked, request, relative),
+        undo=undo,
+    )
 
 
-def _show_written(
-    io: Io, relative: str, content: str, plan: list[dict[str, Any]], span: str
-) -> None:
-    io.out(f"Wrote {relative}:\n")
-    io.out(content.rstrip("\n"))
+def _show_written(io: Io, written: Written) -> None:
+    io.out(f"Wrote {written.relative}:\n")
+    io.out(written.content.rstrip("\n"))
     io.out("\nOnce reviewed and merged, the next reconcile run will:")
-    for change in plan:
-        io.out(f"  + add {change['principal']} {change['to']} on {change['target']} ({span})")
+    for change in written.plan:
+        io.out(
+            f"  + add {change['principal']} {change['to']} on {change['target']} ({written.span})"
+        )
 
 
 def _on_merge(grant: Grant, org: str, length: str) -> list[dict[str, Any]]:
@@ -263,7 +315,7 @@ def _proposed(
     return {"number": number, "url": url}
 
 
-def _request_from(args: argparse.Namespace, now: datetime, io: Io, policy: Policy) -> Request:
+def request_from(args: argparse.Namespace, now: datetime, io: Io, policy: Policy) -> Request:
     """The request the options describe; at a terminal, what they leave out is asked
     for, offering only what ``policy`` allows."""
     repos = tuple(args.repo)
@@ -433,4 +485,13 @@ def _body(loaded: Loaded, request: Request, relative: str) -> str:
     )
 
 
-__all__ = ["register", "run_extend", "run_request", "run_revoke"]
+__all__ = [
+    "Written",
+    "prepare",
+    "register",
+    "request_from",
+    "run_extend",
+    "run_request",
+    "run_revoke",
+    "write_checked",
+]

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from grantops.access import AccessKey, Target
 from grantops.actual import Listed, ReadResult
-from grantops.github import gqlpulls, pulls, watch
+from grantops.github import gqlpulls, issues, pulls, watch
 from grantops.github.activity import Activity, activity
 from grantops.github.gqlread import GraphQLTargets
 from grantops.github.graphql import GraphQL, graphql_url
@@ -32,6 +32,7 @@ from grantops.github.tokens import TokenSource
 from grantops.github.transport import GitHubError, RetryPolicy, Transport
 from grantops.github.write import apply_change
 from grantops.health import LABEL, HealthIssue, WorkflowRun
+from grantops.issuetext import Issue, IssueComment, PullEnd
 from grantops.model import Policy
 from grantops.plan import Change, Outcome
 from grantops.progress import Progress
@@ -338,3 +339,20 @@ class GitHub:
         self, owner: str, repo: str, number: int, *, body: str | None = None, close: bool = False
     ) -> None:
         watch.edit_issue(self._transport, owner, repo, number, body=body, close=close)
+
+    # ----- access request issues ------------------------------------------------------
+
+    def issue(self, owner: str, repo: str, number: int) -> Issue:
+        return issues.read_issue(self._transport, owner, repo, number)
+
+    def issue_comments(self, owner: str, repo: str, number: int) -> list[IssueComment]:
+        return issues.comments(self._transport, owner, repo, number)
+
+    def edit_comment(self, owner: str, repo: str, ident: int, body: str) -> None:
+        issues.edit_comment(self._transport, owner, repo, ident, body)
+
+    def edit_pull(self, owner: str, repo: str, number: int, *, title: str, body: str) -> None:
+        issues.edit_pull(self._transport, owner, repo, number, title=title, body=body)
+
+    def pull_end(self, owner: str, repo: str, number: int) -> PullEnd:
+        return issues.pull_end(self._transport, owner, repo, number)

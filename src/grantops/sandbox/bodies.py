@@ -366,9 +366,13 @@ def diff_entry(
     }
 
 
+COMMENT_IDS = 90000
+"""A comment's id is this plus its place (from 1) among the repository's comments."""
+
+
 def comment(base: str, world: World, repo: Repo, index: int, item: CommentState) -> Json:
     full = f"{world.org}/{repo.name}"
-    ident = 90000 + index
+    ident = COMMENT_IDS + index
     return {
         "id": ident,
         "node_id": _node_id("IssueComment", ident),
@@ -414,6 +418,24 @@ def issue(base: str, world: World, repo: Repo, item: IssueState) -> Json:
         "closed_at": "2026-01-01T00:00:00Z" if closed else None,
         "author_association": "NONE",
     }
+
+
+def pull_as_issue(base: str, world: World, repo: Repo, pull: PullState) -> Json:
+    """A pull request as the issues API shows it: an issue with a ``pull_request`` link."""
+    state = "closed" if pull.merged_at else "open"
+    item = IssueState(
+        number=pull.number, author=pull.author, title=pull.title, body=pull.body, state=state
+    )
+    full = f"{world.org}/{repo.name}"
+    html = f"https://github.com/{full}/pull/{pull.number}"
+    link = {
+        "url": f"{base}/repos/{full}/pulls/{pull.number}",
+        "html_url": html,
+        "diff_url": f"{html}.diff",
+        "patch_url": f"{html}.patch",
+        "merged_at": pull.merged_at,
+    }
+    return {**issue(base, world, repo, item), "html_url": html, "pull_request": link}
 
 
 def workflow_run(base: str, world: World, repo: Repo, item: WorkflowRunState) -> Json:

@@ -346,6 +346,15 @@ def get_pull(call: Call) -> Reply:
     return Reply(200, bodies.full_pull_request(call.base, call.world, repo, _pull(call, repo)))
 
 
+def update_pull(call: Call) -> Reply:
+    """PATCH /repos/{owner}/{repo}/pulls/{pull_number}: its title and body."""
+    repo = _repo(call)
+    pull = _pull(call, repo)
+    pull.title = str(call.given("title", pull.title))
+    pull.body = str(call.given("body", pull.body) or "")
+    return Reply(200, bodies.full_pull_request(call.base, call.world, repo, pull))
+
+
 def create_review(call: Call) -> Reply:
     """POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews, as the viewer."""
     repo = _repo(call)
@@ -422,6 +431,50 @@ def update_issue(call: Call) -> Reply:
     return Reply(200, bodies.issue(call.base, call.world, repo, item))
 
 
+def get_issue(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/issues/{issue_number}: an issue, with its author and
+    labels; a pull request too, as on GitHub, marked by its ``pull_request`` link."""
+    repo = _repo(call)
+    number = int(call.params["issue_number"])
+    pull = next((p for p in repo.pulls if p.number == number), None)
+    if pull is not None:
+        return Reply(200, bodies.pull_as_issue(call.base, call.world, repo, pull))
+    item = call.world.issue(repo, number)
+    return Reply(200, bodies.issue(call.base, call.world, repo, item))
+
+
+def list_comments(call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/issues/{issue_number}/comments, oldest first."""
+    repo = _repo(call)
+    number = int(call.params["issue_number"])
+    if not any(p.number == number for p in repo.pulls):
+        call.world.issue(repo, number)  # a 404 when neither a pull request nor an issue
+    found = [
+        bodies.comment(call.base, call.world, repo, index + 1, c)
+        for index, c in enumerate(repo.comments)
+        if c.issue == number
+    ]
+    return _listing(found)
+
+
+def update_comment(call: Call) -> Reply:
+    """PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}: its body; GitHub lets
+    only its author (or a maintainer) edit a comment, the sandbox only its author."""
+    repo = _repo(call)
+    index = int(call.params["comment_id"]) - bodies.COMMENT_IDS
+    if not 1 <= index <= len(repo.comments):
+        raise SandboxError(404, "Not Found")
+    item = repo.comments[index - 1]
+    if item.user.lower() != call.viewer.lower():
+        raise SandboxError(403, "Must have admin rights to Repository.")
+    text = call.given("body")
+    if not isinstance(text, str) or not text:
+        errors = [{"resource": "IssueComment", "code": "missing_field", "field": "body"}]
+        raise SandboxError(422, "Validation Failed", errors)
+    item.body = text
+    return Reply(200, bodies.comment(call.base, call.world, repo, index, item))
+
+
 def create_comment(call: Call) -> Reply:
     """POST /repos/{owner}/{repo}/issues/{issue_number}/comments, as the viewer."""
     repo = _repo(call)
@@ -481,7 +534,7 @@ def get_rate_limit(call: Call) -> Reply:
 
 # ----- the table --------------------------------------------------------------
 
-_NUMERIC = frozenset({"invitation_id", "pull_number", "issue_number"})
+_NUMERIC = frozenset({"invitation_id", "pull_number", "issue_number", "comment_id"})
 """Path parameters that are numbers: any other text there is a 404, as on GitHub."""
 
 
@@ -622,6 +675,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/repos/{owner}/{repo}/pulls", "pulls/list", list_pulls),
     _route("POST", "/repos/{owner}/{repo}/pulls", "pulls/create", create_pull),
     _route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", "pulls/get", get_pull),
+    _route("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}", "pulls/update", update_pull),
     _route(
         "POST",
         "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
@@ -639,11 +693,24 @@ ROUTES: tuple[Route, ...] = (
         "issues/update",
         update_issue,
     ),
+    _route("GET", "/repos/{owner}/{repo}/issues/{issue_number}", "issues/get", get_issue),
     _route(
         "POST",
         "/repos/{owner}/{repo}/issues/{issue_number}/comments",
         "issues/create-comment",
         create_comment,
+    ),
+    _route(
+        "GET",
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        "issues/list-comments",
+        list_comments,
+    ),
+    _route(
+        "PATCH",
+        "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+        "issues/update-comment",
+        update_comment,
     ),
     # actions
     _route(

@@ -1,0 +1,239 @@
+"""Requests from the browser, end to end on the sandbox: the request workflow's steps.
+
+alice files the access request form as an issue; the workflow runs ``grantops request
+--from-issue`` (here as octocat's token), which pushes ``grant/issue-N`` to a real bare
+remote, opens the pull request and comments the plan on the issue. An edit updates the
+same pull request and comment; bob approves and merges; the ``closed`` event's step
+closes the issue.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+from grantops.issuetext import MARKER
+from grantops.sandbox import Sandbox
+
+from .sandbox_fixtures import StartSandbox, with_access_repo, with_remote
+from .test_cli import run
+from .test_issueform import body
+
+ISSUE = 7
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def _world(
+    start_sandbox: StartSandbox, tmp_path: Path, text: str, policy_extra: str = ""
+) -> tuple[Path, Path, Sandbox]:
+    """octocat's checkout of acme/access, its bare remote, and a sandbox where alice
+    opened issue 7 with ``text``; bob may approve."""
+    repo, remote = with_remote(tmp_path)
+    if policy_extra:
+        policy = (repo.root / "grants" / "policy.yaml").read_text() + policy_extra
+        repo.merge({"grants/policy.yaml": policy}, author="security-lead", approvers=["ciso"])
+        _git(repo.root, "push", "--quiet", "origin", "main")
+    state = copy.deepcopy(with_access_repo(repo))
+    state["repos"]["access"]["collaborators"]["bob"] = "push"
+    state["repos"]["access"]["issues"] = [
+        {
+            "number": ISSUE,
+            "author": "alice",
+            "title": "Access request",
+            "body": text,
+            "labels": ["access-request"],
+        }
+    ]
+    return repo.root, remote, start_sandbox(state, git={"access": remote})
+
+
+def _as(sandbox: Sandbox, login: str) -> dict[str, str]:
+    return {"GITHUB_TOKEN": f"{login}:secret", "GITHUB_API_URL": sandbox.url}
+
+
+def _step(sandbox: Sandbox, root: Path, *argv: str) -> tuple[int, str, str]:
+    """One of the workflow's grantops steps, with the job's access repository."""
+    return run(
+        "request",
+        *argv,
+        "--root",
+        str(root),
+        "--access-repo",
+        "acme/access",
+        environ=_as(sandbox, "octocat"),
+    )
+
+
+def _edit_issue(sandbox: Sandbox, text: str) -> None:
+    """alice edits her issue in the browser."""
+    answer = httpx2.patch(
+        f"{sandbox.url}/repos/acme/access/issues/{ISSUE}",
+        json={"body": text},
+        headers={"Authorization": "token alice:secret"},
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def _comments(sandbox: Sandbox) -> list[Any]:
+    return [c for c in sandbox.state().repos["access"].comments if c.issue == ISSUE]
+
+
+def test_issue_to_pull_request_to_plan_comment_to_edit_to_merge_to_closed(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    root, remote, sandbox = _world(start_sandbox, tmp_path, body())
+    code, out, err = _step(sandbox, root, "--from-issue", str(ISSUE), "--json")
+    assert code == 0, err
+    done = json.loads(out)
+    number = done["pull_request"]["number"]
+    assert done["issue"] == ISSUE and done["file"].startswith("grants/alice/")
+    pull = sandbox.state().repos["access"].pulls[-1]
+    assert (pull.number, pull.head_ref, pull.author) == (number, "grant/issue-7", "octocat")
+    assert f"Closes #{ISSUE}, requested by @alice." in pull.body
+    head = _git(remote, "rev-parse", "refs/heads/grant/issue-7")
+    assert list(pull.files) == [done["file"]]  # the branch holds the grant file only
+    grant = _git(remote, "show", f"{head}:{done['file']}")
+    assert "user: alice\nrepo: payments-api\npermission: push\nduration: 4h\n" in grant
+    [comment] = _comments(sandbox)
+    assert comment.user == "octocat" and comment.body.startswith(MARKER)
+    assert f"Grant pull request #{number} is open" in comment.body
+    assert "- add `user:alice` `push` on `repo:acme/payments-api`" in comment.body
+
+    # alice asks for longer: the same pull request and comment follow the edit
+    _edit_issue(sandbox, body(Duration="8h"))
+    code, out, err = _step(sandbox, root, "--from-issue", str(ISSUE), "--json")
+    assert code == 0, err
+    assert json.loads(out)["pull_request"]["number"] == number
+    pulls = sandbox.state().repos["access"].pulls
+    assert [p.number for p in pulls if p.head_ref == "grant/issue-7"] == [number]
+    moved = _git(remote, "rev-parse", "refs/heads/grant/issue-7")
+    assert moved != head
+    assert "duration: 8h" in _git(remote, "show", f"{moved}:{done['file']}")
+    assert pulls[-1].title.endswith("for 8h from merge")
+    [comment] = _comments(sandbox)
+    assert "duration: 8h" in comment.body
+
+    # an edit that changes nothing the grant says leaves the branch as it is
+    assert _step(sandbox, root, "--from-issue", str(ISSUE))[0] == 0
+    assert _git(remote, "rev-parse", "refs/heads/grant/issue-7") == moved
+
+    # the pull request is still open: nothing to close yet
+    code, _, err = _step(sandbox, root, "--close-merged", str(number))
+    assert code == 2 and f"#{number} is still open" in err
+
+    for action in ("approve", "merge"):
+        argv = ["sandbox", action, "--pull", str(number), "--as", "bob"]
+        code, _, err = run(
+            *argv, "--access-repo", "acme/access", "--root", str(root), environ=_as(sandbox, "bob")
+        )
+        assert code == 0, err
+    code, out, err = _step(sandbox, root, "--close-merged", str(number))
+    assert code == 0, err
+    assert f"Closed #{ISSUE}" in out
+    issue = sandbox.state().repos["access"].issues[0]
+    assert issue.state == "closed"
+    assert f"Grant pull request #{number} was merged" in _comments(sandbox)[-1].body
+
+
+def test_problems_are_commented_in_place_and_nothing_is_pushed(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """Someone else's name, where the policy does not allow it, and a body that tries to
+    add a heading: every problem on the issue, in the one comment, and no branch."""
+    hostile = body(For_whom="bob", Reason="hotfix\n\n### Permission or role\n\nadmin")
+    root, remote, sandbox = _world(start_sandbox, tmp_path, hostile)
+    code, _, err = _step(sandbox, root, "--from-issue", str(ISSUE))
+    assert code == 1
+    assert "Permission or role: given more than once" in err
+    [comment] = _comments(sandbox)
+    assert comment.body.startswith(MARKER) and "cannot be written as a grant" in comment.body
+    assert _git(remote, "branch", "--list", "grant/*") == ""
+    assert sandbox.state().repos["access"].pulls[-1].head_ref != "grant/issue-7"
+    assert _git(root, "status", "--porcelain") == ""
+
+    # a comment that pastes the marker is alice's, not grantops': it is never rewritten
+    sandbox_comment = httpx2.post(
+        f"{sandbox.url}/repos/acme/access/issues/{ISSUE}/comments",
+        json={"body": f"{MARKER}\nApproved, go ahead"},
+        headers={"Authorization": "token alice:secret"},
+    )
+    assert sandbox_comment.status_code == 201
+    _edit_issue(sandbox, body(For_whom="bob"))
+    code, _, err = _step(sandbox, root, "--from-issue", str(ISSUE))
+    assert code == 1 and "For whom: only alice (the issue's author)" in err
+    first, pasted = _comments(sandbox)
+    assert "For whom: only alice" in first.body and "given more than once" not in first.body
+    assert pasted.body == f"{MARKER}\nApproved, go ahead"
+
+
+def test_the_policy_may_allow_requests_on_behalf_of_others(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    on_behalf = "requests:\n  on_behalf: true\n"
+    root, _, sandbox = _world(start_sandbox, tmp_path, body(For_whom="carol"), on_behalf)
+    code, out, err = _step(sandbox, root, "--from-issue", str(ISSUE), "--json")
+    assert code == 0, err
+    assert json.loads(out)["file"].startswith("grants/carol/")
+
+
+def test_a_request_the_policy_refuses_is_commented_with_the_policys_reason(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    root, _, sandbox = _world(start_sandbox, tmp_path, body(Duration="30d"))
+    code, _, err = _step(sandbox, root, "--from-issue", str(ISSUE))
+    assert code == 1 and "is not a request grantops can write" in err
+    [comment] = _comments(sandbox)
+    assert "error: duration 720h is longer than limits.max_duration 72h" in comment.body
+    assert _git(root, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_only_open_issues_of_the_form_are_read(start_sandbox: StartSandbox, tmp_path: Path) -> None:
+    root, _, sandbox = _world(start_sandbox, tmp_path, body())
+    answer = httpx2.patch(
+        f"{sandbox.url}/repos/acme/access/issues/{ISSUE}",
+        json={"labels": ["question"]},
+        headers={"Authorization": "token alice:secret"},
+    )
+    assert answer.status_code == 200
+    code, _, err = _step(sandbox, root, "--from-issue", str(ISSUE))
+    assert code == 2 and "does not carry the access-request label" in err
+    assert _comments(sandbox) == []
+    code, _, err = _step(sandbox, root, "--close-merged", "1")
+    assert code == 2 and "#1 is not the pull request of a request issue" in err
+    code, _, err = _step(sandbox, root, "--from-issue", "1")  # the policy's pull request
+    assert code == 2 and "#1 is a pull request, not an access request issue" in err
+    code, _, err = _step(sandbox, root, "--from-issue", "99")
+    assert code == 1 and "read acme/access#99" in err
+    code, _, err = _step(sandbox, root, "--from-issue", str(ISSUE), "--repo", "ledger", "--open-pr")
+    assert code == 2 and "--repo --open-pr: the issue says what is asked for" in err
+    code, _, err = _step(sandbox, root, "--from-issue", "7", "--close-merged", "8")
+    assert code == 2 and "not allowed with argument" in err
+
+
+def test_the_sandbox_lets_only_a_comments_author_edit_it(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    _, _, sandbox = _world(start_sandbox, tmp_path, body())
+    comments = f"{sandbox.url}/repos/acme/access/issues/{ISSUE}/comments"
+    alice = {"Authorization": "token alice:x"}
+    made = httpx2.post(comments, json={"body": "mine"}, headers=alice)
+    ident = made.json()["id"]
+    assert [c["id"] for c in httpx2.get(comments, headers=alice).json()] == [ident]
+    edit = f"{sandbox.url}/repos/acme/access/issues/comments/{ident}"
+    as_bob = httpx2.patch(edit, json={"body": "bob's"}, headers={"Authorization": "token bob:x"})
+    empty = httpx2.patch(edit, json={"body": ""}, headers=alice)
+    gone = httpx2.patch(edit + "0", json={"body": "x"}, headers=alice)
+    assert (as_bob.status_code, empty.status_code, gone.status_code) == (403, 422, 404)
+    assert httpx2.get(comments, headers=alice).json()[0]["body"] == "mine"
+    missing = f"{sandbox.url}/repos/acme/access/issues/99/comments"
+    assert httpx2.get(missing, headers=alice).status_code == 404
