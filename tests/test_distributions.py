@@ -111,7 +111,7 @@ def test_the_wheel_holds_every_file_the_code_reads_at_runtime(built: Built) -> N
 def test_the_sdist_holds_what_a_rebuild_needs_and_no_tests(built: Built) -> None:
     """The wheel above was built from this sdist; it also carries the changelog."""
     root = f"grantops-{_pyproject()['version']}/"
-    needed = ["pyproject.toml", "README.md", "CHANGELOG.md", "PKG-INFO", "MANIFEST.in"]
+    needed = ["pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "PKG-INFO", "MANIFEST.in"]
     needed += [f"src/{name}" for name in _package_files()]
     assert [name for name in needed if root + name not in built.sdist_names] == []
     assert [name for name in built.sdist_names if name.startswith(root + "tests")] == []
@@ -123,6 +123,7 @@ def test_the_metadata_is_pyprojects(built: Built) -> None:
     assert metadata["Version"] == project["version"]
     assert metadata["Requires-Python"] == project["requires-python"]
     assert metadata["License-Expression"] == project["license"] == "MIT"
+    assert metadata.get_all("License-File") == ["LICENSE"]
     assert metadata["Summary"] == project["description"]
     requires = [Requirement(r) for r in metadata.get_all("Requires-Dist", [])]
     runtime = [r for r in requires if r.marker is None]  # the extras' come with a marker
