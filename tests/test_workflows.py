@@ -735,6 +735,24 @@ def test_only_the_release_app_moves_the_major_tag_narrowed_to_this_repository() 
     move = job["steps"][-1]
     assert move["env"]["GH_TOKEN"] == "${{ steps.tag-token.outputs.token }}"
     assert "major=${TAG%%.*}" in move["run"] and "force=true" in move["run"]
+    # the commit this run built and checked, never whatever the tag names by now: a tag
+    # pushed again while the release ran must not point v0 at a commit nobody built
+    assert 'commit="$GITHUB_SHA"' in move["run"]
+    assert "commits/$TAG" not in move["run"]
+
+
+def test_release_builds_only_a_commit_on_the_default_branch() -> None:
+    """Anyone who can push can tag a commit of an unmerged branch; what reaches PyPI and
+    v0 must have been merged (reviewed) first."""
+    steps = _release_jobs()["build"]["steps"]
+    checkout = steps[0]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert checkout["with"]["fetch-depth"] == "0"
+    runs = [s.get("run", "") for s in steps]
+    merged = next(i for i, r in enumerate(runs) if "merge-base --is-ancestor" in r)
+    assert '"$GITHUB_SHA" "origin/$DEFAULT"' in runs[merged]
+    assert steps[merged]["env"] == {"DEFAULT": "${{ github.event.repository.default_branch }}"}
+    assert merged < runs.index(".ci/dist dist grantops-requirements.txt")
 
 
 def _release_check(tmp_path: Path, tag: str, changelog: str) -> tuple[int, str, str | None]:
