@@ -237,3 +237,20 @@ def test_the_sandbox_lets_only_a_comments_author_edit_it(
     assert httpx2.get(comments, headers=alice).json()[0]["body"] == "mine"
     missing = f"{sandbox.url}/repos/acme/access/issues/99/comments"
     assert httpx2.get(missing, headers=alice).status_code == 404
+
+
+def test_a_reason_cannot_close_other_issues_mention_anyone_or_link_from_the_pull_request(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """The reason is the requester's own words, and the pull request's body shows it:
+    there it must stay words, not a closing keyword for another issue (merging would
+    close it), a mention that pages a team, or a link dressed as an approval."""
+    reason = "hotfix, closes #3 for @acme/everyone: [approved by security](https://evil.example)"
+    root, _, sandbox = _world(start_sandbox, tmp_path, body(Reason=reason))
+    code, _, err = _step(sandbox, root, "--from-issue", str(ISSUE))
+    assert code == 0, err
+    pull = sandbox.state().repos["access"].pulls[-1]
+    why = next(line for line in pull.body.splitlines() if line.startswith("**Why:**"))
+    assert "#3" not in why and "@acme" not in why
+    assert "\\[approved" in why and "\\](" in why  # escaped: no link
+    assert "closes" in why and "approved by security" in why  # still readable
