@@ -34,21 +34,26 @@ def _git(root: Path, *args: str) -> str:
 
 
 def _world(
-    start_sandbox: StartSandbox, tmp_path: Path, text: str, policy_extra: str = ""
+    start_sandbox: StartSandbox,
+    tmp_path: Path,
+    text: str,
+    policy_extra: str = "",
+    author: str = "alice",
 ) -> tuple[Path, Path, Sandbox]:
-    """octocat's checkout of acme/access, its bare remote, and a sandbox where alice
-    opened issue 7 with ``text``; bob may approve."""
+    """octocat's checkout of acme/access, its bare remote, and a sandbox where ``author``
+    opened issue 7 with ``text``; bob and alice may approve."""
     repo, remote = with_remote(tmp_path)
     if policy_extra:
         policy = (repo.root / "grants" / "policy.yaml").read_text() + policy_extra
         repo.merge({"grants/policy.yaml": policy}, author="security-lead", approvers=["ciso"])
         _git(repo.root, "push", "--quiet", "origin", "main")
     state = copy.deepcopy(with_access_repo(repo))
-    state["repos"]["access"]["collaborators"]["bob"] = "push"
+    state["repos"]["access"]["collaborators"] |= {"bob": "push", "alice": "push"}
+    state["bots"] = sorted({*state.get("bots", []), "helper-bot"})
     state["repos"]["access"]["issues"] = [
         {
             "number": ISSUE,
-            "author": "alice",
+            "author": author,
             "title": "Access request",
             "body": text,
             "labels": ["access-request"],
@@ -59,6 +64,10 @@ def _world(
 
 def _as(sandbox: Sandbox, login: str) -> dict[str, str]:
     return {"GITHUB_TOKEN": f"{login}:secret", "GITHUB_API_URL": sandbox.url}
+
+
+def _as_header(login: str) -> dict[str, str]:
+    return {"Authorization": f"token {login}:secret"}
 
 
 def _step(sandbox: Sandbox, root: Path, *argv: str) -> tuple[int, str, str]:
@@ -254,3 +263,48 @@ def test_a_reason_cannot_close_other_issues_mention_anyone_or_link_from_the_pull
     assert "#3" not in why and "@acme" not in why
     assert "\\[approved" in why and "\\](" in why  # escaped: no link
     assert "closes" in why and "approved by security" in why  # still readable
+
+
+def test_who_filed_a_request_for_someone_else_cannot_approve_it(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """The pull request is opened by grantops' account, not the requester's, so the
+    rule that its author may not approve would not reach them: the commit is theirs
+    instead (their linked no-reply address), and no author of a commit may approve."""
+    on_behalf = "requests:\n  on_behalf: true\n"
+    root, remote, sandbox = _world(start_sandbox, tmp_path, body(For_whom="carol"), on_behalf)
+    code, out, err = _step(sandbox, root, "--from-issue", str(ISSUE), "--json")
+    assert code == 0, err
+    grant, number = json.loads(out)["file"], json.loads(out)["pull_request"]["number"]
+    head = _git(remote, "rev-parse", "refs/heads/grant/issue-7")
+    issue = httpx2.get(
+        f"{sandbox.url}/repos/acme/access/issues/{ISSUE}", headers=_as_header("alice")
+    ).json()
+    email = f"{issue['user']['id']}+alice@users.noreply.github.com"
+    assert _git(remote, "log", "-1", "--format=%an <%ae>", head) == f"alice <{email}>"
+    for action, login in (("approve", "alice"), ("merge", "bob")):
+        argv = ["sandbox", action, "--pull", str(number), "--as", login]
+        code, _, err = run(
+            *argv, "--access-repo", "acme/access", "--root", str(root), environ=_as(sandbox, login)
+        )
+        assert code == 0, err
+    _git(root, "pull", "--quiet", "origin", "main")
+    plan = ["plan", "--root", str(root), "--access-repo", "acme/access", "--json"]
+    code, out, err = run(*plan, environ=_as(sandbox, "octocat"))
+    unapproved = {u["source"]: u["reason"] for u in json.loads(out)["unapproved"]}
+    assert "alice (authored or committed a commit in the PR)" in unapproved[grant]
+
+
+def test_an_issue_a_bot_opened_is_no_request(start_sandbox: StartSandbox, tmp_path: Path) -> None:
+    """A bot opens issues for whoever drives it (another App, a workflow on any branch):
+    a request must come from the person who will answer for it."""
+    root, remote, sandbox = _world(
+        start_sandbox,
+        tmp_path,
+        body(For_whom="carol"),
+        "requests:\n  on_behalf: true\n",
+        "helper-bot",
+    )
+    code, _, err = _step(sandbox, root, "--from-issue", str(ISSUE))
+    assert code == 2 and f"#{ISSUE} was not opened by a person" in err
+    assert _git(remote, "branch", "--list", "grant/*") == "" and _comments(sandbox) == []
