@@ -4,6 +4,9 @@ client that gives up cleanly, posted to a real HTTP receiver on localhost."""
 from __future__ import annotations
 
 import re
+import socket
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -222,3 +225,31 @@ def test_a_webhook_nobody_listens_on() -> None:
     message, _ = _post(refused_url())
     assert message.startswith("could not reach the chat webhook: ")
     assert "refused" in message.lower()
+
+
+@pytest.fixture(
+    params=[b"not http at all\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nok"]
+)
+def garbled(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A webhook address whose server reads the post, answers ``request.param`` (no
+    HTTP at all, or a body cut short) and hangs up."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(request.param)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/services/T000/B000/secretpart"
+    thread.join(timeout=5)
+    server.close()
+
+
+def test_a_webhook_that_answers_garbage_is_an_error_like_any_other(garbled: str) -> None:
+    """Whatever answers at the address, a failed post is a WebhookError: anything else
+    would escape the run's handling of a chat that is down, after access changed."""
+    message, _ = _post(garbled)
+    assert message.startswith("could not reach the chat webhook: ")
