@@ -253,3 +253,17 @@ def test_a_webhook_that_answers_garbage_is_an_error_like_any_other(garbled: str)
     would escape the run's handling of a chat that is down, after access changed."""
     message, _ = _post(garbled)
     assert message.startswith("could not reach the chat webhook: ")
+
+
+def test_a_refusal_of_many_grants_fits_one_slack_section() -> None:
+    """Slack refuses a section longer than 3,000 characters, and the first notice that
+    fails holds back the rest: one grant file asking for many repositories must not
+    keep every later notice from being delivered."""
+    refused = tuple(
+        Kept(Principal.user("octocat"), Target.repo("acme", f"r{n:03}"), "admin", "<" * 300, "g")
+        for n in range(40)
+    )
+    [notice] = chat.refusals(Plan(NOW, "acme", (), refused=refused), {})
+    assert len(notice.text) <= chat.SECTION_LIMIT == 3000
+    assert notice.text.endswith("; and 38 more.")  # each item is 1,238 characters
+    assert notice.text.count("r0") == 2
