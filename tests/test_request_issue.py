@@ -308,3 +308,29 @@ def test_an_issue_a_bot_opened_is_no_request(start_sandbox: StartSandbox, tmp_pa
     code, _, err = _step(sandbox, root, "--from-issue", str(ISSUE))
     assert code == 2 and f"#{ISSUE} was not opened by a person" in err
     assert _git(remote, "branch", "--list", "grant/*") == "" and _comments(sandbox) == []
+
+
+def test_an_edit_after_approval_needs_a_fresh_review(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """bob approves 4h; alice then edits the issue to 72h and the workflow replaces the
+    branch: bob's approval was of the old head, so the merge proves nothing."""
+    root, _, sandbox = _world(start_sandbox, tmp_path, body())
+    code, out, err = _step(sandbox, root, "--from-issue", str(ISSUE), "--json")
+    assert code == 0, err
+    grant, number = json.loads(out)["file"], json.loads(out)["pull_request"]["number"]
+    review = ["--pull", str(number), "--as", "bob", "--access-repo", "acme/access"]
+    assert (
+        run("sandbox", "approve", *review, "--root", str(root), environ=_as(sandbox, "bob"))[0] == 0
+    )
+    _edit_issue(sandbox, body(Duration="72h"))
+    assert _step(sandbox, root, "--from-issue", str(ISSUE))[0] == 0
+    assert (
+        run("sandbox", "merge", *review, "--root", str(root), environ=_as(sandbox, "bob"))[0] == 0
+    )
+    _git(root, "pull", "--quiet", "origin", "main")
+    assert "duration: 72h" in (root / grant).read_text()
+    plan = ["plan", "--root", str(root), "--access-repo", "acme/access", "--json"]
+    code, out, err = run(*plan, environ=_as(sandbox, "octocat"))
+    unapproved = {u["source"]: u["reason"] for u in json.loads(out)["unapproved"]}
+    assert "bob (stale: approved" in unapproved[grant]
