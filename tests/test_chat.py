@@ -151,6 +151,9 @@ def test_only_the_kinds_the_policy_asks_for() -> None:
         ("hooks.slack.com/services/T/B/x", "is not a URL"),
         ("https://hooks.slack.com/ser vices", "is not a URL"),
         ("https://[::1", "is not a URL"),
+        # http.client sends the address as ASCII and would fail outside WebhookError
+        ("https://hooks.slack.com/services/T/B/\u00e9", "is not a URL"),
+        ("https://h\u00e4oks.example/services/T/B/x", "is not a URL"),
     ],
 )
 def test_only_https_webhooks_or_this_machine(url: str, problem: str | None) -> None:

@@ -101,7 +101,8 @@ def address_problem(url: str) -> str | None:
         host = parts.hostname
     except ValueError:
         return f"{ENV} is not a URL: chat notices are off"
-    if any(ch.isspace() or ord(ch) < 32 for ch in url) or not host:
+    # http.client sends the address as ASCII: anything else fails there, not here
+    if not url.isascii() or any(ch.isspace() or ord(ch) < 32 for ch in url) or not host:
         return f"{ENV} is not a URL: chat notices are off"
     if parts.scheme == "https" or (parts.scheme == "http" and host in _LOCAL):
         return None
