@@ -4,6 +4,9 @@ client that gives up cleanly, posted to a real HTTP receiver on localhost."""
 from __future__ import annotations
 
 import re
+import socket
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -148,6 +151,9 @@ def test_only_the_kinds_the_policy_asks_for() -> None:
         ("hooks.slack.com/services/T/B/x", "is not a URL"),
         ("https://hooks.slack.com/ser vices", "is not a URL"),
         ("https://[::1", "is not a URL"),
+        # http.client sends the address as ASCII and would fail outside WebhookError
+        ("https://hooks.slack.com/services/T/B/\u00e9", "is not a URL"),
+        ("https://h\u00e4oks.example/services/T/B/x", "is not a URL"),
     ],
 )
 def test_only_https_webhooks_or_this_machine(url: str, problem: str | None) -> None:
@@ -222,3 +228,45 @@ def test_a_webhook_nobody_listens_on() -> None:
     message, _ = _post(refused_url())
     assert message.startswith("could not reach the chat webhook: ")
     assert "refused" in message.lower()
+
+
+@pytest.fixture(
+    params=[b"not http at all\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nok"]
+)
+def garbled(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A webhook address whose server reads the post, answers ``request.param`` (no
+    HTTP at all, or a body cut short) and hangs up."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(request.param)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/services/T000/B000/secretpart"
+    thread.join(timeout=5)
+    server.close()
+
+
+def test_a_webhook_that_answers_garbage_is_an_error_like_any_other(garbled: str) -> None:
+    """Whatever answers at the address, a failed post is a WebhookError: anything else
+    would escape the run's handling of a chat that is down, after access changed."""
+    message, _ = _post(garbled)
+    assert message.startswith("could not reach the chat webhook: ")
+
+
+def test_a_refusal_of_many_grants_fits_one_slack_section() -> None:
+    """Slack refuses a section longer than 3,000 characters, and the first notice that
+    fails holds back the rest: one grant file asking for many repositories must not
+    keep every later notice from being delivered."""
+    refused = tuple(
+        Kept(Principal.user("octocat"), Target.repo("acme", f"r{n:03}"), "admin", "<" * 300, "g")
+        for n in range(40)
+    )
+    [notice] = chat.refusals(Plan(NOW, "acme", (), refused=refused), {})
+    assert len(notice.text) <= chat.SECTION_LIMIT == 3000
+    assert notice.text.endswith("; and 38 more.")  # each item is 1,238 characters
+    assert notice.text.count("r0") == 2

@@ -26,6 +26,8 @@ def _issue(**changed: object) -> Issue:
         "state": "open",
         "labels": ("Access-Request",),
         "is_pull": False,
+        "author_id": 1001,
+        "author_bot": False,
     }
     return Issue(**(fields | changed))  # type: ignore[arg-type]
 
@@ -39,6 +41,10 @@ def _issue(**changed: object) -> Issue:
         (
             {"labels": ("question",)},
             "does not carry the access-request label of the access request form",
+        ),
+        (
+            {"author": "deploy-bot[bot]", "author_bot": True},
+            "was not opened by a person: a request is someone's own, to be reviewed by another",
         ),
     ],
 )
@@ -81,3 +87,7 @@ def test_a_fence_no_answer_can_close() -> None:
     comment = problems_comment([text])
     body = comment.split("`````text\n", 1)[1].split("\n`````", 1)[0]
     assert body == text
+
+
+def test_the_requester_is_the_git_identity_github_links_to_their_account() -> None:
+    assert _issue().author_identity == ("alice", "1001+alice@users.noreply.github.com")

@@ -34,21 +34,26 @@ def _git(root: Path, *args: str) -> str:
 
 
 def _world(
-    start_sandbox: StartSandbox, tmp_path: Path, text: str, policy_extra: str = ""
+    start_sandbox: StartSandbox,
+    tmp_path: Path,
+    text: str,
+    policy_extra: str = "",
+    author: str = "alice",
 ) -> tuple[Path, Path, Sandbox]:
-    """octocat's checkout of acme/access, its bare remote, and a sandbox where alice
-    opened issue 7 with ``text``; bob may approve."""
+    """octocat's checkout of acme/access, its bare remote, and a sandbox where ``author``
+    opened issue 7 with ``text``; bob and alice may approve."""
     repo, remote = with_remote(tmp_path)
     if policy_extra:
         policy = (repo.root / "grants" / "policy.yaml").read_text() + policy_extra
         repo.merge({"grants/policy.yaml": policy}, author="security-lead", approvers=["ciso"])
         _git(repo.root, "push", "--quiet", "origin", "main")
     state = copy.deepcopy(with_access_repo(repo))
-    state["repos"]["access"]["collaborators"]["bob"] = "push"
+    state["repos"]["access"]["collaborators"] |= {"bob": "push", "alice": "push"}
+    state["bots"] = sorted({*state.get("bots", []), "helper-bot"})
     state["repos"]["access"]["issues"] = [
         {
             "number": ISSUE,
-            "author": "alice",
+            "author": author,
             "title": "Access request",
             "body": text,
             "labels": ["access-request"],
@@ -59,6 +64,10 @@ def _world(
 
 def _as(sandbox: Sandbox, login: str) -> dict[str, str]:
     return {"GITHUB_TOKEN": f"{login}:secret", "GITHUB_API_URL": sandbox.url}
+
+
+def _as_header(login: str) -> dict[str, str]:
+    return {"Authorization": f"token {login}:secret"}
 
 
 def _step(sandbox: Sandbox, root: Path, *argv: str) -> tuple[int, str, str]:
@@ -237,3 +246,91 @@ def test_the_sandbox_lets_only_a_comments_author_edit_it(
     assert httpx2.get(comments, headers=alice).json()[0]["body"] == "mine"
     missing = f"{sandbox.url}/repos/acme/access/issues/99/comments"
     assert httpx2.get(missing, headers=alice).status_code == 404
+
+
+def test_a_reason_cannot_close_other_issues_mention_anyone_or_link_from_the_pull_request(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """The reason is the requester's own words, and the pull request's body shows it:
+    there it must stay words, not a closing keyword for another issue (merging would
+    close it), a mention that pages a team, or a link dressed as an approval."""
+    reason = "hotfix, closes #3 for @acme/everyone: [approved by security](https://evil.example)"
+    root, _, sandbox = _world(start_sandbox, tmp_path, body(Reason=reason))
+    code, _, err = _step(sandbox, root, "--from-issue", str(ISSUE))
+    assert code == 0, err
+    pull = sandbox.state().repos["access"].pulls[-1]
+    why = next(line for line in pull.body.splitlines() if line.startswith("**Why:**"))
+    assert "#3" not in why and "@acme" not in why
+    assert "\\[approved" in why and "\\](" in why  # escaped: no link
+    assert "closes" in why and "approved by security" in why  # still readable
+
+
+def test_who_filed_a_request_for_someone_else_cannot_approve_it(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """The pull request is opened by grantops' account, not the requester's, so the
+    rule that its author may not approve would not reach them: the commit is theirs
+    instead (their linked no-reply address), and no author of a commit may approve."""
+    on_behalf = "requests:\n  on_behalf: true\n"
+    root, remote, sandbox = _world(start_sandbox, tmp_path, body(For_whom="carol"), on_behalf)
+    code, out, err = _step(sandbox, root, "--from-issue", str(ISSUE), "--json")
+    assert code == 0, err
+    grant, number = json.loads(out)["file"], json.loads(out)["pull_request"]["number"]
+    head = _git(remote, "rev-parse", "refs/heads/grant/issue-7")
+    issue = httpx2.get(
+        f"{sandbox.url}/repos/acme/access/issues/{ISSUE}", headers=_as_header("alice")
+    ).json()
+    email = f"{issue['user']['id']}+alice@users.noreply.github.com"
+    assert _git(remote, "log", "-1", "--format=%an <%ae>", head) == f"alice <{email}>"
+    for action, login in (("approve", "alice"), ("merge", "bob")):
+        argv = ["sandbox", action, "--pull", str(number), "--as", login]
+        code, _, err = run(
+            *argv, "--access-repo", "acme/access", "--root", str(root), environ=_as(sandbox, login)
+        )
+        assert code == 0, err
+    _git(root, "pull", "--quiet", "origin", "main")
+    plan = ["plan", "--root", str(root), "--access-repo", "acme/access", "--json"]
+    code, out, err = run(*plan, environ=_as(sandbox, "octocat"))
+    unapproved = {u["source"]: u["reason"] for u in json.loads(out)["unapproved"]}
+    assert "alice (authored or committed a commit in the PR)" in unapproved[grant]
+
+
+def test_an_issue_a_bot_opened_is_no_request(start_sandbox: StartSandbox, tmp_path: Path) -> None:
+    """A bot opens issues for whoever drives it (another App, a workflow on any branch):
+    a request must come from the person who will answer for it."""
+    root, remote, sandbox = _world(
+        start_sandbox,
+        tmp_path,
+        body(For_whom="carol"),
+        "requests:\n  on_behalf: true\n",
+        "helper-bot",
+    )
+    code, _, err = _step(sandbox, root, "--from-issue", str(ISSUE))
+    assert code == 2 and f"#{ISSUE} was not opened by a person" in err
+    assert _git(remote, "branch", "--list", "grant/*") == "" and _comments(sandbox) == []
+
+
+def test_an_edit_after_approval_needs_a_fresh_review(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """bob approves 4h; alice then edits the issue to 72h and the workflow replaces the
+    branch: bob's approval was of the old head, so the merge proves nothing."""
+    root, _, sandbox = _world(start_sandbox, tmp_path, body())
+    code, out, err = _step(sandbox, root, "--from-issue", str(ISSUE), "--json")
+    assert code == 0, err
+    grant, number = json.loads(out)["file"], json.loads(out)["pull_request"]["number"]
+    review = ["--pull", str(number), "--as", "bob", "--access-repo", "acme/access"]
+    assert (
+        run("sandbox", "approve", *review, "--root", str(root), environ=_as(sandbox, "bob"))[0] == 0
+    )
+    _edit_issue(sandbox, body(Duration="72h"))
+    assert _step(sandbox, root, "--from-issue", str(ISSUE))[0] == 0
+    assert (
+        run("sandbox", "merge", *review, "--root", str(root), environ=_as(sandbox, "bob"))[0] == 0
+    )
+    _git(root, "pull", "--quiet", "origin", "main")
+    assert "duration: 72h" in (root / grant).read_text()
+    plan = ["plan", "--root", str(root), "--access-repo", "acme/access", "--json"]
+    code, out, err = run(*plan, environ=_as(sandbox, "octocat"))
+    unapproved = {u["source"]: u["reason"] for u in json.loads(out)["unapproved"]}
+    assert "bob (stale: approved" in unapproved[grant]

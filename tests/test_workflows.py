@@ -304,12 +304,16 @@ def test_the_request_step_runs_grantops_with_the_number_alone_and_git_auth_in_th
     stub = bin_dir / "grantops"
     stub.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done > "$CALLS"\nenv > "$CALLS.env"\n')
     stub.chmod(0o755)
+    gh = bin_dir / "gh"
+    gh.write_text('#!/bin/sh\necho "$GH_TOKEN $*" > "$CALLS.gh"\necho 149130343\n')
+    gh.chmod(0o755)
     env = {
         "PATH": f"{bin_dir}:/usr/bin:/bin",
         "CALLS": str(calls),
         "GITHUB_SERVER_URL": "https://github.example",
         "GITHUB_TOKEN": "ghs_request-token",
         "ISSUE": "7",
+        "APP_SLUG": "acme-grantops",
     }
     subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
@@ -323,6 +327,16 @@ def test_the_request_step_runs_grantops_with_the_number_alone_and_git_auth_in_th
     assert "GIT_CONFIG_KEY_0=http.https://github.example/.extraheader" in seen
     basic = base64.b64encode(b"x-access-token:ghs_request-token").decode()
     assert f"GIT_CONFIG_VALUE_0=AUTHORIZATION: basic {basic}" in seen
+    # commits are the App's bot account's, an identity GitHub links: the approval proof
+    # refuses a pull request with a commit no account is linked to
+    asked = calls.with_suffix(".gh").read_text().split()
+    assert asked == ["ghs_request-token", "api", "users/acme-grantops[bot]", "--jq", ".id"]
+    bot = "acme-grantops[bot] <149130343+acme-grantops[bot]@users.noreply.github.com>"
+    for role in ("COMMITTER", "AUTHOR"):
+        name, email = bot.removesuffix(">").split(" <")
+        assert f"GIT_{role}_NAME={name}\n" in seen and f"GIT_{role}_EMAIL={email}\n" in seen
+    assert step["env"]["APP_SLUG"] == "${{ steps.request-token.outputs.app-slug }}"
+    assert not any(key.startswith("GIT_") for key in step["env"])
 
 
 def test_the_issue_form_here_is_the_one_grantops_init_writes() -> None:
@@ -735,6 +749,24 @@ def test_only_the_release_app_moves_the_major_tag_narrowed_to_this_repository() 
     move = job["steps"][-1]
     assert move["env"]["GH_TOKEN"] == "${{ steps.tag-token.outputs.token }}"
     assert "major=${TAG%%.*}" in move["run"] and "force=true" in move["run"]
+    # the commit this run built and checked, never whatever the tag names by now: a tag
+    # pushed again while the release ran must not point v0 at a commit nobody built
+    assert 'commit="$GITHUB_SHA"' in move["run"]
+    assert "commits/$TAG" not in move["run"]
+
+
+def test_release_builds_only_a_commit_on_the_default_branch() -> None:
+    """Anyone who can push can tag a commit of an unmerged branch; what reaches PyPI and
+    v0 must have been merged (reviewed) first."""
+    steps = _release_jobs()["build"]["steps"]
+    checkout = steps[0]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert checkout["with"]["fetch-depth"] == "0"
+    runs = [s.get("run", "") for s in steps]
+    merged = next(i for i, r in enumerate(runs) if "merge-base --is-ancestor" in r)
+    assert '"$GITHUB_SHA" "origin/$DEFAULT"' in runs[merged]
+    assert steps[merged]["env"] == {"DEFAULT": "${{ github.event.repository.default_branch }}"}
+    assert merged < runs.index(".ci/dist dist grantops-requirements.txt")
 
 
 def _release_check(tmp_path: Path, tag: str, changelog: str) -> tuple[int, str, str | None]:

@@ -32,6 +32,9 @@ from grantops.plan import Plan
 from grantops.safetext import for_mrkdwn
 from grantops.values import format_duration, format_timestamp
 
+SECTION_LIMIT = 3000
+"""The most characters Slack takes in a section's text: a longer message is refused."""
+
 CHANNEL = "chat"
 """How the audit log names the chat webhook as a notice's channel."""
 
@@ -92,7 +95,7 @@ def refusals(plan: Plan, pulls: Mapping[str, int]) -> list[ChatNotice]:
             "refused",
             source,
             pulls.get(source),
-            f"*Access refused* by the policy ({for_mrkdwn(source)}): {'; '.join(items)}.",
+            _listed(f"*Access refused* by the policy ({for_mrkdwn(source)}): ", items),
         )
         for source, items in sorted(refused.items())
     ]
@@ -107,6 +110,19 @@ def refusals(plan: Plan, pulls: Mapping[str, int]) -> list[ChatNotice]:
         for u in plan.unreviewed
     ]
     return notices
+
+
+def _listed(start: str, items: Sequence[str]) -> str:
+    """``start`` and as many of ``items`` as fit one section, then how many more."""
+    room = SECTION_LIMIT - len(start) - len("; and 9999 more.")
+    shown: list[str] = []
+    for item in items:
+        room -= len(item) + 2
+        if room < 0:
+            break
+        shown.append(item)
+    more = f"; and {len(items) - len(shown)} more" if len(shown) < len(items) else ""
+    return f"{start}{'; '.join(shown)}{more}."
 
 
 def opened(source: str, pull: int, url: str, title: str) -> ChatNotice:

@@ -305,18 +305,22 @@ def _blob_at(root: Path, ref: str, path: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def commit_branch(root: Path, branch: str, paths: list[str], message: str) -> str:
+def commit_branch(
+    root: Path, branch: str, paths: list[str], message: str, author: tuple[str, str] | None = None
+) -> str:
     """Commit ``paths`` on a new branch and return to the branch we were on (returned).
 
-    Only the named paths are committed, whatever else the working tree holds.
+    Only the named paths are committed, whatever else the working tree holds. ``author``
+    (name, email) is the commit's author, when it is not whoever git is set up as.
     """
     base = current_branch(root)
     if base is None:
         raise GitError("HEAD is detached; check out the branch pull requests should target")
     _git(root, "switch", "--quiet", "-c", branch)
+    by = ["--author", f"{author[0]} <{author[1]}>"] if author else []
     try:
         _git(root, "add", "--all", "--", *paths)
-        _git(root, "commit", "--quiet", "-m", message, "--", *paths)
+        _git(root, "commit", "--quiet", *by, "-m", message, "--", *paths)
     finally:
         _git(root, "switch", "--quiet", base)
     return base

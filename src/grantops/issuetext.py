@@ -31,6 +31,16 @@ class Issue:
     state: str
     labels: tuple[str, ...]
     is_pull: bool
+    author_id: int
+    """The author's account id: with the login, the no-reply address GitHub links to them."""
+    author_bot: bool
+    """Opened by a bot account (a GitHub App, or Actions' own token), not a person."""
+
+    @property
+    def author_identity(self) -> tuple[str, str]:
+        """The git identity (name, email) that GitHub links to the issue's author, for
+        the commit that writes their request: as its author, they may not approve it."""
+        return self.author, f"{self.author_id}+{self.author}@users.noreply.github.com"
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,8 @@ def refusal(issue: Issue) -> str | None:
         return "is closed"
     if LABEL not in (label.lower() for label in issue.labels):
         return f"does not carry the {LABEL} label of the access request form"
+    if issue.author_bot:
+        return "was not opened by a person: a request is someone's own, to be reviewed by another"
     return None
 
 

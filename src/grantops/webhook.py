@@ -13,6 +13,7 @@ address, somewhere else.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -68,7 +69,8 @@ class Webhook:
                 if not busy or attempt == 2:
                     raise WebhookError(self._answered(exc)) from None
                 self.sleep(_retry_after(exc.headers.get("Retry-After")))
-            except (urllib.error.URLError, OSError) as exc:
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+                # HTTPException: an answer that is not HTTP, or is cut short
                 raise WebhookError(f"could not reach the chat webhook: {self._why(exc)}") from None
 
     def _answered(self, exc: urllib.error.HTTPError) -> str:
@@ -99,7 +101,8 @@ def address_problem(url: str) -> str | None:
         host = parts.hostname
     except ValueError:
         return f"{ENV} is not a URL: chat notices are off"
-    if any(ch.isspace() or ord(ch) < 32 for ch in url) or not host:
+    # http.client sends the address as ASCII: anything else fails there, not here
+    if not url.isascii() or any(ch.isspace() or ord(ch) < 32 for ch in url) or not host:
         return f"{ENV} is not a URL: chat notices are off"
     if parts.scheme == "https" or (parts.scheme == "http" and host in _LOCAL):
         return None

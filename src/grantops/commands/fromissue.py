@@ -148,7 +148,7 @@ def _propose(
     ):
         written.undo()  # the branch already holds exactly this request
     else:
-        _push(args, branch, written, earlier)
+        _push(args, branch, written, earlier, issue.author_identity)
     body = f"{written.body}\nCloses #{issue.number}, requested by @{issue.author}.\n"
     existing = github.open_pull_for(*repo, branch)
     if existing is not None:
@@ -174,10 +174,21 @@ def _as_options(args: argparse.Namespace, form: FormRequest) -> argparse.Namespa
     return argparse.Namespace(**(vars(args) | values))
 
 
-def _push(args: argparse.Namespace, branch: str, written: Written, earlier: str | None) -> None:
-    """Commit the file alone on a fresh ``branch`` and push it over ``earlier``."""
+def _push(
+    args: argparse.Namespace,
+    branch: str,
+    written: Written,
+    earlier: str | None,
+    requester: tuple[str, str],
+) -> None:
+    """Commit the file alone on a fresh ``branch`` and push it over ``earlier``.
+
+    The pull request is grantops' own, so the requester is the commit's author: no
+    author of a commit may approve, and they must not approve what they asked for,
+    even for someone else.
+    """
     gitrepo.delete_branch(args.root, branch)
-    gitrepo.commit_branch(args.root, branch, [written.relative], written.title)
+    gitrepo.commit_branch(args.root, branch, [written.relative], written.title, requester)
     try:
         gitrepo.push_replacing(args.root, args.remote, branch, earlier)
     except gitrepo.GitError as exc:

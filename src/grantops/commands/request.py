@@ -42,6 +42,7 @@ from grantops.errors import GrantopsError, InvalidInput, UsageError
 from grantops.load import Loaded, load_grant_text, load_repo
 from grantops.model import Grant, Policy
 from grantops.planview import window_text
+from grantops.safetext import for_markdown
 from grantops.values import format_duration, format_timestamp, largest_unit, parse_duration
 from grantops.yamlfile import parse
 
@@ -477,7 +478,7 @@ def _body(loaded: Loaded, request: Request, relative: str) -> str:
         f"**What:** {request.describe(org)}\n"
         f"**From:** {opens}\n"
         f"**Until:** {ends}\n"
-        f"**Why:** {request.reason}\n\n"
+        f"**Why:** {for_markdown(request.reason)}\n\n"
         f"Grant file: `{relative}`\n\n"
         f"Needs {approval.required} approval(s) from {reviewers}, not from the grantee or the "
         "author. Merge review is the approval: access starts on the first reconcile run after "

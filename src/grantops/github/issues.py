@@ -29,6 +29,8 @@ def read_issue(transport: Transport, owner: str, repo: str, number: int) -> Issu
             state=str(item["state"]),
             labels=labels,
             is_pull="pull_request" in item,
+            author_id=int(item["user"]["id"]),
+            author_bot=item["user"].get("type") == "Bot",
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise GitHubError(what, 200, f"an answer grantops cannot read ({exc!r})") from None
