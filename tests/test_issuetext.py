@@ -91,3 +91,12 @@ def test_a_fence_no_answer_can_close() -> None:
 
 def test_the_requester_is_the_git_identity_github_links_to_their_account() -> None:
     assert _issue().author_identity == ("alice", "1001+alice@users.noreply.github.com")
+
+
+def test_with_its_bot_named_only_that_bots_marked_comment_is_grantops_own() -> None:
+    """A workflow on anyone's branch can comment as github-actions[bot] and copy the
+    marker: once grantops knows its own bot (GRANTOPS_BOT_LOGIN), that is not enough."""
+    forged = IssueComment(1, "github-actions[bot]", True, f"{MARKER}\nforged")
+    mine = IssueComment(2, "grantops-requests[bot]", True, f"{MARKER}\nplan")
+    assert own_comment([forged, mine], "grantops-requests[bot]") == mine
+    assert own_comment([forged], "grantops-requests[bot]") is None

@@ -271,8 +271,13 @@ def test_request_passes_only_numbers_and_pushes_with_a_token_narrowed_to_this_re
     request, close = workflow["jobs"]["request"], workflow["jobs"]["close"]
     assert "contains(github.event.issue.labels.*.name, 'access-request')" in request["if"]
     assert request["permissions"] == {"contents": "read"}
-    assert request["environment"] == "production-access"
+    # the requests App, in its own environment: never the grantops App, whose token can
+    # change access and (as the ruleset's bypass actor) write the default branch
+    assert request["environment"] == "access-requests"
     token = _app_token_steps(workflow)["request-token"]
+    assert token["with"]["app-id"] == "${{ vars.GRANTOPS_REQUEST_APP_ID }}"
+    assert token["with"]["private-key"] == "${{ secrets.GRANTOPS_REQUEST_APP_PRIVATE_KEY }}"
+    assert "GRANTOPS_APP" not in path.read_text().replace("GRANTOPS_REQUEST_APP", "")
     assert _granted(token) == {"contents": "write", "pull-requests": "write", "issues": "write"}
     assert token["with"]["repositories"] == "${{ steps.configured.outputs.repository }}"
     step = request["steps"][-1]
@@ -438,12 +443,12 @@ def test_grant_files_are_left_to_the_policys_approvers() -> None:
 
 def test_the_workflows_request_exactly_the_app_permissions_the_readme_lists() -> None:
     """Both ways: each permission in README's table is asked for at its level by some
-    token of reconcile.yml or request.yml, and no token asks for anything the table does
-    not list."""
+    token of reconcile.yml (the grantops App's only workflow; request.yml runs as the
+    requests App), and no token asks for anything the table does not list."""
     table = _readme_app_permissions()
     tokens = [
         step
-        for name in ("reconcile.yml", "request.yml")
+        for name in ("reconcile.yml",)
         for step in _app_token_steps(_load(PROJECT / ".github" / "workflows" / name)).values()
     ]
     requested: dict[str, str] = {}

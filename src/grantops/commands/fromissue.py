@@ -92,6 +92,7 @@ def _from_issue(
     args: argparse.Namespace, now: datetime, io: Io, github: GitHub, repo: tuple[str, str]
 ) -> int:
     issue = github.issue(*repo, args.from_issue)
+    me = (io.environ.get("GRANTOPS_BOT_LOGIN") or "").lower() or None
     why = refusal(issue)
     if why is not None:
         raise UsageError(f"#{issue.number} {why}: nothing to do")
@@ -99,12 +100,12 @@ def _from_issue(
         written, pull = _propose(args, now, io, github, repo, issue)
     except (FormError, UsageError, InvalidInput) as exc:
         problems = _problems(exc)
-        _say(github, repo, issue.number, problems_comment(problems))
+        _say(github, repo, issue.number, problems_comment(problems), me)
         lines = "\n".join(f"  {p}" for p in problems)
         raise RequestRefused(
             f"#{issue.number} is not a request grantops can write:\n{lines}"
         ) from None
-    _say(github, repo, issue.number, plan_comment(pull, written.content, written.plan))
+    _say(github, repo, issue.number, plan_comment(pull, written.content, written.plan), me)
     if args.json:
         io.json(
             {"issue": issue.number, "file": written.relative, "plan": written.plan}
@@ -198,9 +199,11 @@ def _push(
         ) from None
 
 
-def _say(github: GitHub, repo: tuple[str, str], number: int, body: str) -> None:
-    """Rewrite grantops' own comment on the issue, or write the first one."""
-    earlier = own_comment(github.issue_comments(*repo, number), github.viewer())
+def _say(github: GitHub, repo: tuple[str, str], number: int, body: str, me: str | None) -> None:
+    """Rewrite grantops' own comment on the issue, or write the first one. ``me`` names
+    grantops' account when the token cannot (``GRANTOPS_BOT_LOGIN``: the request App's
+    bot), so only its comments are taken for grantops' own, not any bot's."""
+    earlier = own_comment(github.issue_comments(*repo, number), github.viewer() or me)
     if earlier is None:
         github.comment(*repo, number, body)
     else:
