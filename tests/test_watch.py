@@ -66,6 +66,20 @@ def watch(root: Path, url: str, *extra: str) -> tuple[int, str, str]:
     )  # fmt: skip
 
 
+def in_background(root: Path, url: str, *argv: str) -> Callable[[], tuple[int, str, str]]:
+    """Start ``watch`` in a thread; the returned call waits for its result."""
+    result: list[tuple[int, str, str]] = []
+    thread = threading.Thread(target=lambda: result.append(watch(root, url, *argv)))
+    thread.start()
+
+    def finished() -> tuple[int, str, str]:
+        thread.join(timeout=120)
+        assert result, "the watch did not finish"
+        return result[0]
+
+    return finished
+
+
 def mutations(sandbox: Sandbox) -> list[tuple[str, str]]:
     return [(e.method, e.path) for e in sandbox.exchanges if e.method in ("PUT", "DELETE")]
 
@@ -189,19 +203,8 @@ class Served:
 
     def watching(self, *extra: str) -> Callable[[], tuple[int, str, str]]:
         """Start the watch in a thread; the returned call waits for its result."""
-        result: list[tuple[int, str, str]] = []
         argv = ("--pull-every", "1s", "--access-repo", "acme/access", *extra)
-        thread = threading.Thread(
-            target=lambda: result.append(watch(self.root, self.sandbox.url, *argv))
-        )
-        thread.start()
-
-        def finished() -> tuple[int, str, str]:
-            thread.join(timeout=120)
-            assert result, "the watch did not finish"
-            return result[0]
-
-        return finished
+        return in_background(self.root, self.sandbox.url, *argv)
 
     def until(self, holds: Callable[[], bool], seconds: float = 30) -> None:
         deadline = time.monotonic() + seconds
@@ -298,14 +301,11 @@ def test_changes_due_while_github_is_down_are_made_late_but_made(
     starts = soon(6)
     files = {"g.yaml": grant("octocat", "ledger", starts, starts + 3600 * SECOND)}
     root, sandbox = live_repo(start_sandbox, tmp_path, files)
-    result: list[tuple[int, str, str]] = []
     argv = ("--until", format_timestamp(starts + 15 * SECOND), "--attempts", "1")
-    thread = threading.Thread(target=lambda: result.append(watch(root, sandbox.url, *argv)))
-    thread.start()
+    finished = in_background(root, sandbox.url, *argv)
     time.sleep(max((starts - datetime.now(UTC)).total_seconds() - 1, 0))
     down = post(sandbox, "/_sandbox/outage", {"seconds": 5})  # no retry of the client's own
-    thread.join(timeout=120)
-    code, out, err = result[0]
+    code, out, err = finished()
     assert code == 0, err
     [added] = logged(root, "access-added")
     assert at(added) >= parse_timestamp(down["end"]).replace(microsecond=0)  # after it was back
@@ -334,10 +334,8 @@ def test_listen_serves_health_and_the_lateness_of_each_change(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result: list[tuple[int, str, str]] = []
     argv = ("--until", format_timestamp(starts + 4 * SECOND), "--listen", f"127.0.0.1:{port}")
-    thread = threading.Thread(target=lambda: result.append(watch(root, sandbox.url, *argv)))
-    thread.start()
+    finished = in_background(root, sandbox.url, *argv)
     url = f"http://127.0.0.1:{port}"
 
     def health() -> dict[str, Any]:
@@ -359,8 +357,8 @@ def test_listen_serves_health_and_the_lateness_of_each_change(
     time.sleep(0.5)
     with urllib.request.urlopen(url + "/metrics") as response:
         text = response.read().decode()
-    thread.join(timeout=60)
-    assert result and result[0][0] == 0, result
+    code, _, err = finished()
+    assert code == 0, err
     assert 'grantops_window_lateness_seconds_count{edge="start"} 1' in text
     assert 'grantops_changes_total{result="done"} 1' in text
 

@@ -8,7 +8,6 @@ the branch, with no pull request.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,17 @@ from grantops.watch.metrics import Metrics
 from grantops.watch.watcher import Watcher, WatchSettings
 
 from .sandbox_fixtures import TOKEN, StartSandbox, live_repo
-from .test_watch import SECOND, Served, at, collaborators, grant, logged, soon, watch
+from .test_watch import (
+    SECOND,
+    Served,
+    at,
+    collaborators,
+    grant,
+    in_background,
+    logged,
+    soon,
+    watch,
+)
 
 
 class Shown:
@@ -195,10 +204,7 @@ def test_a_start_withheld_by_a_broken_log_is_tried_again_never_dropped(
     starts = soon(6)
     files = {"g.yaml": grant("octocat", "ledger", starts, starts + 3600 * SECOND)}
     root, sandbox = live_repo(start_sandbox, tmp_path, files)
-    result: list[tuple[int, str, str]] = []
-    argv = ("--until", format_timestamp(starts + 4 * SECOND))
-    thread = threading.Thread(target=lambda: result.append(watch(root, sandbox.url, *argv)))
-    thread.start()
+    finished = in_background(root, sandbox.url, "--until", format_timestamp(starts + 4 * SECOND))
     log = root / "audit" / "log.jsonl"
     deadline = time.monotonic() + 30
     while not logged(root, "run-end"):
@@ -209,8 +215,7 @@ def test_a_start_withheld_by_a_broken_log_is_tried_again_never_dropped(
     first = json.loads(lines[0])
     first["org"] = "elsewhere"
     log.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
-    thread.join(timeout=60)
-    code, out, err = result[0]
+    code, out, err = finished()
     assert "withheld: add user:octocat on repo:acme/ledger" in err and "will try again" in err
     assert "octocat" not in collaborators(sandbox, "ledger")
     assert "window edge: nothing to change" not in out
