@@ -77,9 +77,12 @@ class Progress:
         with self._lock:
             now = self.clock()
             final = done >= total
+            # New work shows at once at a terminal (compared exactly: ``now - (now -
+            # interval)`` can round below ``interval``); in CI, after an interval.
+            fresh = self._since is None
             if self._since is None:
-                self._since = now - self.interval if self.mode == "terminal" else now
-            due = now - self._since >= self.interval
+                self._since = now
+            due = (fresh and self.mode == "terminal") or now - self._since >= self.interval
             if self.mode == "terminal":
                 self._terminal(text, now, due, final)
             else:
