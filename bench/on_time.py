@@ -20,14 +20,11 @@ Usage: python bench/on_time.py [GRANTS] [--spread-minutes M] [--latency-ms MS] [
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,9 +34,9 @@ from grantops.sandbox import Sandbox, Settings
 from grantops.sandbox.fixtures import SandboxState
 from grantops.sandbox.reviewed import ReviewedRepo
 from grantops.values import format_timestamp, parse_timestamp
+from sandboxkit import grantops_environ, sandbox_call, split_extra
 
 ORG = "bench"
-TOKEN = "ghs_benchtoken0123456789"
 REPOS = 50
 PEOPLE = 20
 SECOND = timedelta(seconds=1)
@@ -91,17 +88,8 @@ def org_state(access: ReviewedRepo) -> SandboxState:
     return SandboxState.model_validate({"org": ORG, "members": members, "repos": repos})
 
 
-def sandbox_call(url: str, method: str, path: str) -> Any:
-    request = urllib.request.Request(url + path, method=method)
-    request.add_header("Authorization", f"token {TOKEN}")
-    with urllib.request.urlopen(request) as response:
-        body = response.read()
-    return json.loads(body) if body else None
-
-
 def watch(sandbox: Sandbox, root: Path, until: datetime, extra: list[str]) -> subprocess.Popen[str]:
-    environ = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "CI")}
-    environ |= {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sandbox.url}
+    environ = grantops_environ(sandbox.url)
     argv = [sys.executable, "-m", "grantops", "watch", "--yes", "--root", str(root)]
     argv += ["--access-repo", f"{ORG}/access", "--until", format_timestamp(until), *extra]
     pipe = subprocess.PIPE
@@ -151,9 +139,7 @@ def show(found: dict[str, list[float]], requests: int) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    own, extra = (
-        (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
-    )
+    own, extra = split_extra(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("grants", type=int, nargs="?", default=200)
     parser.add_argument("--spread-minutes", type=float, default=10)

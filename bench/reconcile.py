@@ -27,12 +27,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,10 +38,10 @@ from typing import Any
 from grantops.sandbox import Sandbox, Settings
 from grantops.sandbox.fixtures import SandboxState
 from grantops.sandbox.reviewed import ReviewedRepo
+from sandboxkit import grantops_environ, sandbox_call, split_extra
 
 ORG = "bench"
 NOW = "2026-11-30T12:00:00Z"
-TOKEN = "ghs_benchtoken0123456789"
 REPOS_PER_FILE = 1000
 """Repositories per grant file: a grant file must stay under the loader's 64 KiB."""
 INTRUDER = "intruder"
@@ -91,15 +89,6 @@ def access_repo(root: Path, org: Org) -> ReviewedRepo:
     return repo
 
 
-def sandbox_call(url: str, method: str, path: str) -> Any:
-    """One request to the sandbox, answered as JSON."""
-    request = urllib.request.Request(url + path, method=method)
-    request.add_header("Authorization", f"token {TOKEN}")
-    with urllib.request.urlopen(request) as response:
-        body = response.read()
-    return json.loads(body) if body else None
-
-
 def budget(url: str) -> dict[str, tuple[int, int]]:
     """``used`` and ``limit`` of each rate-limit resource the sandbox reports (core,
     graphql, ...)."""
@@ -129,8 +118,7 @@ def plan_once(sandbox: Sandbox, root: Path, extra: list[str]) -> Measured:
     """``grantops plan --json`` in a new process against a fresh sandbox."""
     before = budget(sandbox.url)
     sandbox_call(sandbox.url, "POST", "/_sandbox/reset-stats")
-    environ = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "CI")}
-    environ |= {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sandbox.url}
+    environ = grantops_environ(sandbox.url)
     argv = [sys.executable, "-m", "grantops", "plan", "--root", str(root), "--now", NOW]
     argv += ["--access-repo", f"{ORG}/access", "--json", *extra]
     started = time.perf_counter()
@@ -172,9 +160,7 @@ def show(label: str, repos: int, found: Measured) -> None:
 
 def arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     """The bench's own options, and what follows ``--`` for ``grantops plan``."""
-    own, extra = (
-        (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
-    )
+    own, extra = split_extra(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("repos", type=int, nargs="?", default=200)
     parser.add_argument("--collaborators", type=int, default=20)
