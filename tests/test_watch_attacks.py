@@ -92,13 +92,13 @@ def test_a_window_edge_after_an_unreviewed_push_is_judged_by_the_new_history(
     served = Served(start_sandbox, tmp_path, {"g.yaml": reviewed})
     shown = Shown()
     with watcher(served, shown) as watching:
-        assert watching._full(datetime.now(UTC)) is not None
+        assert watching._full(datetime.now(UTC))  # it could be made
         assert watching.state.schedule and watching.state.schedule[0].at == starts
         pushed_directly(served, {"grants/g.yaml": reviewed.replace("push", "maintain")})
         assert watching._pull()
         lock = lock_path(served.root)
         lock.write_text(json.dumps({"holder": "elsewhere:1", "expires": format_timestamp(starts)}))
-        assert watching._full(datetime.now(UTC)) is None
+        assert not watching._full(datetime.now(UTC))  # it could not be made
         assert "another apply is running" in shown.problems[-1]
         lock.unlink()
         time.sleep(max((starts - datetime.now(UTC)).total_seconds(), 0) + 0.5)

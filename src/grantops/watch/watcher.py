@@ -142,7 +142,7 @@ class Watcher:
                 if self._pull():
                     next_full = now
             if now >= next_full:
-                raised = self._full(now) is None
+                raised = not self._full(now)
                 state.raised = state.raised + 1 if raised else 0
                 later = self._backoff(state.raised) if raised else settings.reconcile_every
                 next_full = now + later
@@ -162,16 +162,17 @@ class Watcher:
 
     # ----- the two kinds of run ----------------------------------------------------
 
-    def _full(self, now: datetime) -> bool | None:
-        """A full reconcile at ``now``: whether it completed; None when it could not be
-        made at all."""
+    def _full(self, now: datetime) -> bool:
+        """A full reconcile at ``now``; whether it could be made at all (GitHub answered).
+        Whether it completed is ``state.healthy``."""
         state = self.state
         self._promote(now)  # a full run makes what is due, too
         run = Run(replace(self.base, now=now), self.github, self.clock)
         planned, applied = self._attempt(run, "reconcile")
+        self.events.budget(self.budget())
         if planned is None:
             state.healthy = False
-            return None
+            return False
         state.prover = run.prover
         read = planned.read
         if read is not None and read.facts is not None:
@@ -186,7 +187,7 @@ class Watcher:
         else:
             self.events.failed("reconcile")
         self._push_audit(applied, now)
-        return state.healthy
+        return True
 
     def _edge(self, now: datetime) -> None:
         """The access due at ``now``, read and changed on its own."""
